@@ -1,0 +1,9 @@
+import type { Command } from "commander";
+
+/** Each command lives in its own file and exports `register(program)`. */
+type Register = (program: Command) => void;
+const commands: Register[] = [];
+
+export function registerCommands(program: Command): void {
+  for (const register of commands) register(program);
+}

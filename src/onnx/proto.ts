@@ -1,0 +1,111 @@
+/**
+ * The one place that knows the protobuf layer. ONNX messages come from `onnx-buf` (the ONNX 1.20 schema
+ * generated for @bufbuild/protobuf), which decodes every field of current exports and keeps unknown ones,
+ * so a model we did not change re-encodes byte for byte. int64 fields are `bigint`: nothing is narrowed.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  AttributeProtoSchema,
+  AttributeProto_AttributeType,
+  GraphProtoSchema,
+  ModelProtoSchema,
+  NodeProtoSchema,
+  OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema,
+  TensorProtoSchema,
+  TensorProto_DataLocation,
+  TensorProto_DataType,
+  TensorShapeProtoSchema,
+  TensorShapeProto_DimensionSchema,
+  TypeProtoSchema,
+  TypeProto_TensorSchema,
+  ValueInfoProtoSchema,
+} from "onnx-buf";
+import type {
+  AttributeProto,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  OperatorSetIdProto,
+  StringStringEntryProto,
+  TensorProto,
+  TensorShapeProto,
+  TypeProto,
+  ValueInfoProto,
+} from "onnx-buf";
+
+export type {
+  AttributeProto,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  OperatorSetIdProto,
+  StringStringEntryProto,
+  TensorProto,
+  TensorShapeProto,
+  TypeProto,
+  ValueInfoProto,
+};
+export { AttributeProto_AttributeType as AttrType, TensorProto_DataType as DataType, TensorProto_DataLocation as DataLocation };
+
+export const decodeModel = (bytes: Uint8Array): ModelProto => fromBinary(ModelProtoSchema, bytes);
+export const encodeModel = (model: ModelProto): Uint8Array => toBinary(ModelProtoSchema, model);
+export const cloneModel = (model: ModelProto): ModelProto => decodeModel(encodeModel(model));
+
+export const newModel = (init: Partial<ModelProto> = {}): ModelProto => create(ModelProtoSchema, init as never);
+export const newGraph = (init: Partial<GraphProto> = {}): GraphProto => create(GraphProtoSchema, init as never);
+export const newNode = (init: Partial<NodeProto> = {}): NodeProto => create(NodeProtoSchema, init as never);
+export const newTensor = (init: Partial<TensorProto> = {}): TensorProto => create(TensorProtoSchema, init as never);
+export const newAttribute = (init: Partial<AttributeProto> = {}): AttributeProto =>
+  create(AttributeProtoSchema, init as never);
+export const newOpset = (domain: string, version: number): OperatorSetIdProto =>
+  create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) });
+export const newEntry = (key: string, value: string): StringStringEntryProto =>
+  create(StringStringEntryProtoSchema, { key, value });
+
+/** A tensor ValueInfo: `dims` entries are numbers, symbolic names, or null for unknown. */
+export function newTensorValueInfo(name: string, elemType: number, dims?: (number | string | null)[]): ValueInfoProto {
+  const tensorType = create(TypeProto_TensorSchema, { elemType });
+  if (dims) {
+    tensorType.shape = create(TensorShapeProtoSchema, {
+      dim: dims.map((d) =>
+        create(TensorShapeProto_DimensionSchema, {
+          value:
+            typeof d === "number"
+              ? { case: "dimValue", value: BigInt(d) }
+              : typeof d === "string"
+                ? { case: "dimParam", value: d }
+                : { case: undefined },
+        }),
+      ),
+    });
+  }
+  return create(ValueInfoProtoSchema, {
+    name,
+    type: create(TypeProtoSchema, { value: { case: "tensorType", value: tensorType } }),
+  });
+}
+
+function tensorTypeOf(vi: ValueInfoProto) {
+  return vi.type?.value.case === "tensorType" ? vi.type.value.value : undefined;
+}
+
+/** Shape of a tensor ValueInfo: numbers for known dims, strings for symbolic ones, null for unknown. */
+export function valueInfoDims(vi: ValueInfoProto): (number | string | null)[] | undefined {
+  const shape = tensorTypeOf(vi)?.shape;
+  if (!shape) return undefined;
+  return shape.dim.map((d) =>
+    d.value.case === "dimValue" ? Number(d.value.value) : d.value.case === "dimParam" ? d.value.value : null,
+  );
+}
+
+export function valueInfoElemType(vi: ValueInfoProto): number | undefined {
+  return tensorTypeOf(vi)?.elemType;
+}
+
+/** The opset version the model imports for a domain ("" and "ai.onnx" are the same domain). */
+export function opsetVersion(model: ModelProto, domain = ""): number | undefined {
+  const norm = (d: string) => (d === "ai.onnx" ? "" : d);
+  const o = model.opsetImport.find((x) => norm(x.domain) === norm(domain));
+  return o ? Number(o.version) : undefined;
+}
