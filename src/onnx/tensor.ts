@@ -1,67 +1,48 @@
 /**
  * ONNX TensorProto <-> typed arrays, both ways. Reads raw_data, the typed *_data fields and external data;
  * writes raw_data (little-endian, as every exporter does). int64 stays BigInt64Array; float16 stays its
- * IEEE half bits in a Uint16Array (Node 20 has no Float16Array), with converters to float32.
+ * IEEE half bits in a Uint16Array (Node 20 has no Float16Array), with converters to float32. The host
+ * tensor itself lives in src/io/tensor-data.ts (file formats below onnx/ use it too) and is re-exported here.
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { DataLocation, DataType, newTensor, type TensorProto } from "./proto.js";
+import {
+  bytesPerElement,
+  float32ToHalf,
+  fromBytes,
+  halfToFloat32,
+  numel,
+  toBytes,
+  zeros,
+  type DType,
+  type Tensor,
+  type TypedArray,
+} from "../io/tensor-data.js";
 
-export type DType = "float32" | "float16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint8" | "uint16" | "uint32" | "uint64" | "bool";
+export { bytesPerElement, float32ToHalf, fromBytes, halfToFloat32, numel, toBytes, zeros };
+export type { DType, Tensor, TypedArray };
 
-export type TypedArray =
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array | Int32Array | Int16Array | Int8Array
-  | Uint8Array | Uint16Array | Uint32Array;
-
-/** A plain host tensor. For float16, `data` holds the half-precision bit patterns. */
-export interface Tensor {
-  dtype: DType;
-  dims: number[];
-  data: TypedArray;
-}
-
-interface DTypeInfo { onnx: number; bytes: number; make: (buf: ArrayBuffer, n: number) => TypedArray }
-
-const DTYPES: Record<DType, DTypeInfo> = {
-  float32: { onnx: DataType.FLOAT, bytes: 4, make: (b, n) => new Float32Array(b, 0, n) },
-  float16: { onnx: DataType.FLOAT16, bytes: 2, make: (b, n) => new Uint16Array(b, 0, n) },
-  float64: { onnx: DataType.DOUBLE, bytes: 8, make: (b, n) => new Float64Array(b, 0, n) },
-  int64: { onnx: DataType.INT64, bytes: 8, make: (b, n) => new BigInt64Array(b, 0, n) },
-  uint64: { onnx: DataType.UINT64, bytes: 8, make: (b, n) => new BigUint64Array(b, 0, n) },
-  int32: { onnx: DataType.INT32, bytes: 4, make: (b, n) => new Int32Array(b, 0, n) },
-  uint32: { onnx: DataType.UINT32, bytes: 4, make: (b, n) => new Uint32Array(b, 0, n) },
-  int16: { onnx: DataType.INT16, bytes: 2, make: (b, n) => new Int16Array(b, 0, n) },
-  uint16: { onnx: DataType.UINT16, bytes: 2, make: (b, n) => new Uint16Array(b, 0, n) },
-  int8: { onnx: DataType.INT8, bytes: 1, make: (b, n) => new Int8Array(b, 0, n) },
-  uint8: { onnx: DataType.UINT8, bytes: 1, make: (b, n) => new Uint8Array(b, 0, n) },
-  bool: { onnx: DataType.BOOL, bytes: 1, make: (b, n) => new Uint8Array(b, 0, n) },
+const ONNX_TYPES: Record<DType, number> = {
+  float32: DataType.FLOAT,
+  float16: DataType.FLOAT16,
+  float64: DataType.DOUBLE,
+  int64: DataType.INT64,
+  uint64: DataType.UINT64,
+  int32: DataType.INT32,
+  uint32: DataType.UINT32,
+  int16: DataType.INT16,
+  uint16: DataType.UINT16,
+  int8: DataType.INT8,
+  uint8: DataType.UINT8,
+  bool: DataType.BOOL,
 };
 
 export function dtypeFromOnnx(onnxType: number): DType | undefined {
-  return (Object.keys(DTYPES) as DType[]).find((k) => DTYPES[k].onnx === onnxType);
+  return (Object.keys(ONNX_TYPES) as DType[]).find((k) => ONNX_TYPES[k] === onnxType);
 }
-export const onnxFromDtype = (d: DType): number => DTYPES[d].onnx;
-export const bytesPerElement = (d: DType): number => DTYPES[d].bytes;
-export const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
-
-/** A zero-filled tensor of the given dtype and shape. */
-export function zeros(dtype: DType, dims: number[]): Tensor {
-  const n = numel(dims);
-  return { dtype, dims: [...dims], data: DTYPES[dtype].make(new ArrayBuffer(n * DTYPES[dtype].bytes), n) };
-}
-
-/** Copies little-endian bytes into a fresh, aligned typed array. */
-export function fromBytes(dtype: DType, bytes: Uint8Array, n: number): TypedArray {
-  const info = DTYPES[dtype];
-  const buf = new ArrayBuffer(n * info.bytes);
-  new Uint8Array(buf).set(bytes.subarray(0, n * info.bytes));
-  return info.make(buf, n);
-}
-
-export function toBytes(data: TypedArray): Uint8Array {
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
+export const onnxFromDtype = (d: DType): number => ONNX_TYPES[d];
 
 export interface ReadTensorOptions {
   /** Folder of the model file, for tensors stored as external data. */
@@ -77,7 +58,7 @@ export function readTensor(t: TensorProto, opts: ReadTensorOptions = {}): Tensor
   if (!dtype) throw new UserError(`unsupported data type ${DataType[t.dataType] ?? t.dataType}`, where);
   const dims = t.dims.map(Number);
   const n = numel(dims);
-  const size = n * DTYPES[dtype].bytes;
+  const size = n * bytesPerElement(dtype);
   if (t.dataLocation === DataLocation.EXTERNAL) {
     const bytes = readExternal(t, opts, where);
     if (bytes.length !== size) throw new UserError(`external data holds ${bytes.length} bytes, expected ${size} for dims [${dims}]`, where);
@@ -142,7 +123,7 @@ function readExternal(t: TensorProto, opts: ReadTensorOptions, where: string): U
 export function makeTensorProto(name: string, tensor: Tensor): TensorProto {
   return newTensor({
     name,
-    dataType: DTYPES[tensor.dtype].onnx,
+    dataType: ONNX_TYPES[tensor.dtype],
     dims: tensor.dims.map(BigInt),
     rawData: new Uint8Array(toBytes(tensor.data)),
   });
@@ -150,7 +131,7 @@ export function makeTensorProto(name: string, tensor: Tensor): TensorProto {
 
 /** Replaces the values of an initializer in place, keeping its name, dims, doc and metadata. */
 export function writeTensorData(t: TensorProto, tensor: Tensor): void {
-  t.dataType = DTYPES[tensor.dtype].onnx;
+  t.dataType = ONNX_TYPES[tensor.dtype];
   t.dims = tensor.dims.map(BigInt);
   t.rawData = new Uint8Array(toBytes(tensor.data));
   t.floatData = []; t.int32Data = []; t.int64Data = []; t.doubleData = []; t.uint64Data = []; t.stringData = [];
@@ -162,52 +143,6 @@ export const float32 = (dims: number[], values: ArrayLike<number>): Tensor => ({
 export const int64 = (dims: number[], values: ArrayLike<number | bigint>): Tensor => ({
   dtype: "int64", dims, data: BigInt64Array.from(Array.from(values, (v) => BigInt(v))),
 });
-
-/** IEEE half bits -> float32. */
-export function halfToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i]!;
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const f = h & 0x3ff;
-    out[i] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
-  }
-  return out;
-}
-
-/** float32 -> IEEE half bits, round to nearest even. */
-export function float32ToHalf(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  for (let i = 0; i < values.length; i++) {
-    f32[0] = values[i]!;
-    const x = u32[0]!;
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) { out[i] = sign | 0x7c00 | (mant ? 0x200 : 0); continue; }
-    let e = exp - 127 + 15;
-    if (e >= 0x1f) { out[i] = sign | 0x7c00; continue; }
-    if (e <= 0) {
-      if (e < -10) { out[i] = sign; continue; }
-      mant |= 0x800000;
-      const shift = 14 - e;
-      let half = mant >> shift;
-      const rem = mant & ((1 << shift) - 1);
-      const mid = 1 << (shift - 1);
-      if (rem > mid || (rem === mid && half & 1)) half++;
-      out[i] = sign | half;
-      continue;
-    }
-    let half = (e << 10) | (mant >> 13);
-    const rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-    out[i] = sign | half;
-  }
-  return out;
-}
 
 /** Any float tensor as float32 values (float16 and float64 converted). */
 export function asFloat32(t: Tensor): Float32Array {
