@@ -5,7 +5,7 @@
  * (`/layer1/layer1.0/conv1/Conv`, `/layer1/layer1.0/conv1/Conv_output_0`), input `input` [N,C,H,W] with a
  * dynamic batch, output `logits` [N,K], opset 17. Parameters use torchvision's initialisation.
  */
-import { float } from "../onnx/attributes.js";
+import { float, type Attrs } from "../onnx/attributes.js";
 import { GraphBuilder } from "../onnx/builder.js";
 import { newGraph, newModel, newOpset, type ModelProto } from "../onnx/proto.js";
 import type { Tensor } from "../onnx/tensor.js";
@@ -103,12 +103,12 @@ class Net {
     return got;
   }
 
-  private named(scope: string, op: string, inputs: string[], attrs?: Parameters<GraphBuilder["node"]>[2]["attrs"]): string {
+  private named(scope: string, op: string, inputs: string[], attrs?: Attrs): string {
     const name = `${scope}/${op}`;
     return this.b.node(op, inputs, { name, outputs: [`${name}_output_0`], attrs })[0]!;
   }
 
-  unary(name: string, op: string, x: string, attrs?: Parameters<GraphBuilder["node"]>[2]["attrs"]): string {
+  unary(name: string, op: string, x: string, attrs?: Attrs): string {
     return this.b.node(op, [x], { name, outputs: [`${name}_output_0`], attrs })[0]!;
   }
 
