@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { decodeModel, encodeModel, type ModelProto, type TensorProto } from "./proto.js";
+import { checkExternalData, embedExternalData, hasExternalData, saveModelWithExternalData, type ExternalDataOptions } from "./external-data.js";
+import { cloneModel, decodeModel, encodeModel, type ModelProto, type TensorProto } from "./proto.js";
 import { readTensor, type Tensor } from "./tensor.js";
 
 /** A decoded model and where it came from (external data is resolved against `dir`). */
@@ -19,6 +20,8 @@ export interface ModelFile {
 }
 
 export interface LoadOptions {
+  /** Check at load time that every external-data file exists inside the model's folder (default true). */
+  checkExternal?: boolean;
   /** Name used in error messages when loading from bytes. */
   name?: string;
   /** Folder for external data when loading from bytes. */
@@ -40,7 +43,9 @@ export function loadModel(source: string | Uint8Array, opts: LoadOptions = {}): 
   } else {
     bytes = source;
   }
-  return { proto: decodeChecked(bytes, file), file, dir };
+  const proto = decodeChecked(bytes, file);
+  if (opts.checkExternal !== false && hasExternalData(proto)) checkExternalData(proto, dir, file);
+  return { proto, file, dir };
 }
 
 function decodeChecked(bytes: Uint8Array, file: string): ModelProto {
@@ -61,9 +66,25 @@ export function modelBytes(model: ModelFile | ModelProto): Uint8Array {
   return encodeModel("proto" in model ? model.proto : model);
 }
 
-/** Writes the model atomically; all tensors are embedded (see external-data.ts to split them out). */
-export function saveModel(model: ModelFile | ModelProto, path: string): void {
-  writeFileAtomic(path, modelBytes(model));
+export interface SaveOptions {
+  /** Put large tensors in a side file next to the model (see external-data.ts); default: embed all. */
+  externalData?: ExternalDataOptions;
+}
+
+/**
+ * Writes the model atomically. By default every tensor is embedded: tensors that the source model keeps
+ * as external data are read from its folder, unless the model is saved back into that same folder (then
+ * its references stay valid and the file is written unchanged).
+ */
+export function saveModel(model: ModelFile | ModelProto, path: string, opts: SaveOptions = {}): void {
+  const file: ModelFile = "proto" in model ? model : { proto: model, file: "<model>" };
+  if (opts.externalData) return saveModelWithExternalData(file, path, opts.externalData);
+  if (hasExternalData(file.proto) && file.dir !== undefined && file.dir !== dirname(resolve(path))) {
+    const copy: ModelFile = { ...file, proto: cloneModel(file.proto) };
+    embedExternalData(copy);
+    return writeFileAtomic(path, modelBytes(copy));
+  }
+  writeFileAtomic(path, modelBytes(file));
 }
 
 export function findInitializer(model: ModelFile, name: string): TensorProto | undefined {
