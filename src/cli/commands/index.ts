@@ -1,9 +1,13 @@
 import type { Command } from "commander";
 import { register as zoo } from "./zoo.js";
+import { register as data } from "./data.js";
+import { register as inspect } from "./inspect.js";
+import { register as exportWeights } from "./export-weights.js";
+import { register as importWeights } from "./import-weights.js";
 
 /** Each command lives in its own file and exports `register(program)`. */
 type Register = (program: Command) => void;
-const commands: Register[] = [zoo];
+const commands: Register[] = [zoo, data, inspect, exportWeights, importWeights];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

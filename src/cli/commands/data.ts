@@ -1,0 +1,131 @@
+/**
+ * `onnx-unlearn data <source>`: what a data source holds (splits, classes, shape, value range) and, with
+ * --forget, the forget/retain sizes. addSourceOptions/openSourceFromCli are shared with the commands that train.
+ */
+import type { Command } from "commander";
+import { UserError } from "../../errors.js";
+import {
+  FORGET_SPEC_FORMS, openSource, parseForgetSpec, selectForget, SOURCE_SPECS, summariseDataset, writeForgetList,
+  type Dataset, type DatasetSummary, type ForgetSet, type OpenSourceOptions,
+} from "../../data/index.js";
+
+export interface SourceCliOptions {
+  validation?: string;
+  testFraction?: string;
+  splitSeed?: string;
+  cacheDir?: string;
+  shape?: string;
+  resize?: boolean;
+  onCorrupt?: string;
+  numClasses?: string;
+}
+
+export interface ForgetCliOptions {
+  forget?: string;
+  seed?: string;
+  writeForget?: string;
+}
+
+/** Adds the options that open a data source (the source itself is an argument or option of the command). */
+export function addSourceOptions(cmd: Command): Command {
+  return cmd
+    .option("--validation <fraction>", "fraction of train held out as validation, stratified (default 0)")
+    .option("--test-fraction <fraction>", "mnist/folder/npy: fraction held out for test (default 0.2)")
+    .option("--split-seed <seed>", "seed of the fixed splits (default split-v1)")
+    .option("--cache-dir <dir>", "fashion-mnist/mnist: decoded-data cache folder (default node_modules/.cache/onnx-unlearn)")
+    .option("--shape <CxHxW>", "folder: image shape (default: the first image's)")
+    .option("--resize", "folder: resize images of another size instead of stopping")
+    .option("--on-corrupt <policy>", "folder: stop (default) or skip on a file that cannot be decoded")
+    .option("--num-classes <n>", "npy: number of classes (default: largest label + 1)");
+}
+
+/** Adds --forget, --seed and --write-forget. */
+export function addForgetOptions(cmd: Command): Command {
+  return cmd
+    .option("--forget <spec>", `forget set: ${FORGET_SPEC_FORMS.join("; ")}`)
+    .option("--seed <seed>", "run seed (random forget sets)", "0")
+    .option("--write-forget <file>", "write the forget ids as JSON (reusable as ids:<file>)");
+}
+
+export async function openSourceFromCli(spec: string, o: SourceCliOptions): Promise<Dataset> {
+  const options: OpenSourceOptions = {
+    validationFraction: num("--validation", o.validation),
+    testFraction: num("--test-fraction", o.testFraction),
+    splitSeed: o.splitSeed,
+    cacheDir: o.cacheDir,
+    shape: o.shape === undefined ? undefined : parseShape(o.shape),
+    resize: o.resize,
+    onCorrupt: o.onCorrupt === undefined ? undefined : corruptPolicy(o.onCorrupt),
+    numClasses: num("--num-classes", o.numClasses),
+  };
+  for (const k of Object.keys(options) as (keyof OpenSourceOptions)[]) if (options[k] === undefined) delete options[k];
+  return openSource(spec, options);
+}
+
+/** The forget set of --forget (undefined without it), written to --write-forget when given. */
+export function forgetFromCli(dataset: Dataset, o: ForgetCliOptions): ForgetSet | undefined {
+  if (o.forget === undefined) {
+    if (o.writeForget) throw new UserError("--write-forget needs --forget");
+    return undefined;
+  }
+  const forget = selectForget(dataset, parseForgetSpec(o.forget), { seed: o.seed ?? 0 });
+  if (o.writeForget) writeForgetList(o.writeForget, dataset, forget);
+  return forget;
+}
+
+function num(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new UserError(`${flag} expects a number, got '${v}'`);
+  return n;
+}
+
+function parseShape(text: string) {
+  const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
+  if (!m || m.slice(1).some((d) => Number(d) < 1)) throw new UserError(`--shape expects CxHxW (e.g. 1x28x28), got '${text}'`);
+  return { channels: Number(m[1]), height: Number(m[2]), width: Number(m[3]) };
+}
+
+function corruptPolicy(text: string): "stop" | "skip" {
+  if (text !== "stop" && text !== "skip") throw new UserError(`--on-corrupt expects stop or skip, got '${text}'`);
+  return text;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("data")
+    .description("show what a data source holds: counts per split and class, image shape, value range, forget/retain sizes")
+    .argument("<source>", SOURCE_SPECS.join(" | "))
+    .option("--json", "print the summary as JSON")
+    .option("--no-scan", "skip reading every image for the value range");
+  addForgetOptions(addSourceOptions(cmd)).action(
+    async (spec: string, o: SourceCliOptions & ForgetCliOptions & { json?: boolean; scan: boolean }) => {
+      const dataset = await openSourceFromCli(spec, o);
+      const forget = forgetFromCli(dataset, o);
+      const summary = await summariseDataset(dataset, { forget, valueRange: o.scan });
+      process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+    },
+  );
+}
+
+export function formatSummary(s: DatasetSummary): string {
+  const { channels, height, width } = s.shape;
+  const rows: [string, number, number[]][] = [
+    ["train", s.splits.train.count, s.splits.train.perClass],
+    ["validation", s.splits.validation.count, s.splits.validation.perClass],
+    ["test", s.splits.test.count, s.splits.test.perClass],
+  ];
+  if (s.forget && s.retain) rows.push(["forget", s.forget.count, s.forget.perClass], ["retain", s.retain.count, s.retain.perClass]);
+  const header = ["split", "total", ...s.classNames.map((n, c) => `${c}:${n}`)];
+  const table = [header, ...rows.map(([name, n, per]) => [name, String(n), ...per.map(String)])];
+  const widths = header.map((_, j) => Math.max(...table.map((r) => r[j].length)));
+  const lines = [
+    `source: ${s.source}`,
+    `images: ${channels}x${height}x${width} (channels x height x width), ${s.numClasses} classes`,
+    ...(s.valueRange ? [`value range: [${s.valueRange.min}, ${s.valueRange.max}]${s.valueRange.unreadable ? `, ${s.valueRange.unreadable} unreadable files skipped` : ""}`] : []),
+    ...(s.forget ? [`forget: ${s.forget.description}`] : []),
+    ...table.map((r) => r.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join("  ")),
+    ...s.notes.map((n) => `note: ${n}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}

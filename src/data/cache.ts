@@ -1,0 +1,82 @@
+/**
+ * A compact binary copy of a decoded packaged data set (8-bit pixels, labels, ids), so that the 150 MB of JSON
+ * is parsed once. It is derived data: missing, stale (other key) or damaged files are rebuilt.
+ *
+ * Layout: magic "ONNXUNLEARN-DS1\n", uint32 LE header length, JSON header, then int32 ids, int32 labels, uint8
+ * pixels (count * C*H*W, channels first).
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import type { ImageShape } from "./types.js";
+
+const MAGIC = "ONNXUNLEARN-DS1\n";
+
+export interface CachedImages {
+  shape: ImageShape;
+  numClasses: number;
+  ids: Int32Array;
+  labels: Int32Array;
+  pixels: Uint8Array;
+  /** Free-form facts recorded when the cache was built (e.g. what was dropped). */
+  info: Record<string, unknown>;
+}
+
+/**
+ * The cache folder: `dir` if given, else $ONNX_UNLEARN_CACHE_DIR, else node_modules/.cache/onnx-unlearn next to
+ * the installed `fromPackage`.
+ */
+export function cacheDir(dir: string | undefined, fromPackage: string): string {
+  if (dir) return dir;
+  if (process.env.ONNX_UNLEARN_CACHE_DIR) return process.env.ONNX_UNLEARN_CACHE_DIR;
+  const pkgJson = createRequire(import.meta.url).resolve(`${fromPackage}/package.json`);
+  return join(dirname(dirname(pkgJson)), ".cache", "onnx-unlearn");
+}
+
+/** Returns the cached images stored under `key`, or undefined when absent, stale or damaged. */
+export function readCache(path: string, key: string): CachedImages | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const bytes = readFileSync(path);
+    if (bytes.toString("latin1", 0, MAGIC.length) !== MAGIC) return undefined;
+    const headerLen = bytes.readUInt32LE(MAGIC.length);
+    let off = MAGIC.length + 4;
+    const header = JSON.parse(bytes.toString("utf8", off, off + headerLen)) as {
+      key: string; count: number; shape: ImageShape; numClasses: number; info: Record<string, unknown>;
+    };
+    off += headerLen;
+    const { count, shape } = header;
+    const size = shape.channels * shape.height * shape.width;
+    if (header.key !== key || bytes.length !== off + count * 8 + count * size) return undefined;
+    const ids = new Int32Array(bytes.buffer.slice(bytes.byteOffset + off, bytes.byteOffset + off + count * 4));
+    off += count * 4;
+    const labels = new Int32Array(bytes.buffer.slice(bytes.byteOffset + off, bytes.byteOffset + off + count * 4));
+    off += count * 4;
+    const pixels = new Uint8Array(bytes.buffer, bytes.byteOffset + off, count * size);
+    return { shape, numClasses: header.numClasses, ids, labels, pixels, info: header.info };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the cache file atomically, creating its folder. */
+export function writeCache(path: string, key: string, images: CachedImages): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const { shape, numClasses, ids, labels, pixels, info } = images;
+  const header = Buffer.from(JSON.stringify({ key, count: ids.length, shape, numClasses, info }), "utf8");
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(header.length);
+  writeFileAtomic(path, [
+    Buffer.from(MAGIC, "latin1"), len, header,
+    new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength),
+    new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength),
+    pixels,
+  ]);
+}
+
+/** A key that changes when the installed package's version or data files change. */
+export function packageKey(pkg: string, files: { size: number; mtimeMs: number }[]): string {
+  const version = (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
+  return `${pkg}@${version}:${files.map((f) => `${f.size}.${Math.round(f.mtimeMs)}`).join(",")}`;
+}

@@ -1,0 +1,56 @@
+import { UserError } from "../errors.js";
+import type { Examples } from "./types.js";
+
+/** Per-channel normalisation: x' = (x - mean[c]) / std[c], on the source's scale (8-bit images in [0, 1]). */
+export interface Normalisation {
+  mean: number[];
+  std: number[];
+}
+
+/** Checks that mean and std have one finite value per channel and std > 0, naming what is wrong. */
+export function checkNormalisation(norm: Normalisation, channels: number): void {
+  const problems: string[] = [];
+  if (norm.mean.length !== channels) problems.push(`mean has ${norm.mean.length} values, the images have ${channels} channels`);
+  if (norm.std.length !== channels) problems.push(`std has ${norm.std.length} values, the images have ${channels} channels`);
+  if (norm.mean.some((m) => !Number.isFinite(m))) problems.push(`mean must be finite, got [${norm.mean}]`);
+  if (norm.std.some((s) => !(Number.isFinite(s) && s > 0))) problems.push(`std must be finite and > 0, got [${norm.std}]`);
+  if (problems.length) throw new UserError(`bad normalisation: ${problems.join("; ")}`);
+}
+
+export interface ComputeNormalisationOptions {
+  /** Images read at a time (default 1024). */
+  chunk?: number;
+}
+
+/**
+ * Mean and (population) standard deviation of every channel over all pixels of `examples`, e.g. the train
+ * split. A channel with no spread gets std 1, so normalising it stays finite. Unreadable examples (skipped
+ * corrupt files) are left out.
+ */
+export async function computeNormalisation(examples: Examples, options: ComputeNormalisationOptions = {}): Promise<Normalisation> {
+  const { channels, height, width } = examples.shape;
+  const plane = height * width;
+  const chunk = options.chunk ?? 1024;
+  const sum = new Float64Array(channels), sumSq = new Float64Array(channels);
+  let images = 0;
+  const buf = new Float32Array(chunk * channels * plane);
+  for (let start = 0; start < examples.count; start += chunk) {
+    const positions = Int32Array.from({ length: Math.min(chunk, examples.count - start) }, (_, k) => start + k);
+    const failed = new Set((await examples.readImages(positions, buf)).map((f) => f.index));
+    positions.forEach((p, k) => {
+      if (failed.has(p)) return;
+      images++;
+      for (let c = 0; c < channels; c++) {
+        let s = 0, q = 0;
+        const base = (k * channels + c) * plane;
+        for (let i = 0; i < plane; i++) { const v = buf[base + i]; s += v; q += v * v; }
+        sum[c] += s; sumSq[c] += q;
+      }
+    });
+  }
+  if (images === 0) throw new UserError("cannot compute normalisation: no readable images");
+  const n = images * plane;
+  const mean = Array.from(sum, (s) => s / n);
+  const std = Array.from(sumSq, (q, c) => Math.sqrt(Math.max(0, q / n - mean[c] * mean[c])) || 1);
+  return { mean, std };
+}

@@ -1,0 +1,79 @@
+/**
+ * A folder of images, one sub-folder per class: `<dir>/<class name>/<file>.png|.jpg|.jpeg|.webp`. Classes are the
+ * sub-folders in sorted order (label = rank), files sorted within each; ids run over the files in that order.
+ * Files are decoded on demand (memory holds paths, not pixels). The image shape is `shape` if given, else the
+ * first file's (1 channel if it is grey, else 3; alpha dropped); images of another size are an error unless
+ * `resize` is on. test: a fraction (default 0.2, 0 allowed) drawn stratified by class with a fixed seed.
+ */
+import { readdirSync, statSync } from "node:fs";
+import { extname, join } from "node:path";
+import sharp from "sharp";
+import { UserError } from "../../errors.js";
+import { FileExamples, type CorruptPolicy } from "../file-examples.js";
+import { buildDataset, checkFraction, testCount, type TestSplitOptions } from "../splits.js";
+import type { Dataset, ImageShape } from "../types.js";
+
+export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp"];
+export const FOLDER_DEFAULT_TEST_FRACTION = 0.2;
+
+export interface FolderOptions extends TestSplitOptions {
+  /** The image shape; default: the first file's. */
+  shape?: ImageShape;
+  /** Resize images of another size to the shape (default false: an error naming the file). */
+  resize?: boolean;
+  /** A file that cannot be decoded: "stop" (default) or "skip" (left out with a warning naming it). */
+  onCorrupt?: CorruptPolicy;
+}
+
+export async function openFolder(dir: string, options: FolderOptions = {}): Promise<Dataset> {
+  checkFraction("testFraction", options.testFraction);
+  checkFraction("validationFraction", options.validationFraction);
+  const classNames = listDir(dir).filter((n) => isDir(join(dir, n))).sort();
+  if (classNames.length === 0) throw new UserError("no class sub-folders (expected <dir>/<class>/<image files>)", dir);
+  const files: string[] = [];
+  const labels: number[] = [];
+  let ignored = 0;
+  classNames.forEach((name, label) => {
+    for (const f of listDir(join(dir, name)).sort()) {
+      if (IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())) { files.push(join(dir, name, f)); labels.push(label); } else ignored++;
+    }
+  });
+  if (files.length === 0) throw new UserError(`no image files (${IMAGE_EXTENSIONS.join(", ")}) in the class sub-folders`, dir);
+  const shape = options.shape ?? await firstShape(files, options.onCorrupt ?? "stop");
+  const all = new FileExamples({
+    shape, numClasses: classNames.length, files, labels: Int32Array.from(labels),
+    ids: Int32Array.from({ length: files.length }, (_, i) => i), resize: options.resize, onCorrupt: options.onCorrupt,
+  });
+  const fraction = options.testFraction ?? FOLDER_DEFAULT_TEST_FRACTION;
+  const notes = [`${files.length} image files in ${classNames.length} class folders, decoded on demand`];
+  if (ignored) notes.push(`${ignored} files without an image extension ignored`);
+  return buildDataset({
+    spec: `folder:${dir}`, all, classNames, notes, test: testCount(files.length, fraction),
+    validationFraction: options.validationFraction, splitSeed: options.splitSeed,
+  });
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    throw new UserError(`cannot read folder (${(e as Error).message})`, dir);
+  }
+}
+
+function isDir(path: string): boolean {
+  return statSync(path).isDirectory();
+}
+
+async function firstShape(files: string[], onCorrupt: CorruptPolicy): Promise<ImageShape> {
+  for (const file of files) {
+    try {
+      const m = await sharp(file).metadata();
+      const colours = (m.channels ?? 3) - (m.hasAlpha ? 1 : 0);
+      return { channels: colours === 1 ? 1 : 3, height: m.height, width: m.width };
+    } catch (e) {
+      if (onCorrupt === "stop") throw new UserError(`cannot decode image: ${(e as Error).message.trim()}`, file);
+    }
+  }
+  throw new UserError("no image file could be decoded", files[0]);
+}

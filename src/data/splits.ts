@@ -1,0 +1,83 @@
+import { UserError } from "../errors.js";
+import { classCounts, proportionalCounts, rngFor, splitByClass, type Seed } from "./random.js";
+import type { Dataset, Examples } from "./types.js";
+
+/** Options every source accepts for its splits. */
+export interface SplitOptions {
+  /**
+   * Fraction of the training split held out as validation, stratified by class (default 0: no validation).
+   * Drawn with `splitSeed`, so the same fraction always gives the same validation set.
+   */
+  validationFraction?: number;
+  /** Seed of the fixed splits (default "split-v1"); it is not the run seed. */
+  splitSeed?: Seed;
+}
+
+/** For sources without a published test set: the held-out size. */
+export interface TestSplitOptions extends SplitOptions {
+  /** Fraction of all examples held out for test, stratified by class (default: the source's). */
+  testFraction?: number;
+}
+
+export const DEFAULT_SPLIT_SEED = "split-v1";
+
+export interface BuildDatasetOptions {
+  spec: string;
+  all: Examples;
+  classNames: string[];
+  notes: string[];
+  /** Positions in `all` of the test split: given (published split) or drawn. */
+  test: Int32Array | { count: number };
+  validationFraction?: number;
+  splitSeed?: Seed;
+}
+
+/** Builds the train / validation / test views of a source's examples. */
+export function buildDataset(options: BuildDatasetOptions): Dataset {
+  const { spec, all, classNames } = options;
+  const seed = options.splitSeed ?? DEFAULT_SPLIT_SEED;
+  const notes = [...options.notes];
+  let test: Int32Array, train: Int32Array;
+  if (options.test instanceof Int32Array) {
+    test = options.test;
+    const isTest = new Uint8Array(all.count);
+    for (const p of test) isTest[p] = 1;
+    train = new Int32Array(all.count - test.length);
+    let k = 0;
+    for (let p = 0; p < all.count; p++) if (!isTest[p]) train[k++] = p;
+  } else {
+    const counts = classCounts(all.labels, all.numClasses);
+    const { count } = options.test;
+    const split = splitByClass(all.labels, proportionalCounts(counts, count), rngFor(seed, spec, "test"));
+    test = split.taken;
+    train = split.rest;
+    notes.push(`test split: ${count} examples drawn stratified by class with split seed '${seed}'`);
+  }
+  let validation = new Int32Array(0);
+  const vf = options.validationFraction ?? 0;
+  if (vf > 0) {
+    const trainLabels = Int32Array.from(train, (p) => all.labels[p]);
+    const counts = classCounts(trainLabels, all.numClasses);
+    const take = proportionalCounts(counts, Math.round(vf * train.length));
+    const split = splitByClass(trainLabels, take, rngFor(seed, spec, "validation", vf));
+    validation = Int32Array.from(split.taken, (k) => train[k]);
+    train = Int32Array.from(split.rest, (k) => train[k]);
+    notes.push(`validation split: ${validation.length} training examples (fraction ${vf}) drawn stratified by class with split seed '${seed}'`);
+  }
+  return {
+    spec, shape: all.shape, numClasses: all.numClasses, classNames, all, notes,
+    train: all.select(train), validation: all.select(validation), test: all.select(test),
+  };
+}
+
+/** Checks a fraction option in [0, 1) (or [0, 1] when `allowOne`), naming the option. */
+export function checkFraction(name: string, value: number | undefined, allowOne = false): void {
+  if (value === undefined) return;
+  if (!(Number.isFinite(value) && value >= 0 && (allowOne ? value <= 1 : value < 1))) {
+    throw new UserError(`${name} must be a number in [0, ${allowOne ? "1]" : "1)"}, got ${value}`);
+  }
+}
+
+export function testCount(total: number, fraction: number): { count: number } {
+  return { count: Math.round(total * fraction) };
+}
