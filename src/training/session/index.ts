@@ -1,0 +1,3 @@
+export { TrainingSession, type StepOptions, type StepResult } from "./training-session.js";
+export type { TrainingSessionOptions, ExecutionProvider, GraphOptimizationLevel } from "./options.js";
+export type { ArtifactsLike, ManifestLike, StateSpec } from "./contract.js";

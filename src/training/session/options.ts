@@ -1,0 +1,70 @@
+/**
+ * TrainingSession options and the onnxruntime-node session options they become. The CUDA provider is never
+ * dropped silently: if it cannot load, the error names the files that onnxruntime-node looked for.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { InferenceSession } from "onnxruntime-node";
+import { UserError } from "../../errors.js";
+
+export type ExecutionProvider = "cpu" | "cuda";
+export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
+
+export interface TrainingSessionOptions {
+  /** Where the graphs run. Default "cpu". */
+  executionProvider?: ExecutionProvider;
+  /** CUDA device. Default 0. */
+  deviceId?: number;
+  /** With "cuda": run on the CPU (with a warning on stderr) when the CUDA provider fails to load. Default false. */
+  fallbackToCpu?: boolean;
+  /** Threads per operator; default: onnxruntime's choice (one per physical core). */
+  intraOpThreads?: number;
+  /** onnxruntime graph optimisation level. Default "all". */
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Check every loss for NaN/Infinity and stop (state left as before the step). Default true. */
+  checkLoss?: boolean;
+}
+
+export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads">> & { intraOpThreads?: number };
+
+export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
+  const r = { executionProvider: "cpu" as ExecutionProvider, deviceId: 0, fallbackToCpu: false, graphOptimizationLevel: "all" as GraphOptimizationLevel, checkLoss: true, ...o };
+  const problems: string[] = [];
+  if (r.executionProvider !== "cpu" && r.executionProvider !== "cuda") problems.push(`executionProvider must be "cpu" or "cuda", got "${r.executionProvider}"`);
+  if (!Number.isInteger(r.deviceId) || r.deviceId < 0) problems.push(`deviceId must be a non-negative integer, got ${r.deviceId}`);
+  if (r.intraOpThreads !== undefined && (!Number.isInteger(r.intraOpThreads) || r.intraOpThreads < 1)) problems.push(`intraOpThreads must be a positive integer, got ${r.intraOpThreads}`);
+  if (!["disabled", "basic", "extended", "all"].includes(r.graphOptimizationLevel)) problems.push(`graphOptimizationLevel must be disabled, basic, extended or all, got "${r.graphOptimizationLevel}"`);
+  if (problems.length) throw new UserError(problems.join("; "), "training session options");
+  return r;
+}
+
+export function sessionOptions(o: ResolvedOptions, ep: ExecutionProvider): InferenceSession.SessionOptions {
+  return {
+    executionProviders: ep === "cuda" ? [{ name: "cuda", deviceId: o.deviceId }] : ["cpu"],
+    graphOptimizationLevel: o.graphOptimizationLevel,
+    ...(o.intraOpThreads !== undefined ? { intraOpNumThreads: o.intraOpThreads } : {}),
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+  };
+}
+
+/** The folder holding onnxruntime-node's native libraries (where it looks for the CUDA provider). */
+export function ortNativeDir(): string {
+  const main = createRequire(import.meta.url).resolve("onnxruntime-node");
+  return join(dirname(main), "..", "bin", "napi-v6", process.platform, process.arch);
+}
+
+/** Explains a failure to create a CUDA session: which provider libraries are missing, and ORT's message. */
+export function cudaLoadError(cause: unknown, deviceId: number): UserError {
+  const dir = ortNativeDir();
+  const libs = process.platform === "win32"
+    ? ["onnxruntime_providers_shared.dll", "onnxruntime_providers_cuda.dll"]
+    : ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"];
+  const missing = libs.filter((l) => !existsSync(join(dir, l)));
+  const why = missing.length
+    ? `missing ${missing.join(" and ")} in ${dir} (this onnxruntime-node install is CPU-only; see docs/PERFORMANCE.md for the CUDA kit)`
+    : `the provider libraries are in ${dir} but did not load (CUDA/cuDNN libraries on LD_LIBRARY_PATH? device ${deviceId} present?)`;
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  return new UserError(`the CUDA execution provider failed to load: ${why}; onnxruntime said: ${msg}. Pass fallbackToCpu (CLI: --fallback-cpu) to run on the CPU instead`);
+}

@@ -1,0 +1,212 @@
+/**
+ * Runs generated train-step graphs on onnxruntime-node. The session owns the state tensors (parameters,
+ * optimizer state, BatchNorm statistics) between steps; each step feeds them and receives the new values
+ * into pre-allocated tensors (see state-store.ts), so a step allocates nothing on the JavaScript side.
+ */
+import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
+import { UserError } from "../../errors.js";
+import { encodeModel } from "../../onnx/proto.js";
+import type { Tensor } from "../../onnx/tensor.js";
+import { saveModel } from "../../onnx/model-io.js";
+import { readParameterFile, readStateFile, writeParameterFile, writeStateFile } from "./checkpoint.js";
+import { inferenceModel } from "./export-model.js";
+import { isModelTensor, type ArtifactsLike, type ManifestLike } from "./contract.js";
+import { checkInputs, inputSpec, type InputSpec } from "./input-check.js";
+import { cudaLoadError, resolveOptions, sessionOptions, type ExecutionProvider, type ResolvedOptions, type TrainingSessionOptions } from "./options.js";
+import { StateStore, toOrt } from "./state-store.js";
+
+export interface StepOptions {
+  /** Also return the student's logits of this step. Default false (they are then not copied out). */
+  logits?: boolean;
+}
+
+export interface StepResult {
+  loss: number;
+  logits?: Tensor;
+}
+
+export class TrainingSession {
+  private steps = 0;
+  private busy = false;
+  private readonly lr = new OrtTensor("float32", new Float32Array(1), []);
+  private readonly loss = new OrtTensor("float32", new Float32Array(1), []);
+
+  private constructor(
+    private readonly artifacts: ArtifactsLike,
+    private readonly train: InferenceSession,
+    private readonly evalSession: InferenceSession,
+    readonly state: StateStore,
+    private readonly specs: { batch: InputSpec; targets?: InputSpec; evalBatch: InputSpec },
+    /** The provider the session actually runs on (differs from the option only with fallbackToCpu). */
+    readonly executionProvider: ExecutionProvider,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  static async create(artifacts: ArtifactsLike, options: TrainingSessionOptions = {}): Promise<TrainingSession> {
+    const o = resolveOptions(options);
+    const m = artifacts.manifest;
+    const state = new StateStore(m.state, artifacts.initialState);
+    const graph = artifacts.trainStep.graph!;
+    const specs = {
+      batch: inputSpec(graph, m.inputs.batch, "batch"),
+      targets: m.inputs.targets ? inputSpec(graph, m.inputs.targets, "targets") : undefined,
+      evalBatch: inputSpec(artifacts.eval.graph!, m.eval?.input ?? m.source.inputName, "batch"),
+    };
+    let ep = o.executionProvider;
+    let sessions: [InferenceSession, InferenceSession];
+    try {
+      sessions = await openSessions(artifacts, o, ep);
+    } catch (e) {
+      if (ep !== "cuda") throw e;
+      if (!o.fallbackToCpu) throw cudaLoadError(e, o.deviceId);
+      process.stderr.write(`onnx-unlearn: warning: ${cudaLoadError(e, o.deviceId).message.split("; onnxruntime said")[0]}; running on the CPU\n`);
+      ep = "cpu";
+      sessions = await openSessions(artifacts, o, ep);
+    }
+    return new TrainingSession(artifacts, sessions[0], sessions[1], state, specs, ep, o);
+  }
+
+  get manifest(): ManifestLike {
+    return this.artifacts.manifest;
+  }
+
+  /** Steps completed so far (restored by loadState). */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /**
+   * One optimisation step on `batch` (float32, the model's input shape) with `targets` (as the train step
+   * declares them: teacher logits for MSE, int64 labels for cross-entropy; none when the teacher runs inside
+   * the step) at learning rate `lr`. A NaN or infinite loss throws and leaves the state as it was.
+   */
+  async step(batch: Tensor, targets: Tensor | undefined, lr: number, opts: StepOptions = {}): Promise<StepResult> {
+    const m = this.manifest;
+    const given: { spec: InputSpec; tensor: Tensor | undefined }[] = [{ spec: this.specs.batch, tensor: batch }];
+    if (this.specs.targets) given.push({ spec: this.specs.targets, tensor: targets });
+    else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", `step ${this.steps + 1}`);
+    checkInputs(given, `step ${this.steps + 1}`);
+    if (!Number.isFinite(lr)) throw new UserError(`learning rate must be a finite number, got ${lr}`, `step ${this.steps + 1}`);
+    this.enter();
+    try {
+      (this.lr.data as Float32Array)[0] = lr;
+      const feeds: Record<string, OrtTensor> = { [m.inputs.batch]: toOrt(batch), [m.inputs.lr]: this.lr };
+      if (this.specs.targets) feeds[this.specs.targets.name] = toOrt(targets!);
+      for (const [name, t] of this.state.feeds()) feeds[name] = t;
+      const fetches: Record<string, OrtTensor | null> = { [m.outputs.loss]: this.loss };
+      const logitsName = m.outputs.logits;
+      if (opts.logits) {
+        if (!logitsName) throw new UserError("this train step has no logits output");
+        fetches[logitsName] = null;
+      }
+      for (const [name, t] of this.state.fetches()) fetches[this.state.spec(name)!.output] = t;
+      const out = await this.train.run(feeds, fetches);
+      const loss = (this.loss.data as Float32Array)[0]!;
+      if (this.options.checkLoss && !Number.isFinite(loss)) {
+        throw new UserError(`the loss is ${loss} at step ${this.steps + 1}; stopped, the state is as it was before this step (lower the learning rate?)`);
+      }
+      this.state.commit();
+      this.steps++;
+      const result: StepResult = { loss };
+      if (opts.logits) result.logits = fromOrt(out[logitsName!]!);
+      return result;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Logits of the model with the current weights (BatchNorm in inference mode). */
+  async evaluate(batch: Tensor): Promise<Tensor> {
+    checkInputs([{ spec: this.specs.evalBatch, tensor: batch }], "evaluate");
+    this.enter();
+    try {
+      const io = this.manifest.eval ?? { input: this.manifest.source.inputName, output: this.manifest.source.outputName };
+      const feeds: Record<string, OrtTensor> = { [io.input]: toOrt(batch) };
+      const current = this.state.feeds();
+      for (const name of this.evalSession.inputNames) if (current.has(name)) feeds[name] = current.get(name)!;
+      const out = await this.evalSession.run(feeds, [io.output]);
+      return fromOrt(out[io.output]!);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Model tensors (parameters and BatchNorm statistics) under their names in the source model; copies. */
+  getParameters(): Map<string, Tensor> {
+    return new Map(this.manifest.state.filter(isModelTensor).map((s) => [s.initializer!, this.state.get(s.name)]));
+  }
+
+  /** Overwrites model tensors given under their source-model names (a subset is fine). */
+  setParameters(values: Map<string, Tensor>, what = "parameters"): void {
+    const byInit = new Map(this.manifest.state.filter(isModelTensor).map((s) => [s.initializer!, s.name]));
+    const unknown = [...values.keys()].filter((k) => !byInit.has(k));
+    if (unknown.length) throw new UserError(`not tensors of this model: ${unknown.map((k) => `'${k}'`).join(", ")}`, what);
+    this.state.set(new Map([...values].map(([k, t]) => [byInit.get(k)!, t])), what);
+  }
+
+  /** Every state tensor (model and optimizer) under its state name; copies. */
+  getState(): Map<string, Tensor> {
+    return new Map(this.manifest.state.map((s) => [s.name, this.state.get(s.name)]));
+  }
+
+  setState(values: Map<string, Tensor>, stepCount?: number, what = "state"): void {
+    this.state.set(values, what);
+    if (stepCount !== undefined) this.steps = stepCount;
+  }
+
+  /** Writes every state tensor (model and optimizer) and the step count as safetensors. */
+  saveState(path: string): void {
+    writeStateFile(path, this.getState(), this.steps, this.manifest.source.file);
+  }
+
+  /** Restores a file written by saveState; a file from another model is refused with every mismatch named. */
+  loadState(path: string): void {
+    const { state, stepCount } = readStateFile(path, this.manifest.state);
+    this.setState(state, stepCount, path);
+  }
+
+  /** Writes the model tensors under the source model's names (a PyTorch-style state_dict) as safetensors. */
+  saveParameters(path: string): void {
+    writeParameterFile(path, this.getParameters(), this.manifest.source.file);
+  }
+
+  /** Loads a parameter file (ours, or a safetensors state_dict with this model's names; num_batches_tracked ignored). */
+  loadParameters(path: string): void {
+    this.setParameters(readParameterFile(path, this.manifest.state), path);
+  }
+
+  /** The source model's inference graph with the current weights. */
+  inferenceModel() {
+    return inferenceModel(this.artifacts.eval, this.manifest, (name) => this.state.get(name));
+  }
+
+  /** Writes inferenceModel() to `path` (same graph, input/output names and opset as the source model). */
+  exportInferenceModel(path: string): void {
+    saveModel(this.inferenceModel(), path);
+  }
+
+  async release(): Promise<void> {
+    await this.train.release();
+    await this.evalSession.release();
+  }
+
+  private enter(): void {
+    if (this.busy) throw new Error("TrainingSession: step/evaluate called while another is running; await each call");
+    this.busy = true;
+  }
+}
+
+async function openSessions(a: ArtifactsLike, o: ResolvedOptions, ep: ExecutionProvider): Promise<[InferenceSession, InferenceSession]> {
+  const opts = sessionOptions(o, ep);
+  const train = await InferenceSession.create(encodeModel(a.trainStep), opts);
+  try {
+    return [train, await InferenceSession.create(encodeModel(a.eval), opts)];
+  } catch (e) {
+    await train.release();
+    throw e;
+  }
+}
+
+function fromOrt(t: OrtTensor): Tensor {
+  return { dtype: t.type as Tensor["dtype"], dims: [...t.dims], data: t.data as Tensor["data"] };
+}
