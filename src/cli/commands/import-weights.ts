@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { importWeights, list, type ImportReport } from "../../interop/state-dict.js";
+import { readWeightsFile } from "../../interop/weights-file.js";
+import { loadModel, saveModel } from "../../onnx/model-io.js";
+
+interface ImportCliOptions { out: string; strict?: boolean; key?: string }
+
+export function register(program: Command): void {
+  program
+    .command("import-weights")
+    .description("set the model's initializers by name from safetensors or a torch.save file (state_dict or checkpoint)")
+    .argument("<model>", "ONNX model file")
+    .argument("<weights>", ".safetensors, or .pth/.pt written by torch.save (zip or legacy format)")
+    .requiredOption("--out <file>", "output ONNX file")
+    .option("--strict", "fail on missing or unexpected keys too (size mismatches always fail)")
+    .option("--key <entry>", "checkpoint dict entry holding the state_dict, e.g. model_state_dict")
+    .action((modelPath: string, weightsPath: string, o: ImportCliOptions) => {
+      const model = loadModel(modelPath);
+      const weights = readWeightsFile(weightsPath, { key: o.key });
+      const report = importWeights(model, weights.tensors, { strict: o.strict, source: weightsPath });
+      saveModel(model, o.out);
+      process.stdout.write(formatReport(report, weights.nonTensors, o.out));
+    });
+}
+
+function formatReport(r: ImportReport, nonTensors: string[], out: string): string {
+  const lines = [`loaded ${r.loaded.length} tensors; wrote ${out}`];
+  const conversions = new Map<string, number>();
+  for (const c of r.converted.values()) conversions.set(c, (conversions.get(c) ?? 0) + 1);
+  for (const [c, n] of conversions) lines.push(`converted ${n} tensors ${c}`);
+  if (r.skipped.length) lines.push(`skipped ${r.skipped.length} buffers ONNX does not hold: ${list(r.skipped)}`);
+  if (nonTensors.length) lines.push(`ignored ${nonTensors.length} non-tensor entries: ${list(nonTensors)}`);
+  if (r.missing.length) lines.push(`missing keys (kept the model's values): ${list(r.missing)}`);
+  if (r.unexpected.length) lines.push(`unexpected keys (ignored): ${list(r.unexpected)}`);
+  return `${lines.join("\n")}\n`;
+}
