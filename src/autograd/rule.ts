@@ -13,7 +13,7 @@
 import type { Attrs } from "../onnx/attributes.js";
 import type { Dims } from "../onnx/graph-view.js";
 import type { NodeProto } from "../onnx/proto.js";
-import type { Tensor } from "../onnx/tensor.js";
+import type { DType, Tensor } from "../onnx/tensor.js";
 
 export interface GradContext {
   readonly node: NodeProto;
@@ -37,18 +37,26 @@ export interface GradContext {
   ops(opType: string, inputs: string[], outputs: number, attrs?: Attrs): string[];
   /** A constant initializer (deduplicated by content), e.g. ctx.constant(int64([1], [0])). */
   constant(t: Tensor): string;
+  /** Element type of a value (declared or inferred; float32 when nothing says otherwise). */
+  dtype(value: string): DType;
+  /** A scalar constant with the same (float) element type as `like`, e.g. ctx.scalar(0.5, ctx.I(0)). */
+  scalar(x: number, like: string): string;
+  /** The value of a constant (initializer or Constant node output), or undefined when it is computed. */
+  constantValue(value: string): Tensor | undefined;
 }
 
 export interface GradRule {
   /** dLoss/dInput for each forward input; undefined where none. */
   grad(ctx: GradContext): (string | undefined)[];
   /**
-   * Input indices whose returned gradient is in the broadcast (output) shape and must be reduced by the
-   * engine to the input's own shape (elementwise ops with numpy broadcasting).
+   * When true, each returned gradient is in the broadcast (output 0) shape and the engine reduces it to its
+   * input's own shape (elementwise ops with numpy broadcasting, Expand, Where).
    */
   broadcast?: boolean;
   /** Input indices that are never differentiable (shapes, indices, axes, condition). */
   nonDifferentiableInputs?: number[];
+  /** Output indices that carry no gradient (MaxPool indices, Dropout mask). */
+  nonDifferentiableOutputs?: number[];
 }
 
 /** Ops whose outputs carry no gradient at all (shape arithmetic, comparisons, constants, integer casts). */

@@ -1,0 +1,62 @@
+/**
+ * Opset-aware shorthands for the nodes gradient rules emit most (axes moved from attributes to inputs at
+ * opset 13 for ReduceSum/Squeeze/Unsqueeze/Split and at 18 for the other reductions), and shape helpers
+ * that use a constant when the static shape is known and a runtime Shape node otherwise.
+ */
+import { int64, zeros } from "../onnx/tensor.js";
+import type { GradContext } from "./rule.js";
+
+type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
+
+/** Opset at which `op` takes its axes as an input instead of an attribute. */
+const AXES_AS_INPUT: Record<string, number> = {
+  ReduceSum: 13, Squeeze: 13, Unsqueeze: 13, Split: 13,
+  ReduceMean: 18, ReduceMax: 18, ReduceMin: 18, ReduceProd: 18, ReduceL2: 18, ReduceSumSquare: 18, ReduceLogSumExp: 18,
+};
+
+export const axesAsInput = (ctx: Pick<GradContext, "opset">, opType: string): boolean =>
+  ctx.opset >= (AXES_AS_INPUT[opType] ?? Infinity);
+
+/** A reduction over constant `axes` (keepdims default 1). */
+export function reduce(ctx: Ctx, opType: string, x: string, axes: number[], keepdims = 1): string {
+  if (axesAsInput(ctx, opType)) return ctx.op(opType, [x, ctx.constant(int64([axes.length], axes))], { keepdims });
+  return ctx.op(opType, [x], { axes, keepdims });
+}
+
+export const reduceSum = (ctx: Ctx, x: string, axes: number[], keepdims = 1): string => reduce(ctx, "ReduceSum", x, axes, keepdims);
+
+export function unsqueeze(ctx: Ctx, x: string, axes: number[]): string {
+  if (axesAsInput(ctx, "Unsqueeze")) return ctx.op("Unsqueeze", [x, ctx.constant(int64([axes.length], axes))]);
+  return ctx.op("Unsqueeze", [x], { axes });
+}
+
+export function squeeze(ctx: Ctx, x: string, axes: number[]): string {
+  if (axesAsInput(ctx, "Squeeze")) return ctx.op("Squeeze", [x, ctx.constant(int64([axes.length], axes))]);
+  return ctx.op("Squeeze", [x], { axes });
+}
+
+/** Splits `x` along `axis` into pieces of the given constant sizes. */
+export function split(ctx: Ctx, x: string, sizes: number[], axis: number): string[] {
+  if (axesAsInput(ctx, "Split")) return ctx.ops("Split", [x, ctx.constant(int64([sizes.length], sizes))], sizes.length, { axis });
+  return ctx.ops("Split", [x], sizes.length, { axis, split: sizes });
+}
+
+/** Static dims when every one is a number. */
+export function staticDims(ctx: Pick<GradContext, "shape">, value: string): number[] | undefined {
+  const d = ctx.shape(value);
+  return d && d.every((x): x is number => typeof x === "number") ? d : undefined;
+}
+
+/** A 1-D int64 value holding the shape of `value`: a constant when known, else a Shape node. */
+export function shapeOf(ctx: Ctx, value: string): string {
+  const d = staticDims(ctx, value);
+  return d ? ctx.constant(int64([d.length], d)) : ctx.op("Shape", [value]);
+}
+
+/** `x` reshaped to the shape of `like`. */
+export const reshapeLike = (ctx: Ctx, x: string, like: string): string => ctx.op("Reshape", [x, shapeOf(ctx, like)]);
+
+/** Zeros with the shape and element type of `like`. */
+export function zerosLike(ctx: Ctx, like: string): string {
+  return ctx.op("ConstantOfShape", [shapeOf(ctx, like)], { value: zeros(ctx.dtype(like), [1]) });
+}
