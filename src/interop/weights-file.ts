@@ -55,7 +55,7 @@ function stateDictOf(root: unknown, file: string, key: string | undefined) {
   const entries = [...value.entries()];
   const tensorCount = entries.filter(([, v]) => isTensor(v)).length;
   if (tensorCount === 0 || (key === undefined && tensorCount < entries.length / 2)) {
-    const dicts = entries.filter(([, v]) => v instanceof Map).map(([k]) => String(k));
+    const dicts = entries.filter(([, v]) => v instanceof Map && [...v.values()].some(isTensor)).map(([k]) => String(k));
     const hint = dicts.length ? `; pick the state_dict with --key (candidates: ${dicts.join(", ")})` : "";
     throw new UserError(`${key ? `entry '${key}'` : "the saved object"} is not a state_dict (keys: ${entries.map(([k]) => String(k)).join(", ")})${hint}`, file);
   }

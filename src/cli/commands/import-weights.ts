@@ -28,7 +28,7 @@ function formatReport(r: ImportReport, nonTensors: string[], out: string): strin
   const conversions = new Map<string, number>();
   for (const c of r.converted.values()) conversions.set(c, (conversions.get(c) ?? 0) + 1);
   for (const [c, n] of conversions) lines.push(`converted ${n} tensors ${c}`);
-  if (r.skipped.length) lines.push(`skipped ${r.skipped.length} buffers ONNX does not hold: ${list(r.skipped)}`);
+  if (r.skipped.length) lines.push(`skipped ${r.skipped.length} buffers that ONNX never holds: ${list(r.skipped, 3)}`);
   if (nonTensors.length) lines.push(`ignored ${nonTensors.length} non-tensor entries: ${list(nonTensors)}`);
   if (r.missing.length) lines.push(`missing keys (kept the model's values): ${list(r.missing)}`);
   if (r.unexpected.length) lines.push(`unexpected keys (ignored): ${list(r.unexpected)}`);
