@@ -1,0 +1,197 @@
+/**
+ * Builds the training artifacts of an inference model: the train-step model (training-mode forward, loss,
+ * backward, optimizer update, BN running-stat update), the eval model, the initial state and the manifest.
+ * See docs/artifacts.md for the file formats and every decision.
+ */
+import { UserError } from "../../errors.js";
+import { appendBackward } from "../../autograd/engine.js";
+import { GraphBuilder } from "../../onnx/builder.js";
+import { GraphView } from "../../onnx/graph-view.js";
+import { displayName, readInitializers, type ModelFile } from "../../onnx/model-io.js";
+import { cloneModel, DataLocation, DataType, opsetVersion, valueInfoDims, type GraphProto, type ModelProto } from "../../onnx/proto.js";
+import { readTensor, writeTensorData, type Tensor } from "../../onnx/tensor.js";
+import { Emitter } from "./emit.js";
+import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
+import { MANIFEST_VERSION, type Manifest, type StateEntry } from "./manifest.js";
+import { ADAMW_DEFAULTS, appendOptimizer, OPTIMIZER_KINDS, SGD_DEFAULTS, type AdamWHyper, type OptimizerKind, type SgdHyper } from "./optimizers.js";
+import { checkParameters, findBatchNormStats, findParameters } from "./parameters.js";
+import { embedTeacher } from "./teacher.js";
+import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
+
+export interface BuildOptions {
+  loss: LossKind;
+  /** Default "sgd". */
+  optimizer?: OptimizerKind;
+  /** Overrides of SGD_DEFAULTS / ADAMW_DEFAULTS (by the chosen optimizer). */
+  hyper?: Partial<SgdHyper> | Partial<AdamWHyper>;
+  /** Embed the frozen original model as the MSE target (loss "mse" only). Default false. */
+  teacher?: boolean;
+  /** Add a class-weights input [K] (loss "ce"/"neg-ce" only). Default false. */
+  classWeights?: boolean;
+  /** Training-mode BatchNormalization form (see train-mode.ts). Default "node". */
+  batchNorm?: BatchNormForm;
+  /** Parameters to train; default: every parameter findParameters finds. */
+  parameters?: string[];
+  /** Also output every parameter's gradient (for verification). Default false. */
+  gradients?: boolean;
+  /** Base seed of training-mode Dropout. Default 0. */
+  dropoutSeed?: number;
+  /** Model input (the batch) and output (the logits); default: the only non-initializer input, the first output. */
+  input?: string;
+  output?: string;
+}
+
+export interface Artifacts {
+  trainStep: ModelProto;
+  eval: ModelProto;
+  initialState: Map<string, Tensor>;
+  manifest: Manifest;
+}
+
+export const FILES = { trainStep: "train_step.onnx", eval: "eval.onnx", state: "state.safetensors", manifest: "manifest.json" } as const;
+
+export function buildArtifacts(model: ModelFile, opts: BuildOptions): Artifacts {
+  const file = displayName(model);
+  checkOptions(opts, file);
+  const optimizer = opts.optimizer ?? "sgd";
+  const hyper = { ...(optimizer === "sgd" ? SGD_DEFAULTS : ADAMW_DEFAULTS), ...opts.hyper } as SgdHyper | AdamWHyper;
+  const opset = opsetVersion(model.proto);
+  if (opset === undefined) throw new UserError("imports no ai.onnx opset", file);
+  const graph = model.proto.graph!;
+  const { input, output } = ioNames(graph, opts, file);
+  const params = opts.parameters ?? findParameters(graph);
+  if (opts.parameters) checkParameters(graph, params, file);
+  if (params.length === 0) throw new UserError("has no float parameters to train (no float initializer feeds a Conv/Gemm/MatMul/normalization weight or an elementwise op)", file);
+  const bnStats = findBatchNormStats(graph);
+  const initial = readInitializers(model);
+  const statNames = bnStats.flatMap((s) => [s.mean, s.variance]);
+  const nonFloat = statNames.filter((n) => initial.get(n)!.dtype !== "float32");
+  if (nonFloat.length) throw new UserError(`BatchNormalization statistics must be float32: ${nonFloat.join(", ")}`, file);
+  const outputDims = valueInfoDims(graph.output.find((o) => o.name === output)!);
+  const numClasses = typeof outputDims?.at(-1) === "number" ? (outputDims.at(-1) as number) : undefined;
+
+  const trainStep = inlined(model);
+  const tg = trainStep.graph!;
+  let b = new GraphBuilder(tg);
+  const stateInputs = [...params, ...statNames];
+  moveToInputs(tg, stateInputs, initial);
+  tg.output = [];
+  const outputName = (s: string) => b.unique(`${s}.new`);
+  const lr = b.addInput(b.unique("lr"), "float32", []);
+  const targets = opts.teacher ? null
+    : opts.loss === "mse" ? b.addInput(b.unique("targets"), "float32", [null, numClasses ?? null])
+    : b.addInput(b.unique("labels"), "int64", [null]);
+  const classWeights = opts.classWeights ? b.addInput(b.unique("class_weights"), "float32", [numClasses ?? null]) : null;
+  const bnUpdates = toTrainingMode(b, {
+    opset, batchNorms: findBatchNormStats(tg), batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
+  });
+  const teacherLogits = opts.teacher ? embedTeacher(b, { source: inlined(model).graph!, input, output, file }) : null;
+  const loss = appendLoss(new Emitter(b, opset, "loss"), {
+    kind: opts.loss, logits: output, targets: teacherLogits ?? targets!, classWeights: classWeights ?? undefined, numClasses, output: b.unique("loss"),
+  });
+  const grads = appendBackward(tg, { loss, wrt: params, opset });
+  b = new GraphBuilder(tg); // sees the names the engine added
+  const opt = appendOptimizer(new Emitter(b, opset, optimizer), {
+    kind: optimizer, hyper, lr, outputName,
+    params: params.map((name) => ({ name, grad: grads.get(name)!, dims: initial.get(name)!.dims })),
+  });
+
+  const state: StateEntry[] = [
+    ...params.map((name) => entry(name, "param", name, null, initial.get(name)!, opt.paramUpdates.get(name)!, true)),
+    ...bnStats.flatMap((s) => [
+      entry(s.mean, "bn_running_mean", s.mean, null, initial.get(s.mean)!, bnUpdates.get(s.mean)!, true),
+      entry(s.variance, "bn_running_var", s.variance, null, initial.get(s.variance)!, bnUpdates.get(s.variance)!, true),
+    ]),
+    ...opt.state.map((s) => entry(s.name, s.role, null, s.param, s.initial, s.output, false)),
+  ];
+  for (const s of opt.state) b.addInput(s.name, "float32", s.initial.dims);
+  b.addOutput(loss, "float32", []);
+  b.addOutput(output, "float32", [null, numClasses ?? null]);
+  if (teacherLogits) b.addOutput(teacherLogits, "float32", [null, numClasses ?? null]);
+  for (const s of state) b.addOutput(s.output, "float32", s.dims);
+  const gradOutputs = opts.gradients ? exposeGradients(b, params, grads, initial) : null;
+  tg.node = new GraphView(tg).topoOrder();
+  if (trainStep.irVersion < 4n) trainStep.irVersion = 4n;
+
+  const evalModel = inlined(model);
+  moveToInputs(evalModel.graph!, stateInputs, initial);
+  if (evalModel.irVersion < 4n) evalModel.irVersion = 4n;
+
+  const initialState = new Map<string, Tensor>();
+  for (const s of params.concat(statNames)) initialState.set(s, initial.get(s)!);
+  for (const s of opt.state) initialState.set(s.name, s.initial);
+
+  const manifest: Manifest = {
+    version: MANIFEST_VERSION,
+    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses: numClasses ?? null },
+    loss: opts.loss, optimizer, teacher: !!opts.teacher, batchNorm: opset < 14 ? "decomposed" : (opts.batchNorm ?? "node"),
+    hyper: { ...hyper, dropoutSeed: opts.dropoutSeed ?? 0 },
+    inputs: { batch: input, targets, lr, classWeights },
+    outputs: { loss, logits: output, teacherLogits, gradients: gradOutputs },
+    eval: { input, output },
+    files: { trainStep: FILES.trainStep, eval: FILES.eval, state: FILES.state },
+    nodes: { source: graph.node.length, trainStep: tg.node.length, eval: evalModel.graph!.node.length },
+    state,
+  };
+  return { trainStep, eval: evalModel, initialState, manifest };
+}
+
+function checkOptions(opts: BuildOptions, file: string): void {
+  const problems: string[] = [];
+  if (!LOSS_KINDS.includes(opts.loss)) problems.push(`loss '${opts.loss}' is not one of ${LOSS_KINDS.join(", ")}`);
+  if (opts.optimizer !== undefined && !OPTIMIZER_KINDS.includes(opts.optimizer)) problems.push(`optimizer '${opts.optimizer}' is not one of ${OPTIMIZER_KINDS.join(", ")}`);
+  if (opts.teacher && opts.loss !== "mse") problems.push("the teacher variant needs loss 'mse' (the teacher's logits are its targets)");
+  if (opts.classWeights && opts.loss === "mse") problems.push("class weights need loss 'ce' or 'neg-ce'");
+  if (opts.batchNorm !== undefined && opts.batchNorm !== "node" && opts.batchNorm !== "decomposed") problems.push(`batchNorm '${opts.batchNorm}' is not 'node' or 'decomposed'`);
+  if (problems.length) throw new UserError(`cannot build training artifacts: ${problems.join("; ")}`, file);
+}
+
+function ioNames(graph: GraphProto, opts: BuildOptions, file: string): { input: string; output: string } {
+  const inits = new Set(graph.initializer.map((t) => t.name));
+  const inputs = graph.input.map((i) => i.name).filter((n) => !inits.has(n));
+  const outputs = graph.output.map((o) => o.name);
+  const input = opts.input ?? (inputs.length === 1 ? inputs[0] : undefined);
+  const output = opts.output ?? outputs[0];
+  const problems: string[] = [];
+  if (input === undefined) problems.push(`cannot tell the batch input among [${inputs.join(", ")}]; name it`);
+  else if (!inputs.includes(input)) problems.push(`has no input '${input}' (inputs: ${inputs.join(", ")})`);
+  if (output === undefined || !outputs.includes(output)) problems.push(`has no output '${output}' (outputs: ${outputs.join(", ")})`);
+  else if (graph.output.find((o) => o.name === output)?.type?.value.case === "tensorType") {
+    const t = graph.output.find((o) => o.name === output)!.type!.value.value as { elemType: number };
+    if (t.elemType !== DataType.FLOAT) problems.push(`output '${output}' is ${DataType[t.elemType]}, expected FLOAT logits`);
+  }
+  if (problems.length) throw new UserError(problems.join("; "), file);
+  return { input: input!, output: output! };
+}
+
+/** A copy of the model with every initializer's data inside the file (external data read in). */
+function inlined(model: ModelFile): ModelProto {
+  const copy = cloneModel(model.proto);
+  for (const t of copy.graph!.initializer) {
+    if (t.dataLocation === DataLocation.EXTERNAL) writeTensorData(t, readTensor(t, { baseDir: model.dir, file: model.file }));
+  }
+  return copy;
+}
+
+/** Turns initializers into graph inputs of the same name, dtype and dims. */
+function moveToInputs(g: GraphProto, names: string[], values: Map<string, Tensor>): void {
+  const set = new Set(names);
+  g.initializer = g.initializer.filter((t) => !set.has(t.name));
+  g.input = g.input.filter((i) => !set.has(i.name));
+  const b = new GraphBuilder(g);
+  for (const n of names) b.addInput(n, values.get(n)!.dtype, values.get(n)!.dims);
+}
+
+function entry(name: string, role: StateEntry["role"], initializer: string | null, param: string | null, t: Tensor, output: string, inEval: boolean): StateEntry {
+  return { name, role, initializer, param, dtype: t.dtype, dims: [...t.dims], output, eval: inEval };
+}
+
+/** Adds each parameter's gradient as an output `gradients/<param>`; returns param -> output name. */
+function exposeGradients(b: GraphBuilder, params: string[], grads: Map<string, string>, values: Map<string, Tensor>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of params) {
+    out[p] = b.node("Identity", [grads.get(p)!], { name: `gradients/${p}`, outputs: [b.unique(`gradients/${p}`)] })[0]!;
+    b.addOutput(out[p], "float32", values.get(p)!.dims);
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+/**
+ * Emits the few ops the artifact builders need in the form the model's opset expects (ReduceMean/ReduceSum
+ * axes as attribute or input), with float32 scalar constants. Every node goes through a GraphBuilder, so
+ * names stay unique and readable (`<prefix>/<Op>`).
+ */
+import type { Attrs } from "../../onnx/attributes.js";
+import type { GraphBuilder } from "../../onnx/builder.js";
+import { float32, int64 } from "../../onnx/tensor.js";
+
+export class Emitter {
+  constructor(
+    readonly b: GraphBuilder,
+    /** ai.onnx opset of the model the nodes go into. */
+    readonly opset: number,
+    /** Name prefix of the nodes and constants, e.g. "loss" or "sgd". */
+    readonly prefix: string,
+  ) {}
+
+  /** A child emitter whose names start with `<prefix>/<sub>`. */
+  child(name: string): Emitter {
+    return new Emitter(this.b, this.opset, `${this.prefix}/${name}`);
+  }
+
+  op(opType: string, inputs: string[], attrs?: Attrs, name?: string): string {
+    return this.b.op(opType, inputs, attrs, `${this.prefix}/${name ?? opType}`);
+  }
+
+  /** A node whose single output gets exactly the name `output` (graph outputs, state updates). */
+  opTo(output: string, opType: string, inputs: string[], attrs?: Attrs): string {
+    return this.b.node(opType, inputs, { name: `${this.prefix}/${opType}`, outputs: [output], attrs })[0]!;
+  }
+
+  node(opType: string, inputs: string[], outputs: number, attrs?: Attrs): string[] {
+    return this.b.node(opType, inputs, { name: `${this.prefix}/${opType}`, outputs, attrs });
+  }
+
+  /** A float32 scalar (rank 0) constant. */
+  scalar(value: number, name = "const"): string {
+    return this.b.constant(`${this.prefix}/${name}`, float32([], [value]));
+  }
+
+  ints(values: number[], name = "axes"): string {
+    return this.b.constant(`${this.prefix}/${name}`, int64([values.length], values));
+  }
+
+  /** ReduceMean/ReduceSum over `axes` (all axes when undefined). */
+  reduce(opType: "ReduceMean" | "ReduceSum", x: string, axes: number[] | undefined, keepdims: boolean): string {
+    const axesAsInput = opType === "ReduceSum" ? this.opset >= 13 : this.opset >= 18;
+    if (axes === undefined) return this.op(opType, [x], { keepdims: keepdims ? 1 : 0 });
+    if (axesAsInput) return this.op(opType, [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+    return this.op(opType, [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
+  add(a: string, b: string): string { return this.op("Add", [a, b]); }
+  sub(a: string, b: string): string { return this.op("Sub", [a, b]); }
+  mul(a: string, b: string): string { return this.op("Mul", [a, b]); }
+  div(a: string, b: string): string { return this.op("Div", [a, b]); }
+  /** a * k for a number k. */
+  scale(a: string, k: number, name?: string): string { return this.mul(a, this.scalar(k, name)); }
+}

@@ -1,0 +1,44 @@
+/**
+ * Loss graphs, matching PyTorch:
+ * - "mse": `mse_loss(logits, targets)`, the mean over all N*K elements (targets: teacher logits [N,K]).
+ * - "ce": `cross_entropy(logits, labels, weight=w)` with int64 labels [N]: -sum_i w[y_i] log p_i[y_i] /
+ *   sum_i w[y_i] (w = 1 without class weights, i.e. the mean over the batch).
+ * - "neg-ce": minus "ce" (NegGrad: gradient ascent on the forget set by descending this loss).
+ * Labels outside [0, K) select nothing (a zero one-hot row) instead of failing; the caller validates them.
+ */
+import type { Emitter } from "./emit.js";
+
+export type LossKind = "mse" | "ce" | "neg-ce";
+export const LOSS_KINDS: readonly LossKind[] = ["mse", "ce", "neg-ce"];
+
+export interface LossOptions {
+  kind: LossKind;
+  /** Model output [N,K] float32. */
+  logits: string;
+  /** Teacher logits [N,K] float32 for "mse"; labels int64 [N] for "ce"/"neg-ce". */
+  targets: string;
+  /** Optional class weights [K] float32 ("ce"/"neg-ce" only). */
+  classWeights?: string;
+  /** Number of classes when known statically; otherwise read from the logits' shape at run time. */
+  numClasses?: number;
+  /** Name of the scalar loss value. */
+  output: string;
+}
+
+/** Appends the loss nodes; returns the scalar loss value (named `output`). */
+export function appendLoss(e: Emitter, opts: LossOptions): string {
+  if (opts.kind === "mse") {
+    const diff = e.sub(opts.logits, opts.targets);
+    return e.opTo(opts.output, "ReduceMean", [e.mul(diff, diff)], { keepdims: 0 });
+  }
+  const logProbs = e.op("LogSoftmax", [opts.logits], { axis: 1 });
+  const depth = opts.numClasses !== undefined
+    ? e.ints([opts.numClasses], "num_classes")
+    : e.op("Gather", [e.op("Shape", [opts.logits]), e.b.constant(`${e.prefix}/class_axis`, { dtype: "int64", dims: [], data: BigInt64Array.of(1n) })], { axis: 0 });
+  const values = e.b.constant(`${e.prefix}/onehot_values`, { dtype: "float32", dims: [2], data: Float32Array.of(0, 1) });
+  const oneHot = e.op("OneHot", [opts.targets, depth, values], { axis: -1 });
+  const weights = opts.classWeights ? e.mul(oneHot, opts.classWeights) : oneHot;
+  const picked = e.reduce("ReduceSum", e.mul(weights, logProbs), undefined, false);
+  const meanLogProb = e.div(picked, e.reduce("ReduceSum", weights, undefined, false));
+  return e.opTo(opts.output, "Mul", [meanLogProb, e.scalar(opts.kind === "ce" ? -1 : 1, "sign")]);
+}

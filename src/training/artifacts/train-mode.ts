@@ -1,0 +1,143 @@
+/**
+ * Rewrites an inference graph (in place) into its training form, as PyTorch's `model.train()` runs it:
+ * - BatchNormalization normalises with the batch statistics (biased variance), and the running statistics
+ *   are updated in-graph the PyTorch way: `running = (1 - m) * running + m * batch`, with the UNBIASED
+ *   batch variance for running_var (ONNX/ORT's own update uses the biased one). `m` is PyTorch's momentum,
+ *   `1 - ` the node's ONNX momentum (default 0.9, i.e. PyTorch's 0.1).
+ * - Dropout drops (training_mode = true), seeded per node so a session's masks are reproducible.
+ *
+ * Two forms of training-mode BatchNormalization:
+ * - "node": the BN node itself with training_mode=1 (opset >= 14). Its momentum is set to 0, which makes its
+ *   2nd/3rd outputs the batch mean and biased batch variance; the running-stat update is built from them.
+ *   ORT's CPU provider runs it; ORT's CUDA provider refuses training_mode=1 for opset >= 14.
+ * - "decomposed": ReduceMean/Sub/Mul/Div/Sqrt/Add, which every provider runs, differentiated by the
+ *   elementwise and reduce rules.
+ */
+import { UserError } from "../../errors.js";
+import { attrFloat, attrInt } from "../../onnx/attributes.js";
+import type { GraphBuilder } from "../../onnx/builder.js";
+import { GraphView } from "../../onnx/graph-view.js";
+import { newAttribute, AttrType, type NodeProto } from "../../onnx/proto.js";
+import type { Tensor } from "../../onnx/tensor.js";
+import { Emitter } from "./emit.js";
+import type { BatchNormStats } from "./parameters.js";
+
+export type BatchNormForm = "node" | "decomposed";
+
+export interface TrainModeOptions {
+  opset: number;
+  /** BatchNormalization nodes whose running statistics are state (from findBatchNormStats). */
+  batchNorms: BatchNormStats[];
+  /** Default "node" (needs opset >= 14; opset < 14 always uses "decomposed"). */
+  batchNorm?: BatchNormForm;
+  /** Base seed of the Dropout nodes (node k gets seed + k); default 0. */
+  dropoutSeed?: number;
+  /** Output name of a state tensor's updated value. */
+  outputName: (state: string) => string;
+}
+
+/** state name -> value name of its updated value (the BN running statistics). */
+export type StateUpdates = Map<string, string>;
+
+export function toTrainingMode(b: GraphBuilder, opts: TrainModeOptions): StateUpdates {
+  const form: BatchNormForm = opts.opset < 14 ? "decomposed" : (opts.batchNorm ?? "node");
+  const view = new GraphView(b.graph);
+  const updates: StateUpdates = new Map();
+  const stateful = new Map(opts.batchNorms.map((s) => [s.node, s]));
+  for (const node of [...b.graph.node]) {
+    if (node.opType === "BatchNormalization") {
+      const stats = stateful.get(node);
+      const keep = attrFloat(node, "momentum", 0.9); // read before the node form overwrites it
+      const batch = form === "node" ? batchNormNode(b, node, opts.opset) : batchNormDecomposed(b, node, view, opts.opset);
+      if (stats) runningUpdate(b, node, { stats, batch, keep, opset: opts.opset, outputName: opts.outputName }, updates);
+    }
+  }
+  let k = 0;
+  for (const node of b.graph.node) if (node.opType === "Dropout") dropoutTraining(b, node, opts.opset, (opts.dropoutSeed ?? 0) + k++);
+  return updates;
+}
+
+interface BatchStats { mean: string; variance: string }
+
+const nodeLabel = (n: NodeProto) => n.name || n.output[0] || "BatchNormalization";
+
+function setAttr(node: NodeProto, name: string, value: { i?: number; f?: number }): void {
+  node.attribute = node.attribute.filter((a) => a.name !== name);
+  node.attribute.push(value.f !== undefined
+    ? newAttribute({ name, type: AttrType.FLOAT, f: value.f })
+    : newAttribute({ name, type: AttrType.INT, i: BigInt(value.i!) }));
+}
+
+function checkSpatial(node: NodeProto): void {
+  if (attrInt(node, "spatial", 1) !== 1) throw new UserError("BatchNormalization with spatial=0 is not supported in training", `node '${nodeLabel(node)}'`);
+}
+
+/** training_mode=1, momentum 0: outputs 1 and 2 become the batch mean and the biased batch variance. */
+function batchNormNode(b: GraphBuilder, node: NodeProto, opset: number): BatchStats {
+  if (opset < 14) throw new Error("BatchNormalization node form needs opset >= 14");
+  checkSpatial(node);
+  setAttr(node, "training_mode", { i: 1 });
+  setAttr(node, "momentum", { f: 0 });
+  const base = nodeLabel(node);
+  const mean = b.unique(`${base}/batch_mean`);
+  const variance = b.unique(`${base}/batch_var`);
+  node.output = [node.output[0]!, mean, variance];
+  return { mean, variance };
+}
+
+/** Y = (X - mean) / sqrt(var + eps) * scale + bias with batch statistics over every axis but 1. */
+function batchNormDecomposed(b: GraphBuilder, node: NodeProto, view: GraphView, opset: number): BatchStats {
+  checkSpatial(node);
+  const [x, scale, bias] = [node.input[0]!, node.input[1]!, node.input[2]!];
+  const rank = inferRank(x, view);
+  if (rank === undefined) throw new UserError("cannot tell the rank of its input to build training-mode BatchNormalization; use the 'node' form", `node '${nodeLabel(node)}'`);
+  const e = new Emitter(b, opset, nodeLabel(node));
+  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  const channelShape = e.ints([-1, ...Array(rank - 2).fill(1)], "channel_shape");
+  const meanK = e.reduce("ReduceMean", x, axes, true);
+  const centred = e.sub(x, meanK);
+  const varK = e.reduce("ReduceMean", e.mul(centred, centred), axes, true);
+  const std = e.op("Sqrt", [e.add(varK, e.scalar(attrFloat(node, "epsilon", 1e-5), "epsilon"))]);
+  const normed = e.div(centred, std);
+  const scaled = e.mul(normed, e.op("Reshape", [scale, channelShape]));
+  // the BN node gives way to the decomposition, whose last node takes over its output name
+  const y = node.output[0]!;
+  b.graph.node.splice(b.graph.node.indexOf(node), 1);
+  b.node("Add", [scaled, e.op("Reshape", [bias, channelShape])], { name: `${nodeLabel(node)}/Add_bias`, outputs: [y] });
+  const flat = e.ints([-1], "flat");
+  return { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
+}
+
+/** Rank of a value from declared shapes, or from the producer (Conv-like ops keep their weight's rank). */
+function inferRank(value: string, view: GraphView, depth = 0): number | undefined {
+  const declared = view.shape(value);
+  if (declared) return declared.length;
+  const p = view.producer.get(value);
+  if (!p || depth > 64) return undefined;
+  if (p.opType === "Conv" || p.opType === "ConvTranspose") return view.shape(p.input[1]!)?.length ?? inferRank(p.input[0]!, view, depth + 1);
+  return inferRank(p.input[0]!, view, depth + 1);
+}
+
+/** PyTorch's update: running = (1 - m) * running + m * batch, running_var with the unbiased variance. */
+interface RunningUpdate { stats: BatchNormStats; batch: BatchStats; keep: number; opset: number; outputName: (state: string) => string }
+
+function runningUpdate(b: GraphBuilder, node: NodeProto, { stats, batch, keep, opset, outputName }: RunningUpdate, updates: StateUpdates): void {
+  const e = new Emitter(b, opset, `${nodeLabel(node)}/running`);
+  const blend = (running: string, value: string) =>
+    e.opTo(outputName(running), "Add", [e.scale(running, keep, "keep"), e.scale(value, 1 - keep, "momentum")]);
+  // n / (n - 1) with n = elements per channel = Size(X) / C
+  const n = e.div(e.op("Cast", [e.op("Size", [node.input[0]!])], { to: 1 }), e.op("Cast", [e.op("Size", [batch.mean])], { to: 1 }));
+  const unbiased = e.div(e.mul(batch.variance, n), e.sub(n, e.scalar(1, "one")));
+  updates.set(stats.mean, blend(stats.mean, batch.mean));
+  updates.set(stats.variance, blend(stats.variance, unbiased));
+}
+
+function dropoutTraining(b: GraphBuilder, node: NodeProto, opset: number, seed: number): void {
+  if (opset < 12) return; // opset < 12 Dropout has no training flag: it stays the identity (documented)
+  const name = nodeLabel(node);
+  const ratio = node.input[1] || b.constant(`${name}/ratio`, { dtype: "float32", dims: [], data: Float32Array.of(0.5) } satisfies Tensor);
+  const training = b.constant(`${name}/training_mode`, { dtype: "bool", dims: [], data: Uint8Array.of(1) });
+  node.input = [node.input[0]!, ratio, training];
+  if (node.output.length < 2 || !node.output[1]) node.output = [node.output[0]!, b.unique(`${name}/mask`)];
+  if (attrInt(node, "seed") === undefined) setAttr(node, "seed", { i: seed });
+}

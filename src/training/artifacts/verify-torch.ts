@@ -1,0 +1,159 @@
+/**
+ * Checks generated train-step graphs against PyTorch's own numbers (a `<model>.ref.safetensors` file, see
+ * test/fixtures/pytorch/README.md): the loss, the train-mode logits, every parameter gradient, the BN
+ * running statistics after one train-mode forward and, with `sgd`, the parameters after SGD steps
+ * (lr 0.05, momentum 0.9, weight decay 5e-4). Error per tensor = max|ours - torch| / max|torch|
+ * (the absolute error where torch's tensor is all zeros).
+ */
+import * as ort from "onnxruntime-node";
+import { UserError } from "../../errors.js";
+import { encodeModel, valueInfoDims } from "../../onnx/proto.js";
+import type { ModelFile } from "../../onnx/model-io.js";
+import { numel, type Tensor } from "../../onnx/tensor.js";
+import { buildArtifacts } from "./build.js";
+import type { Manifest } from "./manifest.js";
+import type { BatchNormForm } from "./train-mode.js";
+
+/** The reference run's SGD settings (README of the fixtures). */
+export const TORCH_SGD = { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } as const;
+
+export interface VerifyTorchOptions {
+  model: ModelFile;
+  /** The reference tensors (readSafetensors(...).tensors) and their file name for messages. */
+  ref: Map<string, Tensor>;
+  refFile: string;
+  loss: "mse" | "ce";
+  /** Also check SGD steps. Default false. */
+  sgd?: boolean;
+  /** Default 1e-3. */
+  tol?: number;
+  batchNorm?: BatchNormForm;
+}
+
+export interface TensorCheck { kind: string; name: string; error: number }
+export interface KindSummary { kind: string; count: number; worst: TensorCheck }
+export interface VerifyReport { ok: boolean; tol: number; kinds: KindSummary[]; failed: TensorCheck[]; tensors: TensorCheck[] }
+
+export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyReport> {
+  const tol = opts.tol ?? 1e-3;
+  const { trainStep, initialState, manifest } = buildArtifacts(opts.model, {
+    loss: opts.loss, optimizer: "sgd", gradients: true, batchNorm: opts.batchNorm,
+    hyper: { momentum: TORCH_SGD.momentum, weightDecay: TORCH_SGD.weightDecay, nesterov: false },
+  });
+  const ref = checkReference(opts, manifest);
+  const session = await ort.InferenceSession.create(encodeModel(trainStep));
+  const checks: TensorCheck[] = [];
+  const check = (kind: string, name: string, ours: Tensor | undefined, torch: Tensor) => checks.push({ kind, name, error: relError(ours!, torch) });
+  const state = new Map(initialState);
+  const targets = opts.loss === "mse" ? ref("teacher_logits") : ref("labels");
+  const out1 = await runStep(session, manifest, state, ref("input_noisy"), targets);
+  check(`loss_${opts.loss}`, `loss_${opts.loss}`, out1.get(manifest.outputs.loss), ref(`loss_${opts.loss}`));
+  check("train_logits", "train_logits", out1.get(manifest.outputs.logits), ref("train_logits"));
+  for (const [param, output] of Object.entries(manifest.outputs.gradients!)) check(`grad_${opts.loss}`, param, out1.get(output), ref(`grad_${opts.loss}/${param}`));
+  for (const s of manifest.state.filter((e) => e.role.startsWith("bn_running"))) check("buffer_after", s.name, out1.get(s.output), ref(`buffer_after/${s.name}`));
+  if (opts.sgd) {
+    const params = manifest.state.filter((s) => s.role === "param");
+    if (opts.loss === "mse") {
+      for (const s of params) check("sgd_after", s.name, out1.get(s.output), ref(`sgd_after/${s.name}`));
+      for (const s of manifest.state) state.set(s.name, out1.get(s.output)!);
+      const out2 = await runStep(session, manifest, state, ref("input_noisy"), targets);
+      check("loss_mse_step2", "loss_mse_step2", out2.get(manifest.outputs.loss), ref("loss_mse_step2"));
+      for (const s of params) check("sgd_after2", s.name, out2.get(s.output), ref(`sgd_after2/${s.name}`));
+    } else {
+      // no SGD run on CE in the reference: check our step against torch's rule applied to torch's gradient
+      for (const s of params) check("sgd_after_ce", s.name, out1.get(s.output), sgdFromTorchGrad(initialState.get(s.name)!, ref(`grad_ce/${s.name}`)));
+    }
+  }
+  await session.release();
+  return summarize(checks, tol);
+}
+
+async function runStep(session: ort.InferenceSession, m: Manifest, state: Map<string, Tensor>, batch: Tensor, targets: Tensor): Promise<Map<string, Tensor>> {
+  const feeds: Record<string, ort.Tensor> = {
+    [m.inputs.batch]: toOrt(batch),
+    [m.inputs.targets!]: toOrt(targets),
+    [m.inputs.lr]: new ort.Tensor("float32", Float32Array.of(TORCH_SGD.lr), []),
+  };
+  for (const s of m.state) feeds[s.name] = toOrt(state.get(s.name)!);
+  const out = await session.run(feeds);
+  return new Map(Object.entries(out).map(([k, v]) => [k, { dtype: "float32", dims: [...v.dims], data: v.data as Float32Array } satisfies Tensor]));
+}
+
+const toOrt = (t: Tensor) => new ort.Tensor(t.dtype as "float32" | "int64", t.data as Float32Array | BigInt64Array, t.dims);
+
+/** torch.optim.SGD's first step (buf = d): p - lr * (g + wd * p), in float32 as torch computes it. */
+function sgdFromTorchGrad(p: Tensor, g: Tensor): Tensor {
+  const pd = p.data as Float32Array;
+  const gd = g.data as Float32Array;
+  const f = Math.fround;
+  const out = pd.map((x, i) => f(x - f(f(TORCH_SGD.lr) * f(gd[i]! + f(f(TORCH_SGD.weightDecay) * x)))));
+  return { dtype: "float32", dims: p.dims, data: out };
+}
+
+/** max|a - b| / max|b| (max|a - b| when b is all zeros). */
+export function relError(a: Tensor, b: Tensor): number {
+  const ad = a.data as Float32Array;
+  const bd = b.data as Float32Array;
+  if (ad.length !== bd.length) return Infinity;
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < bd.length; i++) {
+    const d = Math.abs(ad[i]! - bd[i]!);
+    diff = Number.isNaN(d) ? Infinity : Math.max(diff, d);
+    scale = Math.max(scale, Math.abs(bd[i]!));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+function summarize(tensors: TensorCheck[], tol: number): VerifyReport {
+  const kinds: KindSummary[] = [];
+  for (const t of tensors) {
+    const k = kinds.find((x) => x.kind === t.kind);
+    if (!k) kinds.push({ kind: t.kind, count: 1, worst: t });
+    else {
+      k.count++;
+      if (t.error > k.worst.error) k.worst = t;
+    }
+  }
+  const failed = tensors.filter((t) => !(t.error <= tol));
+  return { ok: failed.length === 0, tol, kinds, failed, tensors };
+}
+
+/** Checks that the reference holds every tensor we compare, with our shapes; lists every problem at once. */
+function checkReference(opts: VerifyTorchOptions, m: Manifest): (key: string) => Tensor {
+  const problems: string[] = [];
+  const expect = (key: string, dims?: number[], dtype = "float32") => {
+    const t = opts.ref.get(key);
+    if (!t) problems.push(`'${key}' is missing`);
+    else if (t.dtype !== dtype) problems.push(`'${key}' is ${t.dtype}, expected ${dtype}`);
+    else if (dims && (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i]))) problems.push(`'${key}' has shape [${t.dims}], the model's is [${dims}]`);
+  };
+  expect("input_noisy");
+  expect(opts.loss === "mse" ? "teacher_logits" : "labels", undefined, opts.loss === "mse" ? "float32" : "int64");
+  expect("train_logits");
+  expect(`loss_${opts.loss}`, undefined);
+  const params = m.state.filter((s) => s.role === "param");
+  for (const s of params) expect(`grad_${opts.loss}/${s.name}`, s.dims);
+  const ours = new Set(params.map((s) => s.name));
+  const extra = [...opts.ref.keys()].filter((k) => k.startsWith(`grad_${opts.loss}/`) && !ours.has(k.slice(opts.loss.length + 6)));
+  if (extra.length) problems.push(`the reference has gradients for tensors the model does not train: ${extra.join(", ")}`);
+  for (const s of m.state.filter((e) => e.role.startsWith("bn_running"))) expect(`buffer_after/${s.name}`, s.dims);
+  if (opts.sgd && opts.loss === "mse") {
+    expect("loss_mse_step2");
+    for (const s of params) for (const k of ["sgd_after", "sgd_after2"]) expect(`${k}/${s.name}`, s.dims);
+  }
+  const batch = opts.ref.get("input_noisy");
+  const declared = opts.model.proto.graph!.input.find((i) => i.name === m.inputs.batch);
+  const dims = declared ? valueInfoDims(declared) : undefined;
+  if (batch && dims && (dims.length !== batch.dims.length || dims.some((d, i) => typeof d === "number" && d !== batch.dims[i]))) {
+    problems.push(`input_noisy has shape [${batch.dims}], the model's input '${m.inputs.batch}' is [${dims.map((d) => d ?? "?")}]`);
+  }
+  const logits = opts.ref.get("train_logits");
+  if (batch && logits && batch.dims[0] !== logits.dims[0]) problems.push(`batch of ${batch.dims[0]} but ${logits.dims[0]} logits rows`);
+  if (logits && m.source.numClasses !== null && logits.dims.at(-1) !== m.source.numClasses) problems.push(`train_logits has ${logits.dims.at(-1)} classes, the model ${m.source.numClasses}`);
+  if (problems.length) throw new UserError(`does not fit ${m.source.file}: ${problems.join("; ")}`, opts.refFile);
+  return (key) => {
+    const t = opts.ref.get(key)!;
+    return numel(t.dims) === 1 && key.startsWith("loss") ? { ...t, dims: [] } : t;
+  };
+}
