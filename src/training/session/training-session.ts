@@ -13,6 +13,7 @@ import { inferenceModel } from "./export-model.js";
 import { isModelTensor, type ArtifactsLike, type ManifestLike } from "./contract.js";
 import { checkInputs, inputSpec, type InputSpec } from "./input-check.js";
 import { cudaLoadError, resolveOptions, sessionOptions, type ExecutionProvider, type ResolvedOptions, type TrainingSessionOptions } from "./options.js";
+import { buildMultiStep, type MultiStepNames } from "./multi-step.js";
 import { StateStore, toOrt } from "./state-store.js";
 
 export interface StepOptions {
@@ -26,10 +27,11 @@ export interface StepResult {
 }
 
 export class TrainingSession {
-  private steps = 0;
+  private completed = 0;
   private busy = false;
   private readonly lr = new OrtTensor("float32", new Float32Array(1), []);
   private readonly loss = new OrtTensor("float32", new Float32Array(1), []);
+  private multi?: { session: InferenceSession; names: MultiStepNames; batches: InputSpec; targets?: InputSpec };
 
   private constructor(
     private readonly artifacts: ArtifactsLike,
@@ -72,7 +74,7 @@ export class TrainingSession {
 
   /** Steps completed so far (restored by loadState). */
   get stepCount(): number {
-    return this.steps;
+    return this.completed;
   }
 
   /**
@@ -84,9 +86,9 @@ export class TrainingSession {
     const m = this.manifest;
     const given: { spec: InputSpec; tensor: Tensor | undefined }[] = [{ spec: this.specs.batch, tensor: batch }];
     if (this.specs.targets) given.push({ spec: this.specs.targets, tensor: targets });
-    else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", `step ${this.steps + 1}`);
-    checkInputs(given, `step ${this.steps + 1}`);
-    if (!Number.isFinite(lr)) throw new UserError(`learning rate must be a finite number, got ${lr}`, `step ${this.steps + 1}`);
+    else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", `step ${this.completed + 1}`);
+    checkInputs(given, `step ${this.completed + 1}`);
+    if (!Number.isFinite(lr)) throw new UserError(`learning rate must be a finite number, got ${lr}`, `step ${this.completed + 1}`);
     this.enter();
     try {
       (this.lr.data as Float32Array)[0] = lr;
@@ -103,16 +105,64 @@ export class TrainingSession {
       const out = await this.train.run(feeds, fetches);
       const loss = (this.loss.data as Float32Array)[0]!;
       if (this.options.checkLoss && !Number.isFinite(loss)) {
-        throw new UserError(`the loss is ${loss} at step ${this.steps + 1}; stopped, the state is as it was before this step (lower the learning rate?)`);
+        throw new UserError(`the loss is ${loss} at step ${this.completed + 1}; stopped, the state is as it was before this step (lower the learning rate?)`);
       }
       this.state.commit();
-      this.steps++;
+      this.completed++;
       const result: StepResult = { loss };
       if (opts.logits) result.logits = fromOrt(out[logitsName!]!);
       return result;
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * K steps in one onnxruntime run (an ONNX Loop over the train step; the state stays inside the runtime
+   * between them): `batches` is [K, ...batch dims], `targets` [K, ...targets dims], `lr` one rate or K rates.
+   * Same numbers as K calls of step(). A non-finite loss throws naming its step and leaves the state as it
+   * was before the K steps.
+   */
+  async stepMany(batches: Tensor, targets: Tensor | undefined, lr: number | readonly number[]): Promise<{ losses: Float32Array }> {
+    const where = `steps ${this.completed + 1}..${this.completed + (batches.dims[0] ?? 0)}`;
+    const multi = this.multi ?? (this.multi = await this.openMultiStep());
+    const given: { spec: InputSpec; tensor: Tensor | undefined }[] = [{ spec: multi.batches, tensor: batches }];
+    if (multi.targets) given.push({ spec: multi.targets, tensor: targets });
+    else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", where);
+    checkInputs(given, where);
+    const k = batches.dims[0]!;
+    const lrs = typeof lr === "number" ? new Float32Array(k).fill(lr) : Float32Array.from(lr);
+    if (lrs.length !== k || !lrs.every(Number.isFinite)) throw new UserError(`expected ${k} finite learning rates, got [${Array.from(lr as ArrayLike<number>).join(", ")}]`, where);
+    this.enter();
+    try {
+      const feeds: Record<string, OrtTensor> = { [multi.names.batches]: toOrt(batches), [multi.names.lrs]: new OrtTensor("float32", lrs, [k]) };
+      if (multi.names.targets) feeds[multi.names.targets] = toOrt(targets!);
+      for (const [name, t] of this.state.feeds()) feeds[name] = t;
+      const fetches: Record<string, OrtTensor | null> = { [multi.names.losses]: null };
+      for (const [name, t] of this.state.fetches()) fetches[this.state.spec(name)!.output] = t;
+      const out = await multi.session.run(feeds, fetches);
+      const losses = out[multi.names.losses]!.data as Float32Array;
+      const bad = this.options.checkLoss ? losses.findIndex((v) => !Number.isFinite(v)) : -1;
+      if (bad >= 0) {
+        throw new UserError(`the loss is ${losses[bad]} at step ${this.completed + bad + 1}; stopped, the state is as it was before step ${this.completed + 1} (lower the learning rate?)`);
+      }
+      this.state.commit();
+      this.completed += k;
+      return { losses };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async openMultiStep() {
+    const { model, names } = buildMultiStep(this.artifacts.trainStep, this.manifest);
+    const session = await InferenceSession.create(encodeModel(model), sessionOptions(this.options, this.executionProvider));
+    return {
+      session,
+      names,
+      batches: inputSpec(model.graph!, names.batches, "batches"),
+      targets: names.targets ? inputSpec(model.graph!, names.targets, "targets") : undefined,
+    };
   }
 
   /** Logits of the model with the current weights (BatchNorm in inference mode). */
@@ -151,12 +201,12 @@ export class TrainingSession {
 
   setState(values: Map<string, Tensor>, stepCount?: number, what = "state"): void {
     this.state.set(values, what);
-    if (stepCount !== undefined) this.steps = stepCount;
+    if (stepCount !== undefined) this.completed = stepCount;
   }
 
   /** Writes every state tensor (model and optimizer) and the step count as safetensors. */
   saveState(path: string): void {
-    writeStateFile(path, this.getState(), this.steps, this.manifest.source.file);
+    writeStateFile(path, this.getState(), this.completed, this.manifest.source.file);
   }
 
   /** Restores a file written by saveState; a file from another model is refused with every mismatch named. */
@@ -188,6 +238,7 @@ export class TrainingSession {
   async release(): Promise<void> {
     await this.train.release();
     await this.evalSession.release();
+    await this.multi?.session.release();
   }
 
   private enter(): void {

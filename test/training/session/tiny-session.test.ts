@@ -128,3 +128,24 @@ describe("training/session on a hand-built train step", () => {
     await session.release();
   });
 });
+
+describe("training/session: K steps per run (ONNX Loop)", () => {
+  it("gives the same numbers as K single steps, with a learning rate per step", async () => {
+    const single = await TrainingSession.create(tinyArtifacts(seededRandom(20)));
+    const multi = await TrainingSession.create(tinyArtifacts(seededRandom(20)));
+    const data = batches(21, 3);
+    const lrs = [0.1, 0.05, 0.2];
+    const want: number[] = [];
+    for (const [i, { x, t }] of data.entries()) want.push((await single.step(x, t, lrs[i]!)).loss);
+    const stack = (ts: { dims: number[]; data: unknown }[]) =>
+      float32([ts.length, ...ts[0]!.dims], ts.flatMap((t) => Array.from(t.data as Float32Array)));
+    const { losses } = await multi.stepMany(stack(data.map((d) => d.x)), stack(data.map((d) => d.t)), lrs);
+    expect(Array.from(losses)).to.deep.equal(want);
+    expect(multi.stepCount).to.equal(3);
+    for (const [k, t] of single.getState()) expect(Array.from(multi.getState().get(k)!.data as Float32Array), k).to.deep.equal(Array.from(t.data as Float32Array));
+    const err = await multi.stepMany(stack(data.map((d) => d.x)), stack(data.map((d) => d.t)), [0.1]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(UserError).with.property("message").match(/steps 4..6: expected 3 finite learning rates, got \[0.1\]/);
+    await single.release();
+    await multi.release();
+  });
+});
