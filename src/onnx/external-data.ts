@@ -116,7 +116,7 @@ export function saveModelWithExternalData(model: ModelFile, path: string, opts: 
     t.externalData = [newEntry("location", location), newEntry("offset", String(pos)), newEntry("length", String(bytes.length))];
     pos += bytes.length;
   });
-  writeFileAtomic(dataPath, chunks);
+  if (chunks.length) writeFileAtomic(dataPath, chunks);
   writeFileAtomic(path, encodeModel(out));
 }
 

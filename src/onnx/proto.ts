@@ -3,7 +3,7 @@
  * generated for @bufbuild/protobuf), which decodes every field of current exports and keeps unknown ones,
  * so a model we did not change re-encodes byte for byte. int64 fields are `bigint`: nothing is narrowed.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { clearField, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   AttributeProtoSchema,
   AttributeProto_AttributeType,
@@ -62,6 +62,14 @@ export const newOpset = (domain: string, version: number): OperatorSetIdProto =>
   create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) });
 export const newEntry = (key: string, value: string): StringStringEntryProto =>
   create(StringStringEntryProtoSchema, { key, value });
+
+/**
+ * Marks a tensor as holding its data inline by unsetting data_location (ONNX is proto2: a field set to
+ * its default is still written, so assigning DEFAULT would change the bytes of an unchanged tensor).
+ */
+export function clearDataLocation(t: TensorProto): void {
+  clearField(t, TensorProtoSchema.field.dataLocation);
+}
 
 /** A tensor ValueInfo: `dims` entries are numbers, symbolic names, or null for unknown. */
 export function newTensorValueInfo(name: string, elemType: number, dims?: (number | string | null)[]): ValueInfoProto {

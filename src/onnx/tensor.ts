@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { DataLocation, DataType, newTensor, type TensorProto } from "./proto.js";
+import { clearDataLocation, DataLocation, DataType, newTensor, type TensorProto } from "./proto.js";
 import {
   bytesPerElement,
   float32ToHalf,
@@ -136,7 +136,7 @@ export function writeTensorData(t: TensorProto, tensor: Tensor): void {
   t.rawData = new Uint8Array(toBytes(tensor.data));
   t.floatData = []; t.int32Data = []; t.int64Data = []; t.doubleData = []; t.uint64Data = []; t.stringData = [];
   t.externalData = [];
-  t.dataLocation = DataLocation.DEFAULT;
+  clearDataLocation(t);
 }
 
 export const float32 = (dims: number[], values: ArrayLike<number>): Tensor => ({ dtype: "float32", dims, data: Float32Array.from(values) });
