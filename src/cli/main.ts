@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { isUserError } from "../errors.js";
+import { CheckFailed } from "./check-failed.js";
 import { registerCommands } from "./commands/index.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -19,6 +20,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CheckFailed) {
+      process.stderr.write(`onnx-unlearn: ${e.message}\n`);
+      return 1;
+    }
     if (isUserError(e)) {
       process.stderr.write(`onnx-unlearn: ${e.message}\n`);
       if (verbose) process.stderr.write(`${e.stack}\n`);

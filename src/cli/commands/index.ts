@@ -4,10 +4,12 @@ import { register as data } from "./data.js";
 import { register as inspect } from "./inspect.js";
 import { register as exportWeights } from "./export-weights.js";
 import { register as importWeights } from "./import-weights.js";
+import { register as artifacts } from "./artifacts.js";
+import { register as verifyTorch } from "./verify-torch.js";
 
 /** Each command lives in its own file and exports `register(program)`. */
 type Register = (program: Command) => void;
-const commands: Register[] = [zoo, data, inspect, exportWeights, importWeights];
+const commands: Register[] = [zoo, data, inspect, exportWeights, importWeights, artifacts, verifyTorch];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
