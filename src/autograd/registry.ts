@@ -5,19 +5,40 @@
 import type { GradRule, NonDifferentiable } from "./rule.js";
 import * as ew from "./rules/elementwise.js";
 import * as red from "./rules/reduce.js";
+import * as conv from "./rules/conv.js";
+import * as dropout from "./rules/dropout.js";
+import * as mm from "./rules/matmul.js";
+import * as norm from "./rules/normalization.js";
+import * as pool from "./rules/pool.js";
+import * as sm from "./rules/softmax.js";
+import * as sh from "./rules/shape.js";
 
 export const RULES: Readonly<Record<string, GradRule>> = {
   Abs: ew.abs,
   Add: ew.add,
+  AveragePool: pool.averagePool,
+  BatchNormalization: norm.batchNormalization,
   Cast: ew.cast,
   Clip: ew.clip,
+  Concat: sh.concat,
+  Conv: conv.conv,
   Div: ew.div,
+  Dropout: dropout.dropout,
   Erf: ew.erf,
   Exp: ew.exp,
+  Expand: sh.expand,
+  Flatten: sh.flatten,
+  Gather: sh.gather,
   Gelu: ew.gelu,
+  Gemm: mm.gemm,
+  GlobalAveragePool: pool.globalAveragePool,
   Identity: ew.identity,
+  LayerNormalization: norm.layerNormalization,
   LeakyRelu: ew.leakyRelu,
   Log: ew.log,
+  LogSoftmax: sm.logSoftmax,
+  MatMul: mm.matMul,
+  MaxPool: pool.maxPool,
   Mul: ew.mul,
   Neg: ew.neg,
   Pow: ew.pow,
@@ -25,11 +46,19 @@ export const RULES: Readonly<Record<string, GradRule>> = {
   ReduceMean: red.reduceMean,
   ReduceSum: red.reduceSum,
   Relu: ew.relu,
+  Reshape: sh.reshape,
   Sigmoid: ew.sigmoid,
+  Slice: sh.slice,
+  Softmax: sm.softmax,
+  Split: sh.split,
   Sqrt: ew.sqrt,
+  Squeeze: sh.squeeze,
   Sub: ew.sub,
   Sum: ew.sum,
   Tanh: ew.tanh,
+  Transpose: sh.transpose,
+  Unsqueeze: sh.unsqueeze,
+  Where: sh.where,
 };
 
 export const NON_DIFFERENTIABLE: NonDifferentiable = new Set([
@@ -37,3 +66,4 @@ export const NON_DIFFERENTIABLE: NonDifferentiable = new Set([
   "Not", "And", "Or", "Xor", "Range", "NonZero", "OneHot", "ArgMax", "ArgMin", "IsNaN", "IsInf", "Sign",
   "Floor", "Ceil", "Round", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "EyeLike",
 ]);
+

@@ -37,6 +37,8 @@ export interface GradCheckCase {
   inputs: GradCheckInput[];
   /** Number of node outputs (default 1); the loss projects every float output. */
   outputs?: number;
+  /** Outputs that enter the loss (default: every float output); the others get no gradient. */
+  lossOutputs?: number[];
   /** Relative tolerance on |numeric - analytic| / scale, scale = sum |u * Y| (default derived from dtype). */
   tol?: number;
   /** Element type of float inputs without their own dtype (default float64; float32 where ORT lacks float64). */
@@ -114,7 +116,7 @@ export async function checkGradient(c: GradCheckCase): Promise<void> {
   // 1. forward alone, for the output shapes and types
   const fwdGraph = forward();
   const fwd = await (await session(withUntypedOutputs(fwdGraph, outNames), opset)).run(feeds());
-  const floatOuts = outNames.filter((o) => fwd[o]!.type === "float32" || fwd[o]!.type === "float64");
+  const floatOuts = outNames.filter((o, k) => (fwd[o]!.type === "float32" || fwd[o]!.type === "float64") && (c.lossOutputs?.includes(k) ?? true));
 
   // 2. loss = sum_k ReduceSum(Y_k * u_k), then the backward
   const g = forward();

@@ -1,0 +1,144 @@
+/**
+ * Gradient rules of data-movement ops: reshapes, transposes, concatenation and splitting, slicing,
+ * gathering, Expand and Where. Shape/index/axes inputs are never differentiable.
+ */
+import { attrInt, attrInts } from "../../onnx/attributes.js";
+import { UserError } from "../../errors.js";
+import { int64, onnxFromDtype, zeros as zerosTensor } from "../../onnx/tensor.js";
+import { reshapeLike, shapeOf, split as splitInto, staticDims, zerosLike } from "../emit.js";
+import type { GradContext, GradRule } from "../rule.js";
+import { dY } from "./elementwise.js";
+
+// dX = reshape(dY, shape(X))
+const reshapeBack: GradRule = { nonDifferentiableInputs: [1], grad: (c) => [reshapeLike(c, dY(c), c.I(0))] };
+export const reshape = reshapeBack;
+export const flatten = reshapeBack;
+export const squeeze = reshapeBack;
+export const unsqueeze = reshapeBack;
+
+// dX = transpose(dY, inverse(perm))
+export const transpose: GradRule = {
+  grad: (c) => {
+    const perm = attrInts(c.node, "perm");
+    if (!perm) return [c.op("Transpose", [dY(c)])];
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    return [c.op("Transpose", [dY(c)], { perm: inverse })];
+  },
+};
+
+// dX = dY summed over the expanded axes (the engine's broadcast reduction)
+export const expand: GradRule = { broadcast: true, nonDifferentiableInputs: [1], grad: (c) => [dY(c)] };
+
+// dX = where(C, dY, 0), dY' = where(C, 0, dY)
+export const where: GradRule = {
+  broadcast: true,
+  nonDifferentiableInputs: [0],
+  grad: (c) => {
+    const g = dY(c);
+    const zero = c.scalar(0, g);
+    return [undefined, c.needs(1) ? c.op("Where", [c.I(0), g, zero]) : undefined, c.needs(2) ? c.op("Where", [c.I(0), zero, g]) : undefined];
+  },
+};
+
+// dX_i = the slice of dY that input i filled
+export const concat: GradRule = {
+  grad: (c) => {
+    const g = dY(c);
+    const n = c.inputCount;
+    const axis = attrInt(c.node, "axis", 0);
+    const sizes = c.node.input.map((x) => staticDims(c, x)?.at(axis));
+    if (sizes.every((s): s is number => s !== undefined)) return splitInto(c, g, sizes, axis);
+    // runtime offsets: cumulative sizes along the axis
+    const axisT = c.constant(int64([1], [axis]));
+    let start = c.constant(int64([1], [0]));
+    const out: (string | undefined)[] = [];
+    for (let i = 0; i < n; i++) {
+      const end = c.op("Add", [start, c.op("Gather", [c.op("Shape", [c.I(i)]), axisT])]);
+      out.push(c.needs(i) ? c.op("Slice", [g, start, end, axisT]) : undefined);
+      start = end;
+    }
+    return out;
+  },
+};
+
+// dX = concat(dY_k, zeros where an output has no gradient)
+export const split: GradRule = {
+  nonDifferentiableInputs: [1],
+  grad: (c) => {
+    const parts = c.node.output.map((o, k) => c.GO(k) ?? zerosLike(c, o));
+    return [c.op("Concat", parts, { axis: attrInt(c.node, "axis", 0) })];
+  },
+};
+
+// dX = pad(dY) with zeros around the slice (unit steps, known bounds); otherwise scatter(dY) into zeros at the
+// sliced positions, found by slicing an index tensor the same way
+export const slice: GradRule = {
+  nonDifferentiableInputs: [1, 2, 3, 4],
+  grad: (c) => {
+    const pads = slicePads(c);
+    if (pads) return [pad(c, dY(c), pads)];
+    const x = c.I(0);
+    const n = c.op("Size", [x]);
+    const positions = c.op("Reshape", [
+      c.op("Range", [c.constant(int64([], [0])), n, c.constant(int64([], [1]))]),
+      shapeOf(c, x),
+    ]);
+    const picked = c.op("Slice", [positions, ...c.node.input.slice(1)]);
+    const flat = c.constant(int64([1], [-1]));
+    const zeros = c.op("ConstantOfShape", [c.op("Reshape", [n, flat])], { value: zerosTensor(c.dtype(x), [1]) });
+    const scattered = c.op("ScatterElements", [zeros, c.op("Reshape", [picked, flat]), c.op("Reshape", [dY(c), flat])], { axis: 0 });
+    return [reshapeLike(c, scattered, x)];
+  },
+};
+
+/** Zero padding [begin..., end...] that undoes a unit-step slice of known bounds on a known shape. */
+function slicePads(c: GradContext): number[] | undefined {
+  const dims = staticDims(c, c.I(0));
+  if (!dims) return undefined;
+  const read = (i: number, attr: string) => {
+    if (c.opset < 10) return attrInts(c.node, attr);
+    if (!c.I(i)) return undefined;
+    const t = c.constantValue(c.I(i));
+    return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : null;
+  };
+  const [starts, ends, axes, steps] = [read(1, "starts"), read(2, "ends"), read(3, "axes"), read(4, "steps")];
+  if (!starts || !ends || axes === null || steps === null || (steps && steps.some((s) => s !== 1))) return undefined;
+  const pads = new Array<number>(2 * dims.length).fill(0);
+  (axes ?? starts.map((_, i) => i)).forEach((ax, k) => {
+    const a = ax < 0 ? ax + dims.length : ax;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dims[a]! : v, 0), dims[a]!);
+    const [b, e] = [clamp(starts[k]!), clamp(ends[k]!)];
+    pads[a] = b;
+    pads[a + dims.length] = dims[a]! - Math.max(e, b);
+  });
+  return pads;
+}
+
+function pad(c: GradContext, x: string, pads: number[]): string {
+  if (c.opset < 11) return c.op("Pad", [x], { pads });
+  return c.op("Pad", [x, c.constant(int64([pads.length], pads))]);
+}
+
+// dData[.., d, ..] = sum over positions q with indices[q] == d of dY[.., q, ..]  (one-hot(indices)^T @ dY)
+export const gather: GradRule = {
+  nonDifferentiableInputs: [1],
+  grad: (c) => {
+    const [data, indices] = [c.I(0), c.I(1)];
+    const axis = attrInt(c.node, "axis", 0);
+    const rank = c.shape(data)?.length;
+    if (axis < 0 && rank === undefined) throw new UserError(`Gather with a negative axis needs the rank of '${data}'`, `node '${c.node.name}'`);
+    const a = axis < 0 ? axis + rank! : axis;
+    const one = (v: number) => c.constant(int64([1], [v]));
+    const depth = staticDims(c, data)?.[a];
+    const depthT = depth !== undefined ? one(depth) : c.op("Gather", [c.op("Shape", [data]), one(a)]);
+    const m = staticDims(c, indices)?.reduce((p, q) => p * q, 1);
+    const mT = m !== undefined ? one(m) : c.op("Reshape", [c.op("Size", [indices]), one(1)]);
+    const idx = c.op("Reshape", [c.op("Cast", [indices], { to: onnxFromDtype("int64") }), one(-1)]);
+    const onehot = c.op("OneHot", [idx, depthT, c.constant({ dtype: "float32", dims: [2], data: Float32Array.from([0, 1]) })], { axis: -1 });
+    const typed = c.dtype(data) === "float32" ? onehot : c.op("Cast", [onehot], { to: onnxFromDtype(c.dtype(data)) });
+    const ohT = c.op("Transpose", [typed], { perm: [1, 0] });
+    // dY as [prod(before axis), numel(indices), prod(after axis)]
+    const g3 = c.op("Reshape", [c.op("Flatten", [dY(c)], { axis: a }), c.op("Concat", [one(0), mT, one(-1)], { axis: 0 })]);
+    return [reshapeLike(c, c.op("MatMul", [ohT, g3]), data)];
+  },
+};
