@@ -9,7 +9,8 @@ import { UserError } from "../../errors.js";
 import type { Tensor } from "../../onnx/tensor.js";
 import type { StateSpec } from "./contract.js";
 
-const STATE_KIND = "onnx-unlearn/training-state";
+/** The same kind the artifacts folder's state.safetensors carries, so that file loads as a state too (step 0). */
+const STATE_KIND = "onnx-unlearn-state";
 const PARAMS_KIND = "onnx-unlearn/parameters";
 /** PyTorch's BatchNorm counter: in state_dicts, not in ONNX models; ignored on load. */
 const IGNORED = /(^|\.)num_batches_tracked$/;

@@ -1,3 +1,4 @@
 export { TrainingSession, type StepOptions, type StepResult } from "./training-session.js";
 export type { TrainingSessionOptions, ExecutionProvider, GraphOptimizationLevel } from "./options.js";
 export type { ArtifactsLike, ManifestLike, StateSpec } from "./contract.js";
+export type { InputNoise } from "./input-noise.js";

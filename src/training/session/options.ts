@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
 import { UserError } from "../../errors.js";
+import type { InputNoise } from "./input-noise.js";
 
 export type ExecutionProvider = "cpu" | "cuda";
 export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
@@ -24,9 +25,11 @@ export interface TrainingSessionOptions {
   graphOptimizationLevel?: GraphOptimizationLevel;
   /** Check every loss for NaN/Infinity and stop (state left as before the step). Default true. */
   checkLoss?: boolean;
+  /** Add Gaussian noise to the batch inside the train step (the method's x' = x + N(0, std^2)). Default none. */
+  inputNoise?: InputNoise;
 }
 
-export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads">> & { intraOpThreads?: number };
+export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise">> & Pick<TrainingSessionOptions, "intraOpThreads" | "inputNoise">;
 
 export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
   const r = { executionProvider: "cpu" as ExecutionProvider, deviceId: 0, fallbackToCpu: false, graphOptimizationLevel: "all" as GraphOptimizationLevel, checkLoss: true, ...o };

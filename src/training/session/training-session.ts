@@ -13,6 +13,7 @@ import { inferenceModel } from "./export-model.js";
 import { isModelTensor, type ArtifactsLike, type ManifestLike } from "./contract.js";
 import { checkInputs, inputSpec, type InputSpec } from "./input-check.js";
 import { cudaLoadError, resolveOptions, sessionOptions, type ExecutionProvider, type ResolvedOptions, type TrainingSessionOptions } from "./options.js";
+import { withInputNoise } from "./input-noise.js";
 import { buildMultiStep, type MultiStepNames } from "./multi-step.js";
 import { StateStore, toOrt } from "./state-store.js";
 
@@ -47,6 +48,7 @@ export class TrainingSession {
   static async create(artifacts: ArtifactsLike, options: TrainingSessionOptions = {}): Promise<TrainingSession> {
     const o = resolveOptions(options);
     const m = artifacts.manifest;
+    if (o.inputNoise) artifacts = { ...artifacts, trainStep: withInputNoise(artifacts.trainStep, m.inputs.batch, o.inputNoise) };
     const state = new StateStore(m.state, artifacts.initialState);
     const graph = artifacts.trainStep.graph!;
     const specs = {

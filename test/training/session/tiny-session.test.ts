@@ -149,3 +149,27 @@ describe("training/session: K steps per run (ONNX Loop)", () => {
     await multi.release();
   });
 });
+
+describe("training/session: input noise inside the train step", () => {
+  it("adds N(0, std^2) noise to the batch, fresh at every step", async () => {
+    const std = 0.5;
+    const session = await TrainingSession.create(tinyArtifacts(seededRandom(30)), { inputNoise: { std, seed: 3 } });
+    const n = 2000;
+    const normal = normalSampler(seededRandom(31));
+    const x = float32([n, 1, 2, 2], Array.from({ length: n * 4 }, normal));
+    const t = float32([n, 3], new Array(n * 3).fill(0));
+    const W = session.getState().get("W")!.data as Float32Array;
+    const clean = (await session.evaluate(x)).data as Float32Array;
+    const first = (await session.step(x, t, 0, { logits: true })).logits!.data as Float32Array;
+    const second = (await session.step(x, t, 0, { logits: true })).logits!.data as Float32Array;
+    expect(Array.from(first)).to.not.deep.equal(Array.from(second));
+    for (let k = 0; k < 3; k++) {
+      // logits' - logits = W_k . noise ~ N(0, std^2 |W_k|^2); n = 2000 samples: the ratio is 1 +- 3 sqrt(2/n) = 0.095
+      let ss = 0;
+      for (let i = 0; i < n; i++) ss += (first[i * 3 + k]! - clean[i * 3 + k]!) ** 2;
+      const w2 = [0, 1, 2, 3].reduce((a, f) => a + W[k * 4 + f]! ** 2, 0);
+      expect(ss / n / (std * std * w2)).to.be.closeTo(1, 0.095);
+    }
+    await session.release();
+  });
+});
