@@ -1,0 +1,66 @@
+/**
+ * What the neural-network rules (conv, pool, matmul, softmax, normalization, dropout) emit beyond
+ * ../emit.ts: float constants in another value's element type, reshape/transpose shorthands, and the
+ * static shapes these rules cannot do without (ConvTranspose needs its sizes as attributes).
+ */
+import { UserError } from "../../errors.js";
+import { float32ToHalf, int64, type DType, type Tensor } from "../../onnx/tensor.js";
+import { reduce } from "../emit.js";
+import type { GradContext } from "../rule.js";
+
+export const nodeLabel = (ctx: GradContext): string =>
+  `node '${ctx.node.name || ctx.node.output[0]}' (${ctx.node.opType}, opset ${ctx.opset})`;
+
+/** A float tensor of `dtype` (float16 as half bits). */
+function floatTensor(dtype: DType, dims: number[], values: ArrayLike<number>): Tensor {
+  if (dtype === "float64") return { dtype, dims, data: Float64Array.from(values) };
+  if (dtype === "float16") return { dtype, dims, data: float32ToHalf(Float32Array.from(values)) };
+  return { dtype: "float32", dims, data: Float32Array.from(values) };
+}
+
+/** A constant holding `values` in the element type of `like`. */
+export const constantLike = (ctx: GradContext, like: string, dims: number[], values: ArrayLike<number>): string =>
+  ctx.constant(floatTensor(ctx.dtype(like), dims, values));
+
+/** A constant of ones in the element type of `like`. */
+export const onesLike = (ctx: GradContext, like: string, dims: number[]): string =>
+  constantLike(ctx, like, dims, new Float64Array(dims.reduce((a, b) => a * b, 1)).fill(1));
+
+/** ReduceSum/ReduceMean over constant axes, `x` itself when there are none. */
+export const reduceOver = (ctx: GradContext, op: "ReduceSum" | "ReduceMean", x: string, axes: number[], keepdims: boolean): string =>
+  axes.length === 0 ? x : reduce(ctx, op, x, axes, keepdims ? 1 : 0);
+
+export const reshape = (ctx: GradContext, x: string, shape: number[]): string =>
+  ctx.op("Reshape", [x, ctx.constant(int64([shape.length], shape))]);
+
+export const transpose = (ctx: GradContext, x: string, perm: number[]): string => ctx.op("Transpose", [x], { perm });
+
+/** Rank of a value; the rules that permute or reduce axes need it. */
+export function rankOf(ctx: GradContext, value: string): number {
+  const dims = ctx.shape(value);
+  if (!dims) throw new UserError(`the gradient needs the rank of '${value}', which is unknown (give the engine shapes, e.g. from a probe run)`, nodeLabel(ctx));
+  return dims.length;
+}
+
+/** Static dims of a value from index `from` on (2: the spatial dims of NCHW); throws when unknown. */
+export function requireDims(ctx: GradContext, value: string, from = 0): number[] {
+  const dims = ctx.shape(value);
+  const tail = dims?.slice(from);
+  if (!tail || tail.some((d) => typeof d !== "number")) {
+    const got = dims ? `[${dims.map((d) => d ?? "?").join(",")}]` : "unknown";
+    throw new UserError(`the gradient needs static dims ${from}.. of '${value}' (shape ${got}); give the engine shapes, e.g. from a probe run`, nodeLabel(ctx));
+  }
+  return tail as number[];
+}
+
+/** Static dims from index `from` on when all are known. */
+export function knownDims(ctx: GradContext, value: string, from = 0): number[] | undefined {
+  const d = ctx.shape(value)?.slice(from);
+  return d && d.every((v): v is number => typeof v === "number") ? d : undefined;
+}
+
+/** Normalises a possibly negative axis. */
+export const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
+
+/** [from, from+1, ..., to-1] */
+export const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);

@@ -1,0 +1,87 @@
+/**
+ * BatchNormalization and LayerNormalization gradients.
+ *
+ * Train-step form of BatchNormalization (agreed with the artifacts helper, who rewrites inference BNs):
+ *   BatchNormalization(X, scale, B, input_mean, input_var) -> (Y, running_mean, running_var)
+ *   with training_mode=1 (opset >= 14; before 14, a node with more than one output is in training mode)
+ *   and only Y on the loss path. Y normalises with the batch mean and the biased batch variance (ORT's
+ *   fused kernel). The running statistics ORT returns use the biased variance, so the artifacts helper
+ *   computes PyTorch's running update itself; they carry no gradient (inputs 3 and 4 are not
+ *   differentiable). The rule recomputes the batch mean and 1/sqrt(var+eps) with ReduceMean.
+ * An inference-mode node (training_mode=0) is a frozen affine map using the running statistics.
+ */
+import { attrFloat, attrInt } from "../../onnx/attributes.js";
+import type { GradContext, GradRule } from "../rule.js";
+import { UserError } from "../../errors.js";
+import { nodeLabel, normAxis, range, rankOf, reduceOver, reshape } from "./nn-emit.js";
+
+const isTraining = (ctx: GradContext): boolean =>
+  ctx.opset >= 14 ? attrInt(ctx.node, "training_mode", 0) === 1 : ctx.node.output.filter((o) => o !== "").length > 1;
+
+/** mean, 1/sqrt(var + eps) (biased var) and the normalised x over `axes`, kept for broadcasting. */
+function standardise(ctx: GradContext, x: string, axes: number[], epsilon: number) {
+  const mean = reduceOver(ctx, "ReduceMean", x, axes, true);
+  const centred = ctx.op("Sub", [x, mean]);
+  const variance = reduceOver(ctx, "ReduceMean", ctx.op("Mul", [centred, centred]), axes, true);
+  const invStd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [variance, ctx.scalar(epsilon, x)])])]);
+  return { invStd, xHat: ctx.op("Mul", [centred, invStd]) };
+}
+
+/** dX of a normalisation over `axes` given g = dY * scale: invstd * (g - mean(g) - xhat * mean(g * xhat)). */
+function normalisedInputGrad(ctx: GradContext, g: string, xHat: string, invStd: string, axes: number[], gXHat?: string): string {
+  const meanG = reduceOver(ctx, "ReduceMean", g, axes, true);
+  const meanGX = reduceOver(ctx, "ReduceMean", gXHat ?? ctx.op("Mul", [g, xHat]), axes, true);
+  const inner = ctx.op("Sub", [ctx.op("Sub", [g, meanG]), ctx.op("Mul", [xHat, meanGX])]);
+  return ctx.op("Mul", [invStd, inner]);
+}
+
+// training: dX = scale*invstd/N * (N*dY - sum dY - xhat*sum(dY*xhat)), dScale = sum(dY*xhat), dB = sum(dY);
+// inference: dX = dY*scale/sqrt(running_var+eps), dScale = sum(dY*(x-running_mean)/sqrt(running_var+eps)), dB = sum(dY)
+export const batchNormalization: GradRule = {
+  nonDifferentiableInputs: [3, 4],
+  nonDifferentiableOutputs: [1, 2, 3, 4],
+  grad(ctx) {
+    const [x, scale, dY] = [ctx.I(0), ctx.I(1), ctx.GO(0)];
+    if (!dY) return [];
+    const rank = rankOf(ctx, x);
+    const axes = [0, ...range(2, rank)];
+    const perChannel = (v: string) => reshape(ctx, v, [-1, ...Array<number>(rank - 2).fill(1)]);
+    const epsilon = attrFloat(ctx.node, "epsilon", 1e-5);
+    const dB = ctx.needs(2) ? reduceOver(ctx, "ReduceSum", dY, axes, false) : undefined;
+    if (isTraining(ctx)) {
+      const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
+      const dYXHat = ctx.needs(0) || ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
+      const dScale = ctx.needs(1) ? reduceOver(ctx, "ReduceSum", dYXHat!, axes, false) : undefined;
+      const dX = ctx.needs(0)
+        ? ctx.op("Mul", [perChannel(scale), normalisedInputGrad(ctx, dY, xHat, invStd, axes, dYXHat)])
+        : undefined;
+      return [dX, dScale, dB];
+    }
+    const invStd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [ctx.I(4), ctx.scalar(epsilon, x)])])]);
+    const dX = ctx.needs(0) ? ctx.op("Mul", [dY, perChannel(ctx.op("Mul", [scale, invStd]))]) : undefined;
+    let dScale: string | undefined;
+    if (ctx.needs(1)) {
+      const xHat = ctx.op("Mul", [ctx.op("Sub", [x, perChannel(ctx.I(3))]), perChannel(invStd)]);
+      dScale = reduceOver(ctx, "ReduceSum", ctx.op("Mul", [dY, xHat]), axes, false);
+    }
+    return [dX, dScale, dB];
+  },
+};
+
+// g = dY*scale: dX = invstd * (g - mean(g) - xhat*mean(g*xhat)) over axes [axis, rank); dScale = dY*xhat, dB = dY
+// (in Y's shape; the engine sums them down to the shapes of scale and B)
+export const layerNormalization: GradRule = {
+  broadcast: true,
+  grad(ctx) {
+    const [x, scale, dY] = [ctx.I(0), ctx.I(1), ctx.GO(0)];
+    if (!dY) return [];
+    if (ctx.GO(1) || ctx.GO(2)) throw new UserError("gradients through the Mean/InvStdDev outputs are not supported", nodeLabel(ctx));
+    const rank = rankOf(ctx, x);
+    const axes = range(normAxis(attrInt(ctx.node, "axis", -1), rank), rank);
+    const { invStd, xHat } = standardise(ctx, x, axes, attrFloat(ctx.node, "epsilon", 1e-5));
+    const dX = ctx.needs(0) ? normalisedInputGrad(ctx, ctx.op("Mul", [dY, scale]), xHat, invStd, axes) : undefined;
+    const dScale = ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
+    const dB = ctx.needs(2) ? dY : undefined;
+    return [dX, dScale, dB];
+  },
+};

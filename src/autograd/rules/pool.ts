@@ -1,0 +1,104 @@
+/**
+ * Pooling gradients: MaxPool (to the first argmax of each window, as PyTorch), AveragePool (each window's
+ * gradient spread evenly over the window, divided by the count the runtime itself used), GlobalAveragePool.
+ */
+import { UserError } from "../../errors.js";
+import { attrInt, type Attrs } from "../../onnx/attributes.js";
+import { numel } from "../../onnx/tensor.js";
+import { zerosLike } from "../emit.js";
+import type { GradContext, GradRule } from "../rule.js";
+import { knownDims, nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
+import { ceilMode, extent, kernelShape, resolveWindow, transposeSettings, type Window } from "./window.js";
+
+function poolWindow(ctx: GradContext): Window {
+  const input = requireDims(ctx, ctx.I(0), 2);
+  const output = knownDims(ctx, ctx.O(0), 2);
+  return resolveWindow({ node: ctx.node, input, kernel: kernelShape(ctx.node), ceilMode: ceilMode(ctx.node), output });
+}
+
+/** The window as explicit attributes (auto_pad resolved), for re-emitting the pool or a Conv over it;
+ *  dilations only when used (AveragePool has them from opset 19 only). */
+const windowAttrs = (w: Window): Attrs => ({
+  kernel_shape: w.kernel,
+  strides: w.strides,
+  pads: [...w.padsBegin, ...w.padsEnd],
+  dilations: w.dilations.some((d) => d !== 1) ? w.dilations : undefined,
+});
+
+// dX[i] = sum of dY[o] over the windows o whose (first) argmax is i: ScatterElements(add) at MaxPool's Indices
+export const maxPool: GradRule = {
+  nonDifferentiableOutputs: [1],
+  grad(ctx) {
+    const [x, dY] = [ctx.I(0), ctx.GO(0)];
+    if (!dY) return [];
+    const win = poolWindow(ctx);
+    const reuse = ctx.node.output[1] && attrInt(ctx.node, "storage_order", 0) === 0;
+    const indices = reuse
+      ? ctx.O(1)
+      : ctx.ops("MaxPool", [x], 2, { ...windowAttrs(win), ceil_mode: ceilMode(ctx.node) ? 1 : 0, storage_order: 0 })[1]!;
+    // Indices are flat offsets into the whole of X (batch and channel included).
+    const overlap = win.kernel.some((_, i) => extent(win, i) > win.strides[i]!);
+    if (overlap && ctx.opset < 16) {
+      throw new UserError("the gradient of overlapping MaxPool windows needs ScatterElements with reduction='add' (opset >= 16)", nodeLabel(ctx));
+    }
+    const flat = ctx.op(
+      "ScatterElements",
+      [reshape(ctx, zerosLike(ctx, x), [-1]), reshape(ctx, indices, [-1]), reshape(ctx, dY, [-1])],
+      ctx.opset >= 16 ? { axis: 0, reduction: "add" } : { axis: 0 },
+    );
+    return [ctx.op("Reshape", [flat, ctx.op("Shape", [x])])];
+  },
+};
+
+// dX = ConvTranspose(dY / count, ones(kernel)) per channel plane, count being the runtime's divisor per window
+export const averagePool: GradRule = {
+  grad(ctx) {
+    const [x, dY] = [ctx.I(0), ctx.GO(0)];
+    if (!dY) return [];
+    const win = poolWindow(ctx);
+    const r = win.kernel.length;
+    const { pads, outputPadding } = transposeSettings(win);
+    const scaled = ctx.op("Mul", [dY, inverseCounts(ctx, win, dY)]);
+    const planes = reshape(ctx, scaled, [-1, 1, ...Array<number>(r).fill(0)]);
+    const ones = onesLike(ctx, dY, [1, 1, ...win.kernel]);
+    const spread = ctx.op("ConvTranspose", [planes, ones], {
+      kernel_shape: win.kernel,
+      strides: win.strides,
+      dilations: win.dilations,
+      pads,
+      output_padding: outputPadding,
+    });
+    return [ctx.op("Reshape", [spread, ctx.op("Shape", [x])])];
+  },
+};
+
+/**
+ * 1/count per output position. Without padding or ceil overhang every window is full: 1/prod(kernel).
+ * Otherwise the divisor depends on count_include_pad and on how the runtime clips windows at the border,
+ * so it is measured in the graph: AveragePool(ones) = valid/count, valid = a Conv of ones over the window.
+ */
+function inverseCounts(ctx: GradContext, win: Window, like: string): string {
+  const reach = win.kernel.map((_, i) => win.strides[i]! * (win.output[i]! - 1) + extent(win, i));
+  const overhang = reach.map((e, i) => Math.max(0, e - win.input[i]! - win.padsBegin[i]!));
+  const full = win.padsBegin.every((p) => p === 0) && overhang.every((p) => p === 0);
+  if (full) return ctx.scalar(1 / numel(win.kernel), like);
+  const onesIn = onesLike(ctx, like, [1, 1, ...win.input]);
+  const onesK = onesLike(ctx, like, [1, 1, ...win.kernel]);
+  const ratio = ctx.op("AveragePool", [onesIn], {
+    ...windowAttrs(win),
+    ceil_mode: ceilMode(ctx.node) ? 1 : 0,
+    count_include_pad: attrInt(ctx.node, "count_include_pad", 0),
+  });
+  const valid = ctx.op("Conv", [onesIn, onesK], { ...windowAttrs(win), pads: [...win.padsBegin, ...overhang] });
+  return ctx.op("Div", [ratio, ctx.op("Max", [valid, ctx.scalar(1, like)])]);
+}
+
+// dX = Expand(dY / prod(spatial dims), shape(X))
+export const globalAveragePool: GradRule = {
+  grad(ctx) {
+    const [x, dY] = [ctx.I(0), ctx.GO(0)];
+    if (!dY) return [];
+    const size = numel(requireDims(ctx, x, 2));
+    return [ctx.op("Expand", [ctx.op("Mul", [dY, ctx.scalar(1 / size, dY)]), ctx.op("Shape", [x])])];
+  },
+};

@@ -1,0 +1,55 @@
+import { expect } from "chai";
+import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
+
+type Case = GradCheckCase & { title: string };
+
+// Conv runs in float32 only in ORT; the helper's float32 tolerance (central difference, step 4e-3) applies.
+const conv = (title: string, x: number[], w: number[], attrs: GradCheckCase["attrs"] = {}, bias = false): Case => ({
+  title,
+  op: "Conv",
+  dtype: "float32",
+  attrs,
+  inputs: [{ dims: x }, { dims: w }, ...(bias ? [{ dims: [w[0]!] }] : [])],
+});
+
+const cases: Case[] = [
+  conv("3x3, pad 1, bias", [2, 3, 5, 5], [4, 3, 3, 3], { pads: [1, 1, 1, 1] }, true),
+  conv("no pads, kernel_shape given", [2, 2, 5, 4], [3, 2, 2, 3], { kernel_shape: [2, 3] }),
+  conv("stride 2, even size: a row dropped", [1, 2, 6, 7], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, true),
+  conv("stride 3/2, odd sizes, asymmetric pads", [2, 2, 7, 8], [2, 2, 3, 2], { strides: [3, 2], pads: [0, 1, 2, 0] }),
+  conv("stride 3, two rows dropped", [1, 2, 10, 9], [2, 2, 2, 2], { strides: [3, 3] }),
+  conv("1x1 stride 2 projection, even size", [2, 4, 8, 8], [3, 4, 1, 1], { strides: [2, 2] }, true),
+  conv("7x7 stride 2 pad 3 stem", [1, 3, 11, 12], [4, 3, 7, 7], { strides: [2, 2], pads: [3, 3, 3, 3] }),
+  conv("dilation 2", [1, 2, 7, 7], [2, 2, 3, 3], { dilations: [2, 2], pads: [2, 2, 2, 2] }),
+  conv("dilation and stride mixed", [1, 2, 9, 8], [2, 2, 2, 3], { dilations: [2, 1], strides: [2, 3], pads: [1, 0, 0, 1] }),
+  conv("groups 2, stride 2", [2, 4, 5, 5], [6, 2, 3, 3], { group: 2, strides: [2, 2], pads: [1, 1, 1, 1] }, true),
+  conv("groups 2, dilation 2, stride 2", [1, 4, 8, 8], [4, 2, 3, 3], { group: 2, dilations: [2, 2], strides: [2, 2] }),
+  conv("depthwise 3x3 stride 2 (MobileNet)", [2, 3, 6, 6], [3, 1, 3, 3], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] }, true),
+  conv("depthwise, channel multiplier 2", [1, 2, 5, 5], [4, 1, 3, 3], { group: 2, pads: [1, 1, 1, 1] }),
+  conv("auto_pad SAME_UPPER stride 2", [1, 2, 7, 6], [3, 2, 3, 3], { auto_pad: "SAME_UPPER", strides: [2, 2] }),
+  conv("auto_pad SAME_LOWER, even kernel", [1, 1, 7, 6], [2, 1, 4, 4], { auto_pad: "SAME_LOWER", strides: [2, 1] }),
+  conv("auto_pad SAME_UPPER, even kernel, stride 3", [1, 1, 6, 7], [2, 1, 2, 4], { auto_pad: "SAME_UPPER", strides: [3, 2] }),
+  conv("auto_pad VALID stride 2", [1, 2, 8, 7], [2, 2, 3, 3], { auto_pad: "VALID", strides: [2, 2] }, true),
+  conv("1-D, stride 2", [2, 3, 9], [4, 3, 3], { strides: [2], pads: [1, 1] }, true),
+  conv("3-D", [1, 2, 4, 5, 4], [2, 2, 2, 3, 2], { strides: [2, 1, 2], pads: [0, 1, 1, 0, 1, 0] }),
+  {
+    title: "weight only (input constant)",
+    op: "Conv",
+    dtype: "float32",
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+    inputs: [{ dims: [2, 2, 5, 5], constant: true }, { dims: [3, 2, 3, 3] }],
+  },
+];
+
+describe("Conv gradient rule", () => {
+  for (const c of cases) it(c.title, () => checkGradient(c));
+
+  describe("bad call", () => {
+    it("names the node when the spatial shape is unknown", async () => {
+      const err = await checkGradient({ ...cases[2]!, shapes: "runtime" }).catch((e: Error) => e);
+      expect(err).to.be.instanceOf(Error);
+      expect((err as Error).name).to.equal("UserError");
+      expect((err as Error).message).to.match(/node 'conv' \(Conv, opset 17\).*static dims/);
+    });
+  });
+});
