@@ -131,20 +131,23 @@ function idPositions(dataset: Dataset, ids: number[], subject: string): number[]
   const seen = new Set<number>();
   const problems: string[] = [];
   const positions: number[] = [];
+  let range: string | undefined;
   for (const id of ids) {
     if (seen.has(id)) { problems.push(`id ${id} is listed more than once`); continue; }
     seen.add(id);
     const p = trainPos.get(id);
     if (p !== undefined) positions.push(p);
     else if (where.has(id)) problems.push(`id ${id} is in the ${where.get(id)} split, not train`);
-    else problems.push(`id ${id} is not an example of ${dataset.spec} (ids run 0..${maxId(dataset.all)}${dataset.all.count <= maxId(dataset.all) ? ", with gaps" : ""})`);
+    else problems.push(`id ${id} is not an example of ${dataset.spec} (${(range ??= idRange(dataset.all))})`);
   }
   throwProblems(subject, "bad forget ids", problems);
   return positions;
 }
 
-function maxId(all: Examples): number {
-  return all.ids.reduce((m, id) => Math.max(m, id), -1);
+function idRange(all: Examples): string {
+  let min = Infinity, max = -Infinity;
+  for (const id of all.ids) { if (id < min) min = id; if (id > max) max = id; }
+  return `ids run ${min}..${max}${max - min + 1 > all.count ? ", with gaps" : ""}`;
 }
 
 function classIndex(dataset: Dataset, c: number | string): number {

@@ -66,7 +66,7 @@ export function decodeNpy(bytes: Uint8Array, name = "npy"): NpyArray {
   if (bytes.length - dataStart < byteLen) {
     throw new UserError(`truncated data: shape [${shape}] needs ${byteLen} bytes, file has ${bytes.length - dataStart}`, name);
   }
-  const copy = bytes.slice(dataStart, dataStart + byteLen); // aligned copy
+  const copy = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + byteLen); // an aligned copy (Buffer.slice would share)
   return { dtype, shape, data: typedView(dtype, copy.buffer, count) };
 }
 
