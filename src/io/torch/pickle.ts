@@ -29,6 +29,12 @@ export interface UnpickleOptions {
 export interface Unpickled { value: PyValue; end: number }
 
 const MARK = Symbol("mark");
+/** Bytes as code points 0-255 (TextDecoder's "latin1" is really windows-1252). */
+const latin1 = (b: Uint8Array): string => {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+};
 const isGlobal = (v: unknown): v is PyGlobal => typeof v === "object" && v !== null && "qualname" in v;
 
 /** Runs the pickle starting at `opts.offset`; returns its value and the offset after its STOP opcode. */
@@ -71,12 +77,12 @@ class Machine {
   private line(): string {
     const end = this.bytes.indexOf(0x0a, this.pos);
     if (end < 0) this.fail("pickle data ends early (truncated file?)");
-    const s = new TextDecoder("latin1").decode(this.bytes.subarray(this.pos, end));
+    const s = latin1(this.bytes.subarray(this.pos, end));
     this.pos = end + 1;
     return s;
   }
   private utf8 = (n: number) => new TextDecoder().decode(this.take(n));
-  private latin1 = (n: number) => new TextDecoder("latin1").decode(this.take(n));
+  private latin1 = (n: number) => latin1(this.take(n));
 
   private pop(): unknown {
     if (this.stack.length === 0) this.fail("malformed pickle (stack underflow)");
