@@ -1,0 +1,79 @@
+/**
+ * Images per second of the method's train step (see src/training/benchmark.ts).
+ *   npm run bench -- [--model resnet18|resnet18w8] [--image 32] [--channels 1|3] [--classes 10]
+ *     [--batch 64,256] [--ep cpu,cuda] [--threads N] [--steps N] [--repeats N] [--k 1,8]
+ *     [--opt all|extended|basic|disabled] [--json out.json]
+ * Defaults: resnet18w8 on 28x28x1 (the demo), resnet18 on 32x32x3; batch 64; cpu; onnxruntime's threads.
+ */
+import { loadavg, cpus, totalmem } from "node:os";
+import { Command } from "commander";
+import { writeFileAtomic } from "../src/io/atomic-write.js";
+import { buildZooModel } from "../src/models/index.js";
+import { loadModel } from "../src/onnx/model-io.js";
+import { encodeModel } from "../src/onnx/proto.js";
+import { buildArtifacts } from "../src/training/artifacts/index.js";
+import { benchmarkStep, type StepBenchResult } from "../src/training/benchmark.js";
+import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
+
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const ints = (s: string) => list(s).map(Number);
+
+const program = new Command("bench")
+  .option("--model <name>", "resnet18 | resnet18w8", "resnet18w8")
+  .option("--image <n>", "input height and width (default: 28 for resnet18w8, 32 for resnet18)")
+  .option("--channels <n>", "1 or 3 (default: 1 for resnet18w8, 3 for resnet18)")
+  .option("--classes <n>", "classes", "10")
+  .option("--batch <list>", "batch sizes", "64")
+  .option("--ep <list>", "execution providers: cpu, cuda", "cpu")
+  .option("--threads <n>", "intra-op threads (default: onnxruntime's choice)")
+  .option("--steps <n>", "timed steps per repeat", "5")
+  .option("--repeats <n>", "timed repeats (median reported)", "3")
+  .option("--warmup <n>", "untimed runs first", "2")
+  .option("--k <list>", "steps per session.run (ONNX Loop when > 1)", "1")
+  .option("--opt <level>", "graph optimisation level", "all")
+  .option("--json <file>", "write the results as JSON")
+  .parse(process.argv.slice(2).filter((a) => a !== "--"));
+const o = program.opts();
+
+const small = o.model === "resnet18w8";
+const image = Number(o.image ?? (small ? 28 : 32));
+const channels = Number(o.channels ?? (small ? 1 : 3));
+const threads = o.threads === undefined ? undefined : Number(o.threads);
+const started = new Date().toISOString();
+const load0 = loadavg()[0]!;
+
+const t0 = performance.now();
+const zoo = buildZooModel(o.model, { channels, imageSize: image, classes: Number(o.classes) });
+const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${o.model}.onnx` }), { loss: "mse", teacher: true });
+const buildMs = performance.now() - t0;
+process.stderr.write(`${o.model} ${channels}x${image}x${image}: artifacts built in ${buildMs.toFixed(0)} ms (${artifacts.manifest.nodes.trainStep} train-step nodes)\n`);
+
+const results: StepBenchResult[] = [];
+for (const ep of list(o.ep) as ExecutionProvider[]) {
+  for (const batch of ints(o.batch)) {
+    for (const k of ints(o.k)) {
+      const r = await benchmarkStep({
+        artifacts, sampleDims: [channels, image, image], batch, executionProvider: ep, intraOpThreads: threads,
+        graphOptimizationLevel: o.opt as GraphOptimizationLevel, stepsPerRun: k,
+        steps: Number(o.steps), repeats: Number(o.repeats), warmupRuns: Number(o.warmup),
+      });
+      results.push(r);
+      process.stderr.write(`  ${ep} batch ${batch} k ${k}: ${r.msPerStep.toFixed(1)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s (repeats ${r.repeatsMsPerStep.map((x) => x.toFixed(0)).join("/")} ms)\n`);
+    }
+  }
+}
+
+const header = "| ep | batch | K | ms/step | img/s | CPU ms/step | peak RSS MiB |";
+const rows = results.map((r) =>
+  `| ${r.executionProvider} | ${r.batch} | ${r.stepsPerRun} | ${r.msPerStep.toFixed(1)} | ${r.imagesPerSecond.toFixed(0)} | ${r.cpuMsPerStep.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} |`);
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+const load1 = loadavg()[0]!;
+process.stdout.write([
+  `${started} ${o.model} ${channels}x${image}x${image}, ${o.classes} classes, threads ${threads ?? "default"}, opt ${o.opt}`,
+  `machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
+  header, "|---|---|---|---|---|---|---|", ...rows, "",
+].join("\n"));
+if (o.json) {
+  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
+  writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
+}
