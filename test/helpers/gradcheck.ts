@@ -41,6 +41,8 @@ export interface GradCheckCase {
   lossOutputs?: number[];
   /** Relative tolerance on |numeric - analytic| / scale, scale = sum |u * Y| (default derived from dtype). */
   tol?: number;
+  /** Bound on the op's |third derivative| over the sampled inputs, for the truncation error (default 100). */
+  m3?: number;
   /** Element type of float inputs without their own dtype (default float64; float32 where ORT lacks float64). */
   dtype?: "float32" | "float64";
   /** "static": declared input shapes and a shapes map (default); "runtime": no shapes, runtime Shape paths. */
@@ -151,9 +153,13 @@ export async function checkGradient(c: GradCheckCase): Promise<void> {
   const lossAt = async (shift: number) => Number((await sess.run(feeds(shift, v), ["loss"]))["loss"]!.data[0]);
   const numeric = ((await lossAt(e)) - (await lossAt(-e))) / (2 * e);
   const scale = projections.reduce((s, p) => s + p.y.reduce((t, y, j) => t + Math.abs(y * p.u[j]!), 0), 0) || 1;
-  // truncation ~ e^2 |L'''| and rounding ~ n u scale / e, with |L'''| and n bounded by small constants
-  const tol = (c.tol ?? 10 * (e * e + (30 * UNIT_ROUNDOFF[dtype]) / e)) * scale;
+  const sumU = projections.reduce((s, p) => s + p.u.reduce((t, u) => t + Math.abs(u), 0), 0);
+  const terms = projections.reduce((s, p) => s + p.u.length, 0);
+  // truncation: e^2/6 |L'''(t)| <= e^2/6 * m3 * sum|u|  (|v| <= 1, m3 bounds the op's third derivative);
+  // rounding: each loss evaluation is off by ~ sqrt(terms) * unit roundoff * scale; the quotient divides by 2e
+  const tol = c.tol !== undefined ? c.tol * scale : (e * e * (c.m3 ?? 100) * sumU) / 6 + (4 * Math.sqrt(terms) * UNIT_ROUNDOFF[dtype] * scale) / e;
   const err = Math.abs(numeric - analytic);
+  if (process.env.GRADCHECK_VERBOSE) console.log(`${c.op}: analytic ${analytic} numeric ${numeric} err ${err.toExponential(2)} tol ${tol.toExponential(2)} scale ${scale.toExponential(2)}`);
   if (!(err <= tol)) {
     throw new Error(`${c.op} (opset ${opset}, ${JSON.stringify(c.attrs ?? {})}): <v, grad> = ${analytic}, central difference = ${numeric}, |diff| = ${err.toExponential(3)} > tol ${tol.toExponential(3)}`);
   }

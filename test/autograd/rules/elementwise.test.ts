@@ -6,8 +6,8 @@ const pos: [number, number] = [0.5, 2];
 
 const unary: Case[] = [
   { title: "Relu", op: "Relu", inputs: [{ dims: [3, 4] }] },
-  { title: "LeakyRelu default alpha", op: "LeakyRelu", dtype: "float32", inputs: [{ dims: [3, 4] }] },
-  { title: "LeakyRelu alpha 0.2", op: "LeakyRelu", dtype: "float32", attrs: { alpha: float(0.2) }, inputs: [{ dims: [2, 5] }] },
+  { title: "LeakyRelu default alpha", op: "LeakyRelu", inputs: [{ dims: [3, 4] }] },
+  { title: "LeakyRelu alpha 0.2", op: "LeakyRelu", attrs: { alpha: float(0.2) }, inputs: [{ dims: [2, 5] }] },
   { title: "Sigmoid", op: "Sigmoid", inputs: [{ dims: [2, 3] }] },
   { title: "Tanh", op: "Tanh", inputs: [{ dims: [2, 3] }] },
   { title: "Sqrt", op: "Sqrt", inputs: [{ dims: [2, 3], range: pos }] },
