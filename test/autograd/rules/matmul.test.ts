@@ -1,0 +1,54 @@
+import { float } from "../../../src/onnx/attributes.js";
+import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
+
+type Case = GradCheckCase & { title: string };
+
+// ORT's float64 MatMul/Gemm results are not correctly rounded: a 4-element dot product came back ~5e-9
+// (relative) off the exact value (measured against JS doubles), and the central difference divides that
+// noise by its 1e-5 step. So the float64 bound is 1e-6 of sum|u*Y|, still far below the O(1) error of a
+// wrong gradient; float32 cases keep the helper's own bound.
+const TOL64 = 1e-6;
+
+const matMul = (title: string, a: number[], b: number[]): Case => ({ title, op: "MatMul", tol: TOL64, inputs: [{ dims: a }, { dims: b }] });
+
+const matMuls: Case[] = [
+  matMul("2-D", [3, 4], [4, 5]),
+  matMul("batched", [2, 3, 4], [2, 4, 5]),
+  matMul("batch broadcast: 2-D left", [3, 4], [2, 4, 5]),
+  matMul("batch broadcast: 2-D right", [2, 3, 4], [4, 5]),
+  matMul("batch broadcast: size-1 batch dims both sides", [2, 1, 3, 4], [3, 4, 2]),
+  matMul("4-D attention-like", [2, 3, 4, 5], [2, 3, 5, 4]),
+  matMul("1-D left", [4], [2, 4, 5]),
+  matMul("1-D left, 2-D right", [4], [4, 3]),
+  matMul("1-D right", [2, 3, 4], [4]),
+  matMul("1-D both", [4], [4]),
+  { title: "one operand constant", op: "MatMul", tol: TOL64, inputs: [{ dims: [2, 3, 4] }, { dims: [4, 5], constant: true }] },
+  { title: "float32", op: "MatMul", dtype: "float32", inputs: [{ dims: [2, 3, 4] }, { dims: [4, 2] }] },
+];
+
+const gemm = (title: string, a: number[], b: number[], c: number[] | undefined, attrs: GradCheckCase["attrs"]): Case => ({
+  title,
+  op: "Gemm",
+  tol: TOL64,
+  attrs,
+  inputs: [{ dims: a }, { dims: b }, ...(c ? [{ dims: c }] : [])],
+});
+const ab = { alpha: float(0.7), beta: float(1.3) };
+
+const gemms: Case[] = [
+  gemm("plain, C [M,N]", [3, 4], [4, 5], [3, 5], {}),
+  gemm("transB, alpha, beta (Linear)", [3, 4], [5, 4], [3, 5], { transB: 1, ...ab }),
+  gemm("transA", [4, 3], [4, 5], [3, 5], { transA: 1, ...ab }),
+  gemm("transA and transB", [4, 3], [5, 4], [3, 5], { transA: 1, transB: 1, ...ab }),
+  gemm("C broadcast [N]", [3, 4], [5, 4], [5], { transB: 1, ...ab }),
+  gemm("C broadcast [1,N]", [3, 4], [4, 5], [1, 5], ab),
+  gemm("C broadcast [M,1]", [3, 4], [4, 5], [3, 1], ab),
+  gemm("C scalar", [3, 4], [4, 5], [], ab),
+  gemm("no C", [3, 4], [5, 4], undefined, { transB: 1, alpha: float(1.5) }),
+  { title: "C constant", op: "Gemm", tol: TOL64, attrs: { transB: 1 }, inputs: [{ dims: [2, 3] }, { dims: [4, 3] }, { dims: [4], constant: true }] },
+];
+
+describe("matrix product gradient rules", () => {
+  describe("MatMul", () => matMuls.forEach((c) => it(c.title, () => checkGradient(c))));
+  describe("Gemm", () => gemms.forEach((c) => it(c.title, () => checkGradient(c))));
+});
