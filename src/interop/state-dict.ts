@@ -40,8 +40,17 @@ export interface ImportOptions {
   source?: string;
 }
 
+/** Refuses a model in which two initializers share a name (weights could not be matched by name). */
+function checkUniqueNames(model: ModelFile): void {
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  for (const t of model.proto.graph!.initializer) (seen.has(t.name) ? dups : seen).add(t.name);
+  if (dups.size) throw new UserError(`has several initializers named ${[...dups].map((d) => `'${d}'`).join(", ")}`, model.file);
+}
+
 /** Names of the model's state: the inventory's parameters, in initializer order. */
 export function modelStateKeys(model: ModelFile): string[] {
+  checkUniqueNames(model);
   const params = new Set(layerInventory(model).layers.flatMap((l) => l.params.map((p) => p.name)));
   return model.proto.graph!.initializer.map((t) => t.name).filter((n) => params.has(n));
 }

@@ -117,6 +117,12 @@ describe("interop/state-dict", () => {
       expect(() => importWeights(loadModel(PRESERVE("resnet18w8_fmnist")), w)).to.throw(UserError,
         /size\/type mismatch for fc\.bias \(weights int64 \[10\], model float32 \[10\]\), fc\.weight \(weights float32 \[10, 32\], model float32 \[10, 64\]\)$/);
     });
+    it("a model with two initializers of the same name is refused, naming it", () => {
+      const m = loadModel(PRESERVE("resnet18w8_fmnist"));
+      m.proto.graph!.initializer[1]!.name = m.proto.graph!.initializer[0]!.name;
+      expect(() => exportWeights(m)).to.throw(UserError, /ts-preserve\.onnx: has several initializers named 'conv1\.weight'/);
+      expect(() => importWeights(m, weights())).to.throw(UserError, /several initializers named 'conv1\.weight'/);
+    });
     it("BN-folded exports do not keep state_dict names: strict import names the folded convs", () => {
       expect(() => importWeights(loadModel(`${DIR}/resnet18w8_fmnist.ts-eval.onnx`), weights(), { strict: true }))
         .to.throw(UserError, /missing keys: onnx::Conv_\d+.*unexpected keys: .*bn1\.bias/);
