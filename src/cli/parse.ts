@@ -1,0 +1,25 @@
+/** Option-value parsers shared by the commands: each names the flag and what it expected. */
+import { UserError } from "../errors.js";
+
+export function parseNumber(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new UserError(`${flag} expects a number, got '${v}'`);
+  return n;
+}
+
+export function parseInteger(flag: string, v: string | undefined, min = 0): number | undefined {
+  const n = parseNumber(flag, v);
+  if (n !== undefined && (!Number.isInteger(n) || n < min)) throw new UserError(`${flag} expects an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+export function parseNumberList(flag: string, v: string | undefined): number[] | undefined {
+  return v === undefined ? undefined : v.split(",").map((s) => parseNumber(flag, s.trim())!);
+}
+
+export function parseChoice<T extends string>(flag: string, v: string | undefined, choices: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!choices.includes(v as T)) throw new UserError(`${flag} expects one of ${choices.join(", ")}, got '${v}'`);
+  return v as T;
+}
