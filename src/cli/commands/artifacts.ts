@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option("--nesterov", "SGD with Nesterov momentum")
     .option("--bn <form>", "training-mode BatchNormalization: node (ORT CPU) or decomposed (any execution provider, e.g. CUDA)", "node")
     .option("--dropout-seed <n>", "base seed of training-mode Dropout", "0")
-    .action((modelPath: string, o: ArtifactsCliOptions) => {
+    .action(async (modelPath: string, o: ArtifactsCliOptions) => {
       const problems: string[] = [];
       const loss = oneOf<LossKind>("--loss", o.loss, LOSS_KINDS, problems);
       const optimizer = oneOf<OptimizerKind>("--optimizer", o.optimizer, OPTIMIZER_KINDS, problems);
@@ -56,7 +56,7 @@ export function register(program: Command): void {
       if (optimizer === "adamw" && (momentum !== undefined || o.nesterov)) problems.push("--momentum and --nesterov are SGD options");
       if (problems.length) throw new UserError(problems.join("; "));
       const hyper = Object.fromEntries(Object.entries({ momentum, weightDecay, nesterov: o.nesterov }).filter(([, v]) => v !== undefined));
-      const a = buildArtifacts(loadModel(modelPath), {
+      const a = await buildArtifacts(loadModel(modelPath), {
         loss, optimizer, hyper, teacher: !!o.teacher, classWeights: !!o.classWeights, batchNorm, dropoutSeed,
       });
       writeArtifacts(o.out, a);

@@ -15,6 +15,7 @@ import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
 import { MANIFEST_VERSION, type Manifest, type StateEntry } from "./manifest.js";
 import { ADAMW_DEFAULTS, appendOptimizer, OPTIMIZER_KINDS, SGD_DEFAULTS, type AdamWHyper, type OptimizerKind, type SgdHyper } from "./optimizers.js";
 import { checkParameters, findBatchNormStats, findParameters } from "./parameters.js";
+import { probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
 import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
 
@@ -50,7 +51,8 @@ export interface Artifacts {
 
 export const FILES = { trainStep: "train_step.onnx", eval: "eval.onnx", state: "state.safetensors", manifest: "manifest.json" } as const;
 
-export function buildArtifacts(model: ModelFile, opts: BuildOptions): Artifacts {
+/** Builds the artifacts; runs the source model twice on zeros (probeShapes) to learn static shapes. */
+export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Promise<Artifacts> {
   const file = displayName(model);
   checkOptions(opts, file);
   const optimizer = opts.optimizer ?? "sgd";
@@ -67,13 +69,15 @@ export function buildArtifacts(model: ModelFile, opts: BuildOptions): Artifacts 
   const statNames = bnStats.flatMap((s) => [s.mean, s.variance]);
   const nonFloat = statNames.filter((n) => initial.get(n)!.dtype !== "float32");
   if (nonFloat.length) throw new UserError(`BatchNormalization statistics must be float32: ${nonFloat.join(", ")}`, file);
-  const outputDims = valueInfoDims(graph.output.find((o) => o.name === output)!);
+  const shapes = await probeShapes(inlined(model), input, file);
+  const outputDims = shapes.get(output) ?? valueInfoDims(graph.output.find((o) => o.name === output)!);
   const numClasses = typeof outputDims?.at(-1) === "number" ? (outputDims.at(-1) as number) : undefined;
 
   const trainStep = inlined(model);
   const tg = trainStep.graph!;
   let b = new GraphBuilder(tg);
   const stateInputs = [...params, ...statNames];
+  const trainBatchNorms = findBatchNormStats(tg); // before the statistics stop being initializers
   moveToInputs(tg, stateInputs, initial);
   tg.output = [];
   const outputName = (s: string) => b.unique(`${s}.new`);
@@ -83,13 +87,13 @@ export function buildArtifacts(model: ModelFile, opts: BuildOptions): Artifacts 
     : b.addInput(b.unique("labels"), "int64", [null]);
   const classWeights = opts.classWeights ? b.addInput(b.unique("class_weights"), "float32", [numClasses ?? null]) : null;
   const bnUpdates = toTrainingMode(b, {
-    opset, batchNorms: findBatchNormStats(tg), batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
+    opset, shapes, batchNorms: trainBatchNorms, batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
   });
   const teacherLogits = opts.teacher ? embedTeacher(b, { source: inlined(model).graph!, input, output, file }) : null;
   const loss = appendLoss(new Emitter(b, opset, "loss"), {
     kind: opts.loss, logits: output, targets: teacherLogits ?? targets!, classWeights: classWeights ?? undefined, numClasses, output: b.unique("loss"),
   });
-  const grads = appendBackward(tg, { loss, wrt: params, opset });
+  const grads = appendBackward(tg, { loss, wrt: params, opset, shapes });
   b = new GraphBuilder(tg); // sees the names the engine added
   const opt = appendOptimizer(new Emitter(b, opset, optimizer), {
     kind: optimizer, hyper, lr, outputName,

@@ -7,16 +7,16 @@
  * - Dropout drops (training_mode = true), seeded per node so a session's masks are reproducible.
  *
  * Two forms of training-mode BatchNormalization:
- * - "node": the BN node itself with training_mode=1 (opset >= 14). Its momentum is set to 0, which makes its
- *   2nd/3rd outputs the batch mean and biased batch variance; the running-stat update is built from them.
- *   ORT's CPU provider runs it; ORT's CUDA provider refuses training_mode=1 for opset >= 14.
+ * - "node": the BN node itself with training_mode=1 (opset >= 14), differentiated by the BatchNormalization
+ *   rule. ORT's CPU provider runs it; ORT's CUDA provider refuses training_mode=1 for opset >= 14.
  * - "decomposed": ReduceMean/Sub/Mul/Div/Sqrt/Add, which every provider runs, differentiated by the
  *   elementwise and reduce rules.
+ * Either way the running-stat update reads batch statistics computed with ReduceMean.
  */
 import { UserError } from "../../errors.js";
 import { attrFloat, attrInt } from "../../onnx/attributes.js";
 import type { GraphBuilder } from "../../onnx/builder.js";
-import { GraphView } from "../../onnx/graph-view.js";
+import type { Dims } from "../../onnx/graph-view.js";
 import { newAttribute, AttrType, type NodeProto } from "../../onnx/proto.js";
 import type { Tensor } from "../../onnx/tensor.js";
 import { Emitter } from "./emit.js";
@@ -26,6 +26,8 @@ export type BatchNormForm = "node" | "decomposed";
 
 export interface TrainModeOptions {
   opset: number;
+  /** Static shapes of the forward values (probeShapes). */
+  shapes: ReadonlyMap<string, Dims>;
   /** BatchNormalization nodes whose running statistics are state (from findBatchNormStats). */
   batchNorms: BatchNormStats[];
   /** Default "node" (needs opset >= 14; opset < 14 always uses "decomposed"). */
@@ -41,14 +43,13 @@ export type StateUpdates = Map<string, string>;
 
 export function toTrainingMode(b: GraphBuilder, opts: TrainModeOptions): StateUpdates {
   const form: BatchNormForm = opts.opset < 14 ? "decomposed" : (opts.batchNorm ?? "node");
-  const view = new GraphView(b.graph);
   const updates: StateUpdates = new Map();
   const stateful = new Map(opts.batchNorms.map((s) => [s.node, s]));
   for (const node of [...b.graph.node]) {
     if (node.opType === "BatchNormalization") {
       const stats = stateful.get(node);
       const keep = attrFloat(node, "momentum", 0.9); // read before the node form overwrites it
-      const batch = form === "node" ? batchNormNode(b, node, opts.opset) : batchNormDecomposed(b, node, view, opts.opset);
+      const batch = form === "node" ? batchNormNode(b, node, opts.shapes, opts.opset) : batchNormDecomposed(b, node, opts.shapes, opts.opset);
       if (stats) runningUpdate(b, node, { stats, batch, keep, opset: opts.opset, outputName: opts.outputName }, updates);
     }
   }
@@ -72,50 +73,61 @@ function checkSpatial(node: NodeProto): void {
   if (attrInt(node, "spatial", 1) !== 1) throw new UserError("BatchNormalization with spatial=0 is not supported in training", `node '${nodeLabel(node)}'`);
 }
 
-/** training_mode=1, momentum 0: outputs 1 and 2 become the batch mean and the biased batch variance. */
-function batchNormNode(b: GraphBuilder, node: NodeProto, opset: number): BatchStats {
-  if (opset < 14) throw new Error("BatchNormalization node form needs opset >= 14");
-  checkSpatial(node);
-  setAttr(node, "training_mode", { i: 1 });
-  setAttr(node, "momentum", { f: 0 });
-  const base = nodeLabel(node);
-  const mean = b.unique(`${base}/batch_mean`);
-  const variance = b.unique(`${base}/batch_var`);
-  node.output = [node.output[0]!, mean, variance];
-  return { mean, variance };
-}
-
-/** Y = (X - mean) / sqrt(var + eps) * scale + bias with batch statistics over every axis but 1. */
-function batchNormDecomposed(b: GraphBuilder, node: NodeProto, view: GraphView, opset: number): BatchStats {
-  checkSpatial(node);
-  const [x, scale, bias] = [node.input[0]!, node.input[1]!, node.input[2]!];
-  const rank = inferRank(x, view);
-  if (rank === undefined) throw new UserError("cannot tell the rank of its input to build training-mode BatchNormalization; use the 'node' form", `node '${nodeLabel(node)}'`);
-  const e = new Emitter(b, opset, nodeLabel(node));
+/**
+ * Batch mean and biased variance over every axis but 1, kept for broadcasting ([1,C,1,..]). The node form
+ * computes them too (its own running-stat outputs are not used: see batchNormNode).
+ */
+function batchStatistics(e: Emitter, x: string, rank: number): { meanK: string; centred: string; varK: string } {
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
-  const channelShape = e.ints([-1, ...Array(rank - 2).fill(1)], "channel_shape");
   const meanK = e.reduce("ReduceMean", x, axes, true);
   const centred = e.sub(x, meanK);
-  const varK = e.reduce("ReduceMean", e.mul(centred, centred), axes, true);
+  return { meanK, centred, varK: e.reduce("ReduceMean", e.mul(centred, centred), axes, true) };
+}
+
+function rankOf(node: NodeProto, shapes: ReadonlyMap<string, Dims>): number {
+  const rank = shapes.get(node.input[0]!)?.length;
+  if (rank === undefined || rank < 2) throw new UserError("cannot tell the rank (>= 2) of its input to build training-mode BatchNormalization", `node '${nodeLabel(node)}'`);
+  return rank;
+}
+
+/**
+ * training_mode=1, momentum 0. ORT's kernel may write its running-stat outputs in place over inputs 3 and 4
+ * (seen with ORT 1.29: over a fed state tensor, and over constants that its optimizer had merged across
+ * nodes), so those inputs get per-node constants that nothing else reads, and outputs 1 and 2 are unused.
+ */
+function batchNormNode(b: GraphBuilder, node: NodeProto, shapes: ReadonlyMap<string, Dims>, opset: number): BatchStats {
+  checkSpatial(node);
+  const rank = rankOf(node, shapes);
+  const base = nodeLabel(node);
+  const channels = shapes.get(node.input[0]!)?.[1];
+  if (typeof channels !== "number") throw new UserError("needs an input with a static channel dim", `node '${base}'`);
+  setAttr(node, "training_mode", { i: 1 });
+  setAttr(node, "momentum", { f: 0 });
+  node.input[3] = b.constant(`${base}/unused_mean`, { dtype: "float32", dims: [channels], data: new Float32Array(channels) });
+  node.input[4] = b.constant(`${base}/unused_var`, { dtype: "float32", dims: [channels], data: new Float32Array(channels).fill(1) });
+  node.output = [node.output[0]!, b.unique(`${base}/unused_running_mean`), b.unique(`${base}/unused_running_var`)];
+  const e = new Emitter(b, opset, `${base}/batch`);
+  const { meanK, varK } = batchStatistics(e, node.input[0]!, rank);
+  const flat = e.ints([-1], "flat");
+  return { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
+}
+
+/** Y = (X - mean) / sqrt(var + eps) * scale + bias with the batch statistics. */
+function batchNormDecomposed(b: GraphBuilder, node: NodeProto, shapes: ReadonlyMap<string, Dims>, opset: number): BatchStats {
+  checkSpatial(node);
+  const [x, scale, bias] = [node.input[0]!, node.input[1]!, node.input[2]!];
+  const rank = rankOf(node, shapes);
+  const e = new Emitter(b, opset, nodeLabel(node));
+  const channelShape = e.ints([-1, ...Array(rank - 2).fill(1)], "channel_shape");
+  const { meanK, centred, varK } = batchStatistics(e, x, rank);
   const std = e.op("Sqrt", [e.add(varK, e.scalar(attrFloat(node, "epsilon", 1e-5), "epsilon"))]);
-  const normed = e.div(centred, std);
-  const scaled = e.mul(normed, e.op("Reshape", [scale, channelShape]));
+  const scaled = e.mul(e.div(centred, std), e.op("Reshape", [scale, channelShape]));
   // the BN node gives way to the decomposition, whose last node takes over its output name
   const y = node.output[0]!;
   b.graph.node.splice(b.graph.node.indexOf(node), 1);
   b.node("Add", [scaled, e.op("Reshape", [bias, channelShape])], { name: `${nodeLabel(node)}/Add_bias`, outputs: [y] });
   const flat = e.ints([-1], "flat");
   return { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
-}
-
-/** Rank of a value from declared shapes, or from the producer (Conv-like ops keep their weight's rank). */
-function inferRank(value: string, view: GraphView, depth = 0): number | undefined {
-  const declared = view.shape(value);
-  if (declared) return declared.length;
-  const p = view.producer.get(value);
-  if (!p || depth > 64) return undefined;
-  if (p.opType === "Conv" || p.opType === "ConvTranspose") return view.shape(p.input[1]!)?.length ?? inferRank(p.input[0]!, view, depth + 1);
-  return inferRank(p.input[0]!, view, depth + 1);
 }
 
 /** PyTorch's update: running = (1 - m) * running + m * batch, running_var with the unbiased variance. */

@@ -36,7 +36,7 @@ export interface VerifyReport { ok: boolean; tol: number; kinds: KindSummary[]; 
 
 export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyReport> {
   const tol = opts.tol ?? 1e-3;
-  const { trainStep, initialState, manifest } = buildArtifacts(opts.model, {
+  const { trainStep, initialState, manifest } = await buildArtifacts(opts.model, {
     loss: opts.loss, optimizer: "sgd", gradients: true, batchNorm: opts.batchNorm,
     hyper: { momentum: TORCH_SGD.momentum, weightDecay: TORCH_SGD.weightDecay, nesterov: false },
   });

@@ -33,7 +33,7 @@ function setup(seed: string) {
 describe("training/artifacts optimizers against hand-computed torch.optim updates (tiny model)", () => {
   it("AdamW: three steps match torch.optim.AdamW's formulas, with the step counter and both moments", async () => {
     const { x, t, w, b } = setup("adamw");
-    const a = buildArtifacts(tinyModel(w, b), { loss: "mse", optimizer: "adamw" });
+    const a = await buildArtifacts(tinyModel(w, b), { loss: "mse", optimizer: "adamw" });
     expect(a.manifest.state.map((s) => `${s.name}:${s.role}`)).to.deep.equal([
       "w:param", "b:param", "adamw.step:step", "adamw.m/w:adam_m", "adamw.v/w:adam_v", "adamw.m/b:adam_m", "adamw.v/b:adam_v",
     ]);
@@ -68,7 +68,7 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
   for (const nesterov of [false, true]) {
     it(`SGD (momentum 0.9, weight decay 5e-4${nesterov ? ", Nesterov" : ""}): three steps match torch.optim.SGD`, async () => {
       const { x, t, w, b } = setup(`sgd${nesterov}`);
-      const a = buildArtifacts(tinyModel(w, b), { loss: "mse", optimizer: "sgd", hyper: { nesterov } });
+      const a = await buildArtifacts(tinyModel(w, b), { loss: "mse", optimizer: "sgd", hyper: { nesterov } });
       expect(a.manifest.hyper).to.include({ ...SGD_DEFAULTS, nesterov });
       const runner = await StepRunner.create(a);
       const { momentum: mu, weightDecay: wd } = SGD_DEFAULTS;
@@ -92,8 +92,8 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
     });
   }
 
-  it("SGD without momentum keeps no buffer", () => {
-    const a = buildArtifacts(tinyModel([1, 2], [0, 0]), { loss: "mse", hyper: { momentum: 0 } });
+  it("SGD without momentum keeps no buffer", async () => {
+    const a = await buildArtifacts(tinyModel([1, 2], [0, 0]), { loss: "mse", hyper: { momentum: 0 } });
     expect(a.manifest.state.map((s) => s.role)).to.deep.equal(["param", "param"]);
   });
 });
