@@ -80,6 +80,17 @@ describe("io/torch: torch.save files", () => {
       expect(Array.from(sd.get("o")!.data as Float32Array)).to.deep.equal([1, 3]);
     });
 
+    it("accepts the _metadata state PyTorch attaches to a state_dict (BUILD on an OrderedDict)", () => {
+      const pkl = pickle(
+        op.global("collections", "OrderedDict"), op.emptyTuple, op.reduce,
+        op.mark, op.str("w"), tensorOps("0", 6, 0, [6], [1]), op.setitems,
+        op.emptyDict, op.str("_metadata"), op.emptyDict, op.setitem, 0x62,
+      );
+      const sd = readTorchFile(archive(pkl)) as Map<string, Tensor>;
+      expect([...sd.keys()]).to.deep.equal(["w"]);
+      expect(Array.from(sd.get("w")!.data as Float32Array)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    });
+
     it("refuses a tensor that reaches past its storage", () => {
       expect(() => readTorchFile(archive(dictOf(["t", tensorOps("0", 6, 4, [4], [1])])), { name: "x.pth" })).to.throw(UserError, /x\.pth: tensor reaches element 7 of storage '0', which holds 6/);
     });
