@@ -12,7 +12,7 @@ import { buildZooModel } from "../src/models/index.js";
 import { loadModel } from "../src/onnx/model-io.js";
 import { encodeModel } from "../src/onnx/proto.js";
 import { buildArtifacts } from "../src/training/artifacts/index.js";
-import { benchmarkStep, type StepBenchResult } from "../src/training/benchmark.js";
+import { benchmarkStep, openBenchSession, type StepBenchResult } from "../src/training/benchmark.js";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -50,17 +50,19 @@ process.stderr.write(`${o.model} ${channels}x${image}x${image}: artifacts built 
 
 const results: StepBenchResult[] = [];
 for (const ep of list(o.ep) as ExecutionProvider[]) {
+  const common = { artifacts, executionProvider: ep, intraOpThreads: threads, graphOptimizationLevel: o.opt as GraphOptimizationLevel };
+  const session = await openBenchSession(common);
   for (const batch of ints(o.batch)) {
     for (const k of ints(o.k)) {
       const r = await benchmarkStep({
-        artifacts, sampleDims: [channels, image, image], batch, executionProvider: ep, intraOpThreads: threads,
-        graphOptimizationLevel: o.opt as GraphOptimizationLevel, stepsPerRun: k,
+        ...common, session, sampleDims: [channels, image, image], batch, stepsPerRun: k,
         steps: Number(o.steps), repeats: Number(o.repeats), warmupRuns: Number(o.warmup),
       });
       results.push(r);
       process.stderr.write(`  ${ep} batch ${batch} k ${k}: ${r.msPerStep.toFixed(1)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s (repeats ${r.repeatsMsPerStep.map((x) => x.toFixed(0)).join("/")} ms)\n`);
     }
   }
+  await session.release();
 }
 
 const header = "| ep | batch | K | ms/step | img/s | CPU ms/step | peak RSS MiB |";

@@ -11,6 +11,8 @@ import { TrainingSession } from "./session/index.js";
 
 export interface StepBenchOptions {
   artifacts: ArtifactsLike;
+  /** Reuse this session (made by openBenchSession) instead of opening one; it is left open. */
+  session?: TrainingSession;
   /** Input dims without the batch: [C, H, W]. */
   sampleDims: number[];
   batch: number;
@@ -43,7 +45,8 @@ export interface StepBenchResult {
   repeatsMsPerStep: number[];
   /** Process CPU time per step (user + system, all threads), median over repeats. */
   cpuMsPerStep: number;
-  sessionCreateMs: number;
+  /** Null when the caller passed its own session. */
+  sessionCreateMs: number | null;
   /** Peak resident set size of the process so far, MiB. */
   peakRssMiB: number;
   lastLoss: number;
@@ -56,12 +59,7 @@ export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResul
   const runsPerRepeat = Math.ceil((o.steps ?? 5) / k);
   const lr = o.lr ?? 0.001;
   const t0 = performance.now();
-  const session = await TrainingSession.create(o.artifacts, {
-    executionProvider: o.executionProvider ?? "cpu",
-    intraOpThreads: o.intraOpThreads,
-    graphOptimizationLevel: o.graphOptimizationLevel,
-    inputNoise: { std: 0.01, seed: o.seed ?? 0 },
-  });
+  const session = o.session ?? (await openBenchSession(o));
   const sessionCreateMs = performance.now() - t0;
   try {
     // Two different inputs, alternated, so no run sees the previous run's exact input.
@@ -94,13 +92,23 @@ export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResul
       imagesPerSecond: (o.batch * 1000) / msPerStep,
       repeatsMsPerStep: wall,
       cpuMsPerStep: median(cpu),
-      sessionCreateMs,
+      sessionCreateMs: o.session ? null : sessionCreateMs,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       lastLoss,
     };
   } finally {
-    await session.release();
+    if (!o.session) await session.release();
   }
+}
+
+/** The session benchmarkStep times: the options' provider, threads and level, input noise std 0.01. */
+export function openBenchSession(o: Omit<StepBenchOptions, "batch" | "sampleDims">): Promise<TrainingSession> {
+  return TrainingSession.create(o.artifacts, {
+    executionProvider: o.executionProvider ?? "cpu",
+    intraOpThreads: o.intraOpThreads,
+    graphOptimizationLevel: o.graphOptimizationLevel,
+    inputNoise: { std: 0.01, seed: o.seed ?? 0 },
+  });
 }
 
 /** Standard-normal float32 data (seeded). */

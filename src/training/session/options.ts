@@ -32,7 +32,8 @@ export interface TrainingSessionOptions {
 export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise">> & Pick<TrainingSessionOptions, "intraOpThreads" | "inputNoise">;
 
 export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
-  const r = { executionProvider: "cpu" as ExecutionProvider, deviceId: 0, fallbackToCpu: false, graphOptimizationLevel: "all" as GraphOptimizationLevel, checkLoss: true, ...o };
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as TrainingSessionOptions;
+  const r = { executionProvider: "cpu" as ExecutionProvider, deviceId: 0, fallbackToCpu: false, graphOptimizationLevel: "all" as GraphOptimizationLevel, checkLoss: true, ...given };
   const problems: string[] = [];
   if (r.executionProvider !== "cpu" && r.executionProvider !== "cuda") problems.push(`executionProvider must be "cpu" or "cuda", got "${r.executionProvider}"`);
   if (!Number.isInteger(r.deviceId) || r.deviceId < 0) problems.push(`deviceId must be a non-negative integer, got ${r.deviceId}`);

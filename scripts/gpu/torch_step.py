@@ -1,0 +1,161 @@
+"""PyTorch eager doing the method's train step, timed the same way as scripts/gpu/ort_step.mjs.
+
+Step: x' = x + 0.01 * randn_like(x); teacher (frozen copy, eval mode, no_grad) logits on x'; student
+(train mode) logits on x'; loss = mse(student, teacher); SGD(momentum 0.9, weight decay 5e-4) step.
+Model: torchvision-layout ResNet-18 (7x7 stem + max-pool, width 64, 10 classes) on 32x32x3, built here
+(torchvision is used when importable, else an identical local definition). Timing: warm-up excluded,
+median over repeats, CUDA synchronised before each clock read.
+
+usage: python3 scripts/gpu/torch_step.py [--device cuda,cpu] [--batch 256,1024] [--cpu-batch 64]
+       [--cpu-threads N] [--steps 10] [--repeats 5] [--json out.json]
+"""
+import argparse
+import copy
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class ResNet18(nn.Module):
+    """torchvision.models.resnet18's layout and init (kaiming_normal_ fan_out for convs, BN 1/0)."""
+
+    def __init__(self, num_classes=10, width=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        layers, cin = [], width
+        for i in range(4):
+            cout = width * 2 ** i
+            layers.append(nn.Sequential(BasicBlock(cin, cout, 1 if i == 0 else 2), BasicBlock(cout, cout, 1)))
+            cin = cout
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def make_model():
+    try:
+        import torchvision
+
+        return torchvision.models.resnet18(num_classes=10), "torchvision"
+    except Exception:  # torchvision absent or broken: the same network, defined above
+        return ResNet18(10), "local"
+
+
+def bench(device, batch, steps, repeats, warmup=3):
+    torch.manual_seed(0)
+    student, source = make_model()
+    student = student.to(device).train()
+    teacher = copy.deepcopy(student).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.SGD(student.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
+    xs = [torch.randn(batch, 3, 32, 32, device=device) for _ in range(2)]
+
+    def step(x):
+        xn = x + 0.01 * torch.randn_like(x)
+        with torch.no_grad():
+            target = teacher(xn)
+        loss = F.mse_loss(student(xn), target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    for i in range(warmup):
+        step(xs[i % 2])
+    sync()
+    per_step = []
+    cpu0 = time.process_time()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for i in range(steps):
+            loss = step(xs[i % 2])
+        sync()
+        per_step.append((time.perf_counter() - t0) * 1000 / steps)
+    ms = statistics.median(per_step)
+    return {
+        "stack": "pytorch-eager", "torch": torch.__version__, "model": f"resnet18 ({source})", "device": device,
+        "threads": torch.get_num_threads(), "batch": batch, "msPerStep": ms, "imagesPerSecond": batch * 1000 / ms,
+        "repeatsMsPerStep": per_step, "cpuMsPerStep": (time.process_time() - cpu0) * 1000 / (steps * repeats),
+        "lastLoss": float(loss.item()),
+        "peakGpuMiB": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cuda,cpu")
+    ap.add_argument("--batch", default="256,1024")
+    ap.add_argument("--cpu-batch", default="64")
+    ap.add_argument("--cpu-threads", type=int)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    if a.cpu_threads:
+        torch.set_num_threads(a.cpu_threads)
+    results = []
+    for device in [d for d in a.device.split(",") if d]:
+        if device == "cuda" and not torch.cuda.is_available():
+            results.append({"stack": "pytorch-eager", "device": "cuda", "error": "torch.cuda.is_available() is False"})
+            continue
+        batches = a.cpu_batch if device == "cpu" else a.batch
+        for batch in [int(b) for b in batches.split(",") if b]:
+            steps, repeats = (3, 3) if device == "cpu" else (a.steps, a.repeats)
+            r = bench(device, batch, steps, repeats)
+            results.append(r)
+            print(f"torch {device} batch {batch}: {r['msPerStep']:.2f} ms/step, {r['imagesPerSecond']:.0f} img/s", flush=True)
+    doc = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "tf32": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
+        "timings": results,
+    }
+    text = json.dumps(doc, indent=2)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
