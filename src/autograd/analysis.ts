@@ -94,7 +94,7 @@ export function analyze({ view, loss, wrt, rules, nonDifferentiable }: AnalyzeOp
   return { elemType, active, relevant, backwardOrder, constantValue: collectConstants(view, order) };
 }
 
-const isAiOnnx = (n: NodeProto) => n.domain === "" || n.domain === "ai.onnx";
+const isAiOnnx = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
 
 /** Constant values by name, decoded on first use only (a ResNet's weights never are). */
 function collectConstants(view: GraphView, order: NodeProto[]): (value: string) => Tensor | undefined {

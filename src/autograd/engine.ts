@@ -30,7 +30,7 @@ export interface BackwardOptions {
 }
 
 const label = (n: NodeProto) => n.name || n.output[0] || n.opType;
-const isAiOnnx = (n: NodeProto) => n.domain === "" || n.domain === "ai.onnx";
+const isAiOnnx = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
 const fmt = (d: Dims) => `[${d.map((x) => x ?? "?").join(",")}]`;
 
 /** Appends the backward nodes to `graph` (in place) and returns wrt name -> gradient value name. */

@@ -13,6 +13,7 @@ type Dim = Dims[number];
 const SAME_AS_INPUT = new Set([
   "Identity", "Neg", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Sign", "Erf", "Cast",
   "CastLike", "Not", "Softmax", "LogSoftmax", "Gelu", "LeakyRelu", "Clip", "IsNaN", "Floor", "Ceil", "Round",
+  "BatchNormalization", "LayerNormalization", "Dropout", "HardSigmoid", "HardSwish", "Softplus", "Elu", "Selu",
 ]);
 const BROADCAST = new Set([
   "Add", "Sub", "Mul", "Div", "Pow", "Sum", "Mean", "Max", "Min", "Equal", "Less", "Greater", "LessOrEqual",
@@ -118,8 +119,58 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       const total = sizes.every((d): d is number => typeof d === "number") ? sizes.reduce((a, b) => a + b, 0) : null;
       return all[0]!.map((d, i) => (i === axis ? total : d));
     }
+    case "Flatten": {
+      if (!x) return undefined;
+      const axis = norm([attrInt(n, "axis", 1)], x.length)[0]!;
+      return [product(x.slice(0, axis)), product(x.slice(axis))];
+    }
+    case "GlobalAveragePool": case "GlobalMaxPool": return x ? [...x.slice(0, 2), ...x.slice(2).map(() => 1)] : undefined;
+    case "Conv": case "MaxPool": case "AveragePool": return x ? windowShape(n, x, inShapes[1]) : undefined;
+    case "Gemm": {
+      const [a, b] = [x, inShapes[1]];
+      if (!a || !b || a.length !== 2 || b.length !== 2) return undefined;
+      return [a[attrInt(n, "transA", 0) ? 1 : 0]!, b[attrInt(n, "transB", 0) ? 0 : 1]!];
+    }
+    case "MatMul": {
+      const [a, b] = [x, inShapes[1]];
+      if (!a || !b || a.length < 2 || b.length < 2) return undefined;
+      const batch = broadcastShapes([a.slice(0, -2), b.slice(0, -2)]);
+      return batch ? [...batch, a[a.length - 2]!, b[b.length - 1]!] : undefined;
+    }
     default: return undefined;
   }
+}
+
+function product(d: Dims): Dim {
+  return d.every((v): v is number => typeof v === "number") ? d.reduce((p, q) => p * q, 1) : null;
+}
+
+/** Output shape of Conv / MaxPool / AveragePool (explicit pads or auto_pad, strides, dilations, ceil_mode). */
+function windowShape(n: NodeProto, x: Dims, w: Dims | undefined): Dims | undefined {
+  const spatial = x.length - 2;
+  const kernel = n.opType === "Conv" ? w?.slice(2) : attrInts(n, "kernel_shape");
+  if (!kernel || kernel.length !== spatial || !kernel.every((k): k is number => typeof k === "number")) return undefined;
+  const strides = attrInts(n, "strides") ?? kernel.map(() => 1);
+  const dilations = attrInts(n, "dilations") ?? kernel.map(() => 1);
+  const pads = attrInts(n, "pads") ?? kernel.map(() => 0).concat(kernel.map(() => 0));
+  const autoPad = n.attribute.find((a) => a.name === "auto_pad");
+  const mode = autoPad ? new TextDecoder().decode(autoPad.s) : "NOTSET";
+  const ceil = attrInt(n, "ceil_mode", 0) === 1;
+  const channels = n.opType === "Conv" ? (w?.[0] ?? null) : x[1]!;
+  const out: Dims = [x[0]!, channels];
+  for (let i = 0; i < spatial; i++) {
+    const d = x[i + 2];
+    if (typeof d !== "number") { out.push(null); continue; }
+    if (mode === "SAME_UPPER" || mode === "SAME_LOWER") { out.push(Math.ceil(d / strides[i]!)); continue; }
+    const span = dilations[i]! * (kernel[i]! - 1) + 1;
+    const padded = d + (mode === "VALID" ? 0 : pads[i]! + pads[i + spatial]!);
+    const steps = (padded - span) / strides[i]!;
+    let o = (ceil ? Math.ceil(steps) : Math.floor(steps)) + 1;
+    // ceil_mode: the last window must start inside the input or the left padding
+    if (ceil && (o - 1) * strides[i]! >= d + (mode === "VALID" ? 0 : pads[i]!)) o--;
+    out.push(o);
+  }
+  return out;
 }
 
 /** Whether two shapes are certainly different (a known dim differs, or the ranks do). */

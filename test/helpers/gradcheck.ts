@@ -9,7 +9,7 @@ import seedrandom from "seedrandom";
 import { appendBackward } from "../../src/autograd/engine.js";
 import type { Attrs } from "../../src/onnx/attributes.js";
 import type { Dims } from "../../src/onnx/graph-view.js";
-import { encodeModel, newGraph, newModel, newNode, newOpset, newTensorValueInfo, type GraphProto } from "../../src/onnx/proto.js";
+import { encodeModel, newGraph, newModel, newNode, newOpset, newTensorValueInfo, type GraphProto, type NodeProto } from "../../src/onnx/proto.js";
 import { makeAttributes } from "../../src/onnx/attributes.js";
 import { makeTensorProto, onnxFromDtype, type DType, type Tensor } from "../../src/onnx/tensor.js";
 
@@ -83,26 +83,52 @@ interface Prepared {
   diff: boolean;
 }
 
-/** Runs the check; throws an Error with the numbers when the gradient is off. */
+/** Runs the check on one node; throws an Error with the numbers when the gradient is off. */
 export async function checkGradient(c: GradCheckCase): Promise<void> {
+  const inputs = c.inputs.map((spec, i) => ({ ...spec, name: spec.omit ? "" : (spec.name ?? `x${i}`) }));
+  const outputs = Array.from({ length: c.outputs ?? 1 }, (_, k) => `y${k}`);
+  const node = newNode({ opType: c.op, name: c.op.toLowerCase(), input: inputs.map((x) => x.name), output: outputs, attribute: makeAttributes(c.attrs) });
+  const label = `${c.op} (opset ${c.opset ?? 17}, ${JSON.stringify(c.attrs ?? {})})`;
+  await checkGraphGradient({ ...c, label, nodes: [node], inputs, outputs, seed: c.seed ?? JSON.stringify(c) });
+}
+
+export interface GraphCheckCase {
+  /** For messages. */
+  label: string;
+  /** Forward nodes; every input they read is in `inputs` (fed, or a constant) or produced by another node. */
+  nodes: NodeProto[];
+  inputs: (GradCheckInput & { name: string })[];
+  /** Node outputs projected into the loss. */
+  outputs: string[];
+  lossOutputs?: number[];
+  opset?: number;
+  dtype?: "float32" | "float64";
+  /** As GradCheckCase; "probe" also gives the engine every intermediate shape from a forward run. */
+  shapes?: "static" | "runtime" | "probe";
+  tol?: number;
+  m3?: number;
+  seed?: string;
+}
+
+/** The same check over a small graph (a block of a model): every differentiable input at once. */
+export async function checkGraphGradient(c: GraphCheckCase): Promise<void> {
   const opset = c.opset ?? 17;
   const floatType = c.dtype ?? "float64";
-  const rng = seedrandom(c.seed ?? JSON.stringify(c));
+  const rng = seedrandom(c.seed ?? c.label);
   const inputs: Prepared[] = c.inputs.map((spec, i) => {
-    const name = spec.omit ? "" : (spec.name ?? `x${i}`);
     const dtype = spec.dtype ?? floatType;
     const isFloat = dtype === "float32" || dtype === "float64";
     if (!isFloat && !spec.values && !spec.omit) throw new Error(`gradcheck: integer input ${i} needs values`);
     const values = spec.values ?? uniform(rng, numel(spec.dims), spec.range ?? [-1, 1]);
     const feed = isFloat && !spec.constant && !spec.omit;
-    return { name, spec, tensor: hostTensor(dtype, spec.dims, values), feed, diff: feed && spec.diff !== false };
+    return { name: spec.name, spec, tensor: hostTensor(dtype, spec.dims, values), feed, diff: feed && spec.diff !== false };
   });
-  const outNames = Array.from({ length: c.outputs ?? 1 }, (_, k) => `y${k}`);
+  const outNames = c.outputs;
   const runtime = c.shapes === "runtime";
   const forward = (): GraphProto =>
     newGraph({
       name: "gradcheck",
-      node: [newNode({ opType: c.op, name: c.op.toLowerCase(), input: inputs.map((x) => x.name), output: outNames, attribute: makeAttributes(c.attrs) })],
+      node: [...c.nodes],
       input: inputs.filter((x) => x.feed).map((x) => newTensorValueInfo(x.name, onnxFromDtype(x.tensor.dtype), runtime ? undefined : x.tensor.dims)),
       initializer: inputs.filter((x) => !x.feed && !x.spec.omit).map((x) => makeTensorProto(x.name, x.tensor)),
     });
@@ -115,9 +141,9 @@ export async function checkGradient(c: GradCheckCase): Promise<void> {
       }),
     );
 
-  // 1. forward alone, for the output shapes and types
-  const fwdGraph = forward();
-  const fwd = await (await session(withUntypedOutputs(fwdGraph, outNames), opset)).run(feeds());
+  // 1. forward alone, for the output shapes and types (and, for "probe", every intermediate shape)
+  const probed = c.shapes === "probe" ? [...new Set(c.nodes.flatMap((n) => n.output.filter((o) => o)))] : outNames;
+  const fwd = await (await session(withUntypedOutputs(forward(), probed), opset)).run(feeds());
   const floatOuts = outNames.filter((o, k) => (fwd[o]!.type === "float32" || fwd[o]!.type === "float64") && (c.lossOutputs?.includes(k) ?? true));
 
   // 2. loss = sum_k ReduceSum(Y_k * u_k), then the backward
@@ -131,7 +157,7 @@ export async function checkGradient(c: GradCheckCase): Promise<void> {
     return { o, u, y: Array.from(y.data as Float64Array) };
   });
   g.node.push(newNode({ opType: "Sum", name: "loss", input: floatOuts.map((o) => `s_${o}`), output: ["loss"] }));
-  const shapes = new Map<string, Dims>(runtime ? [] : [...outNames.map((o) => [o, [...fwd[o]!.dims]] as [string, Dims]), ["loss", []]]);
+  const shapes = new Map<string, Dims>(runtime ? [] : [...probed.map((o) => [o, [...fwd[o]!.dims]] as [string, Dims]), ["loss", []]]);
   const diffs = inputs.filter((x) => x.diff);
   const grads = appendBackward(g, { loss: "loss", wrt: diffs.map((x) => x.name), opset, shapes: runtime ? undefined : shapes });
   g.output = [newTensorValueInfo("loss", onnxFromDtype(floatType)), ...diffs.map((x) => newTensorValueInfo(grads.get(x.name)!, onnxFromDtype(x.tensor.dtype)))];
@@ -144,7 +170,7 @@ export async function checkGradient(c: GradCheckCase): Promise<void> {
   diffs.forEach((x, k) => {
     const gx = at[grads.get(x.name)!]!;
     if (gx.dims.join(",") !== x.tensor.dims.join(",")) {
-      throw new Error(`${c.op}: gradient of '${x.name}' has shape [${gx.dims}], expected [${x.tensor.dims}]`);
+      throw new Error(`${c.label}: gradient of '${x.name}' has shape [${gx.dims}], expected [${x.tensor.dims}]`);
     }
     (gx.data as Float64Array).forEach((gv, j) => (analytic += gv * v[k]![j]!));
   });
@@ -159,9 +185,9 @@ export async function checkGradient(c: GradCheckCase): Promise<void> {
   // rounding: each loss evaluation is off by ~ sqrt(terms) * unit roundoff * scale; the quotient divides by 2e
   const tol = c.tol !== undefined ? c.tol * scale : (e * e * (c.m3 ?? 100) * sumU) / 6 + (4 * Math.sqrt(terms) * UNIT_ROUNDOFF[dtype] * scale) / e;
   const err = Math.abs(numeric - analytic);
-  if (process.env.GRADCHECK_VERBOSE) console.log(`${c.op}: analytic ${analytic} numeric ${numeric} err ${err.toExponential(2)} tol ${tol.toExponential(2)} scale ${scale.toExponential(2)}`);
+  if (process.env.GRADCHECK_VERBOSE) console.log(`${c.label}: analytic ${analytic} numeric ${numeric} err ${err.toExponential(2)} tol ${tol.toExponential(2)} scale ${scale.toExponential(2)}`);
   if (!(err <= tol)) {
-    throw new Error(`${c.op} (opset ${opset}, ${JSON.stringify(c.attrs ?? {})}): <v, grad> = ${analytic}, central difference = ${numeric}, |diff| = ${err.toExponential(3)} > tol ${tol.toExponential(3)}`);
+    throw new Error(`${c.label}: <v, grad> = ${analytic}, central difference = ${numeric}, |diff| = ${err.toExponential(3)} > tol ${tol.toExponential(3)}`);
   }
 }
 

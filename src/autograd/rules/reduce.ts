@@ -48,10 +48,14 @@ export const reduceMean: GradRule = {
   grad: (c) => [c.op("Mul", [spread(c), countRatio(c)])],
 };
 
+/** size(Y) / size(X): 1 / (product of the reduced dims), static when those dims are known. */
 function countRatio(c: GradContext): string {
-  const [x, y] = [c.shape(c.I(0)), c.shape(c.O(0))];
-  const known = (d: typeof x): d is number[] => !!d && d.every((v) => typeof v === "number");
-  if (known(x) && known(y)) return c.scalar(y.reduce((a, b) => a * b, 1) / x.reduce((a, b) => a * b, 1), c.I(0));
+  const x = c.shape(c.I(0));
+  const axes = reducedAxes(c);
+  if (x && axes !== undefined) {
+    const reduced = axes === "none" ? [] : axes === "all" ? x : axes.map((a) => x[a < 0 ? a + x.length : a]);
+    if (reduced.every((d): d is number => typeof d === "number")) return c.scalar(1 / reduced.reduce((p, q) => p * q, 1), c.I(0));
+  }
   const size = (v: string) => c.op("Cast", [c.op("Size", [v])], { to: onnxFromDtype(c.dtype(c.I(0))) });
   return c.op("Div", [size(c.O(0)), size(c.I(0))]);
 }
