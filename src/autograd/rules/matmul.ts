@@ -49,8 +49,10 @@ export const gemm: GradRule = {
   grad(ctx) {
     const [a, b, dY] = [ctx.I(0), ctx.I(1), ctx.GO(0)];
     if (!dY) return [];
-    const alpha = attrFloat(ctx.node, "alpha", 1);
-    const beta = attrFloat(ctx.node, "beta", 1);
+    // FLOAT attributes are float32: the runtime scales by the rounded values (a node built in memory still
+    // holds the unrounded JS number).
+    const alpha = Math.fround(attrFloat(ctx.node, "alpha", 1));
+    const beta = Math.fround(attrFloat(ctx.node, "beta", 1));
     const tA = attrInt(ctx.node, "transA", 0) === 1;
     const tB = attrInt(ctx.node, "transB", 0) === 1;
     const gemm = (p: string, q: string, transA: boolean, transB: boolean) =>

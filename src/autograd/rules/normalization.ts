@@ -46,7 +46,7 @@ export const batchNormalization: GradRule = {
     const rank = rankOf(ctx, x);
     const axes = [0, ...range(2, rank)];
     const perChannel = (v: string) => reshape(ctx, v, [-1, ...Array<number>(rank - 2).fill(1)]);
-    const epsilon = attrFloat(ctx.node, "epsilon", 1e-5);
+    const epsilon = Math.fround(attrFloat(ctx.node, "epsilon", 1e-5));
     const dB = ctx.needs(2) ? reduceOver(ctx, "ReduceSum", dY, axes, false) : undefined;
     if (isTraining(ctx)) {
       const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
@@ -78,7 +78,7 @@ export const layerNormalization: GradRule = {
     if (ctx.GO(1) || ctx.GO(2)) throw new UserError("gradients through the Mean/InvStdDev outputs are not supported", nodeLabel(ctx));
     const rank = rankOf(ctx, x);
     const axes = range(normAxis(attrInt(ctx.node, "axis", -1), rank), rank);
-    const { invStd, xHat } = standardise(ctx, x, axes, attrFloat(ctx.node, "epsilon", 1e-5));
+    const { invStd, xHat } = standardise(ctx, x, axes, Math.fround(attrFloat(ctx.node, "epsilon", 1e-5)));
     const dX = ctx.needs(0) ? normalisedInputGrad(ctx, ctx.op("Mul", [dY, scale]), xHat, invStd, axes) : undefined;
     const dScale = ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
     const dB = ctx.needs(2) ? dY : undefined;
