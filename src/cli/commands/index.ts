@@ -7,10 +7,11 @@ import { register as importWeights } from "./import-weights.js";
 import { register as artifacts } from "./artifacts.js";
 import { register as verifyTorch } from "./verify-torch.js";
 import { register as unlearn } from "./unlearn.js";
+import { register as demo } from "./demo.js";
 
 /** Each command lives in its own file and exports `register(program)`. */
 type Register = (program: Command) => void;
-const commands: Register[] = [zoo, data, inspect, exportWeights, importWeights, artifacts, verifyTorch, unlearn];
+const commands: Register[] = [zoo, data, inspect, exportWeights, importWeights, artifacts, verifyTorch, unlearn, demo];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);

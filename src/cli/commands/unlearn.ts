@@ -6,13 +6,15 @@
 import type { Command } from "commander";
 import { computeNormalisation, retainOnlyView, splitTrain, type Dataset, type Normalisation } from "../../data/index.js";
 import { UserError } from "../../errors.js";
-import { evaluate, type Evaluation } from "../../evaluation/accuracy.js";
+import { evaluate } from "../../evaluation/accuracy.js";
+import { accuracyTable, type ScoreSheet } from "../../evaluation/table.js";
 import { loadModel } from "../../onnx/model-io.js";
 import { writeFileAtomic } from "../../io/atomic-write.js";
 import { InferenceModel } from "../../training/inference.js";
 import { INIT_SCHEMES, type InitScheme } from "../../unlearning/reinit.js";
 import { parseSchedule } from "../../unlearning/schedule.js";
-import { stochasticUnlearning, type ProgressEvent } from "../../unlearning/stochastic-unlearning.js";
+import { describeProgress } from "../../unlearning/progress.js";
+import { stochasticUnlearning } from "../../unlearning/stochastic-unlearning.js";
 import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../parse.js";
 import { addForgetOptions, addSourceOptions, forgetFromCli, openSourceFromCli, type ForgetCliOptions, type SourceCliOptions } from "./data.js";
 
@@ -88,9 +90,9 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
     executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
     intraOpThreads: parseInteger("--threads", o.threads, 1),
     maxStepsPerEpoch: parseInteger("--max-steps", o.maxSteps, 1),
-    onProgress: (e) => { if (e.kind !== "step") log(describe(e)); },
+    onProgress: (e) => { if (e.kind !== "step") log(describeProgress(e)); },
   });
-  let scores: Record<string, { original: Evaluation; unlearned: Evaluation }> | undefined;
+  let scores: ScoreSheet | undefined;
   try {
     result.session.exportInferenceModel(o.out);
     log(`wrote ${o.out} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
@@ -101,7 +103,7 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
   const report = { model: modelPath, out: o.out, data: o.data, forget: forget.description, forgetCount: forget.ids.length, retainCount: retain.count, cycles: result.cycles, scores };
   if (o.report) writeFileAtomic(o.report, new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n"));
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-  else if (scores) process.stdout.write(scoreTable(scores));
+  else if (scores) process.stdout.write(accuracyTable(scores));
 }
 
 async function score(modelPath: string, o: UnlearnCliOptions, dataset: Dataset, forget: ReturnType<typeof forgetFromCli> & object, normalisation?: Normalisation) {
@@ -109,14 +111,11 @@ async function score(modelPath: string, o: UnlearnCliOptions, dataset: Dataset, 
   const limit = parseInteger("--eval-limit", o.evalLimit, 1);
   const ep = o.ep as "cpu" | "cuda";
   const models = { original: await InferenceModel.create(loadModel(modelPath), { executionProvider: ep }), unlearned: await InferenceModel.create(loadModel(o.out), { executionProvider: ep }) };
-  const out: Record<string, { original: Evaluation; unlearned: Evaluation }> = {};
+  const out: ScoreSheet = { original: {}, unlearned: {} };
   try {
     for (const [split, ex] of [["retain", retain], ["forget", forgetSet], ["test", dataset.test]] as const) {
       if (ex.count === 0) continue;
-      out[split] = {
-        original: await evaluate((b) => models.original.run(b), ex, { normalisation, limit }),
-        unlearned: await evaluate((b) => models.unlearned.run(b), ex, { normalisation, limit }),
-      };
+      for (const name of ["original", "unlearned"] as const) out[name]![split] = await evaluate((b) => models[name].run(b), ex, { normalisation, limit });
     }
   } finally {
     await models.original.release();
@@ -135,16 +134,3 @@ async function parseNormalise(text: string, dataset: Dataset): Promise<Normalisa
   const std = v.length === 2 ? Array(c).fill(v[1]) : v.slice(c);
   return { mean, std };
 }
-
-export function describe(e: Exclude<ProgressEvent, { kind: "step" }>): string {
-  if (e.kind === "reinit") return `cycle ${e.cycle + 1}: re-initialised ${e.layers.join(", ")} (draws: ${e.draws.join(", ")})`;
-  return `cycle ${e.cycle + 1} epoch ${e.epoch + 1}: mean MSE ${e.meanLoss.toExponential(3)}, ${(e.images / e.seconds).toFixed(0)} img/s`;
-}
-
-export function scoreTable(scores: Record<string, { original: Evaluation; unlearned: Evaluation }>): string {
-  const rows = Object.entries(scores).map(([split, s]) =>
-    `${split.padEnd(8)} ${String(s.original.count).padStart(7)}  ${pct(s.original.accuracy)}  ${pct(s.unlearned.accuracy)}`);
-  return ["split    examples  original  unlearned", ...rows].join("\n") + "\n";
-}
-
-const pct = (x: number) => `${(100 * x).toFixed(2).padStart(7)}%`;
