@@ -3,9 +3,10 @@
  * gradient spread evenly over the window, divided by the count the runtime itself used), GlobalAveragePool.
  */
 import { UserError } from "../../errors.js";
-import { attrInt, type Attrs } from "../../onnx/attributes.js";
-import { numel } from "../../onnx/tensor.js";
-import { zerosLike } from "../emit.js";
+import { attrInt, attrInts, attrString, type Attrs } from "../../onnx/attributes.js";
+import type { NodeProto } from "../../onnx/proto.js";
+import { numel, onnxFromDtype } from "../../onnx/tensor.js";
+import { shapeOf, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { knownDims, nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
 import { ceilMode, extent, kernelShape, resolveWindow, transposeSettings, type Window } from "./window.js";
@@ -25,28 +26,37 @@ const windowAttrs = (w: Window): Attrs => ({
   dilations: w.dilations.some((d) => d !== 1) ? w.dilations : undefined,
 });
 
+/** The forward's own window attributes (auto_pad and ceil_mode as given), for re-running MaxPool. */
+function forwardWindowAttrs(node: NodeProto): Attrs {
+  const attrs: Attrs = {};
+  for (const name of ["kernel_shape", "strides", "pads", "dilations"]) attrs[name] = attrInts(node, name);
+  attrs["auto_pad"] = attrString(node, "auto_pad");
+  attrs["ceil_mode"] = attrInt(node, "ceil_mode");
+  return attrs;
+}
+
 // dX[i] = sum of dY[o] over the windows o whose (first) argmax is i: ScatterElements(add) at MaxPool's Indices
 export const maxPool: GradRule = {
   nonDifferentiableOutputs: [1],
   grad(ctx) {
     const [x, dY] = [ctx.I(0), ctx.GO(0)];
     if (!dY) return [];
-    const win = poolWindow(ctx);
-    const reuse = ctx.node.output[1] && attrInt(ctx.node, "storage_order", 0) === 0;
-    const indices = reuse
-      ? ctx.O(1)
-      : ctx.ops("MaxPool", [x], 2, { ...windowAttrs(win), ceil_mode: ceilMode(ctx.node) ? 1 : 0, storage_order: 0 })[1]!;
-    // Indices are flat offsets into the whole of X (batch and channel included).
-    const overlap = win.kernel.some((_, i) => extent(win, i) > win.strides[i]!);
-    if (overlap && ctx.opset < 16) {
+    const kernel = kernelShape(ctx.node);
+    const ones = kernel.map(() => 1);
+    const strides = attrInts(ctx.node, "strides", ones);
+    const dilations = attrInts(ctx.node, "dilations", ones);
+    if (ctx.opset < 16 && kernel.some((k, i) => (k - 1) * dilations[i]! + 1 > strides[i]!)) {
       throw new UserError("the gradient of overlapping MaxPool windows needs ScatterElements with reduction='add' (opset >= 16)", nodeLabel(ctx));
     }
+    const reuse = ctx.node.output[1] && attrInt(ctx.node, "storage_order", 0) === 0;
+    const indices = reuse ? ctx.O(1) : ctx.ops("MaxPool", [x], 2, { ...forwardWindowAttrs(ctx.node), storage_order: 0 })[1]!;
+    // Indices are flat offsets into the whole of X (batch and channel included).
     const flat = ctx.op(
       "ScatterElements",
       [reshape(ctx, zerosLike(ctx, x), [-1]), reshape(ctx, indices, [-1]), reshape(ctx, dY, [-1])],
       ctx.opset >= 16 ? { axis: 0, reduction: "add" } : { axis: 0 },
     );
-    return [ctx.op("Reshape", [flat, ctx.op("Shape", [x])])];
+    return [ctx.op("Reshape", [flat, shapeOf(ctx, x)])];
   },
 };
 
@@ -68,7 +78,7 @@ export const averagePool: GradRule = {
       pads,
       output_padding: outputPadding,
     });
-    return [ctx.op("Reshape", [spread, ctx.op("Shape", [x])])];
+    return [ctx.op("Reshape", [spread, shapeOf(ctx, x)])];
   },
 };
 
@@ -98,7 +108,10 @@ export const globalAveragePool: GradRule = {
   grad(ctx) {
     const [x, dY] = [ctx.I(0), ctx.GO(0)];
     if (!dY) return [];
-    const size = numel(requireDims(ctx, x, 2));
-    return [ctx.op("Expand", [ctx.op("Mul", [dY, ctx.scalar(1 / size, dY)]), ctx.op("Shape", [x])])];
+    const spatial = knownDims(ctx, x, 2);
+    const inverseCount = spatial
+      ? ctx.scalar(1 / numel(spatial), dY)
+      : ctx.op("Reciprocal", [ctx.op("Cast", [ctx.op("Div", [ctx.op("Size", [x]), ctx.op("Size", [dY])])], { to: onnxFromDtype(ctx.dtype(dY)) })]);
+    return [ctx.op("Expand", [ctx.op("Mul", [dY, inverseCount]), shapeOf(ctx, x)])];
   },
 };

@@ -63,12 +63,26 @@ const globals: Case[] = [
   pool("GlobalAveragePool", "NCL", [2, 3, 7], {}),
 ];
 
+// MaxPool and GlobalAveragePool need no static shapes (AveragePool does: its ConvTranspose takes sizes).
+const runtimeShapes: Case[] = [maxPools[1]!, maxPools[4]!, maxPools[7]!, globals[0]!].map((c) => ({
+  ...c,
+  title: `${c.op} ${c.title}, runtime shapes`,
+  shapes: "runtime",
+}));
+
 describe("pooling gradient rules", () => {
   describe("MaxPool", () => maxPools.forEach((c) => it(c.title, () => checkGradient(c))));
   describe("AveragePool", () => averagePools.forEach((c) => it(c.title, () => checkGradient(c))));
   describe("GlobalAveragePool", () => globals.forEach((c) => it(c.title, () => checkGradient(c))));
+  describe("without static shapes", () => runtimeShapes.forEach((c) => it(c.title, () => checkGradient(c))));
 
   describe("bad call", () => {
+    it("AveragePool without static shapes names the node", async () => {
+      const err = await checkGradient({ ...averagePools[2]!, shapes: "runtime" }).catch((e: Error) => e);
+      expect((err as Error).name).to.equal("UserError");
+      expect((err as Error).message).to.match(/node 'averagepool' \(AveragePool, opset 17\).*static dims 2\.\./);
+    });
+
     it("refuses overlapping MaxPool windows before opset 16 (no ScatterElements add)", async () => {
       const err = await checkGradient({ ...maxPools[1]!, opset: 11 }).catch((e: Error) => e);
       expect(err).to.be.instanceOf(Error);

@@ -21,6 +21,7 @@ for (const op of ["Softmax", "LogSoftmax"]) {
     c("opset 11, axis 0 (everything normalised together)", [2, 3, 2], 11, 0),
     c("opset 11, axis -2", [2, 2, 3, 2], 11, -2),
     { ...c("float32 logits", [4, 10], 17), dtype: "float32" },
+    { ...c("opset 13, axis 1, runtime shapes", [2, 3, 4], 13, 1), shapes: "runtime" },
   );
 }
 
