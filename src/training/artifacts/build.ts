@@ -8,7 +8,7 @@ import { appendBackward } from "../../autograd/engine.js";
 import { GraphBuilder } from "../../onnx/builder.js";
 import { GraphView } from "../../onnx/graph-view.js";
 import { displayName, readInitializers, type ModelFile } from "../../onnx/model-io.js";
-import { cloneModel, DataLocation, DataType, opsetVersion, valueInfoDims, type GraphProto, type ModelProto } from "../../onnx/proto.js";
+import { cloneModel, DataLocation, DataType, opsetVersion, type GraphProto, type ModelProto } from "../../onnx/proto.js";
 import { readTensor, writeTensorData, type Tensor } from "../../onnx/tensor.js";
 import { Emitter } from "./emit.js";
 import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
@@ -70,8 +70,9 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   const nonFloat = statNames.filter((n) => initial.get(n)!.dtype !== "float32");
   if (nonFloat.length) throw new UserError(`BatchNormalization statistics must be float32: ${nonFloat.join(", ")}`, file);
   const shapes = await probeShapes(inlined(model), input, file);
-  const outputDims = shapes.get(output) ?? valueInfoDims(graph.output.find((o) => o.name === output)!);
-  const numClasses = typeof outputDims?.at(-1) === "number" ? (outputDims.at(-1) as number) : undefined;
+  const outputDims = shapes.get(output)!;
+  const numClasses = outputDims.at(-1);
+  if (outputDims.length !== 2 || typeof numClasses !== "number") throw new UserError(`output '${output}' must be logits [N,K], got [${outputDims.map((d) => d ?? "N")}]`, file);
 
   const trainStep = inlined(model);
   const tg = trainStep.graph!;
@@ -83,9 +84,9 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   const outputName = (s: string) => b.unique(`${s}.new`);
   const lr = b.addInput(b.unique("lr"), "float32", []);
   const targets = opts.teacher ? null
-    : opts.loss === "mse" ? b.addInput(b.unique("targets"), "float32", [null, numClasses ?? null])
+    : opts.loss === "mse" ? b.addInput(b.unique("targets"), "float32", [null, numClasses])
     : b.addInput(b.unique("labels"), "int64", [null]);
-  const classWeights = opts.classWeights ? b.addInput(b.unique("class_weights"), "float32", [numClasses ?? null]) : null;
+  const classWeights = opts.classWeights ? b.addInput(b.unique("class_weights"), "float32", [numClasses]) : null;
   const bnUpdates = toTrainingMode(b, {
     opset, shapes, batchNorms: trainBatchNorms, batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
   });
@@ -110,8 +111,8 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   ];
   for (const s of opt.state) b.addInput(s.name, "float32", s.initial.dims);
   b.addOutput(loss, "float32", []);
-  b.addOutput(output, "float32", [null, numClasses ?? null]);
-  if (teacherLogits) b.addOutput(teacherLogits, "float32", [null, numClasses ?? null]);
+  b.addOutput(output, "float32", [null, numClasses]);
+  if (teacherLogits) b.addOutput(teacherLogits, "float32", [null, numClasses]);
   for (const s of state) b.addOutput(s.output, "float32", s.dims);
   const gradOutputs = opts.gradients ? exposeGradients(b, params, grads, initial) : null;
   tg.node = new GraphView(tg).topoOrder();
@@ -127,7 +128,7 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
 
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses: numClasses ?? null },
+    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses: numClasses },
     loss: opts.loss, optimizer, teacher: !!opts.teacher, batchNorm: opset < 14 ? "decomposed" : (opts.batchNorm ?? "node"),
     hyper: { ...hyper, dropoutSeed: opts.dropoutSeed ?? 0 },
     inputs: { batch: input, targets, lr, classWeights },

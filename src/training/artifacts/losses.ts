@@ -19,8 +19,8 @@ export interface LossOptions {
   targets: string;
   /** Optional class weights [K] float32 ("ce"/"neg-ce" only). */
   classWeights?: string;
-  /** Number of classes when known statically; otherwise read from the logits' shape at run time. */
-  numClasses?: number;
+  /** Number of classes (the logits' last dim). */
+  numClasses: number;
   /** Name of the scalar loss value. */
   output: string;
 }
@@ -32,9 +32,7 @@ export function appendLoss(e: Emitter, opts: LossOptions): string {
     return e.opTo(opts.output, "ReduceMean", [e.mul(diff, diff)], { keepdims: 0 });
   }
   const logProbs = e.op("LogSoftmax", [opts.logits], { axis: 1 });
-  const depth = opts.numClasses !== undefined
-    ? e.ints([opts.numClasses], "num_classes")
-    : e.op("Gather", [e.op("Shape", [opts.logits]), e.b.constant(`${e.prefix}/class_axis`, { dtype: "int64", dims: [], data: BigInt64Array.of(1n) })], { axis: 0 });
+  const depth = e.ints([opts.numClasses], "num_classes");
   const values = e.b.constant(`${e.prefix}/onehot_values`, { dtype: "float32", dims: [2], data: Float32Array.of(0, 1) });
   const oneHot = e.op("OneHot", [opts.targets, depth, values], { axis: -1 });
   const weights = opts.classWeights ? e.mul(oneHot, opts.classWeights) : oneHot;

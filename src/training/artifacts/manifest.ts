@@ -30,7 +30,7 @@ export interface StateEntry {
 
 export interface Manifest {
   version: number;
-  source: { file: string; inputName: string; outputName: string; opset: number; irVersion: number; numClasses: number | null };
+  source: { file: string; inputName: string; outputName: string; opset: number; irVersion: number; numClasses: number };
   loss: LossKind;
   optimizer: OptimizerKind;
   teacher: boolean;

@@ -150,7 +150,7 @@ function checkReference(opts: VerifyTorchOptions, m: Manifest): (key: string) =>
   }
   const logits = opts.ref.get("train_logits");
   if (batch && logits && batch.dims[0] !== logits.dims[0]) problems.push(`batch of ${batch.dims[0]} but ${logits.dims[0]} logits rows`);
-  if (logits && m.source.numClasses !== null && logits.dims.at(-1) !== m.source.numClasses) problems.push(`train_logits has ${logits.dims.at(-1)} classes, the model ${m.source.numClasses}`);
+  if (logits && logits.dims.at(-1) !== m.source.numClasses) problems.push(`train_logits has ${logits.dims.at(-1)} classes, the model ${m.source.numClasses}`);
   if (problems.length) throw new UserError(`does not fit ${m.source.file}: ${problems.join("; ")}`, opts.refFile);
   return (key) => {
     const t = opts.ref.get(key)!;
