@@ -11,7 +11,7 @@ export interface EvaluateOptions {
   normalisation?: Normalisation;
   /** Default 256. */
   batchSize?: number;
-  /** Evaluate at most this many examples (the first ones). Default all. */
+  /** Evaluate at most this many examples, evenly spaced over the set (sets are often ordered by class). Default all. */
   limit?: number;
 }
 
@@ -24,7 +24,7 @@ export interface Evaluation {
 }
 
 export async function evaluate(model: Classifier, examples: Examples, o: EvaluateOptions = {}): Promise<Evaluation> {
-  const subset = o.limit !== undefined && o.limit < examples.count ? examples.select(Array.from({ length: o.limit }, (_, i) => i)) : examples;
+  const subset = o.limit !== undefined && o.limit < examples.count ? examples.select(Array.from({ length: o.limit }, (_, i) => Math.floor((i * examples.count) / o.limit!))) : examples;
   let correct = 0;
   let count = 0;
   let loss = 0;
