@@ -6,7 +6,8 @@
  */
 import { UserError } from "../errors.js";
 import { checkNormalisation, type Normalisation } from "./normalise.js";
-import { addGaussianNoise, classCounts, rngFor, shuffleInPlace, type Seed } from "./random.js";
+import { GaussianStream } from "./gaussian.js";
+import { classCounts, rngFor, shuffleInPlace, type Seed } from "./random.js";
 import type { Examples, ReadFailure } from "./types.js";
 import { imageSize } from "./types.js";
 
@@ -162,7 +163,7 @@ async function makeBatch(examples: Examples, plan: EpochPlan, index: number): Pr
       }
     }
   }
-  if (plan.noiseSigma > 0) addGaussianNoise(x, plan.noiseSigma, rngFor(plan.seed, "noise", `epoch ${plan.epoch}`, `batch ${index}`));
+  if (plan.noiseSigma > 0) new GaussianStream(noiseStreamName(plan.seed, plan.epoch, index)).addTo(x, plan.noiseSigma);
   const labels = Int32Array.from(positions, (p) => examples.labels[p]);
   const batch: Batch = {
     x, dims: [n, examples.shape.channels, examples.shape.height, examples.shape.width],
@@ -172,6 +173,11 @@ async function makeBatch(examples: Examples, plan: EpochPlan, index: number): Pr
   };
   if (plan.weights) batch.weights = Float32Array.from(labels, (c) => plan.weights![c]);
   return batch;
+}
+
+/** The name of the noise stream of one batch: the run seed, the epoch and the batch index. */
+export function noiseStreamName(seed: Seed, epoch: number, batch: number): string {
+  return `${String(seed)}/noise/epoch ${epoch}/batch ${batch}`;
 }
 
 function withoutFailures(positions: Int32Array, x: Float32Array, size: number, failures: ReadFailure[]) {

@@ -21,19 +21,6 @@ export function shuffleInPlace<T extends { length: number; [i: number]: number }
   return a;
 }
 
-/** Adds sigma * N(0, 1) to every element of `out` (Box-Muller on pairs of uniforms). */
-export function addGaussianNoise(out: Float32Array, sigma: number, rng: Rng): void {
-  const n = out.length;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const r = sigma * Math.sqrt(-2 * Math.log(1 - rng()));
-    const t = 2 * Math.PI * rng();
-    out[i] += r * Math.cos(t);
-    out[i + 1] += r * Math.sin(t);
-  }
-  if (i < n) out[i] += sigma * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-}
-
 /**
  * Splits each class of `labels` at random: `take[c]` positions of class c (chosen with `rng`) go to the first
  * part, the rest to the second. Returns both parts as sorted positions.

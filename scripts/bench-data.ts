@@ -1,0 +1,120 @@
+/**
+ * Loader benchmark: `npm run bench:data -- [--json out.json] [--folder-images 50000] [--no-folder]`.
+ * 1. fashion-mnist train split, one shuffled epoch at batch 64 and 256 with normalisation (computed from train)
+ *    and Gaussian noise sigma 0.01, as the method consumes it: batches/s and images/s (wall clock, and per CPU
+ *    second of this process, which is steadier on a shared machine).
+ * 2. a folder of N 28x28 grey PNGs (fashion-mnist images, written to a temp dir and removed after): one epoch at
+ *    batch 256 decoded on demand, with RSS sampled every 20 ms: peak RSS stays bounded (paths, not pixels).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { writeFileAtomic } from "../src/io/atomic-write.js";
+import { computeNormalisation, openSource, trainingBatches, type Examples, type Normalisation } from "../src/data/index.js";
+
+interface Args { json?: string; folderImages: number; folder: boolean }
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { folderImages: 50_000, folder: true };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--json") args.json = argv[++i];
+    else if (argv[i] === "--folder-images") args.folderImages = Number(argv[++i]);
+    else if (argv[i] === "--no-folder") args.folder = false;
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return args;
+}
+
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+async function epochRate(examples: Examples, batchSize: number, normalisation: Normalisation, onBatch?: () => void) {
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  let batches = 0, images = 0;
+  for await (const b of trainingBatches(examples, { batchSize, normalisation, noiseSigma: 0.01, seed: 1 })) {
+    batches++; images += b.ids.length;
+    onBatch?.();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return {
+    batchSize, batches, images, seconds: +seconds.toFixed(3), batchesPerSec: +(batches / seconds).toFixed(1),
+    imagesPerSec: Math.round(images / seconds), cpuSeconds: +cpuSeconds.toFixed(3), imagesPerCpuSecond: Math.round(images / cpuSeconds),
+  };
+}
+
+async function benchFashionMnist() {
+  let t0 = performance.now();
+  const d = await openSource("fashion-mnist");
+  const openSeconds = (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const normalisation = await computeNormalisation(d.train);
+  const normSeconds = (performance.now() - t0) / 1000;
+  await epochRate(d.train.select(Int32Array.from({ length: 4096 }, (_, i) => i)), 256, normalisation); // warm-up
+  const rates = [];
+  for (const batchSize of [64, 256]) rates.push(await epochRate(d.train, batchSize, normalisation));
+  return { trainImages: d.train.count, openSeconds: +openSeconds.toFixed(3), normalisationSeconds: +normSeconds.toFixed(3), normalisation, rates };
+}
+
+async function benchFolder(count: number) {
+  const dir = mkdtempSync(join(tmpdir(), "onnx-unlearn-bench-folder-"));
+  try {
+    const d = await openSource("fashion-mnist");
+    const t0 = performance.now();
+    const buf = new Float32Array(784);
+    const perClass = Math.ceil(count / 10);
+    for (let c = 0; c < 10; c++) mkdirSync(join(dir, `class${c}`));
+    const written = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const jobs: Promise<unknown>[] = [];
+    for (let p = 0, n = 0; p < d.all.count && n < count; p++) {
+      const c = d.all.labels[p];
+      if (written[c] >= perClass) continue;
+      await d.all.readImages([p], buf);
+      const bytes = Uint8Array.from(buf, (v) => Math.round(v * 255));
+      jobs.push(sharp(bytes, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace("b-w").png()
+        .toFile(join(dir, `class${c}`, `${String(written[c]++).padStart(6, "0")}.png`)));
+      n++;
+      if (jobs.length >= 64) await Promise.all(jobs.splice(0));
+    }
+    await Promise.all(jobs);
+    const generateSeconds = (performance.now() - t0) / 1000;
+    global.gc?.();
+    const baselineRss = process.memoryUsage().rss;
+    let peakRss = baselineRss;
+    const sample = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+    const timer = setInterval(sample, 20);
+    const folder = await openSource(`folder:${dir}`, { testFraction: 0 });
+    const rssAtQuarter: number[] = [];
+    const total = Math.ceil(folder.train.count / 256);
+    let seen = 0;
+    const rate = await epochRate(folder.train, 256, { mean: [0.286], std: [0.353] }, () => {
+      sample();
+      if (++seen % Math.ceil(total / 4) === 0) rssAtQuarter.push(mb(process.memoryUsage().rss));
+    });
+    clearInterval(timer);
+    return {
+      images: folder.train.count, generateSeconds: +generateSeconds.toFixed(1), epoch: rate,
+      baselineRssMB: mb(baselineRss), peakRssMB: mb(peakRss), rssAtQuartersMB: rssAtQuarter,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    command: `npm run bench:data -- ${process.argv.slice(2).join(" ")}`.trim(),
+    fashionMnist: await benchFashionMnist(),
+    folder: args.folder ? await benchFolder(args.folderImages) : undefined,
+  };
+  const text = JSON.stringify(result, null, 2);
+  process.stdout.write(`${text}\n`);
+  if (args.json) writeFileAtomic(args.json, new TextEncoder().encode(`${text}\n`));
+}
+
+await main();
