@@ -10,13 +10,20 @@ import { float32, type Tensor } from "../../../src/onnx/tensor.js";
 import type { Manifest } from "../../../src/training/artifacts/index.js";
 
 export function tinyModel(w: number[], b: number[], opset = 17): ModelFile {
-  const g = new GraphBuilder(newGraph({ name: "tiny" }));
   const k = w.length;
-  g.addInput("x", "float32", ["N", k]);
-  g.initializer("w", float32([k], w));
-  g.initializer("b", float32([k], b));
-  g.node("Add", [g.op("Mul", ["x", "w"]), "b"], { outputs: ["logits"] });
-  g.addOutput("logits", "float32", ["N", k]);
+  return modelOf((g) => {
+    g.addInput("x", "float32", ["N", k]);
+    g.initializer("w", float32([k], w));
+    g.initializer("b", float32([k], b));
+    g.node("Add", [g.op("Mul", ["x", "w"]), "b"], { outputs: ["logits"] });
+    g.addOutput("logits", "float32", ["N", k]);
+  }, opset);
+}
+
+/** A model (named tiny.onnx in messages) whose graph `build` fills in. */
+export function modelOf(build: (g: GraphBuilder) => void, opset = 17): ModelFile {
+  const g = new GraphBuilder(newGraph({ name: "tiny" }));
+  build(g);
   const proto = newModel({ irVersion: 8n, opsetImport: [newOpset("", opset)], graph: g.graph });
   return loadModel(encodeModel(proto), { name: "tiny.onnx" });
 }

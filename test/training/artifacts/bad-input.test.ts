@@ -1,0 +1,86 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { saveModel, type ModelFile } from "../../../src/onnx/model-io.js";
+import { float32 } from "../../../src/onnx/tensor.js";
+import { buildArtifacts, type BuildOptions } from "../../../src/training/artifacts/index.js";
+import { runCli } from "../../helpers/run-cli.js";
+import { modelOf } from "./helpers.js";
+
+async function buildError(model: ModelFile, opts: BuildOptions): Promise<Error> {
+  const err = await buildArtifacts(model, opts).then(() => undefined, (e: Error) => e);
+  expect(err, "buildArtifacts should fail").to.be.instanceOf(Error);
+  expect(err!.name).to.equal("UserError");
+  return err!;
+}
+
+/** logits = op(x * w) with w [3] */
+const withOp = (op: string) => modelOf((g) => {
+  g.addInput("x", "float32", ["N", 3]);
+  g.initializer("w", float32([3], [1, 2, 3]));
+  g.node(op, [g.op("Mul", ["x", "w"])], { outputs: ["logits"], name: "head" });
+  g.addOutput("logits", "float32", ["N", 3]);
+});
+
+describe("artifacts: bad input", () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), "artifacts-bad-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("an op without a gradient rule: the engine names op, node and opset; the CLI exits 2", async () => {
+    const path = join(dir, "softsign.onnx");
+    saveModel(withOp("Softsign").proto, path);
+    const r = await runCli(["artifacts", path, "--out", join(dir, "out")]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/No gradient rule for op 'Softsign' \(node 'head', opset 17\); supported: .*Conv/);
+  });
+
+  it("a model without float parameters", async () => {
+    const model = modelOf((g) => {
+      g.addInput("x", "float32", ["N", 3]);
+      g.node("Relu", ["x"], { outputs: ["logits"] });
+      g.addOutput("logits", "float32", ["N", 3]);
+    });
+    expect((await buildError(model, { loss: "mse" })).message).to.match(/^tiny\.onnx: has no float parameters to train/);
+  });
+
+  it("a requested parameter the loss does not reach, and one that is no float initializer", async () => {
+    const model = modelOf((g) => {
+      g.addInput("x", "float32", ["N", 3]);
+      g.initializer("w", float32([3], [1, 2, 3]));
+      g.initializer("unused", float32([3], [1, 1, 1]));
+      g.node("Mul", ["x", "w"], { outputs: ["logits"] });
+      g.node("Add", ["x", "unused"], { outputs: ["features"] });
+      g.addOutput("logits", "float32", ["N", 3]);
+      g.addOutput("features", "float32", ["N", 3]);
+    });
+    expect((await buildError(model, { loss: "mse", parameters: ["w", "unused"] })).message).to.match(/does not depend .* on: unused/);
+    expect((await buildError(model, { loss: "mse", parameters: ["w", "nope", "x"] })).message)
+      .to.equal("tiny.onnx: cannot train the requested parameters: 'nope' is not an initializer; 'x' is not an initializer");
+  });
+
+  it("logits that are not [N,K] float, and an ambiguous batch input", async () => {
+    const rank3 = modelOf((g) => {
+      g.addInput("x", "float32", ["N", 2, 3]);
+      g.initializer("w", float32([3], [1, 2, 3]));
+      g.node("Mul", ["x", "w"], { outputs: ["logits"] });
+      g.addOutput("logits", "float32", ["N", 2, 3]);
+    });
+    expect((await buildError(rank3, { loss: "ce" })).message).to.contain("output 'logits' must be logits [N,K], got [N,2,3]");
+    const twoInputs = modelOf((g) => {
+      g.addInput("x", "float32", ["N", 3]);
+      g.addInput("y", "float32", ["N", 3]);
+      g.initializer("w", float32([3], [1, 2, 3]));
+      g.node("Add", [g.op("Mul", ["x", "w"]), "y"], { outputs: ["logits"] });
+      g.addOutput("logits", "float32", ["N", 3]);
+    });
+    expect((await buildError(twoInputs, { loss: "ce" })).message).to.contain("cannot tell the batch input among [x, y]; name it");
+  });
+
+  it("the artifacts CLI rejects bad options at once (exit 2)", async () => {
+    const r = await runCli(["artifacts", "m.onnx", "--out", dir, "--loss", "l1", "--optimizer", "adam", "--momentum", "x"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain("--loss expects one of mse, ce, neg-ce, got 'l1'; --optimizer expects one of sgd, adamw, got 'adam'; --momentum expects a number >= 0, got 'x'");
+  });
+});
