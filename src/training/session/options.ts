@@ -43,6 +43,15 @@ export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
   return r;
 }
 
+/**
+ * ORT's ConstantSharing optimizer merges initializers with equal values, and its training-mode
+ * BatchNormalization kernel writes its running-stat outputs in place over inputs 3 and 4. Together they let
+ * a train step overwrite constants that another node reads (seen with ORT 1.29: the embedded teacher's BN
+ * running_mean/var, all 0 and 1 in a fresh model, merged with the student's per-node placeholders, so every
+ * run after the first computed a different teacher). The train step never benefits from the merge: off.
+ */
+export const DISABLED_OPTIMIZERS = "ConstantSharing";
+
 export function sessionOptions(o: ResolvedOptions, ep: ExecutionProvider): InferenceSession.SessionOptions {
   return {
     executionProviders: ep === "cuda" ? [{ name: "cuda", deviceId: o.deviceId }] : ["cpu"],
@@ -50,6 +59,7 @@ export function sessionOptions(o: ResolvedOptions, ep: ExecutionProvider): Infer
     ...(o.intraOpThreads !== undefined ? { intraOpNumThreads: o.intraOpThreads } : {}),
     interOpNumThreads: 1,
     executionMode: "sequential",
+    extra: { optimization: { disable_specified_optimizers: DISABLED_OPTIMIZERS } },
   };
 }
 
