@@ -12,7 +12,8 @@ import { analyze, isFloatType, producedType, type Analysis } from "./analysis.js
 import { reduceToShape } from "./broadcast.js";
 import { NON_DIFFERENTIABLE, RULES } from "./registry.js";
 import type { GradContext, GradRule } from "./rule.js";
-import { inferShape, shapesConflict } from "./shape-infer.js";
+import { inferShapes, shapesConflict } from "./shape-infer.js";
+import { inferValue } from "./shape-values.js";
 
 export type { Dims };
 
@@ -52,11 +53,16 @@ export function appendBackward(graph: GraphProto, opts: BackwardOptions): Map<st
 
 /** Fills in forward shapes the file and `opts.shapes` leave out, where they follow from the inputs. */
 function inferForwardShapes(view: GraphView, a: Analysis, shapes: Map<string, Dims>, opset: number): void {
-  const ctx = { shape: (v: string) => shapes.get(v), constantValue: a.constantValue, opset };
+  const values = new Map<string, Dims>();
+  const ctx = { shape: (v: string) => shapes.get(v), constantValue: a.constantValue, value: (v: string) => values.get(v), opset };
   for (const n of view.topoOrder()) {
-    if (!isAiOnnx(n) || !n.output[0] || shapes.has(n.output[0])) continue;
-    const d = inferShape(n, ctx);
-    if (d) shapes.set(n.output[0], d);
+    if (!isAiOnnx(n)) continue;
+    const value = a.elemType.get(n.output[0]!) === DataType.FLOAT ? undefined : inferValue(n, ctx);
+    if (value && n.output[0]) values.set(n.output[0], value);
+    inferShapes(n, ctx).forEach((d, k) => {
+      const o = n.output[k];
+      if (d && o && !shapes.has(o)) shapes.set(o, d);
+    });
   }
 }
 
@@ -180,12 +186,12 @@ class Emitter {
       const t = producedType(node, k, (v) => this.a.elemType.get(v));
       if (t !== undefined) this.a.elemType.set(o, t);
     });
-    const dims = inferShape(node, {
+    const dims = inferShapes(node, {
       shape: (v) => this.shapes.get(v),
       constantValue: (v) => this.generated.get(v) ?? this.a.constantValue(v),
       opset: this.opset,
     });
-    if (dims && outputs === 1) this.shapes.set(outs[0]!, dims);
+    dims.forEach((d, k) => d && outs[k] && this.shapes.set(outs[k]!, d));
     return outs;
   }
 

@@ -23,6 +23,8 @@ const BROADCAST = new Set([
 export interface InferContext {
   shape(value: string): Dims | undefined;
   constantValue(value: string): Tensor | undefined;
+  /** Symbolic values of small integer tensors (shape arithmetic), see shape-values.ts. */
+  value?(value: string): Dims | undefined;
   opset: number;
 }
 
@@ -62,6 +64,7 @@ const norm = (axes: number[], rank: number) => axes.map((a) => (a < 0 ? a + rank
 /** Shape of output 0 of `n`, or undefined. */
 export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
   const inShapes = n.input.map((i) => (i ? ctx.shape(i) : undefined));
+  const known = (i: number): Dims | undefined => (n.input[i] ? (ctx.value?.(n.input[i]!) ?? ints(ctx.constantValue(n.input[i]!))) : undefined);
   const x = inShapes[0];
   if (SAME_AS_INPUT.has(n.opType)) return x;
   if (BROADCAST.has(n.opType)) return inShapes.every((s) => s) ? broadcastShapes(inShapes as Dims[]) : undefined;
@@ -72,22 +75,45 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       return perm.map((p) => x[p]!);
     }
     case "Reshape": {
-      const target = ints(ctx.constantValue(n.input[1]!));
+      const target = known(1);
       if (!target) return undefined;
       const out: Dims = target.map((d, i) => (d === 0 && attrInt(n, "allowzero", 0) === 0 ? (x?.[i] ?? null) : d));
       const neg = out.indexOf(-1);
-      if (neg < 0) return out;
-      const known = x && x.every((d): d is number => typeof d === "number");
-      const rest = out.filter((_, i) => i !== neg);
-      if (!known || !rest.every((d): d is number => typeof d === "number")) return out.map((d) => (d === -1 ? null : d));
-      out[neg] = (x as number[]).reduce((a, b) => a * b, 1) / rest.reduce((a: number, b) => a * (b as number), 1);
+      if (neg >= 0) out[neg] = x ? quotient(x, out.filter((_, i) => i !== neg)) : null;
       return out;
     }
     case "Expand": {
-      const target = ints(ctx.constantValue(n.input[1]!));
+      const target = known(1);
       return x && target ? broadcastShapes([x, target]) : undefined;
     }
-    case "ConstantOfShape": return ints(ctx.constantValue(n.input[0]!));
+    case "ConstantOfShape": {
+      const d = known(0);
+      return d && d.every((v) => v !== null) ? d : undefined;
+    }
+    case "Gather": {
+      const idx = inShapes[1];
+      if (!x || !idx) return undefined;
+      const axis = norm([attrInt(n, "axis", 0)], x.length)[0]!;
+      return [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
+    }
+    case "Slice": {
+      if (!x || ctx.opset < 10) return undefined;
+      const [starts, ends, axes, steps] = [known(1), known(2), n.input[3] ? known(3) : x.map((_, i) => i), n.input[4] ? known(4) : x.map(() => 1)];
+      if (![starts, ends, axes, steps].every((v) => v && v.every((d): d is number => typeof d === "number"))) return undefined;
+      const out = [...x];
+      (axes as number[]).forEach((ax, k) => {
+        const a = ax < 0 ? ax + x.length : ax;
+        const dim = x[a];
+        const step = (steps as number[])[k]!;
+        if (typeof dim !== "number") { out[a] = null; return; }
+        const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
+        const [b, e] = step > 0
+          ? [clamp((starts as number[])[k]!, 0, dim), clamp((ends as number[])[k]!, 0, dim)]
+          : [clamp((starts as number[])[k]!, 0, dim - 1), clamp((ends as number[])[k]!, -1, dim - 1)];
+        out[a] = Math.max(0, Math.ceil((e - b) / step));
+      });
+      return out;
+    }
     case "Shape": return x ? [x.length] : undefined;
     case "ReduceSum": case "ReduceMean": {
       const axes = axesOf(n, ctx, n.opType === "ReduceSum" ? 13 : 18);
@@ -141,6 +167,20 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
   }
 }
 
+/** numel(x) / numel(rest), cancelling named dims that appear in both; null when it does not resolve. */
+function quotient(x: Dims, rest: Dims): Dim {
+  const left = [...x];
+  const right: number[] = [];
+  for (const d of rest) {
+    const k = typeof d === "string" ? left.indexOf(d) : -1;
+    if (k >= 0) left.splice(k, 1);
+    else if (typeof d === "number") right.push(d);
+    else return null;
+  }
+  const num = product(left);
+  return typeof num === "number" ? num / right.reduce((p, q) => p * q, 1) : null;
+}
+
 function product(d: Dims): Dim {
   return d.every((v): v is number => typeof v === "number") ? d.reduce((p, q) => p * q, 1) : null;
 }
@@ -177,4 +217,21 @@ function windowShape(n: NodeProto, x: Dims, w: Dims | undefined): Dims | undefin
 export function shapesConflict(a: Dims, b: Dims): boolean {
   if (a.length !== b.length) return true;
   return a.some((d, i) => typeof d === "number" && typeof b[i] === "number" && d !== b[i]);
+}
+
+/** Shapes of every output of `n` (Split has several; other ops give output 0 only). */
+export function inferShapes(n: NodeProto, ctx: InferContext): (Dims | undefined)[] {
+  if (n.opType !== "Split") return [inferShape(n, ctx)];
+  const x = n.input[0] ? ctx.shape(n.input[0]) : undefined;
+  if (!x) return [];
+  const axis = norm([attrInt(n, "axis", 0)], x.length)[0]!;
+  const count = n.output.length;
+  const total = x[axis];
+  let sizes = ctx.opset >= 13 ? (n.input[1] ? ints(ctx.constantValue(n.input[1])) : undefined) : attrInts(n, "split");
+  if (!sizes && typeof total === "number") {
+    const each = Math.ceil(total / count);
+    sizes = Array.from({ length: count }, (_, k) => Math.min(each, Math.max(total - k * each, 0)));
+  }
+  if (!sizes) return [];
+  return sizes.map((s) => x.map((d, i) => (i === axis ? s : d)));
 }
