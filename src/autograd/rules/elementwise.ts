@@ -161,3 +161,75 @@ export const sum: GradRule = { broadcast: true, grad: (c) => Array.from({ length
 export const cast: GradRule = {
   grad: (c) => [c.dtype(c.I(0)) === c.dtype(c.O(0)) ? dY(c) : c.op("Cast", [dY(c)], { to: onnxFromDtype(c.dtype(c.I(0))) })],
 };
+
+// dX = dY * sigmoid(X)
+export const softplus: GradRule = { grad: (c) => [c.op("Mul", [dY(c), c.op("Sigmoid", [c.I(0)])])] };
+
+// dX = dY * (X > 0 ? 1 : Y + alpha)
+export const elu: GradRule = {
+  grad: (c) => {
+    const alpha = c.scalar(attrFloat(c.node, "alpha", 1), c.I(0));
+    const slope = c.op("Where", [c.op("Greater", [c.I(0), c.scalar(0, c.I(0))]), c.scalar(1, c.I(0)), c.op("Add", [c.O(0), alpha])]);
+    return [c.op("Mul", [dY(c), slope])];
+  },
+};
+
+// dX = dY * alpha where 0 < alpha X + beta < 1 (torch's hardsigmoid_backward: open interval)
+export const hardSigmoid: GradRule = {
+  grad: (c) => {
+    const x = c.I(0);
+    const alpha = attrFloat(c.node, "alpha", 0.2);
+    const z = c.op("Add", [c.op("Mul", [x, c.scalar(alpha, x)]), c.scalar(attrFloat(c.node, "beta", 0.5), x)]);
+    const inside = c.op("And", [c.op("Greater", [z, c.scalar(0, x)]), c.op("Less", [z, c.scalar(1, x)])]);
+    return [where(c, inside, c.op("Mul", [dY(c), c.scalar(alpha, x)]))];
+  },
+};
+
+// dX = dY * (X < -3 ? 0 : X > 3 ? 1 : (2X + 3) / 6), torch's hardswish_backward
+export const hardSwish: GradRule = {
+  grad: (c) => {
+    const x = c.I(0);
+    const s = (v: number) => c.scalar(v, x);
+    const mid = c.op("Add", [c.op("Mul", [x, s(1 / 3)]), s(0.5)]);
+    const slope = c.op("Where", [c.op("Less", [x, s(-3)]), s(0), c.op("Where", [c.op("Greater", [x, s(3)]), s(1), mid])]);
+    return [c.op("Mul", [dY(c), slope])];
+  },
+};
+
+// dX_i = dY / n
+export const mean: GradRule = {
+  broadcast: true,
+  grad: (c) => {
+    const g = c.op("Mul", [dY(c), c.scalar(1 / c.inputCount, c.O(0))]);
+    return Array.from({ length: c.inputCount }, () => g);
+  },
+};
+
+/** Max/Min: the gradient goes to the input holding the result, split evenly between ties (torch.maximum). */
+const select: GradRule = {
+  broadcast: true,
+  grad: (c) => {
+    const y = c.O(0);
+    const one = c.scalar(1, y);
+    const hits = Array.from({ length: c.inputCount }, (_, i) => c.op("Cast", [c.op("Equal", [c.I(i), y])], { to: onnxFromDtype(c.dtype(y)) }));
+    const share = c.op("Div", [dY(c), hits.length === 1 ? one : c.op("Sum", hits)]);
+    return hits.map((h, i) => (c.needs(i) ? c.op("Mul", [share, h]) : undefined));
+  },
+};
+// dX_i = dY * [X_i == Y] / #ties
+export const max = select;
+// dX_i = dY * [X_i == Y] / #ties
+export const min = select;
+
+// dX = dY * (X > 0 ? 1 : slope), dSlope = dY * (X > 0 ? 0 : X)
+export const pRelu: GradRule = {
+  broadcast: true,
+  grad: (c) => {
+    const [x, slope, g] = [c.I(0), c.I(1), dY(c)];
+    const positive = c.op("Greater", [x, c.scalar(0, x)]);
+    return [
+      c.needs(0) ? c.op("Where", [positive, g, c.op("Mul", [g, slope])]) : undefined,
+      c.needs(1) ? where(c, c.op("Not", [positive]), c.op("Mul", [g, x])) : undefined,
+    ];
+  },
+};

@@ -45,8 +45,20 @@ const binary: Case[] = [
   { title: "Sum of three", op: "Sum", inputs: [{ dims: [2, 3] }, { dims: [3] }, { dims: [2, 1] }] },
 ];
 
+const more: Case[] = [
+  { title: "Softplus", op: "Softplus", dtype: "float32", inputs: [{ dims: [2, 3], range: [-3, 3] }] },
+  { title: "Elu alpha 0.5", op: "Elu", dtype: "float32", attrs: { alpha: float(0.5) }, inputs: [{ dims: [2, 3], range: [-2, 2] }] },
+  { title: "HardSigmoid", op: "HardSigmoid", dtype: "float32", inputs: [{ dims: [3, 4], range: [-4, 4] }] },
+  { title: "HardSwish (opset 14)", op: "HardSwish", opset: 14, dtype: "float32", inputs: [{ dims: [3, 4], range: [-5, 5] }] },
+  { title: "Mean broadcast", op: "Mean", dtype: "float32", inputs: [{ dims: [2, 3] }, { dims: [3] }] },
+  { title: "Max broadcast", op: "Max", inputs: [{ dims: [2, 3] }, { dims: [3] }, { dims: [2, 1] }] },
+  { title: "Max with ties: split evenly", op: "Max", inputs: [{ dims: [4], values: [1, 2, 3, -1] }, { dims: [4], values: [1, 0, 5, -1] }] },
+  { title: "Min", op: "Min", inputs: [{ dims: [2, 3] }, { dims: [2, 3] }] },
+  { title: "PRelu per-channel slope", op: "PRelu", inputs: [{ dims: [2, 3, 2] }, { dims: [3, 1] }] },
+];
+
 const runtimeShapes: Case[] = [...binary.slice(1, 5), binary[6]!].map((c) => ({ ...c, title: `${c.title}, runtime shapes`, shapes: "runtime" }));
 
 describe("elementwise gradient rules", () => {
-  for (const c of [...unary, ...clip, ...binary, ...runtimeShapes]) it(c.title, () => checkGradient(c));
+  for (const c of [...unary, ...clip, ...binary, ...more, ...runtimeShapes]) it(c.title, () => checkGradient(c));
 });
