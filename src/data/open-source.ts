@@ -14,8 +14,12 @@ export const SOURCE_SPECS = ["fashion-mnist", "mnist", "cifar10:<dir>", "folder:
 export interface OpenSourceOptions extends SplitOptions {
   /** mnist, folder, npy: fraction held out for test (defaults 0.2). fashion-mnist and cifar10 have fixed test sets. */
   testFraction?: number;
-  /** fashion-mnist, mnist: folder of the decoded-data cache (default node_modules/.cache/onnx-unlearn). */
+  /** fashion-mnist, mnist, folder: folder of the decoded-data cache (default node_modules/.cache/onnx-unlearn). */
   cacheDir?: string;
+  /** folder: decode every file once into the pixel cache and read batches from it (default false). */
+  pixelCache?: boolean;
+  /** folder: progress of building the pixel cache. */
+  onProgress?: (done: number, total: number) => void;
   /** folder: image shape (default: the first file's). */
   shape?: ImageShape;
   /** folder: resize images of another size (default false: error). */
@@ -43,24 +47,24 @@ export async function openSource(spec: string, options: OpenSourceOptions = {}):
   };
   switch (kind) {
     case "fashion-mnist":
-      refuse("testFraction", "shape", "resize", "onCorrupt", "numClasses");
+      refuse("testFraction", "shape", "resize", "onCorrupt", "numClasses", "pixelCache");
       if (arg) throw new UserError("fashion-mnist takes no argument", spec);
       return openFashionMnist(options);
     case "mnist":
-      refuse("shape", "resize", "onCorrupt", "numClasses");
+      refuse("shape", "resize", "onCorrupt", "numClasses", "pixelCache");
       if (arg) throw new UserError("mnist takes no argument", spec);
       return openMnist(options);
     case "cifar10":
       needArg("<dir>");
-      refuse("testFraction", "cacheDir", "shape", "resize", "onCorrupt", "numClasses");
+      refuse("testFraction", "cacheDir", "shape", "resize", "onCorrupt", "numClasses", "pixelCache");
       return openCifar10(arg, options);
     case "folder":
       needArg("<dir>");
-      refuse("cacheDir", "numClasses");
+      refuse("numClasses");
       return openFolder(arg, options);
     case "npy": {
       needArg("<x.npy>,<y.npy>");
-      refuse("cacheDir", "shape", "resize", "onCorrupt");
+      refuse("cacheDir", "shape", "resize", "onCorrupt", "pixelCache");
       const paths = arg.split(",");
       if (paths.length !== 2 || !paths[0] || !paths[1]) throw new UserError("expected npy:<x.npy>,<y.npy>", spec);
       return openNpy(paths[0], paths[1], options);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { evaluationBatches, openSource, type ReadFailure } from "../../src/data/index.js";
@@ -59,6 +59,54 @@ describe("data/sources/folder", () => {
     const one = new Float32Array(30);
     await asGrey.all.readImages([1], one);
     expect(Array.from(one)).to.deep.equal(Array.from(grey, (v) => Math.fround(v / 255)));
+  });
+
+  describe("pixel cache", () => {
+    const cache = join(t.dir, "cache");
+
+    it("decodes once into a row file and reads the same pixels from it", async () => {
+      const progress: number[] = [];
+      const d = await openSource(`folder:${rgb}`, { testFraction: 0.25, pixelCache: true, cacheDir: cache, onProgress: (done) => progress.push(done) });
+      expect(progress).to.deep.equal([12]);
+      const files = readdirSync(cache).filter((f) => f.startsWith("folder-"));
+      expect(files).to.have.length(1);
+      const plain = await openSource(`folder:${rgb}`, { testFraction: 0.25 });
+      expect(Array.from(d.test.ids)).to.deep.equal(Array.from(plain.test.ids));
+      const a = new Float32Array(3 * 90), b = new Float32Array(3 * 90);
+      await d.all.readImages([11, 0, 5], a);
+      await plain.all.readImages([11, 0, 5], b);
+      expect(Array.from(a)).to.deep.equal(Array.from(b));
+      const mtime = statSync(join(cache, files[0])).mtimeMs;
+      const again = await openSource(`folder:${rgb}`, { pixelCache: true, cacheDir: cache, onProgress: () => expect.fail("rebuilt") });
+      expect(again.all.count).to.equal(12);
+      expect(statSync(join(cache, files[0])).mtimeMs).to.equal(mtime);
+    });
+
+    it("detached copies (the retain-only view) get a row file of their own rows", async () => {
+      const d = await openSource(`folder:${rgb}`, { testFraction: 0, pixelCache: true, cacheDir: cache });
+      expect(d.all.storage()).to.deep.equal({ examples: 12, bytes: 0 });
+      const part = d.all.select([9, 2, 4]).detach();
+      expect(part.storage()).to.deep.equal({ examples: 3, bytes: 0 });
+      const out = new Float32Array(90);
+      await part.readImages([0], out);
+      expect(Array.from(out)).to.deep.equal(Array.from(chwFloats(pixelsOf(9, 90), 5, 6, 3)));
+    });
+
+    it("is rebuilt when a file changes, and keeps skipped corrupt files as failures", async () => {
+      const dir = join(t.dir, "changing");
+      await writePngFolder(dir, { classes: ["a", "b"], perClass: 2, width: 3, height: 3, channels: 1 });
+      const before = await openSource(`folder:${dir}`, { testFraction: 0, pixelCache: true, cacheDir: cache, onCorrupt: "skip" });
+      writeFileSync(join(dir, "b", "img0.png"), "broken");
+      const after = await openSource(`folder:${dir}`, { testFraction: 0, pixelCache: true, cacheDir: cache, onCorrupt: "skip" });
+      const out = new Float32Array(4 * 9);
+      expect(await before.all.readImages([2], out)).to.deep.equal([]);
+      const failures = await after.all.readImages([0, 1, 2, 3], out);
+      expect(failures.map((f) => [f.index, f.id])).to.deep.equal([[2, 2]]);
+      expect(failures[0].message).to.include(join(dir, "b", "img0.png"));
+      const stop = await openSource(`folder:${dir}`, { testFraction: 0, pixelCache: true, cacheDir: cache }).catch((e: unknown) => e);
+      expect(stop).to.be.instanceOf(UserError);
+      expect(readdirSync(cache).filter((f) => f.endsWith(".tmp"))).to.deep.equal([]);
+    });
   });
 
   describe("bad input", () => {

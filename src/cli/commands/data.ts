@@ -2,6 +2,7 @@
  * `onnx-unlearn data <source>`: what a data source holds (splits, classes, shape, value range) and, with
  * --forget, the forget/retain sizes. addSourceOptions/openSourceFromCli are shared with the commands that train.
  */
+import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
 import {
@@ -18,6 +19,7 @@ export interface SourceCliOptions {
   resize?: boolean;
   onCorrupt?: string;
   numClasses?: string;
+  pixelCache?: boolean;
 }
 
 export interface ForgetCliOptions {
@@ -36,6 +38,7 @@ export function addSourceOptions(cmd: Command): Command {
     .option("--shape <CxHxW>", "folder: image shape (default: the first image's)")
     .option("--resize", "folder: resize images of another size instead of stopping")
     .option("--on-corrupt <policy>", "folder: stop (default) or skip on a file that cannot be decoded")
+    .option("--pixel-cache", "folder: decode every file once into a cache of 8-bit rows and read batches from it")
     .option("--num-classes <n>", "npy: number of classes (default: largest label + 1)");
 }
 
@@ -57,8 +60,15 @@ export async function openSourceFromCli(spec: string, o: SourceCliOptions): Prom
     resize: o.resize,
     onCorrupt: o.onCorrupt === undefined ? undefined : corruptPolicy(o.onCorrupt),
     numClasses: num("--num-classes", o.numClasses),
+    pixelCache: o.pixelCache,
   };
   for (const k of Object.keys(options) as (keyof OpenSourceOptions)[]) if (options[k] === undefined) delete options[k];
+  let bar: SingleBar | undefined;
+  options.onProgress = (done, total) => {
+    bar ??= new SingleBar({ format: "decoding images into the pixel cache [{bar}] {value}/{total}", stream: process.stderr }, Presets.shades_classic);
+    if (!bar.isActive) bar.start(total, done); else bar.update(done);
+    if (done === total) bar.stop();
+  };
   return openSource(spec, options);
 }
 

@@ -1,0 +1,212 @@
+/**
+ * Decoded images on disk: a row file holds N images as uint8 rows of C*H*W bytes (channels first), followed by a
+ * JSON trailer {key, count, shape, bad}, its uint32 LE length and the magic. Reading a batch reads just its rows,
+ * so memory stays bounded however many images there are; it spares decoding image files again every epoch.
+ * Files are written to a temporary name and renamed, so a reader sees a whole file or none.
+ */
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+import { UserError } from "../errors.js";
+import type { Examples, ImageShape, ReadFailure } from "./types.js";
+import { imageSize } from "./types.js";
+
+const MAGIC = Buffer.from("ONNXUNLEARN-ROWS1", "latin1");
+
+export interface RowFileTrailer {
+  key: string;
+  count: number;
+  shape: ImageShape;
+  /** Rows whose image could not be decoded (left as zeros). */
+  bad: number[];
+}
+
+/** Reads the trailer of a row file; undefined when absent, damaged or made for another key. */
+export function readRowFileTrailer(path: string, key: string): RowFileTrailer | undefined {
+  if (!existsSync(path)) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(MAGIC.length + 4);
+    if (size < tail.length) return undefined;
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    if (!tail.subarray(4).equals(MAGIC)) return undefined;
+    const len = tail.readUInt32LE(0);
+    const json = Buffer.alloc(len);
+    readSync(fd, json, 0, len, size - tail.length - len);
+    const trailer = JSON.parse(json.toString("utf8")) as RowFileTrailer;
+    if (trailer.key !== key || size !== trailer.count * imageSize(trailer.shape) + len + tail.length) return undefined;
+    return trailer;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Writes a row file: rows are appended in order, then finish() adds the trailer and renames it into place. */
+export class RowFileWriter {
+  readonly #path: string;
+  readonly #tmp: string;
+  readonly #fd: number;
+  #bytes = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+    this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+    this.#fd = openSync(this.#tmp, "w");
+  }
+
+  append(rows: Uint8Array): void {
+    this.#bytes += writeAll(this.#fd, rows);
+  }
+
+  finish(trailer: RowFileTrailer): void {
+    try {
+      if (this.#bytes !== trailer.count * imageSize(trailer.shape)) {
+        throw new Error(`RowFileWriter: ${this.#bytes} bytes of rows, expected ${trailer.count} rows`);
+      }
+      const json = Buffer.from(JSON.stringify(trailer), "utf8");
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(json.length);
+      writeAll(this.#fd, json); writeAll(this.#fd, len); writeAll(this.#fd, MAGIC);
+      fsyncSync(this.#fd);
+      closeSync(this.#fd);
+      renameSync(this.#tmp, this.#path);
+    } catch (e) {
+      this.abort();
+      throw e;
+    }
+  }
+
+  /** Removes the temporary file (after an error). */
+  abort(): void {
+    try { closeSync(this.#fd); } catch { /* already closed */ }
+    rmSync(this.#tmp, { force: true });
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): number {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+  return bytes.length;
+}
+
+export interface RowFileExamplesOptions {
+  path: string;
+  key: string;
+  shape: ImageShape;
+  numClasses: number;
+  /** Per example: its row in the file, id, label and the image file it was decoded from (for messages). */
+  rows: Int32Array;
+  ids: Int32Array;
+  labels: Int32Array;
+  files: string[];
+  /** Rows that could not be decoded (the source's skip policy left them out). */
+  bad: ReadonlySet<number>;
+}
+
+/** Examples read from a row file, a batch's rows at a time. */
+export class RowFileExamples implements Examples {
+  readonly shape: ImageShape;
+  readonly numClasses: number;
+  readonly ids: Int32Array;
+  readonly labels: Int32Array;
+  readonly #path: string;
+  readonly #key: string;
+  readonly #rows: Int32Array;
+  readonly #files: string[];
+  readonly #bad: ReadonlySet<number>;
+
+  constructor(o: RowFileExamplesOptions) {
+    this.shape = o.shape; this.numClasses = o.numClasses; this.ids = o.ids; this.labels = o.labels;
+    this.#path = o.path; this.#key = o.key; this.#rows = o.rows; this.#files = o.files; this.#bad = o.bad;
+  }
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  async readImages(positions: ArrayLike<number>, out: Float32Array): Promise<ReadFailure[]> {
+    const size = imageSize(this.shape);
+    if (out.length < positions.length * size) throw new Error(`readImages: out holds ${out.length} floats, need ${positions.length * size}`);
+    const row = Buffer.alloc(size);
+    const failures: ReadFailure[] = [];
+    let fd: number;
+    try {
+      fd = openSync(this.#path, "r");
+    } catch (e) {
+      throw new UserError(`cannot open the decoded-image cache (${(e as Error).message}); delete it to rebuild`, this.#path);
+    }
+    try {
+      for (let k = 0; k < positions.length; k++) {
+        const p = positions[k];
+        if (!(p >= 0 && p < this.count)) throw new RangeError(`readImages: position ${p} outside 0..${this.count - 1}`);
+        if (this.#bad.has(this.#rows[p])) {
+          failures.push({ index: p, id: this.ids[p], message: `${this.#files[p]}: cannot decode image (id ${this.ids[p]}), skipped when the cache was built` });
+          continue;
+        }
+        if (readSync(fd, row, 0, size, this.#rows[p] * size) !== size) throw new UserError("truncated decoded-image cache; delete it to rebuild", this.#path);
+        const base = k * size;
+        for (let j = 0; j < size; j++) out[base + j] = row[j] / 255;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return failures;
+  }
+
+  select(positions: ArrayLike<number>): RowFileExamples {
+    const n = positions.length;
+    const rows = new Int32Array(n), ids = new Int32Array(n), labels = new Int32Array(n);
+    const files: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const p = positions[k];
+      if (!(p >= 0 && p < this.count)) throw new RangeError(`select: position ${p} outside 0..${this.count - 1}`);
+      rows[k] = this.#rows[p]; ids[k] = this.ids[p]; labels[k] = this.labels[p]; files.push(this.#files[p]);
+    }
+    return new RowFileExamples({
+      path: this.#path, key: this.#key, shape: this.shape, numClasses: this.numClasses, rows, ids, labels, files, bad: this.#bad,
+    });
+  }
+
+  /**
+   * A row file of its own holding only these examples (next to the parent's, named by what it holds, reused
+   * when it exists), so the copy references no other example's pixels.
+   */
+  detach(): RowFileExamples {
+    const rowBytes = new Uint8Array(this.#rows.buffer, this.#rows.byteOffset, this.#rows.byteLength);
+    const key = createHash("sha256").update(this.#key).update(rowBytes).digest("hex");
+    const path = join(dirname(this.#path), `rows-${key.slice(0, 32)}.bin`);
+    const shape = this.shape, size = imageSize(shape), n = this.count;
+    const bad = Array.from({ length: n }, (_, k) => k).filter((k) => this.#bad.has(this.#rows[k]));
+    if (!readRowFileTrailer(path, key)) {
+      const writer = new RowFileWriter(path);
+      const fd = openSync(this.#path, "r");
+      try {
+        for (let start = 0; start < n; start += 1024) {
+          const m = Math.min(1024, n - start);
+          const buf = Buffer.alloc(m * size);
+          for (let k = 0; k < m; k++) readSync(fd, buf, k * size, size, this.#rows[start + k] * size);
+          writer.append(buf);
+        }
+        writer.finish({ key, count: n, shape, bad });
+      } catch (e) {
+        writer.abort();
+        throw e;
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return new RowFileExamples({
+      path, key, shape, numClasses: this.numClasses, rows: Int32Array.from({ length: n }, (_, k) => k),
+      ids: this.ids.slice(), labels: this.labels.slice(), files: [...this.#files], bad: new Set(bad),
+    });
+  }
+
+  /** The rows of the file it reads (none in memory). */
+  storage(): { examples: number; bytes: number } {
+    return { examples: readRowFileTrailer(this.#path, this.#key)?.count ?? 0, bytes: 0 };
+  }
+}
