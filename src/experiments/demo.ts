@@ -82,7 +82,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const result = await timed("unlearned", () =>
     stochasticUnlearning({
       model: loadModel(paths.original!), retain: retainOnlyView(dataset, forget), epochs: o.unlearnEpochs, seed,
-      executionProvider: ep, intraOpThreads: o.threads, onProgress: (e) => e.kind !== "step" && log(describeProgress(e)),
+      executionProvider: ep, intraOpThreads: o.threads, onProgress: (e) => (e.kind === "reinit" || e.kind === "epoch") && log(describeProgress(e)),
     }));
   try {
     result.session.exportInferenceModel(paths.unlearned);

@@ -4,11 +4,12 @@
  * original model's logits (MSE), the original running inside the same train step on the same noisy batch.
  * It reads the retain set only: it is given no way to reach the forget set.
  */
-import { trainingBatches, type Examples, type Normalisation } from "../data/index.js";
+import { checkAgainstModel, trainingBatches, type Examples, type Normalisation } from "../data/index.js";
 import { rngFor, type Seed } from "../data/random.js";
 import { UserError } from "../errors.js";
 import { layerInventory } from "../onnx/layers.js";
-import type { ModelFile } from "../onnx/model-io.js";
+import { displayName, type ModelFile } from "../onnx/model-io.js";
+import { valueInfoDims } from "../onnx/proto.js";
 import { zeros } from "../onnx/tensor.js";
 import { buildArtifacts } from "../training/artifacts/index.js";
 import { TrainingSession, type ExecutionProvider } from "../training/session/index.js";
@@ -47,6 +48,7 @@ export interface UnlearnOptions {
 }
 
 export type ProgressEvent =
+  | { kind: "start"; retain: number; poolSize: number; stepsPerEpoch: number }
   | { kind: "reinit"; cycle: number; draws: string[]; layers: string[] }
   | { kind: "step"; cycle: number; epoch: number; step: number; stepsInEpoch: number; loss: number; lr: number }
   | { kind: "epoch"; cycle: number; epoch: number; meanLoss: number; seconds: number; images: number };
@@ -72,6 +74,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
   if (epochs.length === 0 || !epochs.every((e) => Number.isInteger(e) && e >= 0)) {
     throw new UserError(`epochs per cycle must be whole numbers >= 0, got [${epochs.join(", ")}]`);
   }
+  checkRetainFitsModel(o.model, o.retain);
   if (o.retain.count < batchSize) throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${batchSize}`);
   const pool = layerInventory(o.model).layers.filter((l) => l.reinit);
   const artifacts = await buildArtifacts(o.model, {
@@ -83,6 +86,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
   const session = await TrainingSession.create(artifacts, { executionProvider: o.executionProvider ?? "cpu", intraOpThreads: o.intraOpThreads });
   const cycles: CycleReport[] = [];
   let globalEpoch = 0;
+  o.onProgress?.({ kind: "start", retain: o.retain.count, poolSize: pool.length, stepsPerEpoch: stepsPerEpoch(o, batchSize) });
   try {
     for (let c = 0; c < epochs.length; c++) {
       const report = forget(session, pool, c, o, seed);
@@ -119,7 +123,7 @@ async function remember(
   at: { cycle: number; epochInCycle: number; globalEpoch: number; batchSize: number; seed: Seed; schedule: Schedule },
 ) {
   const started = performance.now();
-  const stepsInEpoch = Math.min(o.maxStepsPerEpoch ?? Infinity, Math.floor(o.retain.count / at.batchSize));
+  const stepsInEpoch = stepsPerEpoch(o, at.batchSize);
   let total = 0;
   let step = 0;
   const batches = trainingBatches(o.retain, {
@@ -136,4 +140,21 @@ async function remember(
   const epoch = { meanLoss: total / Math.max(1, step), seconds: (performance.now() - started) / 1000, images: step * at.batchSize };
   o.onProgress?.({ kind: "epoch", cycle: at.cycle, epoch: at.globalEpoch, ...epoch });
   return epoch;
+}
+
+const stepsPerEpoch = (o: UnlearnOptions, batchSize: number) => Math.min(o.maxStepsPerEpoch ?? Infinity, Math.floor(o.retain.count / batchSize));
+
+/** The retain images must fit the model's input, and their labels its classes. */
+export function checkRetainFitsModel(model: ModelFile, retain: Examples): void {
+  const g = model.proto.graph!;
+  const inits = new Set(g.initializer.map((t) => t.name));
+  const input = g.input.find((i) => !inits.has(i.name));
+  const outDims = g.output[0] ? valueInfoDims(g.output[0]) : undefined;
+  const k = outDims?.at(-1);
+  checkAgainstModel(retain, {
+    inputDims: input ? valueInfoDims(input) ?? [] : [],
+    numClasses: typeof k === "number" ? k : undefined,
+    model: `${displayName(model)} (input '${input?.name}')`,
+    data: "retain set",
+  });
 }

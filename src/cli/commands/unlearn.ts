@@ -74,7 +74,6 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
   if (retain.count === 0) throw new UserError("the retain set is empty", `--forget ${o.forget}`);
   const normalisation = await parseNormalise(o.normalise, dataset);
   const log = (s: string) => { if (!o.json) process.stderr.write(s + "\n"); };
-  log(`${modelPath}: unlearning ${forget.ids.length} of ${dataset.train.count} training examples (${forget.description}); retain ${retain.count}`);
   const started = performance.now();
   const result = await stochasticUnlearning({
     model, retain, normalisation,
@@ -90,7 +89,10 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
     executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
     intraOpThreads: parseInteger("--threads", o.threads, 1),
     maxStepsPerEpoch: parseInteger("--max-steps", o.maxSteps, 1),
-    onProgress: (e) => { if (e.kind !== "step") log(describeProgress(e)); },
+    onProgress: (e) => {
+      if (e.kind === "start") log(`${modelPath}: unlearning ${forget.ids.length} of ${dataset.train.count} training examples (${forget.description}); retain ${retain.count}, ${e.stepsPerEpoch} steps per epoch`);
+      else if (e.kind !== "step") log(describeProgress(e));
+    },
   });
   let scores: ScoreSheet | undefined;
   try {
