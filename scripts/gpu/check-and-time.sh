@@ -15,11 +15,11 @@ source /tmp/kit/env.sh
 [ -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so ] || echo "warning: CUDA provider missing (carry .gpukit/b)"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,temperature.gpu --format=csv > "$OUT/gpu.csv" 2>&1
 CPU_THREADS=${CPU_THREADS:-$(nproc)}
-timeout 420 node scripts/gpu/ort_step.mjs --ep cuda,cpu --batch "${BATCHES:-256,1024}" --k "${KS:-1,8}" \
+timeout 330 node scripts/gpu/ort_step.mjs --ep cuda,cpu --batch "${BATCHES:-256,1024}" --k "${KS:-1,8}" \
   --cpu-batch "${CPU_BATCH:-64}" --cpu-threads "$CPU_THREADS" --steps "${STEPS:-10}" --repeats "${REPEATS:-5}" \
   --parity cuda,cpu --json "$OUT/ort.json" > "$OUT/ort.log" 2>&1
 echo "ort exit $?" >> "$OUT/ort.log"
-timeout 240 python3 scripts/gpu/torch_step.py --device cuda,cpu --batch "${BATCHES:-256,1024}" --cpu-batch "${CPU_BATCH:-64}" \
+timeout 200 python3 scripts/gpu/torch_step.py --device cuda,cpu --batch "${BATCHES:-256,1024}" --cpu-batch "${CPU_BATCH:-64}" \
   --cpu-threads "$CPU_THREADS" --steps "${STEPS:-10}" --repeats "${REPEATS:-5}" --json "$OUT/torch.json" > "$OUT/torch.log" 2>&1
 echo "torch exit $?" >> "$OUT/torch.log"
 tail -n 15 "$OUT/ort.log" "$OUT/torch.log"

@@ -3,7 +3,7 @@
 // and batch size. Runs on a CPU-only machine too: `--ep cpu --parity cpu,cpu` (see docs/PERFORMANCE.md).
 //   node scripts/gpu/ort_step.mjs [--model resnet18] [--image 32] [--channels 3] [--ep cuda,cpu]
 //     [--batch 256,1024] [--cpu-batch 64] [--cpu-threads N] [--cpu-k 1] [--k 1,8] [--steps 10] [--repeats 5]
-//     [--parity cuda,cpu] [--parity-batch 32] [--json out.json]
+//     [--bn node|decomposed] [--parity cuda,cpu] [--parity-batch 32] [--json out.json]
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -19,7 +19,7 @@ const { values: a } = parseArgs({
     model: { type: "string", default: "resnet18" }, image: { type: "string", default: "32" }, channels: { type: "string", default: "3" },
     ep: { type: "string", default: "cuda,cpu" }, batch: { type: "string", default: "256,1024" }, "cpu-batch": { type: "string", default: "64" },
     "cpu-threads": { type: "string" }, "cpu-k": { type: "string", default: "1" }, k: { type: "string", default: "1,8" }, steps: { type: "string", default: "10" },
-    repeats: { type: "string", default: "5" }, parity: { type: "string", default: "cuda,cpu" }, "parity-batch": { type: "string", default: "32" },
+    repeats: { type: "string", default: "5" }, bn: { type: "string", default: "node" }, parity: { type: "string", default: "cuda,cpu" }, "parity-batch": { type: "string", default: "32" },
     json: { type: "string" },
   },
 });
@@ -29,8 +29,26 @@ const log = (s) => process.stderr.write(`${s}\n`);
 
 let t = performance.now();
 const zoo = buildZooModel(a.model, { channels, imageSize: image, classes: 10, seed: 1 });
-const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${a.model}.onnx` }), { loss: "mse", teacher: true });
-log(`artifacts: ${a.model} ${channels}x${image}x${image}, ${artifacts.manifest.nodes.trainStep} nodes, ${(performance.now() - t).toFixed(0)} ms`);
+const build = async (batchNorm) => {
+  const art = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${a.model}.onnx` }), { loss: "mse", teacher: true, batchNorm });
+  log(`artifacts: ${a.model} ${channels}x${image}x${image}, BN ${batchNorm}, ${art.manifest.nodes.trainStep} nodes, ${(performance.now() - t).toFixed(0)} ms`);
+  return art;
+};
+let batchNorm = a.bn;
+let artifacts = await build(batchNorm);
+// Training-mode BatchNormalization may be missing from a CUDA build: probe once, else use the decomposed form.
+if (batchNorm === "node" && (a.ep.includes("cuda") || a.parity.includes("cuda"))) {
+  try {
+    const s = await TrainingSession.create(artifacts, { executionProvider: "cuda" });
+    await s.step(randomBatch([2, channels, image, image], 7), undefined, 0.01);
+    await s.release();
+  } catch (e) {
+    log(`BN node form failed on CUDA (${e?.message ?? e}); using the decomposed form`);
+    batchNorm = "decomposed";
+    t = performance.now();
+    artifacts = await build(batchNorm);
+  }
+}
 
 // (a) parity: the same 3 steps (no input noise: each provider draws its own) on both providers.
 const relErr = (x, y) => {
@@ -97,6 +115,6 @@ for (const ep of a.ep.split(",").filter(Boolean)) {
   }
   await session.release();
 }
-const doc = { date: new Date().toISOString(), cpus: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, model: a.model, image, channels, parity, timings };
+const doc = { date: new Date().toISOString(), cpus: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, model: a.model, image, channels, batchNorm, parity, timings };
 if (a.json) writeFileSync(a.json, `${JSON.stringify(doc, null, 2)}\n`);
 else process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -9,7 +9,7 @@ if (ort.parity) {
   const p = ort.parity;
   lines.push(`parity ${p.providers.join(" vs ")} (3 steps, batch ${p.batch}): loss rel err ${p.lossRelErr.toExponential(2)}, params ${p.paramsRelErr.toExponential(2)}, updates ${p.updateRelErr.toExponential(2)} -> ${p.pass ? "PASS" : "FAIL"} (limit 1e-3)`);
 }
-lines.push(`GPU: ${torch.gpu ?? "?"}; torch ${torch.torch ?? "?"} (tf32 conv ${torch.tf32?.cudnn}, matmul ${torch.tf32?.matmul}); ${ort.cpus ?? ""}`);
+lines.push(`GPU: ${torch.gpu ?? "?"}; torch ${torch.torch ?? "?"} (tf32 conv ${torch.tf32?.cudnn}, matmul ${torch.tf32?.matmul}); ours: ${ort.model ?? "?"}, BN form ${ort.batchNorm ?? "?"}; ${ort.cpus ?? ""}`);
 lines.push("| device | batch | PyTorch ms/step | PyTorch img/s | ours K | ours ms/step | ours img/s | ours/PyTorch |");
 lines.push("|---|---|---|---|---|---|---|---|");
 const ours = ort.timings.filter((t) => !t.error);
