@@ -147,7 +147,7 @@ class Emitter {
       if (!this.needs(n, rule, i)) return;
       let g = grads[i];
       if (!g) throw new Error(`gradient rule ${n.opType} gave no gradient for input ${i} ('${x}') of node '${name}'`);
-      if (rule.broadcast) g = reduceToShape(ctx, { grad: g, like: x, gradDims: this.shapes.get(n.output[0]!), nodeLabel: `node '${name}' (${n.opType})` });
+      if (rule.broadcast && n.input.filter((v) => v).length > 1) g = reduceToShape(ctx, { grad: g, like: x, gradDims: this.shapes.get(n.output[0]!), nodeLabel: `node '${name}' (${n.opType})` });
       const gs = this.shapes.get(g);
       const xs = this.shapes.get(x);
       if (gs && xs && shapesConflict(gs, xs)) {

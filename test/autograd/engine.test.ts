@@ -57,6 +57,22 @@ describe("autograd engine", () => {
     expect(graph.node.filter((n) => n.name === "x/grad/Sum")).to.have.length(1);
   });
 
+  it("gives gradients of intermediate values too", async () => {
+    const graph = newGraph({ name: "g" });
+    const b = new GraphBuilder(graph);
+    b.addInput("x", "float32", [3]);
+    const a = b.op("Exp", ["x"], {}, "a");
+    b.node("ReduceSum", [b.op("Mul", [a, a], {}, "sq")], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+    const grads = appendBackward(graph, { loss: "loss", wrt: ["a", "x"], opset: 17 });
+    graph.output.push(newTensorValueInfo(grads.get("a")!, FLOAT, [3]), newTensorValueInfo(grads.get("x")!, FLOAT, [3]));
+    const x = [0.5, -1, 0.25];
+    const out = await run(graph, { x: new ort.Tensor("float32", Float32Array.from(x), [3]) });
+    x.forEach((v, i) => {
+      expect((out[grads.get("a")!]!.data as Float32Array)[i]).to.be.closeTo(2 * Math.exp(v), 1e-5);
+      expect((out[grads.get("x")!]!.data as Float32Array)[i]).to.be.closeTo(2 * Math.exp(2 * v), 1e-5);
+    });
+  });
+
   it("differentiates only what the loss needs, reusing forward activations", () => {
     const { graph } = fanOutGraph();
     const before = graph.node.length;

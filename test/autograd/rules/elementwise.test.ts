@@ -42,6 +42,7 @@ const binary: Case[] = [
   { title: "Div broadcast", op: "Div", inputs: [{ dims: [2, 3, 4] }, { dims: [4], range: pos }] },
   { title: "Pow both inputs", op: "Pow", inputs: [{ dims: [2, 3], range: pos }, { dims: [3] }] },
   { title: "Pow integer exponent", op: "Pow", inputs: [{ dims: [2, 3] }, { dims: [], dtype: "int64", values: [3] }] },
+  { title: "Mul broadcast (opset 11: ReduceSum axes attribute)", op: "Mul", opset: 11, inputs: [{ dims: [2, 1, 4] }, { dims: [3, 1] }] },
   { title: "Sum of three", op: "Sum", inputs: [{ dims: [2, 3] }, { dims: [3] }, { dims: [2, 1] }] },
 ];
 

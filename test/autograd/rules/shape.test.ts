@@ -44,7 +44,7 @@ const where: Case[] = [
   { title: "Where with broadcasting", op: "Where", inputs: [{ dims: [3, 1], dtype: "bool", values: [1, 0, 1] }, { dims: [3, 4] }, { dims: [4] }] },
 ];
 
-const runtime: Case[] = [reshapes[0]!, reshapes[8]!, joins[0]!, slices[1]!, slices[2]!, gathers[1]!, where[0]!].map((c) => ({ ...c, title: `${c.title}, runtime shapes`, shapes: "runtime" }));
+const runtime: Case[] = [reshapes[0]!, reshapes[5]!, reshapes[7]!, reshapes[8]!, joins[0]!, joins[5]!, slices[1]!, slices[2]!, gathers[1]!, where[0]!].map((c) => ({ ...c, title: `${c.title}, runtime shapes`, shapes: "runtime" }));
 
 describe("shape gradient rules", () => {
   for (const c of [...reshapes, ...joins, ...slices, ...gathers, ...where, ...runtime]) it(c.title, () => checkGradient(c));
