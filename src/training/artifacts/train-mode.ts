@@ -91,25 +91,26 @@ function rankOf(node: NodeProto, shapes: ReadonlyMap<string, Dims>): number {
 }
 
 /**
- * training_mode=1, momentum 0. ORT's kernel may write its running-stat outputs in place over inputs 3 and 4
- * (seen with ORT 1.29: over a fed state tensor, and over constants that its optimizer had merged across
- * nodes), so those inputs get per-node constants that nothing else reads, and outputs 1 and 2 are unused.
+ * training_mode=1, momentum 0, inputs 3 and 4 = our own batch mean and variance, outputs 1 and 2 unused.
+ * ORT 1.29's CPU kernel writes its running-stat outputs in place over inputs 3 and 4: over a fed state tensor
+ * it overwrites the caller's array, over constant initializers it corrupts every value ORT shares them with
+ * (a fresh model's zero/one BN buffers in the teacher copy). With momentum 0 it writes back the batch
+ * statistics it was given (up to rounding), which is harmless.
  */
 function batchNormNode(b: GraphBuilder, node: NodeProto, shapes: ReadonlyMap<string, Dims>, opset: number): BatchStats {
   checkSpatial(node);
   const rank = rankOf(node, shapes);
   const base = nodeLabel(node);
-  const channels = shapes.get(node.input[0]!)?.[1];
-  if (typeof channels !== "number") throw new UserError("needs an input with a static channel dim", `node '${base}'`);
   setAttr(node, "training_mode", { i: 1 });
   setAttr(node, "momentum", { f: 0 });
-  node.input[3] = b.constant(`${base}/unused_mean`, { dtype: "float32", dims: [channels], data: new Float32Array(channels) });
-  node.input[4] = b.constant(`${base}/unused_var`, { dtype: "float32", dims: [channels], data: new Float32Array(channels).fill(1) });
-  node.output = [node.output[0]!, b.unique(`${base}/unused_running_mean`), b.unique(`${base}/unused_running_var`)];
   const e = new Emitter(b, opset, `${base}/batch`);
   const { meanK, varK } = batchStatistics(e, node.input[0]!, rank);
   const flat = e.ints([-1], "flat");
-  return { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
+  const stats = { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
+  node.input[3] = stats.mean;
+  node.input[4] = stats.variance;
+  node.output = [node.output[0]!, b.unique(`${base}/unused_running_mean`), b.unique(`${base}/unused_running_var`)];
+  return stats;
 }
 
 /** Y = (X - mean) / sqrt(var + eps) * scale + bias with the batch statistics. */

@@ -1,9 +1,13 @@
 import { expect } from "chai";
+import * as ort from "onnxruntime-node";
+import { buildZooModel } from "../../../src/models/index.js";
+import { encodeModel } from "../../../src/onnx/proto.js";
+import { float32 } from "../../../src/onnx/tensor.js";
 import { readSafetensors } from "../../../src/io/safetensors.js";
 import { loadModel } from "../../../src/onnx/model-io.js";
 import { buildArtifacts, SGD_DEFAULTS } from "../../../src/training/artifacts/index.js";
 import { relError } from "../../../src/training/artifacts/verify-torch.js";
-import { maxAbsDiff, StepRunner, values } from "./helpers.js";
+import { maxAbsDiff, StepRunner, toOrt, values } from "./helpers.js";
 
 const FIX = "test/fixtures/pytorch";
 
@@ -54,5 +58,26 @@ describe("artifacts teacher variant (the frozen original model inside the train 
     const err = await buildArtifacts(loadModel(`${FIX}/resnet18w8_tvstem.ts-eval.onnx`), { loss: "ce", teacher: true }).catch((e: Error) => e);
     expect(err).to.be.instanceOf(Error).with.property("name", "UserError");
     expect((err as Error).message).to.contain("the teacher variant needs loss 'mse'");
+  });
+});
+
+describe("artifacts teacher variant on a freshly initialised model (BN buffers zeros and ones)", () => {
+  it("the teacher stays the eval model over steps, and a run leaves the fed state arrays alone", async () => {
+    const model = loadModel(encodeModel(buildZooModel("resnet18w8", { channels: 1, classes: 10, imageSize: 28, seed: 3 })));
+    const a = await buildArtifacts(model, { loss: "mse", teacher: true });
+    const x = float32([4, 1, 28, 28], Array.from({ length: 4 * 784 }, (_, i) => Math.sin(i * 0.37)));
+    const evalSession = await ort.InferenceSession.create(encodeModel(a.eval));
+    const feeds: Record<string, ort.Tensor> = { input: toOrt(x) };
+    for (const s of a.manifest.state.filter((e) => e.eval)) feeds[s.name] = toOrt(a.initialState.get(s.name)!);
+    const expected = Array.from((await evalSession.run(feeds)).logits!.data as Float32Array);
+    await evalSession.release();
+    const fed = new Map([...a.initialState].map(([k, t]) => [k, values(t)]));
+    const runner = await StepRunner.create(a);
+    for (let step = 0; step < 3; step++) {
+      const out = await runner.step({ batch: x, lr: 0.05 });
+      expect(maxAbsDiff(values(out.get("teacher/logits")), expected), `step ${step}`).to.be.below(1e-5 * Math.max(...expected.map(Math.abs)));
+    }
+    await runner.release();
+    for (const [k, t] of a.initialState) expect(values(t), k).to.deep.equal(fed.get(k));
   });
 });
