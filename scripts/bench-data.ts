@@ -8,7 +8,7 @@
  *    20 ms: peak RSS stays bounded (paths and the batches in flight, not every image).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
@@ -119,12 +119,12 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(1)) },
     command: `npm run bench:data -- ${process.argv.slice(2).join(" ")}`.trim(),
     fashionMnist: await benchFashionMnist(),
     folder: args.folder ? await benchFolder(args.folderImages) : undefined,
   };
-  const text = JSON.stringify(result, null, 2);
+  const text = JSON.stringify({ ...result, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(1)) }, null, 2);
   process.stdout.write(`${text}\n`);
   if (args.json) writeFileAtomic(args.json, new TextEncoder().encode(`${text}\n`));
 }

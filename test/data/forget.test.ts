@@ -9,7 +9,7 @@ import { UserError } from "../../src/errors.js";
 import { pixelsOf, tempDir } from "./make-data.js";
 
 /** n examples of 2x3x3 with label i % classes, ids 100 + i, `test` held out. */
-export function smallDataset(n: number, classes: number, test: number, validationFraction = 0): Dataset {
+function smallDataset(n: number, classes: number, test: number, validationFraction = 0): Dataset {
   const shape = { channels: 2, height: 3, width: 3 };
   const pixels = new Uint8Array(n * 18);
   for (let i = 0; i < n; i++) pixels.set(pixelsOf(i, 18), i * 18);
