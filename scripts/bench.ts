@@ -32,7 +32,7 @@ const program = new Command("bench")
   .option("--k <list>", "steps per session.run (ONNX Loop when > 1)", "1")
   .option("--opt <level>", "graph optimisation level", "all")
   .option("--json <file>", "write the results as JSON")
-  .parse(process.argv.slice(2).filter((a) => a !== "--"));
+  .parse(process.argv.slice(2).filter((a) => a !== "--"), { from: "user" });
 const o = program.opts();
 
 const small = o.model === "resnet18w8";
