@@ -3,10 +3,10 @@
  * the values a `wrt` reaches (active) and the values that reach the loss (relevant), both along
  * differentiable float edges only. A node is differentiated when one of its outputs is active and relevant.
  */
-import { attrInt, attrTensor } from "../onnx/attributes.js";
+import { attrFloat, attrFloats, attrInt, attrInts, attrTensor } from "../onnx/attributes.js";
 import type { GraphView } from "../onnx/graph-view.js";
 import { DataType, type NodeProto } from "../onnx/proto.js";
-import { readTensor, type Tensor } from "../onnx/tensor.js";
+import { float32, int64, onnxFromDtype, readTensor, type Tensor } from "../onnx/tensor.js";
 import type { GradRule } from "./rule.js";
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
@@ -22,7 +22,7 @@ export function producedType(n: NodeProto, k: number, typeOf: (v: string) => num
     case "Or": case "Xor": case "IsNaN": case "IsInf": return DataType.BOOL;
     case "Where": return typeOf(n.input[1]!);
     case "ConstantOfShape": return attrTensor(n, "value") ? dtypeOfAttr(n) : DataType.FLOAT;
-    case "Constant": return dtypeOfAttr(n);
+    case "Constant": { const t = constantNodeValue(n); return t ? onnxFromDtype(t.dtype) : undefined; }
     case "MaxPool": case "TopK": return k === 1 ? DataType.INT64 : typeOf(n.input[0]!);
     case "Dropout": return k === 1 ? DataType.BOOL : typeOf(n.input[0]!);
     case "OneHot": return typeOf(n.input[2]!);
@@ -106,8 +106,22 @@ function collectConstants(view: GraphView, order: NodeProto[]): (value: string) 
     if (!cache.has(value)) {
       const t = protos.get(value);
       const n = constantNodes.get(value);
-      cache.set(value, t ? readTensor(t) : n ? attrTensor(n, "value") : undefined);
+      cache.set(value, t ? readTensor(t) : n ? constantNodeValue(n) : undefined);
     }
     return cache.get(value);
   };
+}
+
+/** The value of a Constant node, whichever attribute holds it (value, value_int(s), value_float(s)). */
+export function constantNodeValue(n: NodeProto): Tensor | undefined {
+  const t = attrTensor(n, "value");
+  if (t) return t;
+  const int = attrInt(n, "value_int");
+  if (int !== undefined) return int64([], [int]);
+  const ints = attrInts(n, "value_ints");
+  if (ints) return int64([ints.length], ints);
+  const f = attrFloat(n, "value_float");
+  if (f !== undefined) return float32([], [f]);
+  const fs = attrFloats(n, "value_floats");
+  return fs ? float32([fs.length], fs) : undefined;
 }

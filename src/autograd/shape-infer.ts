@@ -114,6 +114,7 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       });
       return out;
     }
+    case "Constant": return ctx.constantValue(n.output[0]!)?.dims;
     case "Shape": return x ? [x.length] : undefined;
     case "ReduceSum": case "ReduceMean": {
       const axes = axesOf(n, ctx, n.opType === "ReduceSum" ? 13 : 18);

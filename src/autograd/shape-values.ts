@@ -7,6 +7,7 @@ import { attrInt, attrTensor } from "../onnx/attributes.js";
 import type { Dims } from "../onnx/graph-view.js";
 import type { NodeProto } from "../onnx/proto.js";
 import type { Tensor } from "../onnx/tensor.js";
+import { constantNodeValue } from "./analysis.js";
 
 export interface ValueContext {
   shape(value: string): Dims | undefined;
@@ -37,7 +38,7 @@ export function inferValue(n: NodeProto, ctx: ValueContext): Dims | undefined {
       const end = attrInt(n, "end");
       return d.slice(start, end);
     }
-    case "Constant": return constantInts(attrTensor(n, "value"));
+    case "Constant": return constantInts(constantNodeValue(n));
     case "Identity": case "Cast": return val(0);
     case "Unsqueeze": case "Squeeze": return val(0);
     case "Gather": {

@@ -4,6 +4,7 @@ import { appendBackward } from "../../src/autograd/engine.js";
 import { RULES } from "../../src/autograd/registry.js";
 import type { GradRule } from "../../src/autograd/rule.js";
 import { UserError } from "../../src/errors.js";
+import { float } from "../../src/onnx/attributes.js";
 import { GraphBuilder } from "../../src/onnx/builder.js";
 import { encodeModel, newGraph, newModel, newOpset, newTensorValueInfo, type GraphProto } from "../../src/onnx/proto.js";
 import { float32, int64, onnxFromDtype } from "../../src/onnx/tensor.js";
@@ -106,6 +107,22 @@ describe("autograd engine", () => {
     appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 17 });
     const added = graph.node.slice(before).map((n) => n.name);
     expect(added.filter((name) => /^(shape|batch|target)\//.test(name))).to.deep.equal([]);
+  });
+
+  it("reads constants from Constant nodes in every attribute form (dynamo's value_ints, value_float)", async () => {
+    const graph = newGraph({ name: "g" });
+    const b = new GraphBuilder(graph);
+    b.addInput("x", "float32", [2, 3, 4]);
+    const axes = b.op("Constant", [], { value_ints: [1] }, "axes");
+    const flat = b.op("Constant", [], { value_ints: [-1] }, "flat");
+    const two = b.op("Constant", [], { value_float: float(2) }, "two");
+    const r = b.op("Reshape", [b.op("ReduceSum", ["x", axes], { keepdims: 0 }, "sum1"), flat], {}, "reshape");
+    b.node("ReduceSum", [b.op("Mul", [r, two], {}, "double")], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+    const grads = appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 13 });
+    graph.output.push(newTensorValueInfo(grads.get("x")!, FLOAT, [2, 3, 4]));
+    expect(graph.node.filter((n) => n.opType === "Shape"), "static shapes: no runtime Shape").to.have.length(0);
+    const out = await run(graph, { x: new ort.Tensor("float32", new Float32Array(24).fill(0.5), [2, 3, 4]) }, 13);
+    expect(Array.from(out[grads.get("x")!]!.data as Float32Array)).to.deep.equal(new Array(24).fill(2));
   });
 
   it("reports each broadcast gradient in its input's shape, with and without static shapes", async () => {
