@@ -77,6 +77,26 @@ function torchScriptViT(): GraphCheckCase {
   return { label: "ViT block, TorchScript style", nodes: g.list, inputs, outputs: [logits], opset: 17, dtype: "float32" };
 }
 
+/** timm style: qkv reshaped to [B, N, 3, H, D], permuted to [3, B, H, N, D] and unbound with Gather. */
+function timmViT(): GraphCheckCase {
+  const g = new Nodes();
+  const inputs: Inputs = [];
+  const x = embed(g, inputs);
+  inputs.push(w("ln_w", [4], [0.5, 1.5]), w("ln_b", [4]), w("qkv_w", [4, 12]), i64("qkv_shape", [2, 5, 3, 2, 2]));
+  inputs.push(i64("i1", [1], []), i64("i2", [2], []));
+  const norm = (t: string) => g.op("LayerNormalization", [t, "ln_w", "ln_b"], { axis: -1, epsilon: float(1e-5) });
+  const qkv = g.op("Transpose", [g.op("Reshape", [g.op("MatMul", [norm(x), "qkv_w"]), "qkv_shape"])], { perm: [2, 0, 3, 1, 4] });
+  const [q, k, v] = ["zero", "i1", "i2"].map((i) => g.op("Gather", [qkv, i], { axis: 0 })) as [string, string, string];
+  inputs.push(w("proj_w", [4, 4]), c("sqrt_d", [], [Math.SQRT2]), i64("merged_shape", [2, 5, 4]));
+  const scores = g.op("Div", [g.op("MatMul", [q, g.op("Transpose", [k], { perm: [0, 1, 3, 2] })]), "sqrt_d"]);
+  const ctx = g.op("MatMul", [g.op("Softmax", [scores], { axis: -1 }), v]);
+  const merged = g.op("Reshape", [g.op("Transpose", [ctx], { perm: [0, 2, 1, 3] }), "merged_shape"]);
+  const y = g.op("Add", [g.op("MatMul", [merged, "proj_w"]), x]);
+  inputs.push(w("head_w", [3, 4]));
+  const logits = g.op("MatMul", [g.op("ReduceMean", [y], { axes: [1], keepdims: 0 }), g.op("Transpose", ["head_w"])]);
+  return { label: "ViT block, timm style (qkv unbind by Gather, mean pooling)", nodes: g.list, inputs, outputs: [logits], opset: 17, dtype: "float32" };
+}
+
 function dynamoViT(): GraphCheckCase {
   const g = new Nodes();
   const inputs: Inputs = [];
@@ -120,7 +140,7 @@ function mobileNetBlock(): GraphCheckCase {
 const deep = { step: 1e-3, m3: 1000 };
 
 describe("gradients of model blocks as PyTorch exports them", () => {
-  for (const make of [torchScriptViT, dynamoViT, mobileNetBlock]) {
+  for (const make of [torchScriptViT, timmViT, dynamoViT, mobileNetBlock]) {
     it(`${make().label}, shapes inferred from the inputs`, () => checkGraphGradient({ ...make(), ...deep }));
     it(`${make().label}, shapes from a probe run`, () => checkGraphGradient({ ...make(), ...deep, shapes: "probe" }));
   }
