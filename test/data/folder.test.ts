@@ -61,6 +61,22 @@ describe("data/sources/folder", () => {
     expect(Array.from(one)).to.deep.equal(Array.from(grey, (v) => Math.fround(v / 255)));
   });
 
+  it("uses the given split of a folder with train/ and test/ sub-folders", async () => {
+    const dir = join(t.dir, "given");
+    await writePngFolder(join(dir, "train"), { classes: ["a", "b"], perClass: 2, width: 3, height: 3, channels: 1 });
+    await writePngFolder(join(dir, "test"), { classes: ["a", "c"], perClass: 1, width: 3, height: 3, channels: 1 });
+    const d = await openSource(`folder:${dir}`);
+    expect(d.classNames).to.deep.equal(["a", "b", "c"]);
+    expect(Array.from(d.train.labels)).to.deep.equal([0, 0, 1, 1]);
+    expect(Array.from(d.test.ids)).to.deep.equal([4, 5]);
+    expect(Array.from(d.test.labels)).to.deep.equal([0, 2]);
+    const out = new Float32Array(9);
+    await d.test.readImages([1], out); // test/c/img0.png, written as id 1 of its folder
+    expect(Array.from(out)).to.deep.equal(Array.from(pixelsOf(1, 9), (v) => Math.fround(v / 255)));
+    const err = await openSource(`folder:${dir}`, { testFraction: 0.1 }).catch((e: unknown) => e);
+    expect((err as Error).message).to.match(/train\/ and test\/ sub-folders, so its test split is given/);
+  });
+
   describe("pixel cache", () => {
     const cache = join(t.dir, "cache");
 

@@ -3,7 +3,9 @@
  * sub-folders in sorted order (label = rank), files sorted within each; ids run over the files in that order.
  * Files are decoded on demand (memory holds paths, not pixels), or once into a pixel cache (`pixelCache`). The image shape is `shape` if given, else the
  * first file's (1 channel if it is grey, else 3; alpha dropped); images of another size are an error unless
- * `resize` is on. test: a fraction (default 0.2, 0 allowed) drawn stratified by class with a fixed seed.
+ * `resize` is on. test: a fraction (default 0.2, 0 allowed) drawn stratified by class with a fixed seed, or, when
+ * the folder's only sub-folders are train/ and test/ (each with class sub-folders), that given split (classes:
+ * the union of both sides' class folders; ids: train files first).
  */
 import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
@@ -39,16 +41,27 @@ export interface FolderOptions extends TestSplitOptions {
 export async function openFolder(dir: string, options: FolderOptions = {}): Promise<Dataset> {
   checkFraction("testFraction", options.testFraction);
   checkFraction("validationFraction", options.validationFraction);
-  const classNames = listDir(dir).filter((n) => isDir(join(dir, n))).sort();
+  const subDirs = subFolders(dir);
+  const published = subDirs.length === 2 && subDirs[0] === "test" && subDirs[1] === "train";
+  if (published && options.testFraction !== undefined) {
+    throw new UserError("the folder has train/ and test/ sub-folders, so its test split is given: testFraction does not apply", dir);
+  }
+  const roots = published ? [join(dir, "train"), join(dir, "test")] : [dir];
+  const classNames = [...new Set(roots.flatMap(subFolders))].sort();
   if (classNames.length === 0) throw new UserError("no class sub-folders (expected <dir>/<class>/<image files>)", dir);
   const files: string[] = [];
   const labels: number[] = [];
   let ignored = 0;
-  classNames.forEach((name, label) => {
-    for (const f of listDir(join(dir, name)).sort()) {
-      if (IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())) { files.push(join(dir, name, f)); labels.push(label); } else ignored++;
-    }
-  });
+  const trainCount: number[] = [];
+  for (const root of roots) {
+    classNames.forEach((name, label) => {
+      if (!isDir(join(root, name))) return;
+      for (const f of listDir(join(root, name)).sort()) {
+        if (IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())) { files.push(join(root, name, f)); labels.push(label); } else ignored++;
+      }
+    });
+    trainCount.push(files.length);
+  }
   if (files.length === 0) throw new UserError(`no image files (${IMAGE_EXTENSIONS.join(", ")}) in the class sub-folders`, dir);
   const shape = options.shape ?? await firstShape(files, options.onCorrupt ?? "stop");
   const onDemand = new FileExamples({
@@ -60,13 +73,19 @@ export async function openFolder(dir: string, options: FolderOptions = {}): Prom
       dir: cacheDir(options.cacheDir, "sharp"), resize: options.resize ?? false, onCorrupt: options.onCorrupt ?? "stop", onProgress: options.onProgress,
     })
     : onDemand;
-  const fraction = options.testFraction ?? FOLDER_DEFAULT_TEST_FRACTION;
   const notes = [`${files.length} image files in ${classNames.length} class folders, ${options.pixelCache ? "decoded once into the pixel cache" : "decoded on demand"}`];
+  if (published) notes.push(`given split: ${trainCount[0]} files under train/, ${files.length - trainCount[0]} under test/`);
   if (ignored) notes.push(`${ignored} files without an image extension ignored`);
+  const test = published
+    ? Int32Array.from({ length: files.length - trainCount[0] }, (_, k) => trainCount[0] + k)
+    : testCount(files.length, options.testFraction ?? FOLDER_DEFAULT_TEST_FRACTION);
   return buildDataset({
-    spec: `folder:${dir}`, all, classNames, notes, test: testCount(files.length, fraction),
-    validationFraction: options.validationFraction, splitSeed: options.splitSeed,
+    spec: `folder:${dir}`, all, classNames, notes, test, validationFraction: options.validationFraction, splitSeed: options.splitSeed,
   });
+}
+
+function subFolders(dir: string): string[] {
+  return listDir(dir).filter((n) => isDir(join(dir, n))).sort();
 }
 
 function listDir(dir: string): string[] {
@@ -78,7 +97,7 @@ function listDir(dir: string): string[] {
 }
 
 function isDir(path: string): boolean {
-  return statSync(path).isDirectory();
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
 async function firstShape(files: string[], onCorrupt: CorruptPolicy): Promise<ImageShape> {
