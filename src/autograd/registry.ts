@@ -48,6 +48,7 @@ export const RULES: Readonly<Record<string, GradRule>> = {
   Mul: ew.mul,
   Neg: ew.neg,
   PRelu: ew.pRelu,
+  Pad: sh.pad,
   Pow: ew.pow,
   Reciprocal: ew.reciprocal,
   ReduceMean: red.reduceMean,

@@ -2,7 +2,7 @@
  * Gradient rules of data-movement ops: reshapes, transposes, concatenation and splitting, slicing,
  * gathering, Expand and Where. Shape/index/axes inputs are never differentiable.
  */
-import { attrInt, attrInts } from "../../onnx/attributes.js";
+import { attrInt, attrInts, attrString } from "../../onnx/attributes.js";
 import { UserError } from "../../errors.js";
 import { int64, onnxFromDtype, zeros as zerosTensor } from "../../onnx/tensor.js";
 import { reshapeLike, shapeOf, split as splitInto, staticDims, zerosLike } from "../emit.js";
@@ -76,7 +76,7 @@ export const slice: GradRule = {
   nonDifferentiableInputs: [1, 2, 3, 4],
   grad: (c) => {
     const pads = slicePads(c);
-    if (pads) return [pad(c, dY(c), pads)];
+    if (pads) return [padWithZeros(c, dY(c), pads)];
     const x = c.I(0);
     const n = c.op("Size", [x]);
     const positions = c.op("Reshape", [
@@ -114,7 +114,7 @@ function slicePads(c: GradContext): number[] | undefined {
   return pads;
 }
 
-function pad(c: GradContext, x: string, pads: number[]): string {
+function padWithZeros(c: GradContext, x: string, pads: number[]): string {
   if (c.opset < 11) return c.op("Pad", [x], { pads });
   return c.op("Pad", [x, c.constant(int64([pads.length], pads))]);
 }
@@ -140,5 +140,40 @@ export const gather: GradRule = {
     // dY as [prod(before axis), numel(indices), prod(after axis)]
     const g3 = c.op("Reshape", [c.op("Flatten", [dY(c)], { axis: a }), c.op("Concat", [one(0), mT, one(-1)], { axis: 0 })]);
     return [reshapeLike(c, c.op("MatMul", [ohT, g3]), data)];
+  },
+};
+
+// constant mode: dX = dY without the padding (Slice), with zeros where the pads were negative (crops)
+export const pad: GradRule = {
+  nonDifferentiableInputs: [1, 2, 3],
+  grad: (c) => {
+    const mode = attrString(c.node, "mode", "constant");
+    if (mode !== "constant") throw new UserError(`Pad mode '${mode}' has no gradient rule (only 'constant')`, `node '${c.node.name}'`);
+    const read = (i: number) => {
+      const t = c.I(i) ? c.constantValue(c.I(i)) : undefined;
+      return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
+    };
+    const pads = c.opset < 11 ? attrInts(c.node, "pads") : read(1);
+    if (!pads) throw new UserError("Pad needs constant pads to be differentiated", `node '${c.node.name}'`);
+    const half = pads.length / 2;
+    const axes = (c.opset >= 18 && c.I(3) ? read(3) : undefined) ?? Array.from({ length: half }, (_, i) => i);
+    const rank = c.shape(c.I(0))?.length ?? half;
+    const full = new Array<number>(2 * rank).fill(0);
+    axes.forEach((a, k) => {
+      const ax = a < 0 ? a + rank : a;
+      full[ax] = pads[k]!;
+      full[ax + rank] = pads[k + half]!;
+    });
+    let g = dY(c);
+    if (full.some((p) => p < 0)) g = padWithZeros(c, g, full.map((p) => Math.max(-p, 0)));
+    const begin = full.slice(0, rank).map((p) => Math.max(p, 0));
+    const end = full.slice(rank).map((p) => Math.max(p, 0));
+    const sliced = begin.map((_, i) => i).filter((i) => begin[i]! > 0 || end[i]! > 0);
+    if (sliced.length === 0) return [g];
+    const vec = (v: number[]) => c.constant(int64([v.length], v));
+    const starts = sliced.map((i) => begin[i]!);
+    const ends = sliced.map((i) => (end[i]! > 0 ? -end[i]! : Number.MAX_SAFE_INTEGER));
+    if (c.opset < 10) return [c.op("Slice", [g], { starts, ends, axes: sliced })];
+    return [c.op("Slice", [g, vec(starts), vec(ends), vec(sliced)])];
   },
 };

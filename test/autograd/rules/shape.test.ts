@@ -40,6 +40,13 @@ const gathers: Case[] = [
   { title: "Gather int32 indices, axis -1", op: "Gather", attrs: { axis: -1 }, inputs: [{ dims: [2, 4] }, { dims: [3], dtype: "int32", values: [3, 1, 3] }] },
 ];
 
+const pads: Case[] = [
+  { title: "Pad constant, pads input (opset 13)", op: "Pad", opset: 13, inputs: [{ dims: [2, 3, 4] }, i64([0, 1, 2, 0, 2, 1])] },
+  { title: "Pad with negative pads (crop) and a value", op: "Pad", opset: 13, inputs: [{ dims: [3, 5] }, i64([-1, 2, 1, -2]), { dims: [], values: [0.5], constant: true }] },
+  { title: "Pad attributes (opset 10)", op: "Pad", opset: 10, attrs: { pads: [1, 0, 0, 2] }, inputs: [{ dims: [3, 4] }] },
+  { title: "Pad axes input (opset 18)", op: "Pad", opset: 18, inputs: [{ dims: [2, 3, 4] }, i64([1, 2]), { dims: [], omit: true }, i64([-1])] },
+];
+
 const where: Case[] = [
   { title: "Where with broadcasting", op: "Where", inputs: [{ dims: [3, 1], dtype: "bool", values: [1, 0, 1] }, { dims: [3, 4] }, { dims: [4] }] },
 ];
@@ -47,5 +54,5 @@ const where: Case[] = [
 const runtime: Case[] = [reshapes[0]!, reshapes[5]!, reshapes[7]!, reshapes[8]!, joins[0]!, joins[5]!, slices[1]!, slices[2]!, gathers[1]!, where[0]!].map((c) => ({ ...c, title: `${c.title}, runtime shapes`, shapes: "runtime" }));
 
 describe("shape gradient rules", () => {
-  for (const c of [...reshapes, ...joins, ...slices, ...gathers, ...where, ...runtime]) it(c.title, () => checkGradient(c));
+  for (const c of [...reshapes, ...joins, ...slices, ...gathers, ...pads, ...where, ...runtime]) it(c.title, () => checkGradient(c));
 });
