@@ -81,6 +81,7 @@ describe("data/forget", () => {
     const view = retainOnlyView(d, f);
     expect(Array.from(view.ids)).to.deep.equal(Array.from(retain.ids));
     expect(view.storage()).to.deep.equal({ examples: 26, bytes: 26 * 18 }); // only the retain pixels exist in it
+    expect(Object.keys(view).sort()).to.deep.equal(["ids", "labels", "numClasses", "shape"]); // the rest is #private
     expect(d.all.storage().examples).to.equal(60);
     const fromView = new Float32Array(18), fromTrain = new Float32Array(18);
     await view.readImages([5], fromView);
