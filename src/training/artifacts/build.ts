@@ -15,7 +15,7 @@ import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
 import { MANIFEST_VERSION, type Manifest, type StateEntry } from "./manifest.js";
 import { ADAMW_DEFAULTS, appendOptimizer, OPTIMIZER_KINDS, SGD_DEFAULTS, type AdamWHyper, type OptimizerKind, type SgdHyper } from "./optimizers.js";
 import { checkParameters, findBatchNormStats, findParameters } from "./parameters.js";
-import { probeShapes } from "./probe.js";
+import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
 import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
 
@@ -84,15 +84,15 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   const outputName = (s: string) => b.unique(`${s}.new`);
   const lr = b.addInput(b.unique("lr"), "float32", []);
   const targets = opts.teacher ? null
-    : opts.loss === "mse" ? b.addInput(b.unique("targets"), "float32", [null, numClasses])
-    : b.addInput(b.unique("labels"), "int64", [null]);
+    : opts.loss === "mse" ? b.addInput(b.unique("targets"), "float32", [BATCH, numClasses])
+    : b.addInput(b.unique("labels"), "int64", [BATCH]);
   const classWeights = opts.classWeights ? b.addInput(b.unique("class_weights"), "float32", [numClasses]) : null;
   const bnUpdates = toTrainingMode(b, {
     opset, shapes, batchNorms: trainBatchNorms, batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
   });
   const teacherLogits = opts.teacher ? embedTeacher(b, { source: inlined(model).graph!, input, output, file }) : null;
   const loss = appendLoss(new Emitter(b, opset, "loss"), {
-    kind: opts.loss, logits: output, targets: teacherLogits ?? targets!, classWeights: classWeights ?? undefined, numClasses, output: b.unique("loss"),
+    kind: opts.loss, logits: output, targets: teacherLogits ?? targets!, classWeights: classWeights ?? undefined, numClasses, output: b.unique("loss"), shapes,
   });
   const grads = appendBackward(tg, { loss, wrt: params, opset, shapes });
   b = new GraphBuilder(tg); // sees the names the engine added
@@ -111,8 +111,8 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   ];
   for (const s of opt.state) b.addInput(s.name, "float32", s.initial.dims);
   b.addOutput(loss, "float32", []);
-  b.addOutput(output, "float32", [null, numClasses]);
-  if (teacherLogits) b.addOutput(teacherLogits, "float32", [null, numClasses]);
+  b.addOutput(output, "float32", [BATCH, numClasses]);
+  if (teacherLogits) b.addOutput(teacherLogits, "float32", [BATCH, numClasses]);
   for (const s of state) b.addOutput(s.output, "float32", s.dims);
   const gradOutputs = opts.gradients ? exposeGradients(b, params, grads, initial) : null;
   tg.node = new GraphView(tg).topoOrder();

@@ -6,7 +6,9 @@
  * - "neg-ce": minus "ce" (NegGrad: gradient ascent on the forget set by descending this loss).
  * Labels outside [0, K) select nothing (a zero one-hot row) instead of failing; the caller validates them.
  */
+import type { Dims } from "../../onnx/graph-view.js";
 import type { Emitter } from "./emit.js";
+import { BATCH } from "./probe.js";
 
 export type LossKind = "mse" | "ce" | "neg-ce";
 export const LOSS_KINDS: readonly LossKind[] = ["mse", "ce", "neg-ce"];
@@ -23,6 +25,8 @@ export interface LossOptions {
   numClasses: number;
   /** Name of the scalar loss value. */
   output: string;
+  /** Static shapes for the engine; the loss adds those of its one-hot values ([N,K], N symbolic). */
+  shapes: Map<string, Dims>;
 }
 
 /** Appends the loss nodes; returns the scalar loss value (named `output`). */
@@ -36,6 +40,7 @@ export function appendLoss(e: Emitter, opts: LossOptions): string {
   const values = e.b.constant(`${e.prefix}/onehot_values`, { dtype: "float32", dims: [2], data: Float32Array.of(0, 1) });
   const oneHot = e.op("OneHot", [opts.targets, depth, values], { axis: -1 });
   const weights = opts.classWeights ? e.mul(oneHot, opts.classWeights) : oneHot;
+  for (const v of [oneHot, weights]) opts.shapes.set(v, [BATCH, opts.numClasses]);
   const picked = e.reduce("ReduceSum", e.mul(weights, logProbs), undefined, false);
   const meanLogProb = e.div(picked, e.reduce("ReduceSum", weights, undefined, false));
   return e.opTo(opts.output, "Mul", [meanLogProb, e.scalar(opts.kind === "ce" ? -1 : 1, "sign")]);

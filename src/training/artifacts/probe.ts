@@ -1,13 +1,21 @@
 /**
  * Static shapes of every value of an inference graph, from two forward runs with onnxruntime-node at
- * batch sizes 1 and 3 (zeros as input): a dim that differs between the runs follows the batch and is
- * reported as unknown (null). Gradient rules of Conv, pooling and friends need the other dims statically.
+ * batch sizes 1 and 3 (zeros as input). A dim that is d at batch 1 and 3d at batch 3 is the symbol "N"
+ * (d = 1) or "N*d", so the engine sees equal batch dims as equal and takes its static paths (the only ones
+ * before opset 13); any other changing dim is unknown (null). Conv and pooling rules need the static dims.
  */
 import * as ort from "onnxruntime-node";
 import { UserError } from "../../errors.js";
 import type { Dims } from "../../onnx/graph-view.js";
 import { cloneModel, encodeModel, newTensorValueInfo, valueInfoDims, valueInfoElemType, type ModelProto } from "../../onnx/proto.js";
 import { dtypeFromOnnx, zeros } from "../../onnx/tensor.js";
+
+/** The symbolic batch dim: values of equal symbolic dims are equal at any batch size. */
+export const BATCH = "N";
+
+/** A dim seen as d1 at batch 1 and d3 at batch 3: static, the batch times d1, or unknown. */
+const batchDim = (d1: number, d3: number): number | string | null =>
+  d1 === d3 ? d1 : d3 === 3 * d1 ? (d1 === 1 ? BATCH : `${BATCH}*${d1}`) : null;
 
 export async function probeShapes(model: ModelProto, input: string, file: string): Promise<Map<string, Dims>> {
   const probe = cloneModel(model);
@@ -36,10 +44,10 @@ export async function probeShapes(model: ModelProto, input: string, file: string
   };
   const [one, three] = [await run(1), await run(3)];
   await session.release();
-  const shapes = new Map<string, Dims>();
+  const shapes = new Map<string, Dims>([[input, [BATCH, ...dims.slice(1)]]]);
   for (const [name, d1] of one) {
     const d3 = three.get(name)!;
-    shapes.set(name, d1.length === d3.length ? d1.map((d, i) => (d === d3[i] ? d : null)) : d1.map(() => null));
+    shapes.set(name, d1.length === d3.length ? d1.map((d, i) => batchDim(d, d3[i]!)) : d1.map(() => null));
   }
   return shapes;
 }

@@ -55,6 +55,18 @@ describe("artifacts losses against hand computations (tiny model)", () => {
     }
   }
 
+  it("older opsets (9, 11: ReduceSum axes as attribute; static broadcast paths via the probe's symbolic batch dim)", async () => {
+    for (const opset of [9, 11]) {
+      const a = await buildArtifacts(tinyModel(w, b, opset), { loss: "ce", classWeights: true, optimizer: "adamw", gradients: true });
+      const runner = await StepRunner.create(a);
+      const out = await runner.step({ batch: float32([N, K], x), targets: int64([N], labels), lr: 0, classWeights: float32([K], classWeights) });
+      await runner.release();
+      const ref = crossEntropy(x, labels, w, b, classWeights);
+      expect(values(out.get(a.manifest.outputs.loss))[0]).to.be.closeTo(ref.loss, 1e-6 * ref.loss);
+      expect(maxAbsDiff(values(out.get(a.manifest.outputs.gradients!.w)), ref.gw)).to.be.below(1e-6);
+    }
+  });
+
   it("mse is the mean over all N*K elements, as torch's mse_loss", async () => {
     const a = await buildArtifacts(tinyModel(w, b), { loss: "mse" });
     const t = draw(N * K);
