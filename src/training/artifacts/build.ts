@@ -90,7 +90,12 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   const bnUpdates = toTrainingMode(b, {
     opset, shapes, batchNorms: trainBatchNorms, batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
   });
-  const teacherLogits = opts.teacher ? embedTeacher(b, { source: inlined(model).graph!, input, output, file }) : null;
+  let teacherLogits: string | null = null;
+  if (opts.teacher) {
+    const teacher = embedTeacher(b, { source: inlined(model).graph!, input, output, file });
+    for (const [name, copy] of teacher.renamed) if (shapes.has(name)) shapes.set(copy, shapes.get(name)!);
+    teacherLogits = teacher.logits;
+  }
   const loss = appendLoss(new Emitter(b, opset, "loss"), {
     kind: opts.loss, logits: output, targets: teacherLogits ?? targets!, classWeights: classWeights ?? undefined, numClasses, output: b.unique("loss"), shapes,
   });

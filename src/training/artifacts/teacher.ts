@@ -20,8 +20,8 @@ export interface TeacherOptions {
   file: string;
 }
 
-/** Appends the teacher to the train-step graph; returns the name of the teacher's logits. */
-export function embedTeacher(b: GraphBuilder, opts: TeacherOptions): string {
+/** Appends the teacher to the train-step graph; returns its logits and source name -> teacher name. */
+export function embedTeacher(b: GraphBuilder, opts: TeacherOptions): { logits: string; renamed: Map<string, string> } {
   const nested = opts.source.node.filter((n) => n.attribute.some((a) => a.type === AttrType.GRAPH || a.type === AttrType.GRAPHS));
   if (nested.length) {
     throw new UserError(`the teacher copy does not support control-flow nodes (${nested.map((n) => `'${n.name}' (${n.opType})`).join(", ")})`, opts.file);
@@ -46,5 +46,5 @@ export function embedTeacher(b: GraphBuilder, opts: TeacherOptions): string {
   }
   const logits = renamed.get(opts.output);
   if (!logits) throw new UserError(`no node produces the output '${opts.output}'`, opts.file);
-  return logits;
+  return { logits, renamed };
 }

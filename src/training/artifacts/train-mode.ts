@@ -45,12 +45,13 @@ export function toTrainingMode(b: GraphBuilder, opts: TrainModeOptions): StateUp
   const form: BatchNormForm = opts.opset < 14 ? "decomposed" : (opts.batchNorm ?? "node");
   const updates: StateUpdates = new Map();
   const stateful = new Map(opts.batchNorms.map((s) => [s.node, s]));
+  const bessel = besselFactors(b, opts.opset, opts.shapes);
   for (const node of [...b.graph.node]) {
     if (node.opType === "BatchNormalization") {
       const stats = stateful.get(node);
       const keep = attrFloat(node, "momentum", 0.9); // read before the node form overwrites it
       const batch = form === "node" ? batchNormNode(b, node, opts.shapes, opts.opset) : batchNormDecomposed(b, node, opts.shapes, opts.opset);
-      if (stats) runningUpdate(b, node, { stats, batch, keep, opset: opts.opset, outputName: opts.outputName }, updates);
+      if (stats) runningUpdate(b, node, { stats, batch, keep, opset: opts.opset, outputName: opts.outputName }, bessel(node.input[0]!), updates);
     }
   }
   let k = 0;
@@ -131,18 +132,35 @@ function batchNormDecomposed(b: GraphBuilder, node: NodeProto, shapes: ReadonlyM
   return { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
 }
 
-/** PyTorch's update: running = (1 - m) * running + m * batch, running_var with the unbiased variance. */
 interface RunningUpdate { stats: BatchNormStats; batch: BatchStats; keep: number; opset: number; outputName: (state: string) => string }
 
-function runningUpdate(b: GraphBuilder, node: NodeProto, { stats, batch, keep, opset, outputName }: RunningUpdate, updates: StateUpdates): void {
+/**
+ * Bessel's factor n / (n - 1), n = elements per channel = Size(X) / C, built once per distinct shape of X
+ * without its channel dim (BNs at the same resolution share it).
+ */
+function besselFactors(b: GraphBuilder, opset: number, shapes: ReadonlyMap<string, Dims>): (x: string) => string {
+  const cache = new Map<string, string>();
+  return (x) => {
+    const dims = shapes.get(x)!;
+    const key = JSON.stringify([dims[0], ...dims.slice(2)]);
+    let factor = cache.get(key);
+    if (!factor) {
+      const e = new Emitter(b, opset, `batchnorm/bessel_${cache.size}`);
+      const n = e.div(e.op("Cast", [e.op("Size", [x])], { to: 1 }), e.scalar(dims[1] as number, "channels"));
+      factor = e.div(n, e.sub(n, e.scalar(1, "one")));
+      cache.set(key, factor);
+    }
+    return factor;
+  };
+}
+
+/** PyTorch's update: running = (1 - m) * running + m * batch, running_var with the unbiased variance. */
+function runningUpdate(b: GraphBuilder, node: NodeProto, { stats, batch, keep, opset, outputName }: RunningUpdate, bessel: string, updates: StateUpdates): void {
   const e = new Emitter(b, opset, `${nodeLabel(node)}/running`);
   const blend = (running: string, value: string) =>
     e.opTo(outputName(running), "Add", [e.scale(running, keep, "keep"), e.scale(value, 1 - keep, "momentum")]);
-  // n / (n - 1) with n = elements per channel = Size(X) / C
-  const n = e.div(e.op("Cast", [e.op("Size", [node.input[0]!])], { to: 1 }), e.op("Cast", [e.op("Size", [batch.mean])], { to: 1 }));
-  const unbiased = e.div(e.mul(batch.variance, n), e.sub(n, e.scalar(1, "one")));
   updates.set(stats.mean, blend(stats.mean, batch.mean));
-  updates.set(stats.variance, blend(stats.variance, unbiased));
+  updates.set(stats.variance, blend(stats.variance, e.mul(batch.variance, bessel)));
 }
 
 function dropoutTraining(b: GraphBuilder, node: NodeProto, opset: number, seed: number): void {
