@@ -57,7 +57,7 @@ function inferForwardShapes(view: GraphView, a: Analysis, shapes: Map<string, Di
   const ctx = { shape: (v: string) => shapes.get(v), constantValue: a.constantValue, value: (v: string) => values.get(v), opset };
   for (const n of view.topoOrder()) {
     if (!isAiOnnx(n)) continue;
-    const value = a.elemType.get(n.output[0]!) === DataType.FLOAT ? undefined : inferValue(n, ctx);
+    const value = isFloatType(a.elemType.get(n.output[0]!)) ? undefined : inferValue(n, ctx);
     if (value && n.output[0]) values.set(n.output[0], value);
     inferShapes(n, ctx).forEach((d, k) => {
       const o = n.output[k];
