@@ -3,7 +3,9 @@
  * 1. fashion-mnist train split, one shuffled epoch at batch 64 and 256 with normalisation (computed from train)
  *    and Gaussian noise sigma 0.01, as the method consumes it: batches/s and images/s (wall clock, and per CPU
  *    second of this process, which is steadier on a shared machine).
- * 2. a folder of N 28x28 grey PNGs (fashion-mnist images, written to a temp dir and removed after): one epoch at
+ * 2. overlap: the loader feeding an onnxruntime session (forward of the fixture ResNet-18 w8) at batch 64: mean
+ *    step time and mean wait for the next batch (near zero when preparation overlaps the step).
+ * 3. a folder of N 28x28 grey PNGs (fashion-mnist images, written to a temp dir and removed after): one epoch at
  *    batch 256 decoded on demand, then the pixel cache built and one epoch read from it, with RSS sampled every
  *    20 ms: peak RSS stays bounded (paths and the batches in flight, not every image).
  */
@@ -115,6 +117,38 @@ async function folderEpoch(dir: string, options: { pixelCache?: boolean; cacheDi
   }
 }
 
+/**
+ * Overlap check: 100 batches of 64 from the loader through the fixture ResNet-18 w8 (forward, onnxruntime), timing
+ * apart the wait for the next batch and the step. With prefetching, the batches are prepared while the step runs,
+ * so the wait is near zero.
+ */
+async function benchOverlap() {
+  const ort = await import("onnxruntime-node");
+  const session = await ort.InferenceSession.create("test/fixtures/pytorch/resnet18w8_fmnist.ts-eval.onnx");
+  const d = await openSource("fashion-mnist");
+  const normalisation = await computeNormalisation(d.train);
+  const train = d.train.select(Int32Array.from({ length: 64 * 105 }, (_, i) => i));
+  const input = session.inputNames[0];
+  const gen = trainingBatches(train, { batchSize: 64, normalisation, seed: 3 });
+  let waitMs = 0, stepMs = 0, maxWaitMs = 0;
+  for (let i = 0; i < 105; i++) {
+    let t = performance.now();
+    const { value: b } = await gen.next();
+    const wait = performance.now() - t;
+    t = performance.now();
+    await session.run({ [input]: new ort.Tensor("float32", b!.x, b!.dims) });
+    if (i < 5) continue; // warm-up
+    waitMs += wait; maxWaitMs = Math.max(maxWaitMs, wait);
+    stepMs += performance.now() - t;
+  }
+  await session.release();
+  const ms = (v: number) => +v.toFixed(3);
+  return {
+    model: "resnet18w8_fmnist.ts-eval.onnx (forward only)", batchSize: 64, batches: 100,
+    meanStepMs: ms(stepMs / 100), meanWaitForBatchMs: ms(waitMs / 100), maxWaitForBatchMs: ms(maxWaitMs),
+  };
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const result = {
@@ -122,6 +156,7 @@ async function main() {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(1)) },
     command: `npm run bench:data -- ${process.argv.slice(2).join(" ")}`.trim(),
     fashionMnist: await benchFashionMnist(),
+    overlap: await benchOverlap(),
     folder: args.folder ? await benchFolder(args.folderImages) : undefined,
   };
   const text = JSON.stringify({ ...result, loadAverageAtEnd: loadavg().map((l) => +l.toFixed(1)) }, null, 2);
