@@ -93,7 +93,7 @@ export const slice: GradRule = {
 
 /** Zero padding [begin..., end...] that undoes a unit-step slice of known bounds on a known shape. */
 function slicePads(c: GradContext): number[] | undefined {
-  const dims = staticDims(c, c.I(0));
+  const dims = c.shape(c.I(0));
   if (!dims) return undefined;
   const read = (i: number, attr: string) => {
     if (c.opset < 10) return attrInts(c.node, attr);
@@ -103,14 +103,18 @@ function slicePads(c: GradContext): number[] | undefined {
   };
   const [starts, ends, axes, steps] = [read(1, "starts"), read(2, "ends"), read(3, "axes"), read(4, "steps")];
   if (!starts || !ends || axes === null || steps === null || (steps && steps.some((s) => s !== 1))) return undefined;
-  const pads = new Array<number>(2 * dims.length).fill(0);
-  (axes ?? starts.map((_, i) => i)).forEach((ax, k) => {
-    const a = ax < 0 ? ax + dims.length : ax;
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dims[a]! : v, 0), dims[a]!);
+  const rank = dims.length;
+  const pads = new Array<number>(2 * rank).fill(0);
+  // only the sliced axes need known sizes (a symbolic batch dim elsewhere is fine)
+  for (const [k, ax] of (axes ?? starts.map((_, i) => i)).entries()) {
+    const a = ax < 0 ? ax + rank : ax;
+    const dim = dims[a];
+    if (typeof dim !== "number") return undefined;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
     const [b, e] = [clamp(starts[k]!), clamp(ends[k]!)];
     pads[a] = b;
-    pads[a + dims.length] = dims[a]! - Math.max(e, b);
-  });
+    pads[a + rank] = dim - Math.max(e, b);
+  }
   return pads;
 }
 
