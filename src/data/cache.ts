@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { ImageShape } from "./types.js";
 
@@ -30,8 +30,14 @@ export interface CachedImages {
 export function cacheDir(dir: string | undefined, fromPackage: string): string {
   if (dir) return dir;
   if (process.env.ONNX_UNLEARN_CACHE_DIR) return process.env.ONNX_UNLEARN_CACHE_DIR;
-  const pkgJson = createRequire(import.meta.url).resolve(`${fromPackage}/package.json`);
-  return join(dirname(dirname(pkgJson)), ".cache", "onnx-unlearn");
+  // the package's entry point (its package.json may not be exported), then up to the node_modules holding it
+  let at = createRequire(import.meta.url).resolve(fromPackage);
+  while (basename(at) !== "node_modules") {
+    const up = dirname(at);
+    if (up === at) throw new Error(`cacheDir: ${fromPackage} is not under a node_modules folder`);
+    at = up;
+  }
+  return join(at, ".cache", "onnx-unlearn");
 }
 
 /** Returns the cached images stored under `key`, or undefined when absent, stale or damaged. */

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { FASHION_MNIST_CLASSES, openSource, type Dataset, type Examples } from "../../src/data/index.js";
+import { cacheDir } from "../../src/data/cache.js";
 import { tempDir } from "./make-data.js";
 
 const packageDir = (pkg: string) => dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
@@ -115,5 +116,22 @@ describe("data/sources/mnist and the decoded-data cache", () => {
     expect(statSync(cache).mtimeMs).to.be.at.least(before);
     expect(statSync(cache).size).to.be.above(10000 * 784);
     expect(Array.from(await imageBytes(rebuilt.all, 4321))).to.deep.equal(Array.from(await imageBytes(d.all, 4321)));
+  });
+});
+
+describe("data/cache: cache folder", () => {
+  it("defaults to node_modules/.cache/onnx-unlearn, for packages that do not export package.json too", () => {
+    const saved = process.env.ONNX_UNLEARN_CACHE_DIR;
+    delete process.env.ONNX_UNLEARN_CACHE_DIR;
+    try {
+      const expected = join(dirname(packageDir("fashion-mnist")), ".cache", "onnx-unlearn");
+      expect(cacheDir(undefined, "fashion-mnist")).to.equal(expected);
+      expect(cacheDir(undefined, "sharp")).to.equal(expected);
+      process.env.ONNX_UNLEARN_CACHE_DIR = "/somewhere/else";
+      expect(cacheDir(undefined, "sharp")).to.equal("/somewhere/else");
+      expect(cacheDir("/given", "sharp")).to.equal("/given");
+    } finally {
+      if (saved === undefined) delete process.env.ONNX_UNLEARN_CACHE_DIR; else process.env.ONNX_UNLEARN_CACHE_DIR = saved;
+    }
   });
 });
