@@ -6,7 +6,7 @@
 import { UserError } from "../../errors.js";
 import { appendBackward } from "../../autograd/engine.js";
 import { GraphBuilder } from "../../onnx/builder.js";
-import { GraphView } from "../../onnx/graph-view.js";
+import { GraphView, type Dims } from "../../onnx/graph-view.js";
 import { displayName, readInitializers, type ModelFile } from "../../onnx/model-io.js";
 import { cloneModel, DataLocation, DataType, opsetVersion, type GraphProto, type ModelProto } from "../../onnx/proto.js";
 import { readTensor, writeTensorData, type Tensor } from "../../onnx/tensor.js";
@@ -14,7 +14,7 @@ import { Emitter } from "./emit.js";
 import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
 import { MANIFEST_VERSION, type Manifest, type StateEntry } from "./manifest.js";
 import { ADAMW_DEFAULTS, appendOptimizer, OPTIMIZER_KINDS, SGD_DEFAULTS, type AdamWHyper, type OptimizerKind, type SgdHyper } from "./optimizers.js";
-import { checkParameters, findBatchNormStats, findParameters } from "./parameters.js";
+import { checkParameters, findBatchNormStats, findParameters, type BatchNormStats } from "./parameters.js";
 import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
 import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
@@ -53,27 +53,10 @@ export const FILES = { trainStep: "train_step.onnx", eval: "eval.onnx", state: "
 
 /** Builds the artifacts; runs the source model twice on zeros (probeShapes) to learn static shapes. */
 export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Promise<Artifacts> {
-  const file = displayName(model);
-  checkOptions(opts, file);
+  const src = await inspectSource(model, opts);
+  const { file, opset, input, output, params, bnStats, statNames, initial, shapes, numClasses } = src;
   const optimizer = opts.optimizer ?? "sgd";
   const hyper = { ...(optimizer === "sgd" ? SGD_DEFAULTS : ADAMW_DEFAULTS), ...opts.hyper } as SgdHyper | AdamWHyper;
-  const opset = opsetVersion(model.proto);
-  if (opset === undefined) throw new UserError("imports no ai.onnx opset", file);
-  const graph = model.proto.graph!;
-  const { input, output } = ioNames(graph, opts, file);
-  const params = opts.parameters ?? findParameters(graph);
-  if (opts.parameters) checkParameters(graph, params, file);
-  if (params.length === 0) throw new UserError("has no float parameters to train (no float initializer feeds a Conv/Gemm/MatMul/normalization weight or an elementwise op)", file);
-  const bnStats = findBatchNormStats(graph);
-  const initial = readInitializers(model);
-  const statNames = bnStats.flatMap((s) => [s.mean, s.variance]);
-  const nonFloat = statNames.filter((n) => initial.get(n)!.dtype !== "float32");
-  if (nonFloat.length) throw new UserError(`BatchNormalization statistics must be float32: ${nonFloat.join(", ")}`, file);
-  const shapes = await probeShapes(inlined(model), input, file);
-  const outputDims = shapes.get(output)!;
-  const numClasses = outputDims.at(-1);
-  if (outputDims.length !== 2 || typeof numClasses !== "number") throw new UserError(`output '${output}' must be logits [N,K], got [${outputDims.map((d) => d ?? "N")}]`, file);
-
   const trainStep = inlined(model);
   const tg = trainStep.graph!;
   let b = new GraphBuilder(tg);
@@ -133,17 +116,59 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
 
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses: numClasses },
+    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses },
     loss: opts.loss, optimizer, teacher: !!opts.teacher, batchNorm: opset < 14 ? "decomposed" : (opts.batchNorm ?? "node"),
     hyper: { ...hyper, dropoutSeed: opts.dropoutSeed ?? 0 },
     inputs: { batch: input, targets, lr, classWeights },
     outputs: { loss, logits: output, teacherLogits, gradients: gradOutputs },
     eval: { input, output },
     files: { trainStep: FILES.trainStep, eval: FILES.eval, state: FILES.state },
-    nodes: { source: graph.node.length, trainStep: tg.node.length, eval: evalModel.graph!.node.length },
+    nodes: { source: src.nodes, trainStep: tg.node.length, eval: evalModel.graph!.node.length },
     state,
   };
   return { trainStep, eval: evalModel, initialState, manifest };
+}
+
+interface SourceModel {
+  file: string;
+  opset: number;
+  input: string;
+  output: string;
+  params: string[];
+  bnStats: BatchNormStats[];
+  /** BN running means and variances, in node order. */
+  statNames: string[];
+  initial: Map<string, Tensor>;
+  /** probeShapes of every value, with the symbolic batch dim. */
+  shapes: Map<string, Dims>;
+  numClasses: number;
+  nodes: number;
+}
+
+/** Validates the options and the model; finds its input, output, parameters, BN statistics and shapes. */
+async function inspectSource(model: ModelFile, opts: BuildOptions): Promise<SourceModel> {
+  const file = displayName(model);
+  checkOptions(opts, file);
+  const opset = opsetVersion(model.proto);
+  if (opset === undefined) throw new UserError("imports no ai.onnx opset", file);
+  const graph = model.proto.graph!;
+  const { input, output } = ioNames(graph, opts, file);
+  const params = opts.parameters ?? findParameters(graph);
+  if (opts.parameters) checkParameters(graph, params, file);
+  if (params.length === 0) throw new UserError("has no float parameters to train (no float initializer feeds a Conv/Gemm/MatMul/normalization weight or an elementwise op)", file);
+  const bnStats = findBatchNormStats(graph);
+  const initial = readInitializers(model);
+  const statNames = bnStats.flatMap((s) => [s.mean, s.variance]);
+  const problems = [
+    ...statNames.filter((n) => initial.get(n)!.dtype !== "float32").map((n) => `BatchNormalization statistic '${n}' is not float32`),
+    ...params.filter((p) => statNames.includes(p)).map((p) => `'${p}' is a BatchNormalization statistic, not a parameter`),
+  ];
+  if (problems.length) throw new UserError(problems.join("; "), file);
+  const shapes = await probeShapes(inlined(model), input, file);
+  const outputDims = shapes.get(output)!;
+  const numClasses = outputDims.at(-1);
+  if (outputDims.length !== 2 || typeof numClasses !== "number") throw new UserError(`output '${output}' must be logits [N,K], got [${outputDims.map((d) => d ?? "?")}]`, file);
+  return { file, opset, input, output, params, bnStats, statNames, initial, shapes, numClasses, nodes: graph.node.length };
 }
 
 function checkOptions(opts: BuildOptions, file: string): void {
