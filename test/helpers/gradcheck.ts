@@ -44,8 +44,11 @@ export interface GradCheckCase {
   m3?: number;
   /** Element type of float inputs without their own dtype (default float64; float32 where ORT lacks float64). */
   dtype?: "float32" | "float64";
-  /** "static": declared input shapes and a shapes map (default); "runtime": no shapes, runtime Shape paths. */
-  shapes?: "static" | "runtime";
+  /**
+   * "static": declared input shapes and a shapes map (default); "runtime": no shapes, runtime Shape paths;
+   * "symbolic": input shapes with dim 0 named "N" (a batch dim) and nothing else, as an export declares them.
+   */
+  shapes?: "static" | "runtime" | "symbolic";
   /** Central-difference step (default 4e-3 in float32, 1e-5 in float64). */
   step?: number;
   seed?: string;
@@ -105,7 +108,7 @@ export interface GraphCheckCase {
   opset?: number;
   dtype?: "float32" | "float64";
   /** As GradCheckCase; "probe" also gives the engine every intermediate shape from a forward run. */
-  shapes?: "static" | "runtime" | "probe";
+  shapes?: "static" | "runtime" | "symbolic" | "probe";
   tol?: number;
   m3?: number;
   /** Central-difference step (default 4e-3 in float32, 1e-5 in float64). */
@@ -128,11 +131,13 @@ export async function checkGraphGradient(c: GraphCheckCase): Promise<void> {
   });
   const outNames = c.outputs;
   const runtime = c.shapes === "runtime";
+  const symbolic = c.shapes === "symbolic";
+  const declared = (d: number[]) => (runtime ? undefined : symbolic ? d.map((v, i) => (i === 0 ? "N" : v)) : d);
   const forward = (): GraphProto =>
     newGraph({
       name: "gradcheck",
       node: [...c.nodes],
-      input: inputs.filter((x) => x.feed).map((x) => newTensorValueInfo(x.name, onnxFromDtype(x.tensor.dtype), runtime ? undefined : x.tensor.dims)),
+      input: inputs.filter((x) => x.feed).map((x) => newTensorValueInfo(x.name, onnxFromDtype(x.tensor.dtype), declared(x.tensor.dims))),
       initializer: inputs.filter((x) => !x.feed && !x.spec.omit).map((x) => makeTensorProto(x.name, x.tensor)),
     });
   const feeds = (shift = 0, v?: number[][]) =>
@@ -162,7 +167,7 @@ export async function checkGraphGradient(c: GraphCheckCase): Promise<void> {
   g.node.push(newNode({ opType: "Sum", name: "loss", input: floatOuts.map((o) => `s_${o}`), output: ["loss"] }));
   const shapes = new Map<string, Dims>(runtime ? [] : [...probed.map((o) => [o, [...fwd[o]!.dims]] as [string, Dims]), ["loss", []]]);
   const diffs = inputs.filter((x) => x.diff);
-  const grads = appendBackward(g, { loss: "loss", wrt: diffs.map((x) => x.name), opset, shapes: runtime ? undefined : shapes });
+  const grads = appendBackward(g, { loss: "loss", wrt: diffs.map((x) => x.name), opset, shapes: runtime || symbolic ? undefined : shapes });
   g.output = [newTensorValueInfo("loss", onnxFromDtype(floatType)), ...diffs.map((x) => newTensorValueInfo(grads.get(x.name)!, onnxFromDtype(x.tensor.dtype)))];
   const sess = await session(g, opset);
   const at = await sess.run(feeds());

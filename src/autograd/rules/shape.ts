@@ -46,8 +46,8 @@ export const concat: GradRule = {
     const g = dY(c);
     const n = c.inputCount;
     const axis = attrInt(c.node, "axis", 0);
-    const sizes = c.node.input.map((x) => staticDims(c, x)?.at(axis));
-    if (sizes.every((s): s is number => s !== undefined)) return splitInto(c, g, sizes, axis);
+    const sizes = c.node.input.map((x) => c.shape(x)?.at(axis));
+    if (sizes.every((s): s is number => typeof s === "number")) return splitInto(c, g, sizes, axis);
     // runtime offsets: cumulative sizes along the axis
     const axisT = c.constant(int64([1], [axis]));
     let start = c.constant(int64([1], [0]));
@@ -133,8 +133,8 @@ export const gather: GradRule = {
     if (axis < 0 && rank === undefined) throw new UserError(`Gather with a negative axis needs the rank of '${data}'`, `node '${c.node.name}'`);
     const a = axis < 0 ? axis + rank! : axis;
     const one = (v: number) => c.constant(int64([1], [v]));
-    const depth = staticDims(c, data)?.[a];
-    const depthT = depth !== undefined ? one(depth) : c.op("Gather", [c.op("Shape", [data]), one(a)]);
+    const depth = c.shape(data)?.[a];
+    const depthT = typeof depth === "number" ? one(depth) : c.op("Gather", [c.op("Shape", [data]), one(a)]);
     const m = staticDims(c, indices)?.reduce((p, q) => p * q, 1);
     const mT = m !== undefined ? one(m) : c.op("Reshape", [c.op("Size", [indices]), one(1)]);
     const idx = c.op("Reshape", [c.op("Cast", [indices], { to: onnxFromDtype("int64") }), one(-1)]);

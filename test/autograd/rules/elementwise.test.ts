@@ -60,6 +60,8 @@ const more: Case[] = [
 
 const runtimeShapes: Case[] = [...binary.slice(1, 5), binary[6]!].map((c) => ({ ...c, title: `${c.title}, runtime shapes`, shapes: "runtime" }));
 
+const symbolic: Case[] = [binary[1]!, binary[3]!, binary[6]!, more[8]!].map((c) => ({ ...c, title: `${c.title}, symbolic batch dim`, shapes: "symbolic" }));
+
 describe("elementwise gradient rules", () => {
-  for (const c of [...unary, ...clip, ...binary, ...more, ...runtimeShapes]) it(c.title, () => checkGradient(c));
+  for (const c of [...unary, ...clip, ...binary, ...more, ...runtimeShapes, ...symbolic]) it(c.title, () => checkGradient(c));
 });

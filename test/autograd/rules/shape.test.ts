@@ -53,6 +53,9 @@ const where: Case[] = [
 
 const runtime: Case[] = [reshapes[0]!, reshapes[5]!, reshapes[7]!, reshapes[8]!, joins[0]!, joins[5]!, slices[1]!, slices[2]!, gathers[1]!, where[0]!].map((c) => ({ ...c, title: `${c.title}, runtime shapes`, shapes: "runtime" }));
 
+const symbolic: Case[] = [reshapes[1]!, reshapes[2]!, reshapes[8]!, joins[0]!, joins[4]!, slices[0]!, slices[2]!, gathers[1]!, gathers[2]!, pads[0]!]
+  .map((c) => ({ ...c, title: `${c.title}, symbolic batch dim`, shapes: "symbolic" }));
+
 describe("shape gradient rules", () => {
-  for (const c of [...reshapes, ...joins, ...slices, ...gathers, ...pads, ...where, ...runtime]) it(c.title, () => checkGradient(c));
+  for (const c of [...reshapes, ...joins, ...slices, ...gathers, ...pads, ...where, ...runtime, ...symbolic]) it(c.title, () => checkGradient(c));
 });
