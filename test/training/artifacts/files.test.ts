@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import * as ort from "onnxruntime-node";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +7,9 @@ import { readSafetensors, writeSafetensors } from "../../../src/io/safetensors.j
 import { loadModel } from "../../../src/onnx/model-io.js";
 import { encodeModel } from "../../../src/onnx/proto.js";
 import { findParameters, readArtifacts, type Manifest } from "../../../src/training/artifacts/index.js";
+import { relError } from "../../../src/training/artifacts/verify-torch.js";
 import { runCli } from "../../helpers/run-cli.js";
+import { fromOrt, toOrt } from "./helpers.js";
 
 const FIX = "test/fixtures/pytorch";
 
@@ -46,6 +49,14 @@ describe("artifacts files and the artifacts command", () => {
     expect(encodeModel(a.trainStep).length).to.be.above(0);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as Manifest;
     expect(manifest.nodes.trainStep).to.equal(a.trainStep.graph!.node.length);
+    // eval.onnx fed the initial state is PyTorch's model.eval()
+    const ref = readSafetensors(`${FIX}/resnet18w8_fmnist.ref.safetensors`).tensors;
+    const session = await ort.InferenceSession.create(encodeModel(a.eval));
+    const feeds: Record<string, ort.Tensor> = { input: toOrt(ref.get("input")!) };
+    for (const s of m.state.filter((e) => e.eval)) feeds[s.name] = toOrt(a.initialState.get(s.name)!);
+    const logits = fromOrt((await session.run(feeds)).logits!);
+    await session.release();
+    expect(relError(logits, ref.get("eval_logits")!)).to.be.below(1e-5);
   });
 
   it("readArtifacts refuses a state file that does not match the manifest, listing every problem", () => {
