@@ -31,6 +31,7 @@ const program = new Command("bench")
   .option("--warmup <n>", "untimed runs first", "2")
   .option("--k <list>", "steps per session.run (ONNX Loop when > 1)", "1")
   .option("--opt <level>", "graph optimisation level", "all")
+  .option("--spin", "let onnxruntime threads spin (default: off)")
   .option("--json <file>", "write the results as JSON")
   .parse(process.argv.slice(2).filter((a) => a !== "--"), { from: "user" });
 const o = program.opts();
@@ -50,7 +51,7 @@ process.stderr.write(`${o.model} ${channels}x${image}x${image}: artifacts built 
 
 const results: StepBenchResult[] = [];
 for (const ep of list(o.ep) as ExecutionProvider[]) {
-  const common = { artifacts, executionProvider: ep, intraOpThreads: threads, graphOptimizationLevel: o.opt as GraphOptimizationLevel };
+  const common = { artifacts, executionProvider: ep, intraOpThreads: threads, graphOptimizationLevel: o.opt as GraphOptimizationLevel, allowSpinning: !!o.spin };
   const session = await openBenchSession(common);
   for (const batch of ints(o.batch)) {
     for (const k of ints(o.k)) {
@@ -71,11 +72,11 @@ const rows = results.map((r) =>
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 const load1 = loadavg()[0]!;
 process.stdout.write([
-  `${started} ${o.model} ${channels}x${image}x${image}, ${o.classes} classes, threads ${threads ?? "default"}, opt ${o.opt}`,
+  `${started} ${o.model} ${channels}x${image}x${image}, ${o.classes} classes, threads ${threads ?? "default"}, opt ${o.opt}, spinning ${o.spin ? "on" : "off"}`,
   `machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
   header, "|---|---|---|---|---|---|---|", ...rows, "",
 ].join("\n"));
 if (o.json) {
-  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
+  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, spinning: !!o.spin, machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
 }

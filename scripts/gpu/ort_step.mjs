@@ -85,9 +85,11 @@ if (a.parity) {
 
 // (b) timings
 const timings = [];
-for (const ep of a.ep.split(",").filter(Boolean)) {
+// On the CPU both with and without onnxruntime's thread spinning (off is our default; see PERFORMANCE.md).
+const configs = a.ep.split(",").filter(Boolean).flatMap((ep) => (ep === "cpu" ? [[ep, false], [ep, true]] : [[ep, false]]));
+for (const [ep, allowSpinning] of configs) {
   const batches = ep === "cpu" ? ints(a["cpu-batch"]) : ints(a.batch);
-  const common = { artifacts, executionProvider: ep, intraOpThreads: ep === "cpu" && a["cpu-threads"] ? Number(a["cpu-threads"]) : undefined };
+  const common = { artifacts, executionProvider: ep, allowSpinning, intraOpThreads: ep === "cpu" && a["cpu-threads"] ? Number(a["cpu-threads"]) : undefined };
   t = performance.now();
   let session;
   try {
@@ -105,8 +107,8 @@ for (const ep of a.ep.split(",").filter(Boolean)) {
           ...common, session, sampleDims: [channels, image, image], batch, stepsPerRun: k,
           steps: ep === "cpu" ? 3 : Number(a.steps), repeats: ep === "cpu" ? 3 : Number(a.repeats), warmupRuns: 2,
         });
-        timings.push({ stack: "onnxruntime-node", model: a.model, ...r });
-        log(`ort ${ep} batch ${batch} K ${k}: ${r.msPerStep.toFixed(2)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s`);
+        timings.push({ stack: "onnxruntime-node", model: a.model, allowSpinning, ...r });
+        log(`ort ${ep}${allowSpinning ? " (spinning)" : ""} batch ${batch} K ${k}: ${r.msPerStep.toFixed(2)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s`);
       } catch (e) {
         timings.push({ stack: "onnxruntime-node", model: a.model, executionProvider: ep, batch, stepsPerRun: k, error: String(e?.message ?? e) });
         log(`ort ${ep} batch ${batch} K ${k}: FAILED ${e?.message ?? e}`);

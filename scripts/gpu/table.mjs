@@ -17,7 +17,7 @@ for (const t of torch.timings.filter((x) => !x.error)) {
   const mine = ours.filter((o) => o.executionProvider === t.device && o.batch === t.batch);
   if (mine.length === 0) lines.push(`| ${t.device} | ${t.batch} | ${t.msPerStep.toFixed(2)} | ${t.imagesPerSecond.toFixed(0)} | - | - | - | - |`);
   for (const o of mine) {
-    lines.push(`| ${t.device} | ${t.batch} | ${t.msPerStep.toFixed(2)} | ${t.imagesPerSecond.toFixed(0)} | ${o.stepsPerRun} | ${o.msPerStep.toFixed(2)} | ${o.imagesPerSecond.toFixed(0)} | ${(o.imagesPerSecond / t.imagesPerSecond).toFixed(2)}x |`);
+    lines.push(`| ${t.device} | ${t.batch} | ${t.msPerStep.toFixed(2)} | ${t.imagesPerSecond.toFixed(0)} | ${o.stepsPerRun}${o.allowSpinning ? " spin" : ""} | ${o.msPerStep.toFixed(2)} | ${o.imagesPerSecond.toFixed(0)} | ${(o.imagesPerSecond / t.imagesPerSecond).toFixed(2)}x |`);
   }
 }
 for (const o of ours.filter((o) => !torch.timings.some((t) => t.device === o.executionProvider && t.batch === o.batch))) {

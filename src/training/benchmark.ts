@@ -19,6 +19,8 @@ export interface StepBenchOptions {
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning). Default false. */
+  allowSpinning?: boolean;
   /** Steps per session.run (an ONNX Loop when > 1). Default 1. */
   stepsPerRun?: number;
   /** Steps per timed repeat (rounded up to a multiple of stepsPerRun). Default 5. */
@@ -107,6 +109,7 @@ export function openBenchSession(o: Omit<StepBenchOptions, "batch" | "sampleDims
     executionProvider: o.executionProvider ?? "cpu",
     intraOpThreads: o.intraOpThreads,
     graphOptimizationLevel: o.graphOptimizationLevel,
+    allowSpinning: o.allowSpinning,
     inputNoise: { std: 0.01, seed: o.seed ?? 0 },
   });
 }

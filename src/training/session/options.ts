@@ -25,6 +25,9 @@ export interface TrainingSessionOptions {
   graphOptimizationLevel?: GraphOptimizationLevel;
   /** Check every loss for NaN/Infinity and stop (state left as before the step). Default true. */
   checkLoss?: boolean;
+  /** Let onnxruntime's intra-op threads spin while waiting for work. Default false: on a shared or busy CPU
+   *  spinning threads burn the cycles the working ones need (measured 2x slower; docs/PERFORMANCE.md). */
+  allowSpinning?: boolean;
   /** Add Gaussian noise to the batch inside the train step (the method's x' = x + N(0, std^2)). Default none. */
   inputNoise?: InputNoise;
 }
@@ -33,7 +36,7 @@ export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThre
 
 export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as TrainingSessionOptions;
-  const r = { executionProvider: "cpu" as ExecutionProvider, deviceId: 0, fallbackToCpu: false, graphOptimizationLevel: "all" as GraphOptimizationLevel, checkLoss: true, ...given };
+  const r = { executionProvider: "cpu" as ExecutionProvider, deviceId: 0, fallbackToCpu: false, graphOptimizationLevel: "all" as GraphOptimizationLevel, checkLoss: true, allowSpinning: false, ...given };
   const problems: string[] = [];
   if (r.executionProvider !== "cpu" && r.executionProvider !== "cuda") problems.push(`executionProvider must be "cpu" or "cuda", got "${r.executionProvider}"`);
   if (!Number.isInteger(r.deviceId) || r.deviceId < 0) problems.push(`deviceId must be a non-negative integer, got ${r.deviceId}`);
@@ -59,7 +62,10 @@ export function sessionOptions(o: ResolvedOptions, ep: ExecutionProvider): Infer
     ...(o.intraOpThreads !== undefined ? { intraOpNumThreads: o.intraOpThreads } : {}),
     interOpNumThreads: 1,
     executionMode: "sequential",
-    extra: { optimization: { disable_specified_optimizers: DISABLED_OPTIMIZERS } },
+    extra: {
+      optimization: { disable_specified_optimizers: DISABLED_OPTIMIZERS },
+      session: { intra_op: { allow_spinning: o.allowSpinning ? "1" : "0" } },
+    },
   };
 }
 
