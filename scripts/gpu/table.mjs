@@ -21,7 +21,7 @@ for (const t of torch.timings.filter((x) => !x.error)) {
   }
 }
 for (const o of ours.filter((o) => !torch.timings.some((t) => t.device === o.executionProvider && t.batch === o.batch))) {
-  lines.push(`| ${o.executionProvider} | ${o.batch} | - | - | ${o.stepsPerRun} | ${o.msPerStep.toFixed(2)} | ${o.imagesPerSecond.toFixed(0)} | - |`);
+  lines.push(`| ${o.executionProvider} | ${o.batch} | - | - | ${o.stepsPerRun}${o.allowSpinning ? " spin" : ""} | ${o.msPerStep.toFixed(2)} | ${o.imagesPerSecond.toFixed(0)} | - |`);
 }
 for (const e of [...ort.timings, ...torch.timings].filter((x) => x.error)) lines.push(`error: ${e.stack} ${e.executionProvider ?? e.device} batch ${e.batch ?? ""}: ${e.error}`);
 process.stdout.write(`${lines.join("\n")}\n`);
