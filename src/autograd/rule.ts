@@ -29,7 +29,10 @@ export interface GradContext {
   needs(i: number): boolean;
   /** Number of forward inputs actually present. */
   readonly inputCount: number;
-  /** Static shape of a value when known (numbers, symbolic names, null for unknown dims). */
+  /**
+   * Static shape of a value when known (numbers, symbolic names, null for unknown dims): forward values
+   * from the file, the caller's shapes or the engine's inference; generated values from inference.
+   */
   shape(value: string): Dims | undefined;
   /** Emits one node in the backward graph; returns its (first) output. Names are `<node>/grad/<op>`. */
   op(opType: string, inputs: string[], attrs?: Attrs): string;
