@@ -187,6 +187,28 @@ describe("autograd engine", () => {
       expect(e.message).to.match(/^No gradient rule for op 'Acosh' \(node 'blocks\.0\/Acosh', opset 17\); supported: Abs, Add, .*Where$/);
     });
 
+    it("an op of another domain, and every unsupported node listed once", () => {
+      const graph = newGraph({ name: "g" });
+      const b = new GraphBuilder(graph);
+      b.addInput("x", "float32", [3]);
+      const y = b.op("FusedGelu", ["x"], {}, "fused");
+      graph.node.at(-1)!.domain = "com.microsoft";
+      const z = b.op("Acosh", [y], {}, "acosh");
+      b.node("ReduceSum", [z], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+      const e = userError(() => appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 17 }));
+      expect(e.message).to.match(/^No gradient rule for op 'Acosh' \(node 'acosh', opset 17\), op 'com\.microsoft\.FusedGelu' \(node 'fused', opset 17\); supported: /);
+    });
+
+    it("a broadcast without static shapes before opset 13", () => {
+      const graph = newGraph({ name: "g" });
+      const b = new GraphBuilder(graph);
+      b.addInput("x", "float32");
+      b.addInput("y", "float32");
+      b.node("ReduceSum", [b.op("Add", ["x", "y"], {}, "sum")], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+      const e = userError(() => appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 11 }));
+      expect(e.message).to.equal("node 'sum' (Add): cannot reduce a broadcast gradient without static shapes at opset 11 (needs opset >= 13 or known shapes)");
+    });
+
     it("a wrt the loss does not reach, through floats or at all", () => {
       const graph = newGraph({ name: "g" });
       const b = new GraphBuilder(graph);
