@@ -8,7 +8,7 @@ import { appendBackward } from "../../autograd/engine.js";
 import { GraphBuilder } from "../../onnx/builder.js";
 import { GraphView, type Dims } from "../../onnx/graph-view.js";
 import { displayName, readInitializers, type ModelFile } from "../../onnx/model-io.js";
-import { cloneModel, DataLocation, DataType, opsetVersion, type GraphProto, type ModelProto } from "../../onnx/proto.js";
+import { cloneModel, DataLocation, DataType, newTensorValueInfo, opsetVersion, valueInfoDims, valueInfoElemType, type GraphProto, type ModelProto } from "../../onnx/proto.js";
 import { readTensor, writeTensorData, type Tensor } from "../../onnx/tensor.js";
 import { Emitter } from "./emit.js";
 import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
@@ -199,11 +199,27 @@ function ioNames(graph: GraphProto, opts: BuildOptions, file: string): { input: 
   return { input: input!, output: output! };
 }
 
-/** A copy of the model with every initializer's data inside the file (external data read in). */
+/**
+ * A copy of the model with every initializer's data inside the file (external data read in) and a batch
+ * dim free to vary: an export with a fixed batch (input [1,C,H,W]) declares it symbolic ("N") on its
+ * input and outputs, and its value_info (which would pin the old batch) is dropped.
+ */
 function inlined(model: ModelFile): ModelProto {
   const copy = cloneModel(model.proto);
-  for (const t of copy.graph!.initializer) {
+  const g = copy.graph!;
+  for (const t of g.initializer) {
     if (t.dataLocation === DataLocation.EXTERNAL) writeTensorData(t, readTensor(t, { baseDir: model.dir, file: model.file }));
+  }
+  const inits = new Set(g.initializer.map((t) => t.name));
+  const io = [...g.input.filter((v) => !inits.has(v.name)), ...g.output];
+  const fixed = io.filter((v) => typeof valueInfoDims(v)?.[0] === "number");
+  if (fixed.length) {
+    for (const v of fixed) {
+      const dims = valueInfoDims(v)!;
+      const relaxed = newTensorValueInfo(v.name, valueInfoElemType(v)!, [BATCH, ...dims.slice(1)]);
+      v.type = relaxed.type;
+    }
+    g.valueInfo = [];
   }
   return copy;
 }

@@ -42,7 +42,12 @@ export async function probeShapes(model: ModelProto, input: string, file: string
     const out = await session.run({ [input]: new ort.Tensor("float32", zeros("float32", shape).data as Float32Array, shape) });
     return new Map(Object.entries(out).map(([k, v]) => [k, [...v.dims]]));
   };
-  const [one, three] = [await run(1), await run(3)];
+  let one: Map<string, number[]>, three: Map<string, number[]>;
+  try {
+    [one, three] = [await run(1), await run(3)];
+  } catch (e) {
+    throw new UserError(`onnxruntime cannot run it at batch sizes 1 and 3 (${(e as Error).message.split("\n")[0]}); is the batch size fixed inside the graph (e.g. a Reshape to [1, ...])? Re-export it with a dynamic batch axis`, file);
+  }
   await session.release();
   const shapes = new Map<string, Dims>([[input, [BATCH, ...dims.slice(1)]]]);
   for (const [name, d1] of one) {

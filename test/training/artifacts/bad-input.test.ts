@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { saveModel, type ModelFile } from "../../../src/onnx/model-io.js";
+import { valueInfoDims } from "../../../src/onnx/proto.js";
 import { float32 } from "../../../src/onnx/tensor.js";
 import { buildArtifacts, type BuildOptions } from "../../../src/training/artifacts/index.js";
 import { runCli } from "../../helpers/run-cli.js";
@@ -82,5 +83,25 @@ describe("artifacts: bad input", () => {
     const r = await runCli(["artifacts", "m.onnx", "--out", dir, "--loss", "l1", "--optimizer", "adam", "--momentum", "x"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain("--loss expects one of mse, ce, neg-ce, got 'l1'; --optimizer expects one of sgd, adamw, got 'adam'; --momentum expects a number >= 0, got 'x'");
+  });
+});
+
+describe("artifacts: exports with a fixed batch size", () => {
+  /** logits = Reshape(x * w, shape) with x declared [1, 3] */
+  const fixedBatch = (shape: number[]) => modelOf((g) => {
+    g.addInput("x", "float32", [1, 3]);
+    g.initializer("w", float32([3], [1, 2, 3]));
+    g.initializer("shape", { dtype: "int64", dims: [2], data: BigInt64Array.from(shape, BigInt) });
+    g.node("Reshape", [g.op("Mul", ["x", "w"]), "shape"], { outputs: ["logits"] });
+    g.addOutput("logits", "float32", [1, 3]);
+  });
+
+  it("a batch dim declared 1 is relaxed to N in the train step and the eval model", async () => {
+    const a = await buildArtifacts(fixedBatch([-1, 3]), { loss: "mse" });
+    for (const m of [a.trainStep, a.eval]) expect(valueInfoDims(m.graph!.input.find((i) => i.name === "x")!)).to.deep.equal(["N", 3]);
+  });
+
+  it("a batch size fixed inside the graph is refused with advice", async () => {
+    expect((await buildError(fixedBatch([1, 3]), { loss: "mse" })).message).to.match(/cannot run it at batch sizes 1 and 3 .*Re-export it with a dynamic batch axis/);
   });
 });
