@@ -16,6 +16,8 @@ interface ArtifactsCliOptions {
   nesterov?: boolean;
   bn: string;
   dropoutSeed: string;
+  input?: string;
+  output?: string;
 }
 
 function num(flag: string, v: string | undefined, problems: string[]): number | undefined {
@@ -45,6 +47,8 @@ export function register(program: Command): void {
     .option("--nesterov", "SGD with Nesterov momentum")
     .option("--bn <form>", "training-mode BatchNormalization: node (ORT CPU) or decomposed (any execution provider, e.g. CUDA)", "node")
     .option("--dropout-seed <n>", "base seed of training-mode Dropout", "0")
+    .option("--input <name>", "the batch input (default: the model's only non-initializer input)")
+    .option("--output <name>", "the logits output (default: the model's first output)")
     .action(async (modelPath: string, o: ArtifactsCliOptions) => {
       const problems: string[] = [];
       const loss = oneOf<LossKind>("--loss", o.loss, LOSS_KINDS, problems);
@@ -57,7 +61,7 @@ export function register(program: Command): void {
       if (problems.length) throw new UserError(problems.join("; "));
       const hyper = Object.fromEntries(Object.entries({ momentum, weightDecay, nesterov: o.nesterov }).filter(([, v]) => v !== undefined));
       const a = await buildArtifacts(loadModel(modelPath), {
-        loss, optimizer, hyper, teacher: !!o.teacher, classWeights: !!o.classWeights, batchNorm, dropoutSeed,
+        loss, optimizer, hyper, teacher: !!o.teacher, classWeights: !!o.classWeights, batchNorm, dropoutSeed, input: o.input, output: o.output,
       });
       writeArtifacts(o.out, a);
       const m = a.manifest;

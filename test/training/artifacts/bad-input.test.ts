@@ -79,6 +79,12 @@ describe("artifacts: bad input", () => {
     expect((await buildError(twoInputs, { loss: "ce" })).message).to.contain("cannot tell the batch input among [x, y]; name it");
   });
 
+  it("the artifacts CLI names a missing input or output (exit 2)", async () => {
+    const r = await runCli(["artifacts", "test/fixtures/pytorch/resnet18w8_fmnist.dynamo.onnx", "--out", join(dir, "o"), "--input", "x", "--output", "nope"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal("onnx-unlearn: resnet18w8_fmnist.dynamo.onnx: has no input 'x' (inputs: input); has no output 'nope' (outputs: logits)\n");
+  });
+
   it("the artifacts CLI rejects bad options at once (exit 2)", async () => {
     const r = await runCli(["artifacts", "m.onnx", "--out", dir, "--loss", "l1", "--optimizer", "adam", "--momentum", "x"]);
     expect(r.code).to.equal(2);
