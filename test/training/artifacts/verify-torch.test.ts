@@ -21,6 +21,12 @@ describe("verify-torch: generated train steps against PyTorch (ts-preserve fixtu
     }
   }
 
+  it("resnet18w8_tvstem mse --sgd --bn decomposed (the form every execution provider runs): within 1e-4", async () => {
+    const r = await runCli(["verify-torch", "--model", `${FIX}/resnet18w8_tvstem.ts-preserve.onnx`, "--ref", `${FIX}/resnet18w8_tvstem.ref.safetensors`, "--loss", "mse", "--sgd", "--tol", "1e-4", "--bn", "decomposed"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^all 229 tensors within 0\.0001$/m);
+  });
+
   it("prints a per-kind summary and exits 1 when a tensor is outside --tol", async () => {
     const r = await runCli(["verify-torch", "--model", `${FIX}/resnet18w8_fmnist.ts-preserve.onnx`, "--ref", `${FIX}/resnet18w8_fmnist.ref.safetensors`, "--loss", "ce", "--tol", "1e-12"]);
     expect(r.code).to.equal(1);
