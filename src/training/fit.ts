@@ -29,7 +29,7 @@ export interface FitOptions {
 
 /** Trains and returns the session holding the trained weights (release() it when done). */
 export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
-  const artifacts = await buildArtifacts(o.model, { loss: "ce", optimizer: "sgd", hyper: { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4 } });
+  const artifacts = await buildArtifacts(o.model, { loss: "ce", optimizer: "sgd", batchNorm: o.executionProvider === "cuda" ? "decomposed" : "node", hyper: { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4 } });
   const session = await TrainingSession.create(artifacts, { executionProvider: o.executionProvider ?? "cpu", intraOpThreads: o.intraOpThreads });
   const epochs = o.epochs ?? 2;
   const batchSize = o.batchSize ?? 64;

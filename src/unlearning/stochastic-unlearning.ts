@@ -81,6 +81,8 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     loss: "mse",
     optimizer: "sgd",
     teacher: true,
+    // onnxruntime's CUDA provider refuses training-mode BatchNormalization nodes (docs/artifacts.md)
+    batchNorm: o.executionProvider === "cuda" ? "decomposed" : "node",
     hyper: { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4 },
   });
   const session = await TrainingSession.create(artifacts, { executionProvider: o.executionProvider ?? "cpu", intraOpThreads: o.intraOpThreads });
