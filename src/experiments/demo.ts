@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { openSource, retainOnlyView, selectForget, splitTrain, type Dataset } from "../data/index.js";
 import { evaluate, type Evaluation } from "../evaluation/accuracy.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { saveWithWeights } from "../interop/with-weights.js";
 import { buildZooModel } from "../models/index.js";
 import { loadModel, saveModel, type ModelFile } from "../onnx/model-io.js";
 import { fitClassifier } from "../training/fit.js";
@@ -79,13 +80,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     await timed("retrained", () => trainAndSave(fresh(), retain, paths.retrained!, fitOpts, log, "retrained"));
   }
   paths.unlearned = join(o.outDir, "unlearned.onnx");
+  const original = loadModel(paths.original!);
   const result = await timed("unlearned", () =>
     stochasticUnlearning({
-      model: loadModel(paths.original!), retain: retainOnlyView(dataset, forget), epochs: o.unlearnEpochs, seed,
+      model: original, retain: retainOnlyView(dataset, forget), epochs: o.unlearnEpochs, seed,
       executionProvider: ep, intraOpThreads: o.threads, onProgress: (e) => (e.kind === "reinit" || e.kind === "epoch") && log(describeProgress(e)),
     }));
   try {
-    result.session.exportInferenceModel(paths.unlearned);
+    saveWithWeights(original, result.session.getParameters(), paths.unlearned);
   } finally {
     await result.session.release();
   }
@@ -118,7 +120,7 @@ async function trainAndSave(model: ModelFile, data: Dataset["train"], path: stri
     onEpoch: (e) => log(`${name} epoch ${e.epoch + 1}: mean CE ${e.meanLoss.toFixed(4)}, ${(e.images / e.seconds).toFixed(0)} img/s`),
   });
   try {
-    session.exportInferenceModel(path);
+    saveWithWeights(model, session.getParameters(), path);
   } finally {
     await session.release();
   }

@@ -10,6 +10,7 @@ import { evaluate } from "../../evaluation/accuracy.js";
 import { accuracyTable, type ScoreSheet } from "../../evaluation/table.js";
 import { loadModel } from "../../onnx/model-io.js";
 import { writeFileAtomic } from "../../io/atomic-write.js";
+import { saveWithWeights } from "../../interop/with-weights.js";
 import { InferenceModel } from "../../training/inference.js";
 import { INIT_SCHEMES, type InitScheme } from "../../unlearning/reinit.js";
 import { parseSchedule } from "../../unlearning/schedule.js";
@@ -96,7 +97,7 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
   });
   let scores: ScoreSheet | undefined;
   try {
-    result.session.exportInferenceModel(o.out);
+    saveWithWeights(model, result.session.getParameters(), o.out);
     log(`wrote ${o.out} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     if (o.eval) scores = await score(modelPath, o, dataset, forget, normalisation);
   } finally {
