@@ -30,7 +30,7 @@ export function readStateFile(path: string, specs: readonly StateSpec[]): { stat
     const hint = metadata.format === PARAMS_KIND ? " (it is a parameter file: use loadParameters)" : "";
     throw new UserError(`is not an onnx-unlearn training state file${hint}`, path);
   }
-  checkAgainst(path, tensors, specs.map((s) => ({ key: s.name, dtype: s.dtype, dims: s.dims })), true, metadata.source);
+  checkAgainst(path, tensors, specs.map((s) => ({ key: s.name, dtype: s.dtype, dims: s.dims })), metadata.source);
   const stepCount = Number(metadata.step ?? "0");
   return { state: tensors, stepCount: Number.isInteger(stepCount) && stepCount >= 0 ? stepCount : 0 };
 }
@@ -40,7 +40,7 @@ export function readParameterFile(path: string, specs: readonly StateSpec[]): Ma
   const { tensors, metadata } = readSafetensors(path);
   for (const k of [...tensors.keys()]) if (IGNORED.test(k)) tensors.delete(k);
   const expected = specs.filter((s) => s.initializer !== null).map((s) => ({ key: s.initializer!, dtype: s.dtype, dims: s.dims }));
-  checkAgainst(path, tensors, expected, true, metadata.source);
+  checkAgainst(path, tensors, expected, metadata.source);
   return tensors;
 }
 
@@ -48,7 +48,6 @@ function checkAgainst(
   path: string,
   tensors: Map<string, Tensor>,
   expected: { key: string; dtype: string; dims: number[] }[],
-  exact: boolean,
   source: string | undefined,
 ): void {
   const problems: string[] = [];
@@ -57,7 +56,7 @@ function checkAgainst(
   const unexpected = [...tensors.keys()].filter((k) => !want.has(k));
   const list = (xs: string[]) => xs.slice(0, 5).map((x) => `'${x}'`).join(", ") + (xs.length > 5 ? ` and ${xs.length - 5} more` : "");
   if (missing.length) problems.push(`missing ${missing.length} tensor(s) of this model: ${list(missing)}`);
-  if (exact && unexpected.length) problems.push(`${unexpected.length} tensor(s) this model does not have: ${list(unexpected)}`);
+  if (unexpected.length) problems.push(`${unexpected.length} tensor(s) this model does not have: ${list(unexpected)}`);
   for (const [k, t] of tensors) {
     const e = want.get(k);
     if (!e) continue;

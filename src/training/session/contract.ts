@@ -22,7 +22,7 @@ export interface StateSpec {
 export interface ManifestLike {
   source: { file?: string; inputName: string; outputName: string; opset: number; irVersion?: number };
   /** Train-step inputs besides the state; targets is null when the teacher runs inside the step. */
-  inputs: { batch: string; targets?: string | null; lr: string };
+  inputs: { batch: string; targets?: string | null; lr: string; classWeights?: string | null };
   outputs: { loss: string; logits?: string | null };
   /** Input and output names of the eval model (default: the source's). */
   eval?: { input: string; output: string };

@@ -34,7 +34,11 @@ export function buildMultiStep(trainStep: ModelProto, manifest: ManifestLike): {
     lrs: "multi_step/lrs",
     losses: "multi_step/losses",
   };
-  const r = (name: string) => (name === "" ? "" : `${BODY}${name}`);
+  // Other inputs (class weights) are the same every step: outer inputs the body reads by their own name.
+  const own = new Set([manifest.inputs.batch, manifest.inputs.targets, manifest.inputs.lr, ...manifest.state.map((s) => s.name)]);
+  const passThrough = src.input.filter((v) => !own.has(v.name));
+  const outerNames = new Set(passThrough.map((v) => v.name));
+  const r = (name: string) => (name === "" || outerNames.has(name) ? name : `${BODY}${name}`);
   const inputInfo = (name: string) => src.input.find((v) => v.name === name)!;
 
   const body = newGraph({ name: "train_step_body" });
@@ -62,6 +66,7 @@ export function buildMultiStep(trainStep: ModelProto, manifest: ManifestLike): {
   stacked(names.batches, manifest.inputs.batch);
   if (names.targets) stacked(names.targets, manifest.inputs.targets!);
   outer.input.push(newTensorValueInfo(names.lrs, onnxFromDtype("float32"), ["K"]));
+  outer.input.push(...passThrough);
   for (const s of manifest.state) outer.input.push(newTensorValueInfo(s.name, onnxFromDtype(s.dtype), s.dims));
   const k = b.op("Gather", [b.op("Shape", [names.lrs], undefined, "multi_step/shape"), b.constant("multi_step/axis0", int64([], [0]))], { axis: 0 }, "multi_step/k");
   b.node("Loop", [k, "", ...manifest.state.map((s) => s.name)], {

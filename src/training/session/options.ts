@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { InferenceSession } from "onnxruntime-node";
 import { UserError } from "../../errors.js";
+import type { Tensor } from "../../onnx/tensor.js";
 import type { InputNoise } from "./input-noise.js";
 
 export type ExecutionProvider = "cpu" | "cuda";
@@ -30,9 +31,11 @@ export interface TrainingSessionOptions {
   allowSpinning?: boolean;
   /** Add Gaussian noise to the batch inside the train step (the method's x' = x + N(0, std^2)). Default none. */
   inputNoise?: InputNoise;
+  /** float32 [K], fed to every step of a train step built with class weights (required there). */
+  classWeights?: Tensor;
 }
 
-export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise">> & Pick<TrainingSessionOptions, "intraOpThreads" | "inputNoise">;
+export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">> & Pick<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">;
 
 export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as TrainingSessionOptions;

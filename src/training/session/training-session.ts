@@ -51,6 +51,11 @@ export class TrainingSession {
     if (o.inputNoise) artifacts = { ...artifacts, trainStep: withInputNoise(artifacts.trainStep, m.inputs.batch, o.inputNoise) };
     const state = new StateStore(m.state, artifacts.initialState);
     const graph = artifacts.trainStep.graph!;
+    if (m.inputs.classWeights) {
+      checkInputs([{ spec: inputSpec(graph, m.inputs.classWeights, "classWeights"), tensor: o.classWeights }], "training session options");
+    } else if (o.classWeights) {
+      throw new UserError("classWeights given, but the train step was built without class weights", "training session options");
+    }
     const specs = {
       batch: inputSpec(graph, m.inputs.batch, "batch"),
       targets: m.inputs.targets ? inputSpec(graph, m.inputs.targets, "targets") : undefined,
@@ -96,6 +101,7 @@ export class TrainingSession {
       (this.lr.data as Float32Array)[0] = lr;
       const feeds: Record<string, OrtTensor> = { [m.inputs.batch]: toOrt(batch), [m.inputs.lr]: this.lr };
       if (this.specs.targets) feeds[this.specs.targets.name] = toOrt(targets!);
+      this.feedClassWeights(feeds);
       for (const [name, t] of this.state.feeds()) feeds[name] = t;
       const fetches: Record<string, OrtTensor | null> = { [m.outputs.loss]: this.loss };
       const logitsName = m.outputs.logits;
@@ -139,6 +145,7 @@ export class TrainingSession {
     try {
       const feeds: Record<string, OrtTensor> = { [multi.names.batches]: toOrt(batches), [multi.names.lrs]: new OrtTensor("float32", lrs, [k]) };
       if (multi.names.targets) feeds[multi.names.targets] = toOrt(targets!);
+      this.feedClassWeights(feeds);
       for (const [name, t] of this.state.feeds()) feeds[name] = t;
       const fetches: Record<string, OrtTensor | null> = { [multi.names.losses]: null };
       for (const [name, t] of this.state.fetches()) fetches[this.state.spec(name)!.output] = t;
@@ -241,6 +248,11 @@ export class TrainingSession {
     await this.train.release();
     await this.evalSession.release();
     await this.multi?.session.release();
+  }
+
+  private feedClassWeights(feeds: Record<string, OrtTensor>): void {
+    const name = this.manifest.inputs.classWeights;
+    if (name) feeds[name] = toOrt(this.options.classWeights!);
   }
 
   private enter(): void {

@@ -160,3 +160,24 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
     await session.release();
   });
 });
+
+describe("training/session with cross-entropy and class weights", function () {
+  this.timeout(60_000);
+  it("feeds the class weights to step and stepMany alike, and requires them", async () => {
+    const source = loadModel(encodeModel(buildZooModel("resnet18w8", { channels: 1, imageSize: 8, seed: 5 })), { name: "zoo.onnx" });
+    const artifacts = await buildArtifacts(source, { loss: "ce", classWeights: true });
+    const classWeights: Tensor = { dtype: "float32", dims: [10], data: Float32Array.from({ length: 10 }, (_, i) => 0.5 + i / 10) };
+    const err = await TrainingSession.create(artifacts).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(Error).with.property("message").match(/classWeights \('class_weights'\) is missing/);
+    const labels: Tensor = { dtype: "int64", dims: [3], data: BigInt64Array.from([1n, 7n, 3n]) };
+    const x = randomBatch([3, 1, 8, 8], 60);
+    const single = await TrainingSession.create(artifacts, { classWeights });
+    const want = [(await single.step(x, labels, 0.05)).loss, (await single.step(x, labels, 0.05)).loss];
+    const multi = await TrainingSession.create(artifacts, { classWeights });
+    const stack = (t: Tensor): Tensor => ({ dtype: t.dtype, dims: [2, ...t.dims], data: (t.dtype === "int64" ? BigInt64Array : Float32Array).from([...(t.data as never as number[]), ...(t.data as never as number[])] as never) as Tensor["data"] });
+    const { losses } = await multi.stepMany(stack(x), stack(labels), 0.05);
+    expect(relErr(losses, want)).to.be.below(1e-5);
+    await single.release();
+    await multi.release();
+  });
+});
