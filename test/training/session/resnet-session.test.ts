@@ -174,8 +174,13 @@ describe("training/session with cross-entropy and class weights", function () {
     const single = await TrainingSession.create(artifacts, { classWeights });
     const want = [(await single.step(x, labels, 0.05)).loss, (await single.step(x, labels, 0.05)).loss];
     const multi = await TrainingSession.create(artifacts, { classWeights });
-    const stack = (t: Tensor): Tensor => ({ dtype: t.dtype, dims: [2, ...t.dims], data: (t.dtype === "int64" ? BigInt64Array : Float32Array).from([...(t.data as never as number[]), ...(t.data as never as number[])] as never) as Tensor["data"] });
-    const { losses } = await multi.stepMany(stack(x), stack(labels), 0.05);
+    const twice = (t: Tensor): Tensor => {
+      const data = t.dtype === "int64" ? new BigInt64Array(2 * t.data.length) : new Float32Array(2 * t.data.length);
+      data.set(t.data as never);
+      data.set(t.data as never, t.data.length);
+      return { dtype: t.dtype, dims: [2, ...t.dims], data };
+    };
+    const { losses } = await multi.stepMany(twice(x), twice(labels), 0.05);
     expect(relErr(losses, want)).to.be.below(1e-5);
     await single.release();
     await multi.release();
