@@ -2,3 +2,4 @@ export { TrainingSession, type StepOptions, type StepResult } from "./training-s
 export type { TrainingSessionOptions, ExecutionProvider, GraphOptimizationLevel } from "./options.js";
 export type { ArtifactsLike, ManifestLike, StateSpec } from "./contract.js";
 export type { InputNoise } from "./input-noise.js";
+export { Evaluator } from "./evaluator.js";

@@ -9,6 +9,7 @@ import { encodeModel } from "../../onnx/proto.js";
 import type { Tensor } from "../../onnx/tensor.js";
 import { saveModel } from "../../onnx/model-io.js";
 import { readParameterFile, readStateFile, writeParameterFile, writeStateFile } from "./checkpoint.js";
+import { Evaluator } from "./evaluator.js";
 import { inferenceModel } from "./export-model.js";
 import { isModelTensor, type ArtifactsLike, type ManifestLike } from "./contract.js";
 import { checkInputs, inputSpec, type InputSpec } from "./input-check.js";
@@ -237,6 +238,12 @@ export class TrainingSession {
   /** The source model's inference graph with the current weights. */
   inferenceModel() {
     return inferenceModel(this.artifacts.eval, this.manifest, (name) => this.state.get(name));
+  }
+
+  /** A frozen snapshot of the current model for bulk inference (faster than evaluate; see evaluator.ts). */
+  async createEvaluator(): Promise<Evaluator> {
+    const m = this.manifest;
+    return Evaluator.create(this.inferenceModel(), { input: m.source.inputName, output: m.source.outputName }, sessionOptions(this.options, this.executionProvider));
   }
 
   /** Writes inferenceModel() to `path` (same graph, input/output names and opset as the source model). */

@@ -131,6 +131,13 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
     // (evaluate): float32 rounding of a 20-layer network, ~1e-7 relative
     expect(relErr(out.logits!.data as Float32Array, values(await session.evaluate(x)))).to.be.below(1e-5);
     await fresh.release();
+    const evaluator = await session.createEvaluator();
+    const snapshot = await evaluator.evaluate(x);
+    expect(Array.from(snapshot.data as Float32Array)).to.deep.equal(Array.from(out.logits!.data as Float32Array));
+    await session.step(batches[0]!, undefined, 0.05);
+    expect(values(await evaluator.evaluate(x))).to.deep.equal(values(snapshot)); // frozen
+    expect(relErr(values(await session.evaluate(x)), values(snapshot))).to.be.above(1e-4); // the session moved on
+    await evaluator.release();
     await session.release();
   });
 
