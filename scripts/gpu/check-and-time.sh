@@ -5,7 +5,8 @@
 # in the same run, (d) prints a short table last and writes JSON + logs to $OUT.
 # Needs, carried into the call: .gpukit/b (and .gpukit/a unless an earlier call on this warm machine
 # unpacked it), dist (npm run build), node_modules/onnx-buf, node_modules/@bufbuild, node_modules/seedrandom.
-# Env knobs: BATCHES (256,1024), KS (1,8), CPU_BATCH (64), CPU_THREADS (all cores), STEPS (10), REPEATS (5).
+# Env knobs: BATCHES (256,1024), KS (1,8), CPU_BATCH (64), CPU_THREADS (all cores), STEPS (10), REPEATS (5),
+# ORT_ARGS (more ort_step.mjs options, e.g. "--model resnet18w8 --image 28 --channels 1" for a smoke test).
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
 cd "$(dirname "$0")/../.."
@@ -17,7 +18,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,temperature.gp
 CPU_THREADS=${CPU_THREADS:-$(nproc)}
 timeout 330 node scripts/gpu/ort_step.mjs --ep cuda,cpu --batch "${BATCHES:-256,1024}" --k "${KS:-1,8}" \
   --cpu-batch "${CPU_BATCH:-64}" --cpu-threads "$CPU_THREADS" --steps "${STEPS:-10}" --repeats "${REPEATS:-5}" \
-  --parity cuda,cpu --json "$OUT/ort.json" > "$OUT/ort.log" 2>&1
+  --parity cuda,cpu --json "$OUT/ort.json" ${ORT_ARGS:-} > "$OUT/ort.log" 2>&1
 echo "ort exit $?" >> "$OUT/ort.log"
 timeout 200 python3 scripts/gpu/torch_step.py --device cuda,cpu --batch "${BATCHES:-256,1024}" --cpu-batch "${CPU_BATCH:-64}" \
   --cpu-threads "$CPU_THREADS" --steps "${STEPS:-10}" --repeats "${REPEATS:-5}" --json "$OUT/torch.json" > "$OUT/torch.log" 2>&1

@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from "node:fs";
 const read = (f) => (existsSync(f) ? JSON.parse(readFileSync(f, "utf8")) : { timings: [] });
 const [ort, torch] = [read(process.argv[2]), read(process.argv[3])];
 const lines = [];
-if (ort.parity) {
+if (ort.parity?.error) lines.push(`parity ${ort.parity.providers.join(" vs ")}: FAILED ${ort.parity.error}`);
+else if (ort.parity) {
   const p = ort.parity;
   lines.push(`parity ${p.providers.join(" vs ")} (3 steps, batch ${p.batch}): loss rel err ${p.lossRelErr.toExponential(2)}, params ${p.paramsRelErr.toExponential(2)}, updates ${p.updateRelErr.toExponential(2)} -> ${p.pass ? "PASS" : "FAIL"} (limit 1e-3)`);
 }

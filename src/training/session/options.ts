@@ -89,5 +89,5 @@ export function cudaLoadError(cause: unknown, deviceId: number): UserError {
     ? `missing ${missing.join(" and ")} in ${dir} (this onnxruntime-node install is CPU-only; see docs/PERFORMANCE.md for the CUDA kit)`
     : `the provider libraries are in ${dir} but did not load (CUDA/cuDNN libraries on LD_LIBRARY_PATH? device ${deviceId} present?)`;
   const msg = cause instanceof Error ? cause.message : String(cause);
-  return new UserError(`the CUDA execution provider failed to load: ${why}; onnxruntime said: ${msg}. Pass fallbackToCpu (CLI: --fallback-cpu) to run on the CPU instead`);
+  return new UserError(`the CUDA execution provider failed to load: ${why}; onnxruntime said: ${msg}. Pass fallbackToCpu to run on the CPU instead`);
 }
