@@ -2,7 +2,7 @@
  * Images per second of the method's train step (see src/training/benchmark.ts).
  *   npm run bench -- [--model resnet18|resnet18w8] [--image 32] [--channels 1|3] [--classes 10]
  *     [--batch 64,256] [--ep cpu,cuda] [--threads N] [--steps N] [--repeats N] [--k 1,8]
- *     [--opt all|extended|basic|disabled] [--json out.json]
+ *     [--opt all|extended|basic|disabled] [--spin] [--bn node|decomposed] [--json out.json]
  * Defaults: resnet18w8 on 28x28x1 (the demo), resnet18 on 32x32x3; batch 64; cpu; onnxruntime's threads.
  */
 import { loadavg, cpus, totalmem } from "node:os";
@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../src/io/atomic-write.js";
 import { buildZooModel } from "../src/models/index.js";
 import { loadModel } from "../src/onnx/model-io.js";
 import { encodeModel } from "../src/onnx/proto.js";
-import { buildArtifacts } from "../src/training/artifacts/index.js";
+import { buildArtifacts, type BatchNormForm } from "../src/training/artifacts/index.js";
 import { benchmarkStep, openBenchSession, type StepBenchResult } from "../src/training/benchmark.js";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
 
@@ -32,6 +32,7 @@ const program = new Command("bench")
   .option("--k <list>", "steps per session.run (ONNX Loop when > 1)", "1")
   .option("--opt <level>", "graph optimisation level", "all")
   .option("--spin", "let onnxruntime threads spin (default: off)")
+  .option("--bn <form>", "training-mode BatchNormalization form of the artifacts: node | decomposed", "node")
   .option("--json <file>", "write the results as JSON")
   .parse(process.argv.slice(2).filter((a) => a !== "--"), { from: "user" });
 const o = program.opts();
@@ -45,7 +46,7 @@ const load0 = loadavg()[0]!;
 
 const t0 = performance.now();
 const zoo = buildZooModel(o.model, { channels, imageSize: image, classes: Number(o.classes) });
-const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${o.model}.onnx` }), { loss: "mse", teacher: true });
+const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${o.model}.onnx` }), { loss: "mse", teacher: true, batchNorm: o.bn as BatchNormForm });
 const buildMs = performance.now() - t0;
 process.stderr.write(`${o.model} ${channels}x${image}x${image}: artifacts built in ${buildMs.toFixed(0)} ms (${artifacts.manifest.nodes.trainStep} train-step nodes)\n`);
 
@@ -72,11 +73,11 @@ const rows = results.map((r) =>
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 const load1 = loadavg()[0]!;
 process.stdout.write([
-  `${started} ${o.model} ${channels}x${image}x${image}, ${o.classes} classes, threads ${threads ?? "default"}, opt ${o.opt}, spinning ${o.spin ? "on" : "off"}`,
+  `${started} ${o.model} ${channels}x${image}x${image}, ${o.classes} classes, threads ${threads ?? "default"}, opt ${o.opt}, spinning ${o.spin ? "on" : "off"}, BN ${o.bn}`,
   `machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
   header, "|---|---|---|---|---|---|---|", ...rows, "",
 ].join("\n"));
 if (o.json) {
-  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, spinning: !!o.spin, machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
+  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, spinning: !!o.spin, batchNorm: o.bn, machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
 }
