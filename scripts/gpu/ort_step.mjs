@@ -3,7 +3,7 @@
 // and batch size. Runs on a CPU-only machine too: `--ep cpu --parity cpu,cpu` (see docs/PERFORMANCE.md).
 //   node scripts/gpu/ort_step.mjs [--model resnet18] [--image 32] [--channels 3] [--ep cuda,cpu]
 //     [--batch 256,1024] [--cpu-batch 64] [--cpu-threads N] [--cpu-k 1] [--k 1,8] [--steps 10] [--repeats 5]
-//     [--bn node|decomposed] [--parity cuda,cpu] [--parity-batch 32] [--json out.json]
+//     [--bn auto|node|decomposed] [--parity cuda,cpu] [--parity-batch 32] [--json out.json]
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
@@ -19,7 +19,7 @@ const { values: a } = parseArgs({
     model: { type: "string", default: "resnet18" }, image: { type: "string", default: "32" }, channels: { type: "string", default: "3" },
     ep: { type: "string", default: "cuda,cpu" }, batch: { type: "string", default: "256,1024" }, "cpu-batch": { type: "string", default: "64" },
     "cpu-threads": { type: "string" }, "cpu-k": { type: "string", default: "1" }, k: { type: "string", default: "1,8" }, steps: { type: "string", default: "10" },
-    repeats: { type: "string", default: "5" }, bn: { type: "string", default: "node" }, parity: { type: "string", default: "cuda,cpu" }, "parity-batch": { type: "string", default: "32" },
+    repeats: { type: "string", default: "5" }, bn: { type: "string", default: "auto" }, parity: { type: "string", default: "cuda,cpu" }, "parity-batch": { type: "string", default: "32" },
     json: { type: "string" },
   },
 });
@@ -34,10 +34,13 @@ const build = async (batchNorm) => {
   log(`artifacts: ${a.model} ${channels}x${image}x${image}, BN ${batchNorm}, ${art.manifest.nodes.trainStep} nodes, ${(performance.now() - t).toFixed(0)} ms`);
   return art;
 };
-let batchNorm = a.bn;
+// onnxruntime's CUDA provider is documented (docs/artifacts.md) to refuse training-mode BatchNormalization:
+// "auto" takes the decomposed form whenever CUDA is involved; "node" forces the probe below.
+const cudaInvolved = a.ep.includes("cuda") || a.parity.includes("cuda");
+let batchNorm = a.bn === "auto" ? (cudaInvolved ? "decomposed" : "node") : a.bn;
 let artifacts = await build(batchNorm);
 // Training-mode BatchNormalization may be missing from a CUDA build: probe once, else use the decomposed form.
-if (batchNorm === "node" && (a.ep.includes("cuda") || a.parity.includes("cuda"))) {
+if (batchNorm === "node" && cudaInvolved) {
   try {
     const s = await TrainingSession.create(artifacts, { executionProvider: "cuda" });
     await s.step(randomBatch([2, channels, image, image], 7), undefined, 0.01);
