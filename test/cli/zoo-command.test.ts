@@ -26,7 +26,7 @@ describe("cli: zoo", () => {
   it("rejects bad options with one line and exit code 2", async () => {
     const r = await runCli(["zoo", "resnet18", "--channels", "2", "--width", "x", "--out", join(dir, "bad.onnx")]);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.equal("onnx-unlearn: --width expects an integer, got 'x'\n");
+    expect(r.stderr).to.equal("onnx-unlearn: --width expects a number, got 'x'\n");
     const r2 = await runCli(["zoo", "resnet18", "--channels", "2", "--out", join(dir, "bad.onnx")]);
     expect(r2.stderr).to.equal("onnx-unlearn: resnet18: channels must be 1 or 3, got 2\n");
   });

@@ -5,6 +5,7 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
+import { parseNumber } from "../parse.js";
 import {
   FORGET_SPEC_FORMS, openSource, parseForgetSpec, selectForget, SOURCE_SPECS, summariseDataset, writeForgetList,
   type Dataset, type DatasetSummary, type ForgetSet, type OpenSourceOptions,
@@ -52,14 +53,14 @@ export function addForgetOptions(cmd: Command): Command {
 
 export async function openSourceFromCli(spec: string, o: SourceCliOptions): Promise<Dataset> {
   const options: OpenSourceOptions = {
-    validationFraction: num("--validation", o.validation),
-    testFraction: num("--test-fraction", o.testFraction),
+    validationFraction: parseNumber("--validation", o.validation),
+    testFraction: parseNumber("--test-fraction", o.testFraction),
     splitSeed: o.splitSeed,
     cacheDir: o.cacheDir,
     shape: o.shape === undefined ? undefined : parseShape(o.shape),
     resize: o.resize,
     onCorrupt: o.onCorrupt === undefined ? undefined : corruptPolicy(o.onCorrupt),
-    numClasses: num("--num-classes", o.numClasses),
+    numClasses: parseNumber("--num-classes", o.numClasses),
     pixelCache: o.pixelCache,
   };
   for (const k of Object.keys(options) as (keyof OpenSourceOptions)[]) if (options[k] === undefined) delete options[k];
@@ -81,13 +82,6 @@ export function forgetFromCli(dataset: Dataset, o: ForgetCliOptions): ForgetSet 
   const forget = selectForget(dataset, parseForgetSpec(o.forget), { seed: o.seed ?? 0 });
   if (o.writeForget) writeForgetList(o.writeForget, dataset, forget);
   return forget;
-}
-
-function num(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n)) throw new UserError(`${flag} expects a number, got '${v}'`);
-  return n;
 }
 
 function parseShape(text: string) {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { UserError } from "../../errors.js";
 import { buildZooModel, ZOO, type ResNetStem } from "../../models/index.js";
 import { saveModel } from "../../onnx/model-io.js";
+import { parseInteger } from "../parse.js";
 
 interface ZooCliOptions {
   width?: string;
@@ -11,13 +11,6 @@ interface ZooCliOptions {
   image?: string;
   seed?: string;
   out: string;
-}
-
-function int(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UserError(`${flag} expects an integer, got '${v}'`);
-  return n;
 }
 
 export function register(program: Command): void {
@@ -34,12 +27,12 @@ export function register(program: Command): void {
     .requiredOption("--out <file>", "output ONNX file")
     .action((name: string, o: ZooCliOptions) => {
       const model = buildZooModel(name, {
-        width: int("--width", o.width),
-        channels: int("--channels", o.channels),
-        classes: int("--classes", o.classes),
+        width: parseInteger("--width", o.width),
+        channels: parseInteger("--channels", o.channels),
+        classes: parseInteger("--classes", o.classes),
         stem: o.stem as ResNetStem | undefined,
-        imageSize: int("--image", o.image),
-        seed: int("--seed", o.seed),
+        imageSize: parseInteger("--image", o.image),
+        seed: parseInteger("--seed", o.seed),
       });
       saveModel(model, o.out);
       process.stdout.write(`${o.out}: ${model.docString}\n`);
