@@ -36,6 +36,8 @@ export interface BuildDatasetOptions {
 export function buildDataset(options: BuildDatasetOptions): Dataset {
   const { spec, all, classNames } = options;
   const seed = options.splitSeed ?? DEFAULT_SPLIT_SEED;
+  // the source kind, not the whole spec: a split must not change when the data folder moves
+  const kind = spec.split(":")[0]!;
   const notes = [...options.notes];
   let test: Int32Array, train: Int32Array;
   if (options.test instanceof Int32Array) {
@@ -48,7 +50,7 @@ export function buildDataset(options: BuildDatasetOptions): Dataset {
   } else {
     const counts = classCounts(all.labels, all.numClasses);
     const { count } = options.test;
-    const split = splitByClass(all.labels, proportionalCounts(counts, count), rngFor(seed, spec, "test"));
+    const split = splitByClass(all.labels, proportionalCounts(counts, count), rngFor(seed, kind, "test"));
     test = split.taken;
     train = split.rest;
     notes.push(`test split: ${count} examples drawn stratified by class with split seed '${seed}'`);
@@ -59,7 +61,7 @@ export function buildDataset(options: BuildDatasetOptions): Dataset {
     const trainLabels = Int32Array.from(train, (p) => all.labels[p]);
     const counts = classCounts(trainLabels, all.numClasses);
     const take = proportionalCounts(counts, Math.round(vf * train.length));
-    const split = splitByClass(trainLabels, take, rngFor(seed, spec, "validation", vf));
+    const split = splitByClass(trainLabels, take, rngFor(seed, kind, "validation", vf));
     validation = Int32Array.from(split.taken, (k) => train[k]);
     train = Int32Array.from(split.rest, (k) => train[k]);
     notes.push(`validation split: ${validation.length} training examples (fraction ${vf}) drawn stratified by class with split seed '${seed}'`);

@@ -21,6 +21,14 @@ describe("data/sources/npy", () => {
     expect(perClass).to.deep.equal([3, 3, 2, 2]); // 2.5 each, remainders to the lower classes
     const again = await openSource(`npy:${p.x},${p.y}`, { testFraction: 0.25 });
     expect(Array.from(again.test.ids)).to.deep.equal(Array.from(d.test.ids));
+    const moved = tempDir("npy-moved");
+    try {
+      const q = writeNpyPair(moved.dir, 40, [1, 4, 4], labels);
+      const elsewhere = await openSource(`npy:${q.x},${q.y}`, { testFraction: 0.25 });
+      expect(Array.from(elsewhere.test.ids), "the split must not depend on where the files are").to.deep.equal(Array.from(d.test.ids));
+    } finally {
+      moved.remove();
+    }
     const otherSeed = await openSource(`npy:${p.x},${p.y}`, { testFraction: 0.25, splitSeed: "other" });
     expect(Array.from(otherSeed.test.ids)).to.not.deep.equal(Array.from(d.test.ids));
     const out = new Float32Array(16);
