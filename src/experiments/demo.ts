@@ -16,6 +16,7 @@ import { fitClassifier } from "../training/fit.js";
 import { InferenceModel } from "../training/inference.js";
 import type { ExecutionProvider } from "../training/session/index.js";
 import { describeProgress } from "../unlearning/progress.js";
+import type { Schedule } from "../unlearning/schedule.js";
 import { stochasticUnlearning } from "../unlearning/stochastic-unlearning.js";
 import { rngFor, shuffleInPlace } from "../data/random.js";
 
@@ -30,6 +31,11 @@ export interface DemoOptions {
   epochs?: number;
   /** Remembering epochs per cycle (default [1, 2, 2], Algo 1). */
   unlearnEpochs?: number[];
+  /** Layer draws per cycle (default 3: the width-8 demo network has far fewer channels per layer than the
+   *  challenge's ResNet-18, so each drawn layer carries more of its function; see README). */
+  layersPerCycle?: number;
+  /** Learning-rate schedule of the remembering phase (default cosine from 0.01, T_max 2 epochs). */
+  schedule?: Schedule;
   /** Skip the retrain-from-scratch reference. Default false. */
   skipRetrain?: boolean;
   seed?: number;
@@ -84,6 +90,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const result = await timed("unlearned", () =>
     stochasticUnlearning({
       model: original, retain: retainOnlyView(dataset, forget), epochs: o.unlearnEpochs, seed,
+      layersPerCycle: o.layersPerCycle ?? 3, schedule: o.schedule ?? { kind: "cosine", lr: 0.01, tMax: 2 },
       executionProvider: ep, intraOpThreads: o.threads, onProgress: (e) => (e.kind === "reinit" || e.kind === "epoch") && log(describeProgress(e)),
     }));
   try {

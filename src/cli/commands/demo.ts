@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { accuracyTable } from "../../evaluation/table.js";
 import { runDemo } from "../../experiments/demo.js";
+import { parseSchedule } from "../../unlearning/schedule.js";
 import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../parse.js";
 
 interface DemoCliOptions {
@@ -13,6 +14,8 @@ interface DemoCliOptions {
   forget: string;
   epochs: string;
   unlearnEpochs: string;
+  layers: string;
+  schedule: string;
   retrain: boolean;
   seed: string;
   ep: string;
@@ -30,6 +33,8 @@ export function register(program: Command): void {
     .option("--forget <fraction>", "random fraction of them to forget", "0.1")
     .option("--epochs <n>", "epochs of the original and the retrained model", "4")
     .option("--unlearn-epochs <list>", "remembering epochs per unlearning cycle", "1,2,2")
+    .option("--layers <k>", "layer draws per unlearning cycle", "3")
+    .option("--schedule <s>", "unlearning learning rate (see unlearn --help)", "cosine:0.01:2")
     .option("--no-retrain", "skip the retrain-from-scratch reference")
     .option("--seed <n>", "run seed", "0")
     .option("--ep <provider>", "execution provider: cpu or cuda", "cpu")
@@ -43,6 +48,8 @@ export function register(program: Command): void {
         forgetFraction: parseNumber("--forget", o.forget),
         epochs: parseInteger("--epochs", o.epochs, 1),
         unlearnEpochs: parseNumberList("--unlearn-epochs", o.unlearnEpochs),
+        layersPerCycle: parseInteger("--layers", o.layers),
+        schedule: parseSchedule(o.schedule),
         skipRetrain: !o.retrain,
         seed: parseInteger("--seed", o.seed),
         executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const),
