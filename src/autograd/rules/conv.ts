@@ -1,16 +1,22 @@
 /**
  * Conv gradient for any spatial rank, groups (depthwise included), strides, dilations, explicit pads and
  * auto_pad, optional bias. Needs the static spatial dims of X and W (a probe run gives them).
+ *
+ * Forms (chosen per node by what onnxruntime's CPU kernels do fastest; scripts/perf/conv-backward.ts,
+ * docs/PERFORMANCE.md "Conv backward, CPU"):
+ * - taps that only ever read padding are cut off first (a 3x3 pad-1 conv on a 1x1 map is a 1x1 conv);
+ * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; else ConvTranspose;
+ * - dW: group 1 with stride 1 or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T
+ *   (im2col); else a grouped Conv of X^T by dY^T.
  */
 import { attrInt } from "../../onnx/attributes.js";
 import type { GradContext, GradRule } from "../rule.js";
-import { knownDims, nodeLabel, range, reduceOver, requireDims, reshape, transpose } from "./nn-emit.js";
+import { constantLike, knownDims, nodeLabel, range, reduceOver, requireDims, reshape, transpose } from "./nn-emit.js";
 import { UserError } from "../../errors.js";
 import { int64 } from "../../onnx/tensor.js";
 import { extent, kernelShape, resolveWindow, transposeSettings, type Window } from "./window.js";
 
-// dX = ConvTranspose(dY, W) onto X's extent; dW[o,c,k] = sum_{n,p} dY[n,o,p] Xpad[n,c,s*p+d*k] (a grouped
-// Conv of X^T by dY^T with strides and dilations swapped); dB = ReduceSum(dY, [0, 2, ...])
+// dB = ReduceSum(dY, [0, 2, ...])
 export const conv: GradRule = {
   grad(ctx) {
     const [x, w, dY] = [ctx.I(0), ctx.I(1), ctx.GO(0)];
@@ -18,14 +24,90 @@ export const conv: GradRule = {
     const group = attrInt(ctx.node, "group", 1);
     const wDims = requireDims(ctx, w);
     const kernel = kernelShape(ctx.node, wDims.slice(2));
-    const win = resolveWindow({ node: ctx.node, input: requireDims(ctx, x, 2), kernel, output: knownDims(ctx, ctx.O(0), 2) });
+    const full = resolveWindow({ node: ctx.node, input: requireDims(ctx, x, 2), kernel, output: knownDims(ctx, ctx.O(0), 2) });
     const rank = kernel.length + 2;
-    return [
-      ctx.needs(0) ? inputGrad(ctx, dY, w, win, group) : undefined,
-      ctx.needs(1) ? weightGrad(ctx, x, dY, win, group, wDims) : undefined,
-      ctx.inputCount > 2 && ctx.needs(2) ? reduceOver(ctx, "ReduceSum", dY, [0, ...range(2, rank)], false) : undefined,
-    ];
+    const cut = ctx.opset >= 13 ? liveTaps(full) : undefined;
+    const win = cut?.win ?? full;
+    const wLive = cut ? cutTaps(ctx, w, wDims, cut.first, cut.win.kernel) : w;
+    const fast = ctx.opset >= 13 && group === 1;
+    const cIn = wDims[1]! * group;
+    // A conv that sees one pixel per sample (1x1 maps after the cut) is a dense layer: two Gemms, no transposes.
+    const dense = fast && [...win.input, ...win.output, ...win.kernel].every((d) => d === 1);
+    let dW: string | undefined;
+    if (ctx.needs(1)) {
+      if (dense) dW = ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, x, [-1, cIn])], { transA: 1 });
+      else if (fast && (win.strides.every((s) => s === 1) || win.kernel.every((k) => k === 1))) dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
+      else dW = weightGradConv(ctx, x, dY, win, group, cIn);
+      dW = cut ? placeTaps(ctx, dW, wDims, cut.first, cut.win.kernel) : reshape(ctx, dW, wDims);
+    }
+    let dX: string | undefined;
+    if (ctx.needs(0)) {
+      if (dense) dX = reshape(ctx, ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, wLive, [wDims[0]!, cIn])]), [-1, cIn, ...win.input]);
+      else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win);
+      else dX = inputGrad(ctx, dY, wLive, win, group);
+    }
+    return [dX, dW, ctx.inputCount > 2 && ctx.needs(2) ? reduceOver(ctx, "ReduceSum", dY, [0, ...range(2, rank)], false) : undefined];
   },
+};
+
+/** The window without the leading/trailing taps that read only padding, when there are any such taps. */
+function liveTaps(w: Window): { win: Window; first: number[] } | undefined {
+  const first: number[] = [];
+  const kernel: number[] = [];
+  const padsBegin: number[] = [];
+  const padsEnd: number[] = [];
+  for (let i = 0; i < w.kernel.length; i++) {
+    const [s, d, pb, n, out] = [w.strides[i]!, w.dilations[i]!, w.padsBegin[i]!, w.input[i]!, w.output[i]!];
+    // tap k reads rows s*p + d*k - pb for p in [0, out): live when one of them is inside [0, n)
+    const k0 = Math.max(0, Math.ceil((pb - s * (out - 1)) / d));
+    const k1 = Math.min(w.kernel[i]! - 1, Math.floor((n - 1 + pb) / d));
+    if (k1 < k0 || pb - d * k0 < 0) return undefined;
+    first.push(k0);
+    kernel.push(k1 - k0 + 1);
+    padsBegin.push(pb - d * k0);
+    padsEnd.push(Math.max(0, s * (out - 1) + d * (k1 - k0) + 1 - n - (pb - d * k0)));
+  }
+  if (kernel.every((k, i) => k === w.kernel[i])) return undefined;
+  return { win: { ...w, kernel, padsBegin, padsEnd }, first };
+}
+
+/** 0/1 matrix [live taps, all taps] that puts tap t of the cut kernel (row-major) at its place in the full one. */
+function placement(kernel: number[], first: number[], live: number[]): { dims: number[]; values: Float64Array } {
+  const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+  const values = new Float64Array(count(live) * count(kernel));
+  for (let t = 0; t < count(live); t++) {
+    let target = 0;
+    for (let i = 0, rest = t; i < live.length; i++) {
+      const below = count(live.slice(i + 1));
+      target = target * kernel[i]! + first[i]! + Math.floor(rest / below);
+      rest %= below;
+    }
+    values[t * count(kernel) + target] = 1;
+  }
+  return { dims: [count(live), count(kernel)], values };
+}
+
+// Cutting and placing taps are MatMuls by the placement matrix: onnxruntime's Slice and Pad are ~5-10x slower
+// on kernels like [512, 512, 3, 3] -> [512, 512, 1, 1] (tiny innermost dims).
+function cutTaps(ctx: GradContext, w: string, wDims: number[], first: number[], live: number[]): string {
+  const p = placement(wDims.slice(2), first, live);
+  const pT = new Float64Array(p.values.length);
+  p.values.forEach((v, i) => (pT[(i % p.dims[1]!) * p.dims[0]! + Math.floor(i / p.dims[1]!)] = v));
+  const flat = reshape(ctx, w, [wDims[0]! * wDims[1]!, p.dims[1]!]);
+  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, w, [p.dims[1]!, p.dims[0]!], pT)]), [wDims[0]!, wDims[1]!, ...live]);
+}
+
+function placeTaps(ctx: GradContext, dW: string, wDims: number[], first: number[], live: number[]): string {
+  const p = placement(wDims.slice(2), first, live);
+  const flat = reshape(ctx, dW, [wDims[0]! * wDims[1]!, p.dims[0]!]);
+  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, ctx.I(1), p.dims, p.values)]), wDims);
+}
+
+const slice = (ctx: GradContext, x: string, starts: number[], ends: number[], steps?: number[]): string => {
+  const r = starts.length;
+  const axes = range(2, r + 2);
+  const c = (v: number[]) => ctx.constant(int64([r], v));
+  return ctx.op("Slice", [x, c(starts), c(ends), c(axes), ...(steps ? [c(steps)] : [])]);
 };
 
 function inputGrad(ctx: GradContext, dY: string, w: string, win: Window, group: number): string {
@@ -40,9 +122,52 @@ function inputGrad(ctx: GradContext, dY: string, w: string, win: Window, group: 
   });
 }
 
-function weightGrad(ctx: GradContext, x: string, dY: string, win: Window, group: number, wDims: number[]): string {
+/** Pads of the stride-1 Conv that maps dY back onto X's extent with the flipped kernel; undefined if none fits. */
+function flippedPads(win: Window): number[] | undefined {
+  if (win.strides.some((s) => s !== 1)) return undefined;
+  const begin = win.kernel.map((_, i) => extent(win, i) - 1 - win.padsBegin[i]!);
+  const end = win.kernel.map((_, i) => win.input[i]! - win.output[i]! + win.padsBegin[i]!);
+  return [...begin, ...end].every((p) => p >= 0) ? [...begin, ...end] : undefined;
+}
+
+// dX[n,c,x] = sum_{o,k} dY[n,o,x+pb-d*k] W[o,c,k] = Conv(dY, W^T flipped) for stride 1.
+function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window): string {
   const r = win.kernel.length;
-  const cIn = wDims[1]! * group;
+  const wT = transpose(ctx, w, [1, 0, ...range(2, r + 2)]);
+  const big = -(2 ** 62);
+  const wF = win.kernel.every((k) => k === 1) ? wT : slice(ctx, wT, Array<number>(r).fill(-1), Array<number>(r).fill(big), Array<number>(r).fill(-1));
+  return ctx.op("Conv", [dY, wF], { kernel_shape: win.kernel, dilations: win.dilations, pads: flippedPads(win)! });
+}
+
+// dW[o,(c,k)] = sum_{n,p} dY^T[o,(n,p)] cols[(c,k),(n,p)], cols[c,k,n,p] = Xpad^T[c, n, s*p + d*k].
+/** [cOut, cIn * taps] */
+function weightGradGemm(ctx: GradContext, x: string, dY: string, win: Window, [cOut, cIn]: number[]): string {
+  const r = win.kernel.length;
+  const swapNC = [1, 0, ...range(2, r + 2)];
+  const padsEnd = win.kernel.map((_, i) => Math.max(0, win.strides[i]! * (win.output[i]! - 1) + extent(win, i) - win.input[i]! - win.padsBegin[i]!));
+  let xT = transpose(ctx, x, swapNC);
+  if ([...win.padsBegin, ...padsEnd].some((p) => p > 0)) xT = ctx.op("Pad", [xT, ctx.constant(int64([2 * (r + 2)], [0, 0, ...win.padsBegin, 0, 0, ...padsEnd]))]);
+  const taps: string[] = [];
+  const tap = Array<number>(r).fill(0);
+  const tapCount = win.kernel.reduce((a, b) => a * b, 1);
+  for (let t = 0; t < tapCount; t++) {
+    const starts = tap.map((k, i) => k * win.dilations[i]!);
+    const ends = starts.map((s, i) => s + win.strides[i]! * (win.output[i]! - 1) + 1);
+    const whole = starts.every((s, i) => s === 0 && ends[i] === win.input[i]! + win.padsBegin[i]! + padsEnd[i]!);
+    const strided = win.strides.some((s) => s !== 1);
+    const one = whole && !strided ? xT : slice(ctx, xT, starts, ends, strided ? win.strides : undefined);
+    taps.push(tapCount === 1 ? one : reshape(ctx, one, [cIn, 1, -1]));
+    for (let i = r - 1; i >= 0 && ++tap[i]! === win.kernel[i]; i--) tap[i] = 0;
+  }
+  const cols = reshape(ctx, taps.length === 1 ? taps[0]! : ctx.op("Concat", taps, { axis: 1 }), [cIn * tapCount, -1]);
+  const dYT = reshape(ctx, transpose(ctx, dY, swapNC), [cOut, -1]);
+  return ctx.op("Gemm", [dYT, cols], { transB: 1 });
+}
+
+// dW[o,c,k] = sum_{n,p} dY[n,o,p] Xpad[n,c,s*p+d*k] (a grouped Conv of X^T by dY^T with strides and
+// dilations swapped)
+function weightGradConv(ctx: GradContext, x: string, dY: string, win: Window, group: number, cIn: number): string {
+  const r = win.kernel.length;
   const cg = cIn / group;
   if (!Number.isInteger(cg)) throw new UserError(`input channels ${cIn} are not divisible by group ${group}`, nodeLabel(ctx));
   const swapNC = [1, 0, ...range(2, r + 2)];
@@ -69,14 +194,6 @@ function weightGrad(ctx: GradContext, x: string, dY: string, win: Window, group:
     const span = win.input[i]! + win.padsBegin[i]! + padsEnd[i]! - ((win.output[i]! - 1) * win.strides[i]! + 1);
     return Math.floor(span / win.dilations[i]!) + 1;
   });
-  if (got.some((g, i) => g !== win.kernel[i])) {
-    const axes = range(2, r + 2);
-    dW = ctx.op("Slice", [
-      dW,
-      ctx.constant(int64([r], Array<number>(r).fill(0))),
-      ctx.constant(int64([r], win.kernel)),
-      ctx.constant(int64([r], axes)),
-    ]);
-  }
+  if (got.some((g, i) => g !== win.kernel[i])) dW = slice(ctx, dW, Array<number>(r).fill(0), win.kernel);
   return transpose(ctx, dW, swapNC);
 }

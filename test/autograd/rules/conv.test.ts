@@ -31,6 +31,12 @@ const cases: Case[] = [
   conv("auto_pad SAME_UPPER, even kernel, stride 3", [1, 1, 6, 7], [2, 1, 2, 4], { auto_pad: "SAME_UPPER", strides: [3, 2] }),
   conv("auto_pad VALID stride 2", [1, 2, 8, 7], [2, 2, 3, 3], { auto_pad: "VALID", strides: [2, 2] }, true),
   conv("1-D, stride 2", [2, 3, 9], [4, 3, 3], { strides: [2], pads: [1, 1] }, true),
+  conv("1x1 stride 1", [2, 3, 4, 5], [4, 3, 1, 1], {}, true),
+  conv("3x3 pad 1 on a 1x1 map: only the centre tap reads data", [3, 4, 1, 1], [2, 4, 3, 3], { pads: [1, 1, 1, 1] }, true),
+  conv("1x1 kernel on a 1x1 map: a dense layer", [3, 5, 1, 1], [2, 5, 1, 1], {}, true),
+  conv("3x3 stride 2 pad 1 on 2x2: the first row and column of taps read padding", [2, 3, 2, 2], [4, 3, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+  conv("dead taps, dilation 2, asymmetric pads", [1, 2, 2, 3], [3, 2, 3, 3], { dilations: [2, 2], pads: [2, 0, 2, 2] }),
+  conv("3-D, stride 1", [1, 2, 4, 3, 4], [2, 2, 2, 3, 2], { pads: [1, 1, 0, 0, 1, 1] }),
   conv("3-D", [1, 2, 4, 5, 4], [2, 2, 2, 3, 2], { strides: [2, 1, 2], pads: [0, 1, 1, 0, 1, 0] }),
   {
     title: "weight only (input constant)",
