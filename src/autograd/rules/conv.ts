@@ -7,7 +7,7 @@
  * - taps that only ever read padding are cut off first (a 3x3 pad-1 conv on a 1x1 map is a 1x1 conv);
  * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; else ConvTranspose;
  * - dW: group 1 with stride 1 or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T
- *   (im2col); else a grouped Conv of X^T by dY^T.
+ *   (im2col, when it is at most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
  */
 import { attrInt } from "../../onnx/attributes.js";
 import type { GradContext, GradRule } from "../rule.js";
@@ -36,7 +36,7 @@ export const conv: GradRule = {
     let dW: string | undefined;
     if (ctx.needs(1)) {
       if (dense) dW = ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, x, [-1, cIn])], { transA: 1 });
-      else if (fast && (win.strides.every((s) => s === 1) || win.kernel.every((k) => k === 1))) dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
+      else if (fast && im2colFits(win, cIn)) dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
       else dW = weightGradConv(ctx, x, dY, win, group, cIn);
       dW = cut ? placeTaps(ctx, dW, wDims, cut.first, cut.win.kernel) : reshape(ctx, dW, wDims);
     }
@@ -49,6 +49,13 @@ export const conv: GradRule = {
     return [dX, dW, ctx.inputCount > 2 && ctx.needs(2) ? reduceOver(ctx, "ReduceSum", dY, [0, ...range(2, rank)], false) : undefined];
   },
 };
+
+// The im2col matrix is materialised whole (C*k*k*Ho*Wo floats per sample): 1 MiB per sample at most, else
+// the Conv form, whose im2col onnxruntime makes one input channel at a time.
+const IM2COL_MAX_PER_SAMPLE = 1 << 18;
+const im2colFits = (win: Window, cIn: number): boolean =>
+  (win.strides.every((s) => s === 1) || win.kernel.every((k) => k === 1)) &&
+  cIn * [...win.kernel, ...win.output].reduce((a, b) => a * b, 1) <= IM2COL_MAX_PER_SAMPLE;
 
 /** The window without the leading/trailing taps that read only padding, when there are any such taps. */
 function liveTaps(w: Window): { win: Window; first: number[] } | undefined {
