@@ -17,6 +17,7 @@ import { parseSchedule } from "../../unlearning/schedule.js";
 import { describeProgress } from "../../unlearning/progress.js";
 import { stochasticUnlearning } from "../../unlearning/stochastic-unlearning.js";
 import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../parse.js";
+import { stepBar } from "../progress-bar.js";
 import { addForgetOptions, addSourceOptions, forgetFromCli, openSourceFromCli, type ForgetCliOptions, type SourceCliOptions } from "./data.js";
 
 interface UnlearnCliOptions extends SourceCliOptions, ForgetCliOptions {
@@ -76,25 +77,33 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
   const normalisation = await parseNormalise(o.normalise, dataset);
   const log = (s: string) => { if (!o.json) process.stderr.write(s + "\n"); };
   const started = performance.now();
-  const result = await stochasticUnlearning({
-    model, retain, normalisation,
-    epochs: parseNumberList("--epochs", o.epochs)!,
-    layersPerCycle: parseInteger("--layers", o.layers)!,
-    schedule: parseSchedule(o.schedule),
-    batchSize: parseInteger("--batch", o.batch, 1)!,
-    noiseSigma: parseNumber("--sigma", o.sigma)!,
-    momentum: parseNumber("--momentum", o.momentum)!,
-    weightDecay: parseNumber("--weight-decay", o.weightDecay)!,
-    init: parseChoice<InitScheme>("--init", o.init, INIT_SCHEMES)!,
-    seed: o.seed ?? 0,
-    executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
-    intraOpThreads: parseInteger("--threads", o.threads, 1),
-    maxStepsPerEpoch: parseInteger("--max-steps", o.maxSteps, 1),
-    onProgress: (e) => {
-      if (e.kind === "start") log(`${modelPath}: unlearning ${forget.ids.length} of ${dataset.train.count} training examples (${forget.description}); retain ${retain.count}, ${e.stepsPerEpoch} steps per epoch`);
-      else if (e.kind !== "step") log(describeProgress(e));
-    },
-  });
+  const bar = stepBar(!o.json && process.stderr.isTTY === true);
+  let result: Awaited<ReturnType<typeof stochasticUnlearning>>;
+  try {
+    result = await stochasticUnlearning({
+      model, retain, normalisation,
+      epochs: parseNumberList("--epochs", o.epochs)!,
+      layersPerCycle: parseInteger("--layers", o.layers)!,
+      schedule: parseSchedule(o.schedule),
+      batchSize: parseInteger("--batch", o.batch, 1)!,
+      noiseSigma: parseNumber("--sigma", o.sigma)!,
+      momentum: parseNumber("--momentum", o.momentum)!,
+      weightDecay: parseNumber("--weight-decay", o.weightDecay)!,
+      init: parseChoice<InitScheme>("--init", o.init, INIT_SCHEMES)!,
+      seed: o.seed ?? 0,
+      executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
+      intraOpThreads: parseInteger("--threads", o.threads, 1),
+      maxStepsPerEpoch: parseInteger("--max-steps", o.maxSteps, 1),
+      onProgress: (e) => {
+        if (e.kind === "step") return bar.update(e.step, e.stepsInEpoch, e.loss, `cycle ${e.cycle + 1} epoch ${e.epoch + 1}`);
+        bar.stop();
+        if (e.kind === "start") log(`${modelPath}: unlearning ${forget.ids.length} of ${dataset.train.count} training examples (${forget.description}); retain ${retain.count}, ${e.stepsPerEpoch} steps per epoch`);
+        else log(describeProgress(e));
+      },
+    });
+  } finally {
+    bar.stop();
+  }
   let scores: ScoreSheet | undefined;
   try {
     saveWithWeights(model, result.session.getParameters(), o.out);
