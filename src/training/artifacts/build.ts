@@ -116,7 +116,7 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
 
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses },
+    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses, initializers: model.proto.graph!.initializer.map((t) => t.name) },
     loss: opts.loss, optimizer, teacher: !!opts.teacher, batchNorm: opset < 14 ? "decomposed" : (opts.batchNorm ?? "node"),
     hyper: { ...hyper, dropoutSeed: opts.dropoutSeed ?? 0 },
     inputs: { batch: input, targets, lr, classWeights },

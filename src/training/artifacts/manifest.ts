@@ -30,7 +30,8 @@ export interface StateEntry {
 
 export interface Manifest {
   version: number;
-  source: { file: string; inputName: string; outputName: string; opset: number; irVersion: number; numClasses: number };
+  /** `initializers`: the source's initializer names in file order, so an exported model keeps that order. */
+  source: { file: string; inputName: string; outputName: string; opset: number; irVersion: number; numClasses: number; initializers?: string[] };
   loss: LossKind;
   optimizer: OptimizerKind;
   teacher: boolean;

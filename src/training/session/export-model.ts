@@ -27,6 +27,13 @@ export function inferenceModel(evalModel: ModelProto, manifest: ManifestLike, cu
     }
   }
   if (rename.size) for (const n of g.node) n.input = n.input.map((i) => rename.get(i) ?? i);
+  const order = manifest.source.initializers;
+  if (order) {
+    const rank = new Map(order.map((name, i) => [name, i]));
+    g.initializer = [...g.initializer].sort((a, b) => (rank.get(a.name) ?? order.length) - (rank.get(b.name) ?? order.length));
+  }
+  // before IR 4 every initializer had to be a graph input too; the eval model is IR >= 4 and stays so then
+  if (manifest.source.irVersion !== undefined && manifest.source.irVersion >= 4) model.irVersion = BigInt(manifest.source.irVersion);
   const leftover = g.input.map((v) => v.name).filter((n) => n !== manifest.source.inputName && !inits.has(n));
   const problems: string[] = [];
   if (leftover.length) problems.push(`inputs other than '${manifest.source.inputName}' remain: ${leftover.join(", ")}`);

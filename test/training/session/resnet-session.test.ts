@@ -120,7 +120,8 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
     expect(g.output.map((v) => v.name)).to.deep.equal(["logits"]);
     expect(opsetVersion(exported.proto)).to.equal(17);
     expect(g.node.map((n) => `${n.opType}:${n.name}`)).to.deep.equal(src.node.map((n) => `${n.opType}:${n.name}`));
-    expect(new Set(g.initializer.map((t) => t.name))).to.deep.equal(new Set(src.initializer.map((t) => t.name)));
+    expect(g.initializer.map((t) => t.name)).to.deep.equal(src.initializer.map((t) => t.name)); // same order too
+    expect(exported.proto.irVersion).to.equal(source.proto.irVersion);
     const weights = readInitializers(exported);
     expect(values(weights.get("layer1.0.conv1.weight")!)).to.deep.equal(values(session.getParameters().get("layer1.0.conv1.weight")!));
     expect(values(weights.get("layer1.0.conv1.weight")!)).to.not.deep.equal(values(readInitializers(source).get("layer1.0.conv1.weight")!));
