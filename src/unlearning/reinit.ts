@@ -46,7 +46,7 @@ function freshValues(layer: Layer, p: LayerParam, scheme: InitScheme, rng: Rng):
   const n = numel(p.dims);
   const fill = (v: number) => new Float32Array(n).fill(v);
   const uniform = (bound: number) => Float32Array.from({ length: n }, () => (2 * rng() - 1) * bound);
-  const fanIn = layer.fanIn ?? fallbackFan(p.dims, "in");
+  const fanIn = layer.fanIn ?? numel(p.dims.slice(1));
   switch (p.kind) {
     case "bn-scale": case "norm-scale": case "bn-var": return fill(1);
     case "bn-bias": case "norm-bias": case "bn-mean": return fill(0);
@@ -57,10 +57,4 @@ function freshValues(layer: Layer, p: LayerParam, scheme: InitScheme, rng: Rng):
       return uniform(1 / Math.sqrt(fanIn));
     }
   }
-}
-
-/** fan_in / fan_out as torch.nn.init computes them for a weight of these dims. */
-function fallbackFan(dims: number[], which: "in" | "out"): number {
-  const receptive = dims.slice(2).reduce((a, b) => a * b, 1);
-  return Math.max(1, (which === "in" ? dims[1] ?? dims[0]! : dims[0]!) * receptive);
 }
