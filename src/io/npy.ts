@@ -5,12 +5,12 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { bytesPerElement, fromBytes, numel, toBytes, type TypedArray } from "./tensor-data.js";
 
 export type NpyDtype = "bool" | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "int64" | "uint64"
   | "float32" | "float64";
 
-export type NpyData = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+export type NpyData = TypedArray;
 
 export interface NpyArray {
   dtype: NpyDtype;
@@ -25,9 +25,6 @@ const DESCR: Record<string, NpyDtype> = {
 const DESCR_OF: Record<NpyDtype, string> = Object.fromEntries(
   Object.entries(DESCR).map(([d, t]) => [t, d]),
 ) as Record<NpyDtype, string>;
-const ITEM_SIZE: Record<NpyDtype, number> = {
-  bool: 1, uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, int64: 8, uint64: 8, float32: 4, float64: 8,
-};
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 /** Reads a .npy file (path or bytes; `name` labels errors when bytes are given). */
@@ -60,14 +57,13 @@ export function decodeNpy(bytes: Uint8Array, name = "npy"): NpyArray {
     const hint = descr.startsWith(">") ? " (big-endian data is not supported)" : "";
     throw new UserError(`unsupported dtype '${descr}'${hint}; supported: ${Object.keys(DESCR).join(", ")}`, name);
   }
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = numel(shape);
   if (fortran && shape.filter((d) => d > 1).length > 1) throw new UserError("Fortran-order arrays are not supported", name);
-  const byteLen = count * ITEM_SIZE[dtype];
+  const byteLen = count * bytesPerElement(dtype);
   if (bytes.length - dataStart < byteLen) {
     throw new UserError(`truncated data: shape [${shape}] needs ${byteLen} bytes, file has ${bytes.length - dataStart}`, name);
   }
-  const copy = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + byteLen); // an aligned copy (Buffer.slice would share)
-  return { dtype, shape, data: typedView(dtype, copy.buffer, count) };
+  return { dtype, shape, data: fromBytes(dtype, bytes.subarray(dataStart), count) };
 }
 
 function parseHeader(header: string, name: string): { descr: string; fortran: boolean; shape: number[] } {
@@ -82,24 +78,9 @@ function parseHeader(header: string, name: string): { descr: string; fortran: bo
   return { descr, fortran: fortran === "True", shape };
 }
 
-function typedView(dtype: NpyDtype, buf: ArrayBufferLike, count: number): NpyData {
-  switch (dtype) {
-    case "bool": case "uint8": return new Uint8Array(buf, 0, count);
-    case "int8": return new Int8Array(buf, 0, count);
-    case "uint16": return new Uint16Array(buf, 0, count);
-    case "int16": return new Int16Array(buf, 0, count);
-    case "uint32": return new Uint32Array(buf, 0, count);
-    case "int32": return new Int32Array(buf, 0, count);
-    case "int64": return new BigInt64Array(buf, 0, count);
-    case "uint64": return new BigUint64Array(buf, 0, count);
-    case "float32": return new Float32Array(buf, 0, count);
-    case "float64": return new Float64Array(buf, 0, count);
-  }
-}
-
 /** Encodes an array as .npy version 1.0 (2.0 when the header does not fit 65535 bytes). */
 export function encodeNpy(array: NpyArray): Uint8Array {
-  const count = array.shape.reduce((a, b) => a * b, 1);
+  const count = numel(array.shape);
   if (array.data.length !== count) {
     throw new Error(`encodeNpy: data has ${array.data.length} elements, shape [${array.shape}] needs ${count}`);
   }
@@ -115,7 +96,7 @@ export function encodeNpy(array: NpyArray): Uint8Array {
   const view = new DataView(out.buffer);
   if (v2) view.setUint32(8, dict.length, true); else view.setUint16(8, dict.length, true);
   out.set(new TextEncoder().encode(dict), prefix);
-  out.set(new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength), total);
+  out.set(toBytes(array.data), total);
   return out;
 }
 
