@@ -1,4 +1,5 @@
 import { UserError } from "../errors.js";
+import { forEachImage } from "./scan.js";
 import type { Examples } from "./types.js";
 
 /** Per-channel normalisation: x' = (x - mean[c]) / std[c], on the source's scale (8-bit images in [0, 1]). */
@@ -30,24 +31,16 @@ export interface ComputeNormalisationOptions {
 export async function computeNormalisation(examples: Examples, options: ComputeNormalisationOptions = {}): Promise<Normalisation> {
   const { channels, height, width } = examples.shape;
   const plane = height * width;
-  const chunk = options.chunk ?? 1024;
   const sum = new Float64Array(channels), sumSq = new Float64Array(channels);
   let images = 0;
-  const buf = new Float32Array(chunk * channels * plane);
-  for (let start = 0; start < examples.count; start += chunk) {
-    const positions = Int32Array.from({ length: Math.min(chunk, examples.count - start) }, (_, k) => start + k);
-    const failed = new Set((await examples.readImages(positions, buf)).map((f) => f.index));
-    positions.forEach((p, k) => {
-      if (failed.has(p)) return;
-      images++;
-      for (let c = 0; c < channels; c++) {
-        let s = 0, q = 0;
-        const base = (k * channels + c) * plane;
-        for (let i = 0; i < plane; i++) { const v = buf[base + i]; s += v; q += v * v; }
-        sum[c] += s; sumSq[c] += q;
-      }
-    });
-  }
+  await forEachImage(examples, options.chunk ?? 1024, (image) => {
+    images++;
+    for (let c = 0; c < channels; c++) {
+      let s = 0, q = 0;
+      for (let i = c * plane; i < (c + 1) * plane; i++) { const v = image[i]; s += v; q += v * v; }
+      sum[c] += s; sumSq[c] += q;
+    }
+  });
   if (images === 0) throw new UserError("cannot compute normalisation: no readable images");
   const n = images * plane;
   const mean = Array.from(sum, (s) => s / n);

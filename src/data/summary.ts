@@ -1,6 +1,7 @@
 import type { ForgetSet } from "./forget.js";
 import { splitTrain } from "./forget.js";
 import { classCounts } from "./random.js";
+import { forEachImage } from "./scan.js";
 import type { Dataset, Examples, ImageShape } from "./types.js";
 
 export interface SplitSummary {
@@ -45,22 +46,12 @@ export async function summariseDataset(dataset: Dataset, options: SummariseOptio
 }
 
 async function valueRange(examples: Examples): Promise<{ min: number; max: number; unreadable: number }> {
-  const chunk = 512;
-  const size = examples.shape.channels * examples.shape.height * examples.shape.width;
-  const buf = new Float32Array(chunk * size);
-  let min = Infinity, max = -Infinity, unreadable = 0;
-  for (let start = 0; start < examples.count; start += chunk) {
-    const positions = Int32Array.from({ length: Math.min(chunk, examples.count - start) }, (_, k) => start + k);
-    const failed = new Set((await examples.readImages(positions, buf)).map((f) => f.index));
-    unreadable += failed.size;
-    positions.forEach((p, k) => {
-      if (failed.has(p)) return;
-      for (let i = k * size; i < (k + 1) * size; i++) {
-        const v = buf[i];
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-    });
-  }
+  let min = Infinity, max = -Infinity;
+  const unreadable = await forEachImage(examples, 512, (image) => {
+    for (const v of image) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  });
   return { min, max, unreadable };
 }
