@@ -3,7 +3,7 @@
  * a model is reproducible from its seed. Also usable to re-initialise single layers "as a fresh model would".
  */
 import seedrandom from "seedrandom";
-import type { Tensor } from "../onnx/tensor.js";
+import { numel, type Tensor } from "../onnx/tensor.js";
 
 /** A seeded source of uniform [0, 1) numbers. */
 export type Random = () => number;
@@ -28,14 +28,14 @@ export function normalSampler(random: Random): () => number {
   };
 }
 
-const fanIn = (dims: number[]) => dims.slice(1).reduce((a, b) => a * b, 1);
-const fanOut = (dims: number[]) => dims[0]! * dims.slice(2).reduce((a, b) => a * b, 1);
+const fanIn = (dims: number[]) => numel(dims.slice(1));
+const fanOut = (dims: number[]) => dims[0]! * numel(dims.slice(2));
 
 /** `nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")`: N(0, 2 / fan_out), torchvision's conv init. */
 export function kaimingNormalFanOut(dims: number[], random: Random): Tensor {
   const std = Math.sqrt(2 / fanOut(dims));
   const normal = normalSampler(random);
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = numel(dims);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = std * normal();
   return { dtype: "float32", dims: [...dims], data };
@@ -45,7 +45,7 @@ export function kaimingNormalFanOut(dims: number[], random: Random): Tensor {
  *  (kaiming_uniform_ with a = sqrt(5)) and for their biases. `fanInDims` is the weight's shape. */
 export function uniformFanIn(dims: number[], fanInDims: number[], random: Random): Tensor {
   const bound = 1 / Math.sqrt(fanIn(fanInDims));
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = numel(dims);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (2 * random() - 1) * bound;
   return { dtype: "float32", dims: [...dims], data };
@@ -54,7 +54,7 @@ export function uniformFanIn(dims: number[], fanInDims: number[], random: Random
 export const filled = (dims: number[], value: number): Tensor => ({
   dtype: "float32",
   dims: [...dims],
-  data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value),
+  data: new Float32Array(numel(dims)).fill(value),
 });
 
 /** A fresh BatchNorm2d(c): weight 1, bias 0, running_mean 0, running_var 1. */
