@@ -7,6 +7,7 @@ import { attrInt, attrInts } from "../onnx/attributes.js";
 import type { Dims } from "../onnx/graph-view.js";
 import type { NodeProto } from "../onnx/proto.js";
 import type { Tensor } from "../onnx/tensor.js";
+import { ceilMode, spatialDim, windowAttrs } from "./rules/window.js";
 
 type Dim = Dims[number];
 
@@ -191,27 +192,10 @@ function windowShape(n: NodeProto, x: Dims, w: Dims | undefined): Dims | undefin
   const spatial = x.length - 2;
   const kernel = n.opType === "Conv" ? w?.slice(2) : attrInts(n, "kernel_shape");
   if (!kernel || kernel.length !== spatial || !kernel.every((k): k is number => typeof k === "number")) return undefined;
-  const strides = attrInts(n, "strides") ?? kernel.map(() => 1);
-  const dilations = attrInts(n, "dilations") ?? kernel.map(() => 1);
-  const pads = attrInts(n, "pads") ?? kernel.map(() => 0).concat(kernel.map(() => 0));
-  const autoPad = n.attribute.find((a) => a.name === "auto_pad");
-  const mode = autoPad ? new TextDecoder().decode(autoPad.s) : "NOTSET";
-  const ceil = attrInt(n, "ceil_mode", 0) === 1;
+  const attrs = windowAttrs(n, spatial);
   const channels = n.opType === "Conv" ? (w?.[0] ?? null) : x[1]!;
-  const out: Dims = [x[0]!, channels];
-  for (let i = 0; i < spatial; i++) {
-    const d = x[i + 2];
-    if (typeof d !== "number") { out.push(null); continue; }
-    if (mode === "SAME_UPPER" || mode === "SAME_LOWER") { out.push(Math.ceil(d / strides[i]!)); continue; }
-    const span = dilations[i]! * (kernel[i]! - 1) + 1;
-    const padded = d + (mode === "VALID" ? 0 : pads[i]! + pads[i + spatial]!);
-    const steps = (padded - span) / strides[i]!;
-    let o = (ceil ? Math.ceil(steps) : Math.floor(steps)) + 1;
-    // ceil_mode: the last window must start inside the input or the left padding
-    if (ceil && (o - 1) * strides[i]! >= d + (mode === "VALID" ? 0 : pads[i]!)) o--;
-    out.push(o);
-  }
-  return out;
+  const sizes = x.slice(2).map((d, i) => (typeof d === "number" ? spatialDim(attrs, kernel, i, d, ceilMode(n)).output : null));
+  return [x[0]!, channels, ...sizes];
 }
 
 /** Whether two shapes are certainly different (a known dim differs, or the ranks do). */

@@ -1,7 +1,7 @@
 /**
- * Sliding-window geometry shared by Conv, MaxPool and AveragePool gradients: resolves auto_pad, ceil_mode
- * and the output size per spatial dim, and the ConvTranspose settings that map an output-sized gradient
- * back onto exactly the input's extent (rows a stride drops get zero gradient).
+ * Sliding-window geometry shared by shape inference and the Conv, MaxPool and AveragePool gradients: resolves
+ * auto_pad, ceil_mode and the output size per spatial dim, and the ConvTranspose settings that map an
+ * output-sized gradient back onto exactly the input's extent (rows a stride drops get zero gradient).
  */
 import { UserError } from "../../errors.js";
 import { attrInt, attrInts, attrString } from "../../onnx/attributes.js";
@@ -33,44 +33,61 @@ export interface WindowOptions {
 /** Extent of a dilated kernel. */
 export const extent = (w: Window, i: number): number => (w.kernel[i]! - 1) * w.dilations[i]! + 1;
 
-export function resolveWindow(o: WindowOptions): Window {
-  const r = o.kernel.length;
-  const ones = Array<number>(r).fill(1);
-  const strides = attrInts(o.node, "strides", ones);
-  const dilations = attrInts(o.node, "dilations", ones);
-  const autoPad = attrString(o.node, "auto_pad", "NOTSET");
-  const pads = attrInts(o.node, "pads", Array<number>(2 * r).fill(0));
-  const padsBegin: number[] = [];
-  const padsEnd: number[] = [];
-  const output: number[] = [];
-  for (let i = 0; i < r; i++) {
-    const keff = (o.kernel[i]! - 1) * dilations[i]! + 1;
-    const s = strides[i]!;
-    const n = o.input[i]!;
-    if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
-      const out = Math.ceil(n / s);
-      const total = Math.max(0, (out - 1) * s + keff - n);
-      const small = Math.floor(total / 2);
-      padsBegin.push(autoPad === "SAME_UPPER" ? small : total - small);
-      padsEnd.push(autoPad === "SAME_UPPER" ? total - small : small);
-      output.push(out);
-      continue;
-    }
-    if (autoPad !== "NOTSET" && autoPad !== "VALID") throw new UserError(`unknown auto_pad '${autoPad}'`, `node '${o.node.name}' (${o.node.opType})`);
-    const pb = autoPad === "VALID" ? 0 : pads[i]!;
-    const pe = autoPad === "VALID" ? 0 : pads[i + r]!;
-    const span = n + pb + pe - keff;
-    let out = (o.ceilMode ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
-    // A last window that would start in the end padding is dropped (ONNX, PyTorch and ORT agree).
-    if (o.ceilMode && (out - 1) * s >= n + pb) out--;
-    padsBegin.push(pb);
-    padsEnd.push(pe);
-    output.push(out);
+/** The window attributes of a Conv/MaxPool/AveragePool node with `rank` spatial dims, defaults filled in. */
+export interface WindowAttrs {
+  strides: number[];
+  dilations: number[];
+  /** [begin..., end...] */
+  pads: number[];
+  autoPad: string;
+}
+
+export function windowAttrs(node: NodeProto, rank: number): WindowAttrs {
+  const ones = Array<number>(rank).fill(1);
+  return {
+    strides: attrInts(node, "strides", ones),
+    dilations: attrInts(node, "dilations", ones),
+    pads: attrInts(node, "pads", Array<number>(2 * rank).fill(0)),
+    autoPad: attrString(node, "auto_pad", "NOTSET"),
+  };
+}
+
+/**
+ * Begin/end pads and output size along spatial dim i for an input of size n (auto_pad resolved; an
+ * unknown auto_pad counts as NOTSET here, resolveWindow rejects it).
+ */
+export function spatialDim(a: WindowAttrs, kernel: number[], i: number, n: number, ceil: boolean): { padBegin: number; padEnd: number; output: number } {
+  const r = kernel.length;
+  const keff = (kernel[i]! - 1) * a.dilations[i]! + 1;
+  const s = a.strides[i]!;
+  if (a.autoPad === "SAME_UPPER" || a.autoPad === "SAME_LOWER") {
+    const output = Math.ceil(n / s);
+    const total = Math.max(0, (output - 1) * s + keff - n);
+    const small = Math.floor(total / 2);
+    const big = total - small;
+    return a.autoPad === "SAME_UPPER" ? { padBegin: small, padEnd: big, output } : { padBegin: big, padEnd: small, output };
   }
+  const padBegin = a.autoPad === "VALID" ? 0 : a.pads[i]!;
+  const padEnd = a.autoPad === "VALID" ? 0 : a.pads[i + r]!;
+  const span = n + padBegin + padEnd - keff;
+  let output = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  // A last window that would start in the end padding is dropped (ONNX, PyTorch and ORT agree).
+  if (ceil && (output - 1) * s >= n + padBegin) output--;
+  return { padBegin, padEnd, output };
+}
+
+export function resolveWindow(o: WindowOptions): Window {
+  const a = windowAttrs(o.node, o.kernel.length);
+  if (!["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].includes(a.autoPad)) {
+    throw new UserError(`unknown auto_pad '${a.autoPad}'`, `node '${o.node.name}' (${o.node.opType})`);
+  }
+  const dims = o.input.map((n, i) => spatialDim(a, o.kernel, i, n, o.ceilMode ?? false));
+  const output = dims.map((d) => d.output);
   if (o.output && o.output.some((d, i) => d !== output[i])) {
     throw new UserError(`output size [${o.output}] differs from the [${output}] its attributes give for input [${o.input}]`, `node '${o.node.name}' (${o.node.opType})`);
   }
-  return { kernel: o.kernel, strides, dilations, padsBegin, padsEnd, input: o.input, output };
+  const { strides, dilations } = a;
+  return { kernel: o.kernel, strides, dilations, padsBegin: dims.map((d) => d.padBegin), padsEnd: dims.map((d) => d.padEnd), input: o.input, output };
 }
 
 /**
