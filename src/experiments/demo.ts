@@ -7,13 +7,13 @@
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { openSource, retainOnlyView, selectForget, splitTrain, type Dataset } from "../data/index.js";
-import { evaluate, type Evaluation } from "../evaluation/accuracy.js";
+import { scoreModel } from "../evaluation/score-model.js";
+import type { ScoreSheet } from "../evaluation/table.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { saveWithWeights } from "../interop/with-weights.js";
 import { buildZooModel } from "../models/index.js";
 import { loadModel, saveModel, type ModelFile } from "../onnx/model-io.js";
 import { fitClassifier } from "../training/fit.js";
-import { InferenceModel } from "../training/inference.js";
 import type { ExecutionProvider } from "../training/session/index.js";
 import { describeProgress } from "../unlearning/progress.js";
 import type { Schedule } from "../unlearning/schedule.js";
@@ -46,15 +46,14 @@ export interface DemoOptions {
   log?: (line: string) => void;
 }
 
-export type Scores = Record<"retain" | "forget" | "test", Evaluation>;
-
 export interface DemoReport {
   data: string;
   trainSize: number;
   forgetCount: number;
   retainCount: number;
   seconds: Record<string, number>;
-  scores: Record<string, Scores>;
+  /** model -> split (retain, forget, test) -> score. */
+  scores: ScoreSheet;
   unlearning: { cycles: unknown[] };
 }
 
@@ -98,8 +97,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   } finally {
     await result.session.release();
   }
-  const scores: Record<string, Scores> = {};
-  for (const [name, path] of Object.entries(paths)) scores[name] = await scoreModel(loadModel(path), { retain, forget: forgetSet, test: dataset.test }, ep, o.evalLimit);
+  const scores: ScoreSheet = {};
+  const sets = { retain, forget: forgetSet, test: dataset.test };
+  for (const [name, path] of Object.entries(paths)) scores[name] = await scoreModel(loadModel(path), sets, { executionProvider: ep, limit: o.evalLimit });
   const report: DemoReport = {
     data: "fashion-mnist", trainSize: dataset.train.count, forgetCount: forgetSet.count, retainCount: retain.count,
     seconds, scores, unlearning: { cycles: result.cycles },
@@ -130,15 +130,5 @@ async function trainAndSave(model: ModelFile, data: Dataset["train"], path: stri
     saveWithWeights(model, session.getParameters(), path);
   } finally {
     await session.release();
-  }
-}
-
-async function scoreModel(model: ModelFile, sets: Record<keyof Scores, Dataset["train"]>, ep: ExecutionProvider, limit?: number): Promise<Scores> {
-  const m = await InferenceModel.create(model, { executionProvider: ep });
-  try {
-    const run = (b: Parameters<InferenceModel["run"]>[0]) => m.run(b);
-    return { retain: await evaluate(run, sets.retain, { limit }), forget: await evaluate(run, sets.forget, { limit }), test: await evaluate(run, sets.test, { limit }) };
-  } finally {
-    await m.release();
   }
 }

@@ -4,14 +4,13 @@
  * only to score the result (skip that with --no-eval).
  */
 import type { Command } from "commander";
-import { computeNormalisation, retainOnlyView, splitTrain, type Dataset, type Normalisation } from "../../data/index.js";
+import { computeNormalisation, retainOnlyView, splitTrain, type Dataset, type ForgetSet, type Normalisation } from "../../data/index.js";
 import { UserError } from "../../errors.js";
-import { evaluate } from "../../evaluation/accuracy.js";
+import { scoreModel } from "../../evaluation/score-model.js";
 import { accuracyTable, type ScoreSheet } from "../../evaluation/table.js";
-import { loadModel } from "../../onnx/model-io.js";
+import { loadModel, type ModelFile } from "../../onnx/model-io.js";
 import { writeFileAtomic } from "../../io/atomic-write.js";
 import { saveWithWeights } from "../../interop/with-weights.js";
-import { InferenceModel } from "../../training/inference.js";
 import { INIT_SCHEMES, type InitScheme } from "../../unlearning/reinit.js";
 import { parseSchedule } from "../../unlearning/schedule.js";
 import { describeProgress } from "../../unlearning/progress.js";
@@ -108,7 +107,7 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
   try {
     saveWithWeights(model, result.session.getParameters(), o.out);
     log(`wrote ${o.out} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-    if (o.eval) scores = await score(modelPath, o, dataset, forget, normalisation);
+    if (o.eval) scores = await score(model, o, dataset, forget, normalisation);
   } finally {
     await result.session.release();
   }
@@ -118,22 +117,11 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
   else if (scores) process.stdout.write(accuracyTable(scores));
 }
 
-async function score(modelPath: string, o: UnlearnCliOptions, dataset: Dataset, forget: ReturnType<typeof forgetFromCli> & object, normalisation?: Normalisation) {
+async function score(model: ModelFile, o: UnlearnCliOptions, dataset: Dataset, forget: ForgetSet, normalisation?: Normalisation): Promise<ScoreSheet> {
   const { forget: forgetSet, retain } = splitTrain(dataset, forget);
-  const limit = parseInteger("--eval-limit", o.evalLimit, 1);
-  const ep = o.ep as "cpu" | "cuda";
-  const models = { original: await InferenceModel.create(loadModel(modelPath), { executionProvider: ep }), unlearned: await InferenceModel.create(loadModel(o.out), { executionProvider: ep }) };
-  const out: ScoreSheet = { original: {}, unlearned: {} };
-  try {
-    for (const [split, ex] of [["retain", retain], ["forget", forgetSet], ["test", dataset.test]] as const) {
-      if (ex.count === 0) continue;
-      for (const name of ["original", "unlearned"] as const) out[name]![split] = await evaluate((b) => models[name].run(b), ex, { normalisation, limit });
-    }
-  } finally {
-    await models.original.release();
-    await models.unlearned.release();
-  }
-  return out;
+  const sets = { retain, forget: forgetSet, test: dataset.test };
+  const opts = { normalisation, limit: parseInteger("--eval-limit", o.evalLimit, 1), executionProvider: o.ep as "cpu" | "cuda" };
+  return { original: await scoreModel(model, sets, opts), unlearned: await scoreModel(loadModel(o.out), sets, opts) };
 }
 
 async function parseNormalise(text: string, dataset: Dataset): Promise<Normalisation | undefined> {
