@@ -16,7 +16,8 @@ const PASSTHROUGH = new Set([
   "Flatten", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Transpose", "Cast", "Dropout",
   "Softmax", "LogSoftmax", "Sigmoid", "GlobalAveragePool", "ReduceMean",
 ]);
-const WEIGHTED = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
+/** Ops that head a weighted layer (the layer inventory groups from them too). */
+export const WEIGHTED = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 /** How far back from a layer's input we look for the tensor the skip path starts from. */
 const MAX_SOURCE_STEPS = 6;
 

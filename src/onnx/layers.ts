@@ -10,7 +10,7 @@ import { GraphView } from "./graph-view.js";
 import type { ModelFile } from "./model-io.js";
 import { DataType, opsetVersion, valueInfoDims, valueInfoElemType, type ModelProto, type NodeProto, type ValueInfoProto } from "./proto.js";
 import { dtypeFromOnnx, numel, type DType } from "./tensor.js";
-import { assignRoles } from "./layer-roles.js";
+import { assignRoles, WEIGHTED } from "./layer-roles.js";
 
 export type LayerRole = "classifier" | "shortcut" | "body";
 export type ParamKind = "weight" | "bias" | "bn-scale" | "bn-bias" | "bn-mean" | "bn-var" | "norm-scale" | "norm-bias";
@@ -62,7 +62,6 @@ export interface InventoryOptions {
   reinitRoles?: LayerRole[];
 }
 
-const WEIGHTED = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 const NORM_KINDS: Record<string, ParamKind[]> = {
   BatchNormalization: ["bn-scale", "bn-bias", "bn-mean", "bn-var"],
   LayerNormalization: ["norm-scale", "norm-bias"],
