@@ -14,7 +14,7 @@ import type { GradContext, GradRule } from "../rule.js";
 import { constantLike, knownDims, nodeLabel, range, reduceOver, requireDims, reshape, transpose } from "./nn-emit.js";
 import { UserError } from "../../errors.js";
 import { int64 } from "../../onnx/tensor.js";
-import { extent, kernelShape, resolveWindow, transposeSettings, type Window } from "./window.js";
+import { extent, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
 
 // dB = ReduceSum(dY, [0, 2, ...])
 export const conv: GradRule = {
@@ -151,7 +151,7 @@ function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window):
 function weightGradGemm(ctx: GradContext, x: string, dY: string, win: Window, [cOut, cIn]: number[]): string {
   const r = win.kernel.length;
   const swapNC = [1, 0, ...range(2, r + 2)];
-  const padsEnd = win.kernel.map((_, i) => Math.max(0, win.strides[i]! * (win.output[i]! - 1) + extent(win, i) - win.input[i]! - win.padsBegin[i]!));
+  const padsEnd = padsEndRead(win);
   let xT = transpose(ctx, x, swapNC);
   if ([...win.padsBegin, ...padsEnd].some((p) => p > 0)) xT = ctx.op("Pad", [xT, ctx.constant(int64([2 * (r + 2)], [0, 0, ...win.padsBegin, 0, 0, ...padsEnd]))]);
   const taps: string[] = [];
@@ -186,10 +186,7 @@ function weightGradConv(ctx: GradContext, x: string, dY: string, win: Window, gr
       : reshape(ctx, transpose(ctx, reshape(ctx, x, [0, group, cg, -1]), [2, 1, 0, 3]), [cg, -1, ...win.input]);
   const dYT = transpose(ctx, dY, swapNC);
   // Trim end padding the kernel never reaches (rows the stride drops), so the result is kernel-sized when possible.
-  const padsEnd = win.kernel.map((_, i) => {
-    const reach = win.strides[i]! * (win.output[i]! - 1) + extent(win, i);
-    return Math.max(0, reach - win.input[i]! - win.padsBegin[i]!);
-  });
+  const padsEnd = padsEndRead(win);
   let dW = ctx.op("Conv", [xT, dYT], {
     group,
     kernel_shape: win.output,

@@ -9,7 +9,7 @@ import { numel, onnxFromDtype } from "../../onnx/tensor.js";
 import { shapeOf, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { knownDims, nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
-import { ceilMode, extent, kernelShape, resolveWindow, transposeSettings, type Window } from "./window.js";
+import { ceilMode, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
 
 function poolWindow(ctx: GradContext): Window {
   const input = requireDims(ctx, ctx.I(0), 2);
@@ -88,8 +88,7 @@ export const averagePool: GradRule = {
  * so it is measured in the graph: AveragePool(ones) = valid/count, valid = a Conv of ones over the window.
  */
 function inverseCounts(ctx: GradContext, win: Window, like: string): string {
-  const reach = win.kernel.map((_, i) => win.strides[i]! * (win.output[i]! - 1) + extent(win, i));
-  const overhang = reach.map((e, i) => Math.max(0, e - win.input[i]! - win.padsBegin[i]!));
+  const overhang = padsEndRead(win);
   const full = win.padsBegin.every((p) => p === 0) && overhang.every((p) => p === 0);
   if (full) return ctx.scalar(1 / numel(win.kernel), like);
   const onesIn = onesLike(ctx, like, [1, 1, ...win.input]);

@@ -90,23 +90,20 @@ export function resolveWindow(o: WindowOptions): Window {
   return { kernel: o.kernel, strides, dilations, padsBegin: dims.map((d) => d.padBegin), padsEnd: dims.map((d) => d.padEnd), input: o.input, output };
 }
 
+/** Where the last window ends along dim i, counted from the start of the begin padding. */
+const reach = (w: Window, i: number): number => w.strides[i]! * (w.output[i]! - 1) + extent(w, i);
+
+/** The end padding the windows actually read, per spatial dim (less than padsEnd when a stride drops rows). */
+export const padsEndRead = (w: Window): number[] => w.kernel.map((_, i) => Math.max(0, reach(w, i) - w.padsBegin[i]! - w.input[i]!));
+
 /**
  * ConvTranspose pads and output_padding such that ConvTranspose(dY) with this window's kernel, strides
  * and dilations has exactly the input's spatial size, aligned so that input row x gets the windows that
- * read x. The full transposed extent is s*(out-1)+keff, starting padsBegin before the input.
+ * read x. The full transposed extent is reach = s*(out-1)+keff, starting padsBegin before the input.
  */
 export function transposeSettings(w: Window): { pads: number[]; outputPadding: number[] } {
-  const begin: number[] = [];
-  const end: number[] = [];
-  const outputPadding: number[] = [];
-  w.kernel.forEach((_, i) => {
-    const full = w.strides[i]! * (w.output[i]! - 1) + extent(w, i);
-    const crop = full - w.padsBegin[i]! - w.input[i]!;
-    begin.push(w.padsBegin[i]!);
-    end.push(Math.max(0, crop));
-    outputPadding.push(Math.max(0, -crop));
-  });
-  return { pads: [...begin, ...end], outputPadding };
+  const outputPadding = w.kernel.map((_, i) => Math.max(0, w.padsBegin[i]! + w.input[i]! - reach(w, i)));
+  return { pads: [...w.padsBegin, ...padsEndRead(w)], outputPadding };
 }
 
 /** Kernel shape from the attribute, else from the weight's dims (Conv). */
