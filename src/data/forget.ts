@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { UserError } from "../errors.js";
 import { throwProblems } from "./problems.js";
+import { otherPositions } from "./splits.js";
 import { classCounts, positionsByClass, proportionalCounts, rngFor, shuffleInPlace, type Seed } from "./random.js";
 import type { Dataset, Examples } from "./types.js";
 
@@ -160,10 +161,7 @@ function classIndex(dataset: Dataset, c: number | string): number {
 
 /** The train split cut in two: forget and retain views (retain keeps train order). */
 export function splitTrain(dataset: Dataset, forget: ForgetSet): { forget: Examples; retain: Examples } {
-  const isForget = new Uint8Array(dataset.train.count);
-  for (const p of forget.positions) isForget[p] = 1;
-  const retain: number[] = [];
-  for (let p = 0; p < isForget.length; p++) if (!isForget[p]) retain.push(p);
+  const retain = otherPositions(forget.positions, dataset.train.count);
   return { forget: dataset.train.select(forget.positions), retain: dataset.train.select(retain) };
 }
 

@@ -42,11 +42,7 @@ export function buildDataset(options: BuildDatasetOptions): Dataset {
   let test: Int32Array, train: Int32Array;
   if (options.test instanceof Int32Array) {
     test = options.test;
-    const isTest = new Uint8Array(all.count);
-    for (const p of test) isTest[p] = 1;
-    train = new Int32Array(all.count - test.length);
-    let k = 0;
-    for (let p = 0; p < all.count; p++) if (!isTest[p]) train[k++] = p;
+    train = otherPositions(test, all.count);
   } else {
     const counts = classCounts(all.labels, all.numClasses);
     const { count } = options.test;
@@ -70,6 +66,17 @@ export function buildDataset(options: BuildDatasetOptions): Dataset {
     spec, shape: all.shape, numClasses: all.numClasses, classNames, all, notes,
     train: all.select(train), validation: all.select(validation), test: all.select(test),
   };
+}
+
+/** The positions 0..count-1 not in `positions`, ascending. */
+export function otherPositions(positions: ArrayLike<number>, count: number): Int32Array {
+  const taken = new Uint8Array(count);
+  let n = count;
+  for (let k = 0; k < positions.length; k++) if (!taken[positions[k]]) { taken[positions[k]] = 1; n--; }
+  const rest = new Int32Array(n);
+  let k = 0;
+  for (let p = 0; p < count; p++) if (!taken[p]) rest[k++] = p;
+  return rest;
 }
 
 /** Checks a fraction option in [0, 1) (or [0, 1] when `allowOne`), naming the option. */
