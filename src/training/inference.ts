@@ -2,10 +2,11 @@
  * Runs a plain inference model (an ONNX classifier as users bring it, or one we exported) on batches.
  * The facade evaluation/ and cli/ use, so that onnxruntime stays inside training/.
  */
-import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
+import { InferenceSession } from "onnxruntime-node";
 import { UserError } from "../errors.js";
 import { modelBytes, type ModelFile } from "../onnx/model-io.js";
 import type { Tensor } from "../onnx/tensor.js";
+import { fromOrt, toOrt } from "./ort-tensor.js";
 import { cudaLoadError, resolveOptions, sessionOptions, type TrainingSessionOptions } from "./session/options.js";
 
 export type InferenceOptions = Pick<TrainingSessionOptions, "executionProvider" | "deviceId" | "intraOpThreads" | "graphOptimizationLevel">;
@@ -39,12 +40,11 @@ export class InferenceModel {
   async run(batch: Tensor): Promise<Tensor> {
     let out;
     try {
-      out = await this.session.run({ [this.inputName]: new OrtTensor("float32", batch.data as Float32Array, batch.dims) }, [this.outputName]);
+      out = await this.session.run({ [this.inputName]: toOrt(batch) }, [this.outputName]);
     } catch (e) {
       throw new UserError(`batch of shape [${batch.dims}] rejected: ${(e as Error).message.split("\n")[0]}`, this.file);
     }
-    const t = out[this.outputName]!;
-    return { dtype: "float32", dims: [...t.dims], data: t.data as Float32Array };
+    return fromOrt(out[this.outputName]!);
   }
 
   async release(): Promise<void> {

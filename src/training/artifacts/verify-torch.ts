@@ -10,6 +10,7 @@ import { UserError } from "../../errors.js";
 import { encodeModel, valueInfoDims } from "../../onnx/proto.js";
 import type { ModelFile } from "../../onnx/model-io.js";
 import { numel, type Tensor } from "../../onnx/tensor.js";
+import { fromOrt, toOrt } from "../ort-tensor.js";
 import { buildArtifacts } from "./build.js";
 import type { Manifest } from "./manifest.js";
 import type { BatchNormForm } from "./train-mode.js";
@@ -76,10 +77,8 @@ async function runStep(session: ort.InferenceSession, m: Manifest, state: Map<st
   };
   for (const s of m.state) feeds[s.name] = toOrt(state.get(s.name)!);
   const out = await session.run(feeds);
-  return new Map(Object.entries(out).map(([k, v]) => [k, { dtype: "float32", dims: [...v.dims], data: v.data as Float32Array } satisfies Tensor]));
+  return new Map(Object.entries(out).map(([k, v]) => [k, fromOrt(v)]));
 }
-
-const toOrt = (t: Tensor) => new ort.Tensor(t.dtype as "float32" | "int64", t.data as Float32Array | BigInt64Array, t.dims);
 
 /** torch.optim.SGD's first step (buf = d): p - lr * (g + wd * p), in float32 as torch computes it. */
 function sgdFromTorchGrad(p: Tensor, g: Tensor): Tensor {

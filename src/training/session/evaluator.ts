@@ -4,9 +4,10 @@
  * which it cannot do for `evaluate` (weights fed as inputs): 2-2.4x faster per batch for ResNet-18 at
  * batch 256 (docs/PERFORMANCE.md). Later steps do not change a snapshot; make a new one.
  */
-import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
+import { InferenceSession } from "onnxruntime-node";
 import { encodeModel, type ModelProto } from "../../onnx/proto.js";
 import type { Tensor } from "../../onnx/tensor.js";
+import { fromOrt, toOrt } from "../ort-tensor.js";
 import { checkInputs, inputSpec, type InputSpec } from "./input-check.js";
 
 export class Evaluator {
@@ -24,9 +25,8 @@ export class Evaluator {
   /** Logits of the snapshot's model for `batch`. */
   async evaluate(batch: Tensor): Promise<Tensor> {
     checkInputs([{ spec: this.input, tensor: batch }], "evaluator");
-    const out = await this.session.run({ [this.input.name]: new OrtTensor("float32", batch.data as Float32Array, batch.dims) }, [this.output]);
-    const t = out[this.output]!;
-    return { dtype: "float32", dims: [...t.dims], data: t.data as Float32Array };
+    const out = await this.session.run({ [this.input.name]: toOrt(batch) }, [this.output]);
+    return fromOrt(out[this.output]!);
   }
 
   async release(): Promise<void> {

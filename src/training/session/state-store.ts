@@ -3,36 +3,48 @@
  * onnxruntime tensors: one is fed to the train step, the other receives its outputs as pre-allocated fetches,
  * then the two swap. No tensor is allocated or copied by JavaScript per step.
  */
-import { Tensor as OrtTensor } from "onnxruntime-node";
+import type { Tensor as OrtTensor } from "onnxruntime-node";
 import { UserError } from "../../errors.js";
 import { numel, zeros, type Tensor } from "../../onnx/tensor.js";
+import { toOrt } from "../ort-tensor.js";
 import type { StateSpec } from "./contract.js";
 
 const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
+/** One set of state tensors, keyed both ways: by state (= train-step input) name and by train-step output name. */
+interface Side {
+  byName: Readonly<Record<string, OrtTensor>>;
+  byOutput: Readonly<Record<string, OrtTensor>>;
+}
+
 export class StateStore {
-  private current: Map<string, OrtTensor>;
-  private spare: Map<string, OrtTensor>;
-  readonly specs: readonly StateSpec[];
+  private current: Side;
+  private spare: Side;
   private readonly byName: Map<string, StateSpec>;
 
   constructor(specs: readonly StateSpec[], initial: Map<string, Tensor>) {
-    this.specs = specs;
     this.byName = new Map(specs.map((s) => [s.name, s]));
     const problems = specs.flatMap((s) => checkTensor(s, initial.get(s.name)));
     if (problems.length) throw new UserError(`initial state does not match the manifest: ${problems.join("; ")}`);
-    this.current = new Map(specs.map((s) => [s.name, toOrt(copyOf(initial.get(s.name)!))]));
-    this.spare = new Map(specs.map((s) => [s.name, toOrt(zeros(s.dtype, s.dims))]));
+    const side = (make: (s: StateSpec) => Tensor): Side => {
+      const tensors = specs.map((s) => [s, toOrt(make(s))] as const);
+      return {
+        byName: Object.fromEntries(tensors.map(([s, t]) => [s.name, t])),
+        byOutput: Object.fromEntries(tensors.map(([s, t]) => [s.output, t])),
+      };
+    };
+    this.current = side((s) => copyOf(initial.get(s.name)!));
+    this.spare = side((s) => zeros(s.dtype, s.dims));
   }
 
   /** Tensors to feed, by state name (owned by the store: do not keep them across steps). */
-  feeds(): ReadonlyMap<string, OrtTensor> {
-    return this.current;
+  feeds(): Readonly<Record<string, OrtTensor>> {
+    return this.current.byName;
   }
 
-  /** Pre-allocated tensors for the train step to write the new state into, by state name. */
-  fetches(): ReadonlyMap<string, OrtTensor> {
-    return this.spare;
+  /** Pre-allocated tensors for the train step to write the new state into, by train-step output name. */
+  fetches(): Readonly<Record<string, OrtTensor>> {
+    return this.spare.byOutput;
   }
 
   /** Makes the fetched tensors the current state. */
@@ -40,13 +52,9 @@ export class StateStore {
     [this.current, this.spare] = [this.spare, this.current];
   }
 
-  spec(name: string): StateSpec | undefined {
-    return this.byName.get(name);
-  }
-
   /** A copy of one state tensor. */
   get(name: string): Tensor {
-    const t = this.current.get(name);
+    const t = this.byName.has(name) ? this.current.byName[name] : undefined;
     if (!t) throw new UserError(`no state tensor '${name}'`);
     const s = this.byName.get(name)!;
     return copyOf({ dtype: s.dtype, dims: [...s.dims], data: t.data as Tensor["data"] });
@@ -61,7 +69,7 @@ export class StateStore {
       else problems.push(...checkTensor(s, t));
     }
     if (problems.length) throw new UserError(problems.join("; "), what);
-    for (const [name, t] of values) (this.current.get(name)!.data as Tensor["data"]).set(t.data as never);
+    for (const [name, t] of values) (this.current.byName[name]!.data as Tensor["data"]).set(t.data as never);
   }
 }
 
@@ -78,8 +86,4 @@ function copyOf(t: Tensor): Tensor {
   const c = zeros(t.dtype, t.dims);
   c.data.set(t.data as never);
   return c;
-}
-
-export function toOrt(t: Tensor): OrtTensor {
-  return new OrtTensor(t.dtype as "float32", t.data as Float32Array, t.dims);
 }

@@ -16,7 +16,8 @@ import { checkInputs, inputSpec, type InputSpec } from "./input-check.js";
 import { cudaLoadError, resolveOptions, sessionOptions, type ExecutionProvider, type ResolvedOptions, type TrainingSessionOptions } from "./options.js";
 import { withInputNoise } from "./input-noise.js";
 import { buildMultiStep, type MultiStepNames } from "./multi-step.js";
-import { StateStore, toOrt } from "./state-store.js";
+import { fromOrt, toOrt } from "../ort-tensor.js";
+import { StateStore } from "./state-store.js";
 
 export interface StepOptions {
   /** Also return the student's logits of this step. Default false (they are then not copied out). */
@@ -33,7 +34,9 @@ export class TrainingSession {
   private busy = false;
   private readonly lr = new OrtTensor("float32", new Float32Array(1), []);
   private readonly loss = new OrtTensor("float32", new Float32Array(1), []);
-  private multi?: { session: InferenceSession; names: MultiStepNames; batches: InputSpec; targets?: InputSpec };
+  private multi?: { session: InferenceSession; names: MultiStepNames; batch: InputSpec; targets?: InputSpec };
+  /** The class-weights feed, the same every step (empty without class weights). */
+  private readonly classWeights: Readonly<Record<string, OrtTensor>>;
 
   private constructor(
     private readonly artifacts: ArtifactsLike,
@@ -44,7 +47,10 @@ export class TrainingSession {
     /** The provider the session actually runs on (differs from the option only with fallbackToCpu). */
     readonly executionProvider: ExecutionProvider,
     private readonly options: ResolvedOptions,
-  ) {}
+  ) {
+    const name = artifacts.manifest.inputs.classWeights;
+    this.classWeights = name ? { [name]: toOrt(options.classWeights!) } : {};
+  }
 
   static async create(artifacts: ArtifactsLike, options: TrainingSessionOptions = {}): Promise<TrainingSession> {
     const o = resolveOptions(options);
@@ -92,25 +98,19 @@ export class TrainingSession {
    */
   async step(batch: Tensor, targets: Tensor | undefined, lr: number, opts: StepOptions = {}): Promise<StepResult> {
     const m = this.manifest;
-    const given: { spec: InputSpec; tensor: Tensor | undefined }[] = [{ spec: this.specs.batch, tensor: batch }];
-    if (this.specs.targets) given.push({ spec: this.specs.targets, tensor: targets });
-    else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", `step ${this.completed + 1}`);
-    checkInputs(given, `step ${this.completed + 1}`);
-    if (!Number.isFinite(lr)) throw new UserError(`learning rate must be a finite number, got ${lr}`, `step ${this.completed + 1}`);
+    const where = `step ${this.completed + 1}`;
+    const feeds = this.batchFeeds(this.specs, batch, targets, where);
+    if (!Number.isFinite(lr)) throw new UserError(`learning rate must be a finite number, got ${lr}`, where);
     this.enter();
     try {
       (this.lr.data as Float32Array)[0] = lr;
-      const feeds: Record<string, OrtTensor> = { [m.inputs.batch]: toOrt(batch), [m.inputs.lr]: this.lr };
-      if (this.specs.targets) feeds[this.specs.targets.name] = toOrt(targets!);
-      this.feedClassWeights(feeds);
-      for (const [name, t] of this.state.feeds()) feeds[name] = t;
-      const fetches: Record<string, OrtTensor | null> = { [m.outputs.loss]: this.loss };
+      feeds[m.inputs.lr] = this.lr;
+      const fetches: Record<string, OrtTensor | null> = { ...this.state.fetches(), [m.outputs.loss]: this.loss };
       const logitsName = m.outputs.logits;
       if (opts.logits) {
         if (!logitsName) throw new UserError("this train step has no logits output");
         fetches[logitsName] = null;
       }
-      for (const [name, t] of this.state.fetches()) fetches[this.state.spec(name)!.output] = t;
       const out = await this.train.run(feeds, fetches);
       const loss = (this.loss.data as Float32Array)[0]!;
       if (this.options.checkLoss && !Number.isFinite(loss)) {
@@ -135,21 +135,14 @@ export class TrainingSession {
   async stepMany(batches: Tensor, targets: Tensor | undefined, lr: number | readonly number[]): Promise<{ losses: Float32Array }> {
     const where = `steps ${this.completed + 1}..${this.completed + (batches.dims[0] ?? 0)}`;
     const multi = this.multi ?? (this.multi = await this.openMultiStep());
-    const given: { spec: InputSpec; tensor: Tensor | undefined }[] = [{ spec: multi.batches, tensor: batches }];
-    if (multi.targets) given.push({ spec: multi.targets, tensor: targets });
-    else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", where);
-    checkInputs(given, where);
+    const feeds = this.batchFeeds(multi, batches, targets, where);
     const k = batches.dims[0]!;
     const lrs = typeof lr === "number" ? new Float32Array(k).fill(lr) : Float32Array.from(lr);
     if (lrs.length !== k || !lrs.every(Number.isFinite)) throw new UserError(`expected ${k} finite learning rates, got [${Array.from(lr as ArrayLike<number>).join(", ")}]`, where);
     this.enter();
     try {
-      const feeds: Record<string, OrtTensor> = { [multi.names.batches]: toOrt(batches), [multi.names.lrs]: new OrtTensor("float32", lrs, [k]) };
-      if (multi.names.targets) feeds[multi.names.targets] = toOrt(targets!);
-      this.feedClassWeights(feeds);
-      for (const [name, t] of this.state.feeds()) feeds[name] = t;
-      const fetches: Record<string, OrtTensor | null> = { [multi.names.losses]: null };
-      for (const [name, t] of this.state.fetches()) fetches[this.state.spec(name)!.output] = t;
+      feeds[multi.names.lrs] = new OrtTensor("float32", lrs, [k]);
+      const fetches: Record<string, OrtTensor | null> = { ...this.state.fetches(), [multi.names.losses]: null };
       const out = await multi.session.run(feeds, fetches);
       const losses = out[multi.names.losses]!.data as Float32Array;
       const bad = this.options.checkLoss ? losses.findIndex((v) => !Number.isFinite(v)) : -1;
@@ -170,7 +163,7 @@ export class TrainingSession {
     return {
       session,
       names,
-      batches: inputSpec(model.graph!, names.batches, "batches"),
+      batch: inputSpec(model.graph!, names.batches, "batches"),
       targets: names.targets ? inputSpec(model.graph!, names.targets, "targets") : undefined,
     };
   }
@@ -183,7 +176,7 @@ export class TrainingSession {
       const io = this.manifest.eval ?? { input: this.manifest.source.inputName, output: this.manifest.source.outputName };
       const feeds: Record<string, OrtTensor> = { [io.input]: toOrt(batch) };
       const current = this.state.feeds();
-      for (const name of this.evalSession.inputNames) if (current.has(name)) feeds[name] = current.get(name)!;
+      for (const name of this.evalSession.inputNames) if (Object.hasOwn(current, name)) feeds[name] = current[name]!;
       const out = await this.evalSession.run(feeds, [io.output]);
       return fromOrt(out[io.output]!);
     } finally {
@@ -257,9 +250,18 @@ export class TrainingSession {
     await this.multi?.session.release();
   }
 
-  private feedClassWeights(feeds: Record<string, OrtTensor>): void {
-    const name = this.manifest.inputs.classWeights;
-    if (name) feeds[name] = toOrt(this.options.classWeights!);
+  /**
+   * Checks a step's batch and targets against the train step's inputs (every problem at once) and returns
+   * the feeds without the learning rate: the state, the class weights, the batch and the targets.
+   */
+  private batchFeeds(specs: { batch: InputSpec; targets?: InputSpec }, batch: Tensor, targets: Tensor | undefined, where: string): Record<string, OrtTensor> {
+    const given: { spec: InputSpec; tensor: Tensor | undefined }[] = [{ spec: specs.batch, tensor: batch }];
+    if (specs.targets) given.push({ spec: specs.targets, tensor: targets });
+    else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", where);
+    checkInputs(given, where);
+    const feeds = { ...this.state.feeds(), ...this.classWeights, [specs.batch.name]: toOrt(batch) };
+    if (specs.targets) feeds[specs.targets.name] = toOrt(targets!);
+    return feeds;
   }
 
   private enter(): void {
@@ -277,8 +279,4 @@ async function openSessions(a: ArtifactsLike, o: ResolvedOptions, ep: ExecutionP
     await train.release();
     throw e;
   }
-}
-
-function fromOrt(t: OrtTensor): Tensor {
-  return { dtype: t.type as Tensor["dtype"], dims: [...t.dims], data: t.data as Tensor["data"] };
 }

@@ -8,6 +8,7 @@ import { loadModel, type ModelFile } from "../../../src/onnx/model-io.js";
 import { encodeModel, newGraph, newModel, newOpset, type ModelProto } from "../../../src/onnx/proto.js";
 import { float32, type Tensor } from "../../../src/onnx/tensor.js";
 import type { Manifest } from "../../../src/training/artifacts/index.js";
+import { fromOrt, toOrt } from "../../../src/training/ort-tensor.js";
 
 export function tinyModel(w: number[], b: number[], opset = 17): ModelFile {
   const k = w.length;
@@ -28,8 +29,7 @@ export function modelOf(build: (g: GraphBuilder) => void, opset = 17): ModelFile
   return loadModel(encodeModel(proto), { name: "tiny.onnx" });
 }
 
-export const toOrt = (t: Tensor): ort.Tensor => new ort.Tensor(t.dtype as "float32", t.data as Float32Array, t.dims);
-export const fromOrt = (t: ort.Tensor): Tensor => ({ dtype: t.type as "float32", dims: [...t.dims], data: t.data as Float32Array });
+export { fromOrt, toOrt };
 
 /** Runs train steps, carrying the state from one step to the next. */
 export class StepRunner {
