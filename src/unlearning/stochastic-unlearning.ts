@@ -7,9 +7,8 @@
 import { checkAgainstModel, trainingBatches, type Examples, type Normalisation } from "../data/index.js";
 import { rngFor, type Seed } from "../data/random.js";
 import { UserError } from "../errors.js";
-import { layerInventory } from "../onnx/layers.js";
+import { layerInventory, type Inventory, type Layer } from "../onnx/layers.js";
 import { displayName, type ModelFile } from "../onnx/model-io.js";
-import { valueInfoDims } from "../onnx/proto.js";
 import { zeros } from "../onnx/tensor.js";
 import { buildArtifacts } from "../training/artifacts/index.js";
 import { TrainingSession, type ExecutionProvider } from "../training/session/index.js";
@@ -74,9 +73,10 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
   if (epochs.length === 0 || !epochs.every((e) => Number.isInteger(e) && e >= 0)) {
     throw new UserError(`epochs per cycle must be whole numbers >= 0, got [${epochs.join(", ")}]`);
   }
-  checkRetainFitsModel(o.model, o.retain);
+  const inventory = layerInventory(o.model);
+  checkRetainFitsModel(inventory, displayName(o.model), o.retain);
   if (o.retain.count < batchSize) throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${batchSize}`);
-  const pool = layerInventory(o.model).layers.filter((l) => l.reinit);
+  const pool = inventory.layers.filter((l) => l.reinit);
   const artifacts = await buildArtifacts(o.model, {
     loss: "mse",
     optimizer: "sgd",
@@ -107,7 +107,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
 }
 
 /** Forgetting phase: fresh values for the drawn layers, and the optimizer's buffers cleared. */
-function forget(session: TrainingSession, pool: ReturnType<typeof layerInventory>["layers"], cycle: number, o: UnlearnOptions, seed: Seed) {
+function forget(session: TrainingSession, pool: Layer[], cycle: number, o: UnlearnOptions, seed: Seed) {
   const rng = rngFor(seed, "reinit", cycle);
   const { layers, draws } = drawLayers(pool, o.layersPerCycle ?? 6, rng);
   const current = session.getParameters();
@@ -147,16 +147,13 @@ async function remember(
 const stepsPerEpoch = (o: UnlearnOptions, batchSize: number) => Math.min(o.maxStepsPerEpoch ?? Infinity, Math.floor(o.retain.count / batchSize));
 
 /** The retain images must fit the model's input, and their labels its classes. */
-export function checkRetainFitsModel(model: ModelFile, retain: Examples): void {
-  const g = model.proto.graph!;
-  const inits = new Set(g.initializer.map((t) => t.name));
-  const input = g.input.find((i) => !inits.has(i.name));
-  const outDims = g.output[0] ? valueInfoDims(g.output[0]) : undefined;
-  const k = outDims?.at(-1);
+function checkRetainFitsModel(inventory: Inventory, file: string, retain: Examples): void {
+  const [input] = inventory.inputs;
+  const k = inventory.outputs[0]?.dims?.at(-1);
   checkAgainstModel(retain, {
-    inputDims: input ? valueInfoDims(input) ?? [] : [],
+    inputDims: input?.dims ?? [],
     numClasses: typeof k === "number" ? k : undefined,
-    model: `${displayName(model)} (input '${input?.name}')`,
+    model: `${file} (input '${input?.name}')`,
     data: "retain set",
   });
 }
