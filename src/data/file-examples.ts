@@ -5,7 +5,7 @@
 import sharp from "sharp";
 import { UserError } from "../errors.js";
 import type { Examples, ImageShape, ReadFailure } from "./types.js";
-import { formatShape, imageSize } from "./types.js";
+import { checkPositions, checkReadImages, formatShape } from "./types.js";
 
 export type CorruptPolicy = "stop" | "skip";
 
@@ -53,10 +53,8 @@ export class FileExamples implements Examples {
   }
 
   async readImages(positions: ArrayLike<number>, out: Float32Array): Promise<ReadFailure[]> {
-    const size = imageSize(this.shape);
-    if (out.length < positions.length * size) throw new Error(`readImages: out holds ${out.length} floats, need ${positions.length * size}`);
+    const size = checkReadImages(this, positions, out);
     const results = await Promise.all(Array.from(positions, async (p, k) => {
-      if (!(p >= 0 && p < this.count)) throw new RangeError(`readImages: position ${p} outside 0..${this.count - 1}`);
       try {
         await this.#decodeInto(p, out.subarray(k * size, (k + 1) * size));
         return undefined;
@@ -87,11 +85,11 @@ export class FileExamples implements Examples {
   }
 
   select(positions: ArrayLike<number>): FileExamples {
+    checkPositions("select", positions, this.count);
     const files: string[] = [];
     const ids = new Int32Array(positions.length), labels = new Int32Array(positions.length);
     for (let k = 0; k < positions.length; k++) {
       const p = positions[k];
-      if (!(p >= 0 && p < this.count)) throw new RangeError(`select: position ${p} outside 0..${this.count - 1}`);
       files.push(this.#files[p]); ids[k] = this.ids[p]; labels[k] = this.labels[p];
     }
     return new FileExamples({

@@ -1,5 +1,5 @@
 import type { Examples, ImageShape, ReadFailure } from "./types.js";
-import { imageSize } from "./types.js";
+import { checkPositions, checkReadImages, imageSize } from "./types.js";
 
 export interface MemoryExamplesOptions {
   shape: ImageShape;
@@ -41,33 +41,26 @@ export class MemoryExamples implements Examples {
     return this.ids.length;
   }
 
+  /** Memory never fails: the list of failures is always empty. */
   async readImages(positions: ArrayLike<number>, out: Float32Array): Promise<ReadFailure[]> {
-    this.copyImages(positions, out);
-    return [];
-  }
-
-  /** The synchronous form of readImages (memory never fails). */
-  copyImages(positions: ArrayLike<number>, out: Float32Array): void {
-    const size = imageSize(this.shape);
+    const size = checkReadImages(this, positions, out);
     const src = this.#pixels;
-    if (out.length < positions.length * size) throw new Error(`readImages: out holds ${out.length} floats, need ${positions.length * size}`);
     const scale = src instanceof Uint8Array ? 1 / 255 : 1;
     for (let k = 0; k < positions.length; k++) {
-      const p = positions[k];
-      if (!(p >= 0 && p < this.ids.length)) throw new RangeError(`readImages: position ${p} outside 0..${this.ids.length - 1}`);
-      const from = this.#rows[p] * size;
+      const from = this.#rows[positions[k]] * size;
       const to = k * size;
       if (scale === 1) out.set(src.subarray(from, from + size), to);
       else for (let j = 0; j < size; j++) out[to + j] = src[from + j] * scale;
     }
+    return [];
   }
 
   select(positions: ArrayLike<number>): MemoryExamples {
+    checkPositions("select", positions, this.count);
     const n = positions.length;
     const ids = new Int32Array(n), labels = new Int32Array(n), rows = new Int32Array(n);
     for (let k = 0; k < n; k++) {
       const p = positions[k];
-      if (!(p >= 0 && p < this.ids.length)) throw new RangeError(`select: position ${p} outside 0..${this.ids.length - 1}`);
       ids[k] = this.ids[p]; labels[k] = this.labels[p]; rows[k] = this.#rows[p];
     }
     return new MemoryExamples({ shape: this.shape, numClasses: this.numClasses, pixels: this.#pixels, ids, labels, rows });

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.js";
 import type { Examples, ImageShape, ReadFailure } from "./types.js";
-import { imageSize } from "./types.js";
+import { checkPositions, checkReadImages, imageSize } from "./types.js";
 
 const MAGIC = Buffer.from("ONNXUNLEARN-ROWS1", "latin1");
 
@@ -129,8 +129,7 @@ export class RowFileExamples implements Examples {
   }
 
   async readImages(positions: ArrayLike<number>, out: Float32Array): Promise<ReadFailure[]> {
-    const size = imageSize(this.shape);
-    if (out.length < positions.length * size) throw new Error(`readImages: out holds ${out.length} floats, need ${positions.length * size}`);
+    const size = checkReadImages(this, positions, out);
     const row = Buffer.alloc(size);
     const failures: ReadFailure[] = [];
     let fd: number;
@@ -142,7 +141,6 @@ export class RowFileExamples implements Examples {
     try {
       for (let k = 0; k < positions.length; k++) {
         const p = positions[k];
-        if (!(p >= 0 && p < this.count)) throw new RangeError(`readImages: position ${p} outside 0..${this.count - 1}`);
         if (this.#bad.has(this.#rows[p])) {
           failures.push({ index: p, id: this.ids[p], message: `${this.#files[p]}: cannot decode image (id ${this.ids[p]}), skipped when the cache was built` });
           continue;
@@ -158,12 +156,12 @@ export class RowFileExamples implements Examples {
   }
 
   select(positions: ArrayLike<number>): RowFileExamples {
+    checkPositions("select", positions, this.count);
     const n = positions.length;
     const rows = new Int32Array(n), ids = new Int32Array(n), labels = new Int32Array(n);
     const files: string[] = [];
     for (let k = 0; k < n; k++) {
       const p = positions[k];
-      if (!(p >= 0 && p < this.count)) throw new RangeError(`select: position ${p} outside 0..${this.count - 1}`);
       rows[k] = this.#rows[p]; ids[k] = this.ids[p]; labels[k] = this.labels[p]; files.push(this.#files[p]);
     }
     return new RowFileExamples({

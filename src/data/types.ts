@@ -9,6 +9,22 @@ export function imageSize(shape: ImageShape): number {
   return shape.channels * shape.height * shape.width;
 }
 
+/** Throws a RangeError (a caller's bug, not bad input) naming `method` when a position is outside 0..count-1. */
+export function checkPositions(method: string, positions: ArrayLike<number>, count: number): void {
+  for (let k = 0; k < positions.length; k++) {
+    const p = positions[k];
+    if (!(p >= 0 && p < count)) throw new RangeError(`${method}: position ${p} outside 0..${count - 1}`);
+  }
+}
+
+/** The checks of Examples.readImages' arguments; returns the floats per image. */
+export function checkReadImages(examples: Examples, positions: ArrayLike<number>, out: Float32Array): number {
+  const size = imageSize(examples.shape);
+  if (out.length < positions.length * size) throw new Error(`readImages: out holds ${out.length} floats, need ${positions.length * size}`);
+  checkPositions("readImages", positions, examples.count);
+  return size;
+}
+
 export function formatShape(shape: ImageShape): string {
   return `${shape.channels}x${shape.height}x${shape.width}`;
 }
