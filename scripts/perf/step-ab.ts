@@ -3,24 +3,16 @@
 //   git worktree add --detach /tmp/convbase <commit> && ln -s "$PWD/node_modules" /tmp/convbase/node_modules
 //   npx tsx scripts/perf/step-ab.ts /tmp/convbase [resnet18w8|resnet18] [batch] [rounds] [threads]
 import { loadavg } from "node:os";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { importFrom, sampleShape, zooArtifacts } from "./checkout.js";
 
 const [baseDir, model = "resnet18w8", batchArg = "64", roundsArg = "6", threadsArg = "2"] = process.argv.slice(2);
 if (!baseDir) throw new Error("usage: step-ab.ts <base checkout> [model] [batch] [rounds] [threads]");
 const [batch, rounds, threads] = [Number(batchArg), Number(roundsArg), Number(threadsArg)];
-const small = model === "resnet18w8";
-const [channels, image] = small ? [1, 28] : [3, 32];
+const [channels, image] = sampleShape(model);
 
 async function open(root: string) {
-  const load = (p: string) => import(pathToFileURL(resolve(root, p)).href);
-  const { buildZooModel } = await load("src/models/index.ts");
-  const { loadModel } = await load("src/onnx/model-io.ts");
-  const { encodeModel } = await load("src/onnx/proto.ts");
-  const { buildArtifacts } = await load("src/training/artifacts/index.ts");
-  const bench = await load("src/training/benchmark.ts");
-  const zoo = buildZooModel(model, { channels, imageSize: image, classes: 10 });
-  const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${model}.onnx` }), { loss: "mse", teacher: true });
+  const bench = await importFrom(root, "src/training/benchmark.ts");
+  const artifacts = await zooArtifacts(root, model);
   const session = await bench.openBenchSession({ artifacts, intraOpThreads: threads });
   const run = async () => (await bench.benchmarkStep({ artifacts, session, intraOpThreads: threads, sampleDims: [channels, image, image], batch, steps: 2, repeats: 1, warmupRuns: 1 })) as { msPerStep: number; lastLoss: number };
   return { run, session };

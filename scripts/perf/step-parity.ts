@@ -1,21 +1,13 @@
 // One train step (lr 1, student weights perturbed so the MSE to the teacher is not zero) from the same start
 // in two checkouts (see step-ab.ts): loss and the largest relative difference of each parameter's update.
 // usage: npx tsx scripts/perf/step-parity.ts <base checkout> [resnet18w8|resnet18] [batch]
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { importFrom, sampleShape, zooArtifacts } from "./checkout.js";
 const [baseDir, model = "resnet18", batch = "8"] = process.argv.slice(2);
-const small = model === "resnet18w8";
-const [channels, image] = small ? [1, 28] : [3, 32];
+const [channels, image] = sampleShape(model);
 async function one(root: string) {
-  const load = (p: string) => import(pathToFileURL(resolve(root, p)).href);
-  const { buildZooModel } = await load("src/models/index.ts");
-  const { loadModel } = await load("src/onnx/model-io.ts");
-  const { encodeModel } = await load("src/onnx/proto.ts");
-  const { buildArtifacts } = await load("src/training/artifacts/index.ts");
-  const { TrainingSession } = await load("src/training/session/index.ts");
-  const bench = await load("src/training/benchmark.ts");
-  const zoo = buildZooModel(model, { channels, imageSize: image, classes: 10 });
-  const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: "m.onnx" }), { loss: "mse", teacher: true });
+  const { TrainingSession } = await importFrom(root, "src/training/session/index.ts");
+  const bench = await importFrom(root, "src/training/benchmark.ts");
+  const artifacts = await zooArtifacts(root, model);
   const s = await TrainingSession.create(artifacts, { intraOpThreads: 2 });
   const x = bench.randomBatch([Number(batch), channels, image, image], 1);
   const p = s.getParameters();
