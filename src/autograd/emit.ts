@@ -41,9 +41,9 @@ export function split(ctx: Ctx, x: string, sizes: number[], axis: number): strin
   return ctx.ops("Split", [x], sizes.length, { axis, split: sizes });
 }
 
-/** Static dims when every one is a number. */
-export function staticDims(ctx: Pick<GradContext, "shape">, value: string): number[] | undefined {
-  const d = ctx.shape(value);
+/** Static dims of `value` from index `from` on (2: the spatial dims of NCHW) when every one is a number. */
+export function staticDims(ctx: Pick<GradContext, "shape">, value: string, from = 0): number[] | undefined {
+  const d = ctx.shape(value)?.slice(from);
   return d && d.every((x): x is number => typeof x === "number") ? d : undefined;
 }
 

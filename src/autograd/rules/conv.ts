@@ -10,8 +10,9 @@
  *   (im2col, when it is at most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
  */
 import { attrInt } from "../../onnx/attributes.js";
+import { staticDims } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
-import { constantLike, knownDims, nodeLabel, range, reduceOver, requireDims, reshape, transpose } from "./nn-emit.js";
+import { constantLike, nodeLabel, range, reduceOver, requireDims, reshape, transpose } from "./nn-emit.js";
 import { UserError } from "../../errors.js";
 import { int64 } from "../../onnx/tensor.js";
 import { extent, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
@@ -24,7 +25,7 @@ export const conv: GradRule = {
     const group = attrInt(ctx.node, "group", 1);
     const wDims = requireDims(ctx, w);
     const kernel = kernelShape(ctx.node, wDims.slice(2));
-    const full = resolveWindow({ node: ctx.node, input: requireDims(ctx, x, 2), kernel, output: knownDims(ctx, ctx.O(0), 2) });
+    const full = resolveWindow({ node: ctx.node, input: requireDims(ctx, x, 2), kernel, output: staticDims(ctx, ctx.O(0), 2) });
     const rank = kernel.length + 2;
     const cut = ctx.opset >= 13 ? liveTaps(full) : undefined;
     const win = cut?.win ?? full;

@@ -5,7 +5,7 @@
  */
 import { UserError } from "../../errors.js";
 import { float32ToHalf, int64, type DType, type Tensor } from "../../onnx/tensor.js";
-import { reduce } from "../emit.js";
+import { reduce, staticDims } from "../emit.js";
 import type { GradContext } from "../rule.js";
 
 export const nodeLabel = (ctx: GradContext): string =>
@@ -44,19 +44,11 @@ export function rankOf(ctx: GradContext, value: string): number {
 
 /** Static dims of a value from index `from` on (2: the spatial dims of NCHW); throws when unknown. */
 export function requireDims(ctx: GradContext, value: string, from = 0): number[] {
+  const tail = staticDims(ctx, value, from);
+  if (tail) return tail;
   const dims = ctx.shape(value);
-  const tail = dims?.slice(from);
-  if (!tail || tail.some((d) => typeof d !== "number")) {
-    const got = dims ? `[${dims.map((d) => d ?? "?").join(",")}]` : "unknown";
-    throw new UserError(`the gradient needs static dims ${from}.. of '${value}' (shape ${got}); give the engine shapes, e.g. from a probe run`, nodeLabel(ctx));
-  }
-  return tail as number[];
-}
-
-/** Static dims from index `from` on when all are known. */
-export function knownDims(ctx: GradContext, value: string, from = 0): number[] | undefined {
-  const d = ctx.shape(value)?.slice(from);
-  return d && d.every((v): v is number => typeof v === "number") ? d : undefined;
+  const got = dims ? `[${dims.map((d) => d ?? "?").join(",")}]` : "unknown";
+  throw new UserError(`the gradient needs static dims ${from}.. of '${value}' (shape ${got}); give the engine shapes, e.g. from a probe run`, nodeLabel(ctx));
 }
 
 /** Normalises a possibly negative axis. */

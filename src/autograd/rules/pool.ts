@@ -6,14 +6,14 @@ import { UserError } from "../../errors.js";
 import { attrInt, attrInts, attrString, type Attrs } from "../../onnx/attributes.js";
 import type { NodeProto } from "../../onnx/proto.js";
 import { numel, onnxFromDtype } from "../../onnx/tensor.js";
-import { shapeOf, zerosLike } from "../emit.js";
+import { shapeOf, staticDims, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
-import { knownDims, nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
+import { nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
 import { ceilMode, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
 
 function poolWindow(ctx: GradContext): Window {
   const input = requireDims(ctx, ctx.I(0), 2);
-  const output = knownDims(ctx, ctx.O(0), 2);
+  const output = staticDims(ctx, ctx.O(0), 2);
   return resolveWindow({ node: ctx.node, input, kernel: kernelShape(ctx.node), ceilMode: ceilMode(ctx.node), output });
 }
 
@@ -107,7 +107,7 @@ export const globalAveragePool: GradRule = {
   grad(ctx) {
     const [x, dY] = [ctx.I(0), ctx.GO(0)];
     if (!dY) return [];
-    const spatial = knownDims(ctx, x, 2);
+    const spatial = staticDims(ctx, x, 2);
     const inverseCount = spatial
       ? ctx.scalar(1 / numel(spatial), dY)
       : ctx.op("Reciprocal", [ctx.op("Cast", [ctx.op("Div", [ctx.op("Size", [x]), ctx.op("Size", [dY])])], { to: onnxFromDtype(ctx.dtype(dY)) })]);
