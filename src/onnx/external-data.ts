@@ -10,7 +10,7 @@ import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { ModelFile } from "./model-io.js";
 import { cloneModel, DataLocation, encodeModel, newEntry, type GraphProto, type ModelProto, type TensorProto } from "./proto.js";
-import { bytesPerElement, dtypeFromOnnx, externalPath, numel, readTensor, toBytes, writeTensorData } from "./tensor.js";
+import { bytesPerElement, dtypeFromOnnx, externalDataRef, externalPath, externalRange, numel, readTensor, toBytes, writeTensorData } from "./tensor.js";
 
 /** Every initializer of the graph and of its subgraphs (If/Loop/Scan bodies). */
 export function allInitializers(graph: GraphProto): TensorProto[] {
@@ -36,8 +36,8 @@ export function checkExternalData(model: ModelProto, dir: string | undefined, fi
   const sizes = new Map<string, number | undefined>();
   for (const t of model.graph ? allInitializers(model.graph) : []) {
     if (!isExternal(t)) continue;
-    const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
-    const location = kv.get("location");
+    const ref = externalDataRef(t);
+    const { location } = ref;
     if (location === undefined) { problems.push(`initializer '${t.name}' has external data without a location`); continue; }
     if (dir === undefined) { problems.push(`initializer '${t.name}' has external data but the model was given as bytes`); continue; }
     let path: string;
@@ -57,11 +57,8 @@ export function checkExternalData(model: ModelProto, dir: string | undefined, fi
     }
     const size = sizes.get(path);
     if (size === undefined) { problems.push(`initializer '${t.name}': external data file '${location}' is missing`); continue; }
-    const offset = Number(kv.get("offset") ?? "0");
-    const length = kv.has("length") ? Number(kv.get("length")) : size - offset;
-    if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
-      problems.push(`initializer '${t.name}': range offset ${offset} length ${length} is outside '${location}' (${size} bytes)`);
-    }
+    const { problem } = externalRange(ref, size);
+    if (problem) problems.push(`initializer '${t.name}': ${problem}`);
   }
   if (problems.length) throw new UserError(problems.join("; "), file);
 }
@@ -105,7 +102,6 @@ export function saveModelWithExternalData(model: ModelFile, path: string, opts: 
     }
     const tensor = readTensor(source[i]!, { baseDir: model.dir, file: model.file });
     writeTensorData(t, tensor);
-    if (tensor.data.byteLength < threshold) return;
     const pad = (align - (pos % align)) % align;
     if (pad) chunks.push(new Uint8Array(pad));
     pos += pad;

@@ -99,9 +99,25 @@ export function externalPath(location: string, baseDir: string, where: string): 
   return full;
 }
 
-function readExternal(t: TensorProto, opts: ReadTensorOptions, where: string): Uint8Array {
+/** An external tensor's side file and byte range, as its external_data entries say (no length: to the file's end). */
+export interface ExternalRef { location?: string; offset: number; length?: number }
+
+export function externalDataRef(t: TensorProto): ExternalRef {
   const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
-  const location = kv.get("location");
+  return { location: kv.get("location"), offset: Number(kv.get("offset") ?? "0"), length: kv.has("length") ? Number(kv.get("length")) : undefined };
+}
+
+/** The range of `ref` in a side file of `size` bytes, with `problem` set when it does not lie inside the file. */
+export function externalRange(ref: ExternalRef, size: number): { offset: number; length: number; problem?: string } {
+  const { offset } = ref;
+  const length = ref.length ?? size - offset;
+  const fits = Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= size;
+  return { offset, length, problem: fits ? undefined : `range offset ${offset} length ${length} is outside '${ref.location}' (${size} bytes)` };
+}
+
+function readExternal(t: TensorProto, opts: ReadTensorOptions, where: string): Uint8Array {
+  const ref = externalDataRef(t);
+  const { location } = ref;
   if (location === undefined) throw new UserError("external data has no 'location'", where);
   if (opts.baseDir === undefined) throw new UserError("external data needs the model's folder (load the model from a path)", where);
   const path = externalPath(location, opts.baseDir, where);
@@ -111,11 +127,8 @@ function readExternal(t: TensorProto, opts: ReadTensorOptions, where: string): U
   } catch {
     throw new UserError(`external data file '${location}' is missing or unreadable`, where);
   }
-  const offset = Number(kv.get("offset") ?? "0");
-  const length = kv.has("length") ? Number(kv.get("length")) : file.length - offset;
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > file.length) {
-    throw new UserError(`external data range offset ${offset} length ${length} is outside '${location}' (${file.length} bytes)`, where);
-  }
+  const { offset, length, problem } = externalRange(ref, file.length);
+  if (problem) throw new UserError(`external data ${problem}`, where);
   return new Uint8Array(file.buffer, file.byteOffset + offset, length);
 }
 
