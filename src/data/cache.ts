@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import type { ImageShape } from "./types.js";
+import { imageSize, type ImageShape } from "./types.js";
 
 const MAGIC = "ONNXUNLEARN-DS1\n";
 
@@ -53,7 +53,7 @@ export function readCache(path: string, key: string): CachedImages | undefined {
     };
     off += headerLen;
     const { count, shape } = header;
-    const size = shape.channels * shape.height * shape.width;
+    const size = imageSize(shape);
     if (header.key !== key || bytes.length !== off + count * 8 + count * size) return undefined;
     const ids = new Int32Array(bytes.buffer.slice(bytes.byteOffset + off, bytes.byteOffset + off + count * 4));
     off += count * 4;

@@ -8,7 +8,7 @@ import { UserError } from "../../errors.js";
 import { MemoryExamples } from "../memory-examples.js";
 import { throwProblems } from "../problems.js";
 import { buildDataset, checkFraction, testCount, type TestSplitOptions } from "../splits.js";
-import type { Dataset, ImageShape } from "../types.js";
+import { imageSize, type Dataset, type ImageShape } from "../types.js";
 
 export const NPY_DEFAULT_TEST_FRACTION = 0.2;
 
@@ -68,7 +68,7 @@ function labelsOf(y: NpyArray, path: string, count: number, numClasses?: number)
 }
 
 function checkFinite(pixels: Float32Array, shape: ImageShape, path: string): void {
-  const size = shape.channels * shape.height * shape.width;
+  const size = imageSize(shape);
   const bad: string[] = [];
   for (let i = 0; i < pixels.length; i++) {
     if (!Number.isFinite(pixels[i])) {
