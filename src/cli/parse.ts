@@ -23,3 +23,14 @@ export function parseChoice<T extends string>(flag: string, v: string | undefine
   if (!choices.includes(v as T)) throw new UserError(`${flag} expects one of ${choices.join(", ")}, got '${v}'`);
   return v as T;
 }
+
+/** --ep and --threads, for the commands that train or score. */
+export function addRuntimeOptions<C extends { option(flags: string, description: string, dflt?: string): C }>(cmd: C): C {
+  return cmd
+    .option("--ep <provider>", "execution provider: cpu or cuda", "cpu")
+    .option("--threads <n>", "onnxruntime intra-op threads (default: one per core)");
+}
+
+export function parseRuntimeOptions(o: { ep: string; threads?: string }): { executionProvider: "cpu" | "cuda"; intraOpThreads?: number } {
+  return { executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!, intraOpThreads: parseInteger("--threads", o.threads, 1) };
+}

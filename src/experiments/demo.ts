@@ -40,7 +40,7 @@ export interface DemoOptions {
   skipRetrain?: boolean;
   seed?: number;
   executionProvider?: ExecutionProvider;
-  threads?: number;
+  intraOpThreads?: number;
   /** Score on at most this many examples per split (default all). */
   evalLimit?: number;
   log?: (line: string) => void;
@@ -68,7 +68,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const { forget: forgetSet, retain } = splitTrain(dataset, forget);
   log(`fashion-mnist: ${dataset.train.count} training images, forget ${forgetSet.count} (random), retain ${retain.count}, test ${dataset.test.count}`);
   const fresh = () => loadModel(saveZoo(o.outDir, seed), { name: "resnet18w8" });
-  const fitOpts = { epochs: o.epochs ?? 4, seed, executionProvider: ep, intraOpThreads: o.threads };
+  const fitOpts = { epochs: o.epochs ?? 4, seed, executionProvider: ep, intraOpThreads: o.intraOpThreads };
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>) => {
     const t = performance.now();
@@ -90,7 +90,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     stochasticUnlearning({
       model: original, retain: retainOnlyView(dataset, forget), epochs: o.unlearnEpochs, seed,
       layersPerCycle: o.layersPerCycle ?? 3, schedule: o.schedule ?? { kind: "cosine", lr: 0.01, tMax: 2 },
-      executionProvider: ep, intraOpThreads: o.threads, onProgress: (e) => (e.kind === "reinit" || e.kind === "epoch") && log(describeProgress(e)),
+      executionProvider: ep, intraOpThreads: o.intraOpThreads, onProgress: (e) => (e.kind === "reinit" || e.kind === "epoch") && log(describeProgress(e)),
     }));
   try {
     saveWithWeights(original, result.session.getParameters(), paths.unlearned);

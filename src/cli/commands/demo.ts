@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { accuracyTable } from "../../evaluation/table.js";
 import { runDemo } from "../../experiments/demo.js";
 import { parseSchedule } from "../../unlearning/schedule.js";
-import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../parse.js";
+import { addRuntimeOptions, parseInteger, parseNumber, parseNumberList, parseRuntimeOptions } from "../parse.js";
 
 interface DemoCliOptions {
   out: string;
@@ -25,8 +25,7 @@ interface DemoCliOptions {
 }
 
 export function register(program: Command): void {
-  program
-    .command("demo")
+  addRuntimeOptions(program.command("demo"))
     .description("the main job on built-in data: train a ResNet-18 (width 8) on Fashion-MNIST, retrain it without a random 10% forget set (the reference), unlearn that set with the method, and compare the three")
     .option("--out <dir>", "folder for the models and report.json", "runs/demo")
     .option("--train-size <n>", "training images used (seeded subset of 59,945)", "12000")
@@ -37,8 +36,6 @@ export function register(program: Command): void {
     .option("--schedule <s>", "unlearning learning rate (see unlearn --help)", "cosine:0.01:2")
     .option("--no-retrain", "skip the retrain-from-scratch reference")
     .option("--seed <n>", "run seed", "0")
-    .option("--ep <provider>", "execution provider: cpu or cuda", "cpu")
-    .option("--threads <n>", "onnxruntime intra-op threads")
     .option("--eval-limit <n>", "score on at most n examples per split")
     .option("--json", "print the report as JSON")
     .action(async (o: DemoCliOptions) => {
@@ -52,8 +49,7 @@ export function register(program: Command): void {
         schedule: parseSchedule(o.schedule),
         skipRetrain: !o.retrain,
         seed: parseInteger("--seed", o.seed),
-        executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const),
-        threads: parseInteger("--threads", o.threads, 1),
+        ...parseRuntimeOptions(o),
         evalLimit: parseInteger("--eval-limit", o.evalLimit, 1),
         log: o.json ? undefined : (s) => process.stderr.write(s + "\n"),
       });

@@ -15,7 +15,7 @@ import { INIT_SCHEMES, type InitScheme } from "../../unlearning/reinit.js";
 import { parseSchedule } from "../../unlearning/schedule.js";
 import { describeProgress } from "../../unlearning/progress.js";
 import { stochasticUnlearning } from "../../unlearning/stochastic-unlearning.js";
-import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../parse.js";
+import { addRuntimeOptions, parseChoice, parseInteger, parseNumber, parseNumberList, parseRuntimeOptions } from "../parse.js";
 import { stepBar } from "../progress-bar.js";
 import { addForgetOptions, addSourceOptions, forgetFromCli, openSourceFromCli, type ForgetCliOptions, type SourceCliOptions } from "./data.js";
 
@@ -56,14 +56,12 @@ export function register(program: Command): void {
     .option("--weight-decay <wd>", "SGD weight decay", "5e-4")
     .option("--init <scheme>", `fresh-layer initialisation: ${INIT_SCHEMES.join(" or ")}`, "torchvision")
     .option("--normalise <how>", "input normalisation the model expects: none (images in [0,1]), auto (train-split mean/std) or <mean>,<std>[,...] per channel", "none")
-    .option("--ep <provider>", "execution provider: cpu or cuda", "cpu")
-    .option("--threads <n>", "onnxruntime intra-op threads (default: one per core)")
     .option("--max-steps <n>", "stop every epoch after n steps (quick runs)")
     .option("--no-eval", "do not score the models on retain/forget/test afterwards")
     .option("--eval-limit <n>", "score on at most n examples per split")
     .option("--report <file>", "write the run's report (layers drawn, losses, accuracies) as JSON")
     .option("--json", "print the report as JSON instead of text");
-  addForgetOptions(addSourceOptions(cmd)).action(run);
+  addForgetOptions(addSourceOptions(addRuntimeOptions(cmd))).action(run);
 }
 
 async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
@@ -76,6 +74,7 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
   const normalisation = await parseNormalise(o.normalise, dataset);
   const log = (s: string) => { if (!o.json) process.stderr.write(s + "\n"); };
   const started = performance.now();
+  const runtime = parseRuntimeOptions(o);
   const bar = stepBar(!o.json && process.stderr.isTTY === true);
   let result: Awaited<ReturnType<typeof stochasticUnlearning>>;
   try {
@@ -90,8 +89,7 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
       weightDecay: parseNumber("--weight-decay", o.weightDecay)!,
       init: parseChoice<InitScheme>("--init", o.init, INIT_SCHEMES)!,
       seed: o.seed ?? 0,
-      executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
-      intraOpThreads: parseInteger("--threads", o.threads, 1),
+      ...runtime,
       maxStepsPerEpoch: parseInteger("--max-steps", o.maxSteps, 1),
       onProgress: (e) => {
         if (e.kind === "step") return bar.update(e.step, e.stepsInEpoch, e.loss, `cycle ${e.cycle + 1} epoch ${e.epoch + 1}`);
@@ -120,7 +118,7 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
 async function score(model: ModelFile, o: UnlearnCliOptions, dataset: Dataset, forget: ForgetSet, normalisation?: Normalisation): Promise<ScoreSheet> {
   const { forget: forgetSet, retain } = splitTrain(dataset, forget);
   const sets = { retain, forget: forgetSet, test: dataset.test };
-  const opts = { normalisation, limit: parseInteger("--eval-limit", o.evalLimit, 1), executionProvider: o.ep as "cpu" | "cuda" };
+  const opts = { normalisation, limit: parseInteger("--eval-limit", o.evalLimit, 1), ...parseRuntimeOptions(o) };
   return { original: await scoreModel(model, sets, opts), unlearned: await scoreModel(loadModel(o.out), sets, opts) };
 }
 
