@@ -154,13 +154,12 @@ async function makeBatch(examples: Examples, plan: EpochPlan, index: number): Pr
     ({ positions, x } = withoutFailures(positions, x, size, failures));
   }
   const n = positions.length;
-  if (plan.scale && plan.shift) {
+  const { scale, shift } = plan;
+  if (scale && shift) {
     const channels = examples.shape.channels;
-    for (let k = 0; k < n; k++) {
-      for (let c = 0; c < channels; c++) {
-        const a = plan.scale[c], b = plan.shift[c], base = (k * channels + c) * plane;
-        for (let i = base; i < base + plane; i++) x[i] = x[i] * a + b;
-      }
+    for (let block = 0; block < n * channels; block++) {
+      const a = scale[block % channels], b = shift[block % channels];
+      for (let i = block * plane; i < (block + 1) * plane; i++) x[i] = x[i] * a + b;
     }
   }
   if (plan.noiseSigma > 0) new GaussianStream(noiseStreamName(plan.seed, plan.epoch, index)).addTo(x, plan.noiseSigma);
@@ -176,7 +175,7 @@ async function makeBatch(examples: Examples, plan: EpochPlan, index: number): Pr
 }
 
 /** The name of the noise stream of one batch: the run seed, the epoch and the batch index. */
-export function noiseStreamName(seed: Seed, epoch: number, batch: number): string {
+function noiseStreamName(seed: Seed, epoch: number, batch: number): string {
   return `${String(seed)}/noise/epoch ${epoch}/batch ${batch}`;
 }
 
