@@ -3,8 +3,8 @@
  * torch.save file (zip or legacy) holding a state_dict, or a checkpoint dict with the state_dict under
  * `key`. The format is recognised from the bytes, not the file name.
  */
-import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
+import { readInputFile } from "../io/read-input.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { isTensor, readTorchFile } from "../io/torch/checkpoint.js";
 import type { Tensor } from "../io/tensor-data.js";
@@ -25,12 +25,7 @@ export interface ReadWeightsOptions {
 }
 
 export function readWeightsFile(path: string, opts: ReadWeightsOptions = {}): WeightsFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`cannot read the weights file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
-  }
+  const bytes = readInputFile(path, "the weights file");
   if (!isZip(bytes) && bytes[0] !== 0x80) {
     if (opts.key !== undefined) throw new UserError(`--key applies to torch.save checkpoints; this is a safetensors file`, path);
     return { format: "safetensors", tensors: readSafetensors(bytes, { name: path }).tensors, nonTensors: [] };

@@ -5,9 +5,9 @@
  * JSON, dtypes, shapes, that every tensor's byte range matches its dtype and shape, and that the ranges
  * tile the data buffer exactly (in order, no gap, no overlap, nothing out of range, no duplicate name).
  */
-import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { readInputFile } from "./read-input.js";
 import { bfloat16ToFloat32, bytesPerElement, fromBytes, numel, toBytes, type DType, type Tensor } from "./tensor-data.js";
 
 const CODES: Record<DType, string> = {
@@ -35,7 +35,7 @@ export interface ReadSafetensorsOptions {
 /** Reads and validates a safetensors file (path) or buffer. Throws one UserError listing every problem. */
 export function readSafetensors(source: string | Uint8Array, opts: ReadSafetensorsOptions = {}): Safetensors {
   const file = typeof source === "string" ? source : (opts.name ?? "<bytes>");
-  const bytes = typeof source === "string" ? readFile(source) : source;
+  const bytes = typeof source === "string" ? readInputFile(source) : source;
   const fail = (msg: string): never => { throw new UserError(msg, file); };
   if (bytes.length < 8) fail(`is not a safetensors file (${bytes.length} bytes, shorter than the 8-byte header length)`);
   const headerLen = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
@@ -171,12 +171,4 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata?: Recor
 /** Writes tensors (and optional string metadata) as a safetensors file, atomically. */
 export function writeSafetensors(path: string, tensors: Map<string, Tensor>, metadata?: Record<string, string>): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-function readFile(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new UserError(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
-  }
 }

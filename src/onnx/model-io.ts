@@ -2,10 +2,10 @@
  * Loading and saving ModelProto. A model we did not change saves back byte for byte (onnx-buf keeps every
  * field, known or not). Saves are atomic.
  */
-import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { readInputFile } from "../io/read-input.js";
 import { checkExternalData, embedExternalData, hasExternalData, saveModelWithExternalData, type ExternalDataOptions } from "./external-data.js";
 import { cloneModel, decodeModel, encodeModel, type ModelProto, type TensorProto } from "./proto.js";
 import { readTensor, type Tensor } from "./tensor.js";
@@ -29,20 +29,10 @@ export interface LoadOptions {
 }
 
 export function loadModel(source: string | Uint8Array, opts: LoadOptions = {}): ModelFile {
-  let bytes: Uint8Array;
-  let file = opts.name ?? "<bytes>";
-  let dir = opts.baseDir;
-  if (typeof source === "string") {
-    file = source;
-    dir = dirname(resolve(source));
-    try {
-      bytes = readFileSync(source);
-    } catch (e) {
-      throw new UserError(`cannot read the model file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
-    }
-  } else {
-    bytes = source;
-  }
+  const fromPath = typeof source === "string";
+  const bytes = fromPath ? readInputFile(source, "the model file") : source;
+  const file = fromPath ? source : (opts.name ?? "<bytes>");
+  const dir = fromPath ? dirname(resolve(source)) : opts.baseDir;
   const proto = decodeChecked(bytes, file);
   if (opts.checkExternal !== false && hasExternalData(proto)) checkExternalData(proto, dir, file);
   return { proto, file, dir };

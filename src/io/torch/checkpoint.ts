@@ -6,8 +6,8 @@
  * the globals a tensor state_dict or a plain training checkpoint needs, the set PyTorch's
  * `weights_only=True` loader also trusts for these; anything else is refused.
  */
-import { readFileSync } from "node:fs";
 import { UserError } from "../../errors.js";
+import { readInputFile } from "../read-input.js";
 import { bfloat16ToFloat32, bytesPerElement, fromBytes, numel, type DType, type Tensor } from "../tensor-data.js";
 import { unpickle, type PyGlobal, type PyValue } from "./pickle.js";
 import { isZip, ZipReader } from "./zip.js";
@@ -71,12 +71,7 @@ export interface ReadTorchOptions {
  */
 export function readTorchFile(source: string | Uint8Array, opts: ReadTorchOptions = {}): PyValue {
   const file = typeof source === "string" ? source : (opts.name ?? "<bytes>");
-  let bytes: Uint8Array;
-  try {
-    bytes = typeof source === "string" ? readFileSync(source) : source;
-  } catch (e) {
-    throw new UserError(`cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
-  }
+  const bytes = typeof source === "string" ? readInputFile(source) : source;
   const refs = new Map<string, StorageRef>();
   const globals = makeGlobals(file);
   const persistentLoad = persistentLoader(file, refs);
