@@ -3,7 +3,7 @@
  * opset 13 for ReduceSum/Squeeze/Unsqueeze/Split and at 18 for the other reductions), and shape helpers
  * that use a constant when the static shape is known and a runtime Shape node otherwise.
  */
-import { int64, zeros } from "../onnx/tensor.js";
+import { float32ToHalf, int64, zeros, type DType, type Tensor } from "../onnx/tensor.js";
 import type { GradContext } from "./rule.js";
 
 type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
@@ -59,4 +59,12 @@ export const reshapeLike = (ctx: Ctx, x: string, like: string): string => ctx.op
 /** Zeros with the shape and element type of `like`. */
 export function zerosLike(ctx: Ctx, like: string): string {
   return ctx.op("ConstantOfShape", [shapeOf(ctx, like)], { value: zeros(ctx.dtype(like), [1]) });
+}
+
+/** A tensor of `dtype` holding `values`: float16 as half bits, int64 as bigints, other types as float32. */
+export function tensorOf(dtype: DType, dims: number[], values: ArrayLike<number>): Tensor {
+  if (dtype === "float64") return { dtype, dims, data: Float64Array.from(values) };
+  if (dtype === "float16") return { dtype, dims, data: float32ToHalf(Float32Array.from(values)) };
+  if (dtype === "int64") return { dtype, dims, data: BigInt64Array.from(Array.from(values, (v) => BigInt(v))) };
+  return { dtype: "float32", dims, data: Float32Array.from(values) };
 }

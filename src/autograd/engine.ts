@@ -7,9 +7,10 @@ import { UserError } from "../errors.js";
 import { GraphBuilder } from "../onnx/builder.js";
 import { GraphView, type Dims } from "../onnx/graph-view.js";
 import { DataType, type GraphProto, type NodeProto } from "../onnx/proto.js";
-import { dtypeFromOnnx, float32ToHalf, numel, onnxFromDtype, type DType, type Tensor, type TypedArray } from "../onnx/tensor.js";
+import { dtypeFromOnnx, numel, onnxFromDtype, type DType, type Tensor } from "../onnx/tensor.js";
 import { analyze, isFloatType, producedType, type Analysis } from "./analysis.js";
 import { reduceToShape } from "./broadcast.js";
+import { tensorOf } from "./emit.js";
 import { NON_DIFFERENTIABLE, RULES } from "./registry.js";
 import type { GradContext, GradRule } from "./rule.js";
 import { inferShapes, shapesConflict } from "./shape-infer.js";
@@ -214,15 +215,5 @@ class Emitter {
   }
 }
 
-/** A tensor of `dtype` filled with `x` (float16 as half bits). */
-export function filled(dtype: DType, dims: number[], x: number): Tensor {
-  const n = numel(dims);
-  let data: TypedArray;
-  switch (dtype) {
-    case "float64": data = new Float64Array(n).fill(x); break;
-    case "float16": data = float32ToHalf(new Float32Array(n).fill(x)); break;
-    case "int64": data = new BigInt64Array(n).fill(BigInt(x)); break;
-    default: data = new Float32Array(n).fill(x);
-  }
-  return { dtype, dims, data };
-}
+/** A tensor of `dtype` filled with `x`. */
+const filled = (dtype: DType, dims: number[], x: number): Tensor => tensorOf(dtype, dims, new Float64Array(numel(dims)).fill(x));

@@ -4,27 +4,20 @@
  * static shapes these rules cannot do without (ConvTranspose needs its sizes as attributes).
  */
 import { UserError } from "../../errors.js";
-import { float32ToHalf, int64, type DType, type Tensor } from "../../onnx/tensor.js";
-import { reduce, staticDims } from "../emit.js";
+import { int64, numel } from "../../onnx/tensor.js";
+import { reduce, staticDims, tensorOf } from "../emit.js";
 import type { GradContext } from "../rule.js";
 
 export const nodeLabel = (ctx: GradContext): string =>
   `node '${ctx.node.name || ctx.node.output[0]}' (${ctx.node.opType}, opset ${ctx.opset})`;
 
-/** A float tensor of `dtype` (float16 as half bits). */
-function floatTensor(dtype: DType, dims: number[], values: ArrayLike<number>): Tensor {
-  if (dtype === "float64") return { dtype, dims, data: Float64Array.from(values) };
-  if (dtype === "float16") return { dtype, dims, data: float32ToHalf(Float32Array.from(values)) };
-  return { dtype: "float32", dims, data: Float32Array.from(values) };
-}
-
 /** A constant holding `values` in the element type of `like`. */
 export const constantLike = (ctx: GradContext, like: string, dims: number[], values: ArrayLike<number>): string =>
-  ctx.constant(floatTensor(ctx.dtype(like), dims, values));
+  ctx.constant(tensorOf(ctx.dtype(like), dims, values));
 
 /** A constant of ones in the element type of `like`. */
 export const onesLike = (ctx: GradContext, like: string, dims: number[]): string =>
-  constantLike(ctx, like, dims, new Float64Array(dims.reduce((a, b) => a * b, 1)).fill(1));
+  constantLike(ctx, like, dims, new Float64Array(numel(dims)).fill(1));
 
 /** ReduceSum/ReduceMean over constant axes, `x` itself when there are none. */
 export const reduceOver = (ctx: GradContext, op: "ReduceSum" | "ReduceMean", x: string, axes: number[], keepdims: boolean): string =>
