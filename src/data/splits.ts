@@ -87,6 +87,9 @@ export function checkFraction(name: string, value: number | undefined, allowOne 
   }
 }
 
-export function testCount(total: number, fraction: number): { count: number } {
+/** The test fraction of the sources without a published test set (mnist, folder, npy). */
+export const DEFAULT_TEST_FRACTION = 0.2;
+
+export function testCount(total: number, fraction = DEFAULT_TEST_FRACTION): { count: number } {
   return { count: Math.round(total * fraction) };
 }

@@ -15,8 +15,8 @@ import type { Dataset } from "../types.js";
 export const CIFAR10_CLASSES = [
   "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 ];
-export const CIFAR10_TRAIN_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
-export const CIFAR10_TEST_FILE = "test_batch.bin";
+const CIFAR10_TRAIN_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
+const CIFAR10_TEST_FILE = "test_batch.bin";
 const RECORD = 1 + 3072;
 
 export interface Cifar10Options extends SplitOptions {}

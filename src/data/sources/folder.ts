@@ -18,7 +18,6 @@ import { buildDataset, checkFraction, testCount, type TestSplitOptions } from ".
 import type { Dataset, ImageShape } from "../types.js";
 
 export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp"];
-export const FOLDER_DEFAULT_TEST_FRACTION = 0.2;
 
 export interface FolderOptions extends TestSplitOptions {
   /** The image shape; default: the first file's. */
@@ -78,7 +77,7 @@ export async function openFolder(dir: string, options: FolderOptions = {}): Prom
   if (ignored) notes.push(`${ignored} files without an image extension ignored`);
   const test = published
     ? Int32Array.from({ length: files.length - trainCount[0] }, (_, k) => trainCount[0] + k)
-    : testCount(files.length, options.testFraction ?? FOLDER_DEFAULT_TEST_FRACTION);
+    : testCount(files.length, options.testFraction);
   return buildDataset({
     spec: `folder:${dir}`, all, classNames, notes, test, validationFraction: options.validationFraction, splitSeed: options.splitSeed,
   });

@@ -13,7 +13,6 @@ import type { CachedImages } from "../cache.js";
 import { cachedDecode, classFiles, readClassJson, type PackagedOptions } from "./packaged.js";
 
 const PIXELS = 28 * 28;
-export const MNIST_DEFAULT_TEST_FRACTION = 0.2;
 
 export interface MnistOptions extends PackagedOptions, TestSplitOptions {}
 
@@ -23,10 +22,9 @@ export function openMnist(options: MnistOptions = {}): Dataset {
   const files = classFiles("mnist", "src/digits", 10);
   const images = cachedDecode("mnist", files, options, () => decodeMnist(files));
   const all = new MemoryExamples(images);
-  const fraction = options.testFraction ?? MNIST_DEFAULT_TEST_FRACTION;
   return buildDataset({
     spec: "mnist", all, classNames: Array.from({ length: 10 }, (_, c) => String(c)),
-    test: testCount(all.count, fraction),
+    test: testCount(all.count, options.testFraction),
     validationFraction: options.validationFraction, splitSeed: options.splitSeed,
     notes: [`${all.count} images; values restored to 8 bits from the package's 3-decimal fractions`],
   });

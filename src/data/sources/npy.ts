@@ -10,8 +10,6 @@ import { throwProblems } from "../problems.js";
 import { buildDataset, checkFraction, testCount, type TestSplitOptions } from "../splits.js";
 import { imageSize, type Dataset, type ImageShape } from "../types.js";
 
-export const NPY_DEFAULT_TEST_FRACTION = 0.2;
-
 export interface NpyOptions extends TestSplitOptions {
   /** Number of classes (default: largest label + 1); labels must lie in [0, numClasses). */
   numClasses?: number;
@@ -28,10 +26,9 @@ export function openNpy(xPath: string, yPath: string, options: NpyOptions = {}):
   const pixels = x.dtype === "uint8" ? (x.data as Uint8Array) : Float32Array.from(x.data as Float32Array | Float64Array);
   if (pixels instanceof Float32Array) checkFinite(pixels, shape, xPath);
   const all = new MemoryExamples({ shape, numClasses, pixels, ids: Int32Array.from({ length: count }, (_, i) => i), labels });
-  const fraction = options.testFraction ?? NPY_DEFAULT_TEST_FRACTION;
   return buildDataset({
     spec: `npy:${xPath},${yPath}`, all, classNames: Array.from({ length: numClasses }, (_, c) => String(c)),
-    test: testCount(count, fraction), validationFraction: options.validationFraction, splitSeed: options.splitSeed,
+    test: testCount(count, options.testFraction), validationFraction: options.validationFraction, splitSeed: options.splitSeed,
     notes: [`${count} images of dtype ${x.dtype}${x.dtype === "uint8" ? " (read as value/255)" : ""}`],
   });
 }
