@@ -2,9 +2,9 @@
  * NumPy .npy files (format versions 1.0, 2.0 and 3.0), little-endian, C order. Only what a data set needs:
  * booleans, integers up to 64 bits and float32/float64.
  */
-import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { readInputFile } from "./read-input.js";
 import { bytesPerElement, fromBytes, numel, toBytes, type TypedArray } from "./tensor-data.js";
 
 export type NpyDtype = "bool" | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "int64" | "uint64"
@@ -29,13 +29,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 /** Reads a .npy file (path or bytes; `name` labels errors when bytes are given). */
 export function readNpy(source: string | Uint8Array, name = typeof source === "string" ? source : "npy"): NpyArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = typeof source === "string" ? readFileSync(source) : source;
-  } catch (e) {
-    throw new UserError(`cannot read file (${(e as Error).message})`, name);
-  }
-  return decodeNpy(bytes, name);
+  return decodeNpy(typeof source === "string" ? readInputFile(source, "file") : source, name);
 }
 
 export function decodeNpy(bytes: Uint8Array, name = "npy"): NpyArray {
