@@ -48,14 +48,14 @@ async function buildRows(all: FileExamples, path: string, key: string, onProgres
   const bad: number[] = [];
   try {
     const floats = new Float32Array(chunk * size);
+    const bytes = new Uint8Array(chunk * size);
     for (let start = 0; start < all.count; start += chunk) {
       const m = Math.min(chunk, all.count - start);
       const positions = Int32Array.from({ length: m }, (_, k) => start + k);
       floats.fill(0);
       for (const f of await all.readImages(positions, floats)) bad.push(f.index);
-      const bytes = new Uint8Array(m * size);
       for (let i = 0; i < m * size; i++) bytes[i] = Math.round(floats[i] * 255);
-      writer.append(bytes);
+      writer.append(bytes.subarray(0, m * size));
       onProgress?.(start + m, all.count);
     }
     writer.finish({ key, count: all.count, shape: all.shape, bad });
