@@ -15,8 +15,6 @@ const CODES: Record<DType, string> = {
   uint8: "U8", uint16: "U16", uint32: "U32", uint64: "U64", bool: "BOOL",
 };
 const DTYPE_OF_CODE = new Map(Object.entries(CODES).map(([d, c]) => [c, d as DType]));
-/** The safetensors name of a dtype (F32, F16, I64, ...). */
-export const safetensorsDtype = (d: DType): string => CODES[d];
 
 /** Largest header we accept (the reference implementation's limit). */
 const MAX_HEADER = 100_000_000;

@@ -33,8 +33,6 @@ const LAYOUTS: Record<DType, Layout> = {
   bool: { bytes: 1, make: (b, n) => new Uint8Array(b, 0, n) },
 };
 
-export const DTYPE_NAMES = Object.keys(LAYOUTS) as DType[];
-export const isDType = (s: string): s is DType => Object.prototype.hasOwnProperty.call(LAYOUTS, s);
 export const bytesPerElement = (d: DType): number => LAYOUTS[d].bytes;
 export const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 

@@ -57,10 +57,6 @@ export function attrTensor(node: NodeProto, name: string): Tensor | undefined {
   return a?.t ? readTensor(a.t) : undefined;
 }
 
-export function attrGraph(node: NodeProto, name: string): GraphProto | undefined {
-  return find(node, name, AttrType.GRAPH)?.g;
-}
-
 /** Marks a number as a FLOAT attribute (plain numbers become INT). */
 export interface FloatAttr { float: number }
 export interface FloatsAttr { floats: number[] }
