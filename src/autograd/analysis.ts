@@ -11,6 +11,7 @@ import type { GradRule } from "./rule.js";
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
 export const isFloatType = (t: number | undefined): boolean => t !== undefined && FLOAT_TYPES.has(t);
+export const isAiOnnx = (n: NodeProto): boolean => !n.domain || n.domain === "ai.onnx";
 
 /** Element type of output `k` of ops whose outputs do not follow their first input. */
 export function producedType(n: NodeProto, k: number, typeOf: (v: string) => number | undefined): number | undefined {
@@ -66,15 +67,14 @@ export function analyze({ view, loss, wrt, rules, nonDifferentiable }: AnalyzeOp
     });
   }
   const isFloat = (v: string) => isFloatType(elemType.get(v));
-  const known = (n: NodeProto) => isAiOnnx(n);
   const diffInputs = (n: NodeProto): number[] => {
-    if (known(n) && nonDifferentiable.has(n.opType)) return [];
-    const skip = new Set(known(n) ? rules[n.opType]?.nonDifferentiableInputs ?? [] : []);
+    if (isAiOnnx(n) && nonDifferentiable.has(n.opType)) return [];
+    const skip = new Set(isAiOnnx(n) ? rules[n.opType]?.nonDifferentiableInputs ?? [] : []);
     return n.input.map((_, i) => i).filter((i) => n.input[i] && !skip.has(i));
   };
   const diffOutputs = (n: NodeProto): number[] => {
-    if (known(n) && nonDifferentiable.has(n.opType)) return [];
-    const skip = new Set(known(n) ? rules[n.opType]?.nonDifferentiableOutputs ?? [] : []);
+    if (isAiOnnx(n) && nonDifferentiable.has(n.opType)) return [];
+    const skip = new Set(isAiOnnx(n) ? rules[n.opType]?.nonDifferentiableOutputs ?? [] : []);
     return n.output.map((_, k) => k).filter((k) => n.output[k] && !skip.has(k));
   };
 
@@ -93,8 +93,6 @@ export function analyze({ view, loss, wrt, rules, nonDifferentiable }: AnalyzeOp
   }
   return { elemType, active, relevant, backwardOrder, constantValue: collectConstants(view, order) };
 }
-
-const isAiOnnx = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
 
 /** Constant values by name, decoded on first use only (a ResNet's weights never are). */
 function collectConstants(view: GraphView, order: NodeProto[]): (value: string) => Tensor | undefined {

@@ -8,7 +8,7 @@ import { GraphBuilder } from "../onnx/builder.js";
 import { GraphView, type Dims } from "../onnx/graph-view.js";
 import { DataType, type GraphProto, type NodeProto } from "../onnx/proto.js";
 import { dtypeFromOnnx, numel, onnxFromDtype, type DType, type Tensor } from "../onnx/tensor.js";
-import { analyze, isFloatType, producedType, type Analysis } from "./analysis.js";
+import { analyze, isAiOnnx, isFloatType, producedType, type Analysis } from "./analysis.js";
 import { reduceToShape } from "./broadcast.js";
 import { tensorOf } from "./emit.js";
 import { NON_DIFFERENTIABLE, RULES } from "./registry.js";
@@ -32,7 +32,6 @@ export interface BackwardOptions {
 }
 
 const label = (n: NodeProto) => n.name || n.output[0] || n.opType;
-const isAiOnnx = (n: NodeProto) => !n.domain || n.domain === "ai.onnx";
 const fmt = (d: Dims) => `[${d.map((x) => x ?? "?").join(",")}]`;
 
 /** Appends the backward nodes to `graph` (in place) and returns wrt name -> gradient value name. */

@@ -7,7 +7,7 @@ import { attrInt, attrInts } from "../onnx/attributes.js";
 import type { Dims } from "../onnx/graph-view.js";
 import type { NodeProto } from "../onnx/proto.js";
 import type { Tensor } from "../onnx/tensor.js";
-import { ceilMode, spatialDim, windowAttrs } from "./rules/window.js";
+import { ceilMode, readWindowAttrs, spatialDim } from "./rules/window.js";
 
 type Dim = Dims[number];
 
@@ -192,7 +192,7 @@ function windowShape(n: NodeProto, x: Dims, w: Dims | undefined): Dims | undefin
   const spatial = x.length - 2;
   const kernel = n.opType === "Conv" ? w?.slice(2) : attrInts(n, "kernel_shape");
   if (!kernel || kernel.length !== spatial || !kernel.every((k): k is number => typeof k === "number")) return undefined;
-  const attrs = windowAttrs(n, spatial);
+  const attrs = readWindowAttrs(n, spatial);
   const channels = n.opType === "Conv" ? (w?.[0] ?? null) : x[1]!;
   const sizes = x.slice(2).map((d, i) => (typeof d === "number" ? spatialDim(attrs, kernel, i, d, ceilMode(n)).output : null));
   return [x[0]!, channels, ...sizes];

@@ -9,7 +9,7 @@ import { numel, onnxFromDtype } from "../../onnx/tensor.js";
 import { shapeOf, staticDims, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
-import { ceilMode, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
+import { ceilMode, kernelShape, padsEndRead, readWindowAttrs, resolveWindow, transposeSettings, type Window } from "./window.js";
 
 function poolWindow(ctx: GradContext): Window {
   const input = requireDims(ctx, ctx.I(0), 2);
@@ -42,9 +42,7 @@ export const maxPool: GradRule = {
     const [x, dY] = [ctx.I(0), ctx.GO(0)];
     if (!dY) return [];
     const kernel = kernelShape(ctx.node);
-    const ones = kernel.map(() => 1);
-    const strides = attrInts(ctx.node, "strides", ones);
-    const dilations = attrInts(ctx.node, "dilations", ones);
+    const { strides, dilations } = readWindowAttrs(ctx.node, kernel.length);
     if (ctx.opset < 16 && kernel.some((k, i) => (k - 1) * dilations[i]! + 1 > strides[i]!)) {
       throw new UserError("the gradient of overlapping MaxPool windows needs ScatterElements with reduction='add' (opset >= 16)", nodeLabel(ctx));
     }

@@ -42,7 +42,7 @@ export interface WindowAttrs {
   autoPad: string;
 }
 
-export function windowAttrs(node: NodeProto, rank: number): WindowAttrs {
+export function readWindowAttrs(node: NodeProto, rank: number): WindowAttrs {
   const ones = Array<number>(rank).fill(1);
   return {
     strides: attrInts(node, "strides", ones),
@@ -77,7 +77,7 @@ export function spatialDim(a: WindowAttrs, kernel: number[], i: number, n: numbe
 }
 
 export function resolveWindow(o: WindowOptions): Window {
-  const a = windowAttrs(o.node, o.kernel.length);
+  const a = readWindowAttrs(o.node, o.kernel.length);
   if (!["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].includes(a.autoPad)) {
     throw new UserError(`unknown auto_pad '${a.autoPad}'`, `node '${o.node.name}' (${o.node.opType})`);
   }
