@@ -1,24 +1,14 @@
 import { expect } from "chai";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { main } from "../../src/cli/main.js";
 import { checkAgainstModel, type DatasetSummary } from "../../src/data/index.js";
 import { UserError } from "../../src/errors.js";
+import { runCli } from "../helpers/run-cli.js";
 import { tempDir, writeNpyPair } from "./make-data.js";
 
-/** Runs the CLI in-process and captures what it writes. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "", err = "";
-  const write = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
+  const r = await runCli(args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe("onnx-unlearn data", () => {
