@@ -1,6 +1,6 @@
 import { throwProblems } from "./problems.js";
 import { classCounts } from "./random.js";
-import type { Examples, ImageShape } from "./types.js";
+import type { Examples } from "./types.js";
 import { formatShape } from "./types.js";
 
 export interface ModelInputCheck {
@@ -18,7 +18,7 @@ export interface ModelInputCheck {
  * Checks that the data fits the model: image channels and size equal to the model input's, labels below the
  * model's number of classes. Throws one UserError listing every mismatch.
  */
-export function checkAgainstModel(examples: Examples | { shape: ImageShape; numClasses: number; labels?: Int32Array }, check: ModelInputCheck): void {
+export function checkAgainstModel(examples: Pick<Examples, "shape" | "numClasses"> & { labels?: Int32Array }, check: ModelInputCheck): void {
   const problems: string[] = [];
   const dims = check.inputDims.map((d) => (typeof d === "bigint" ? Number(d) : d));
   const known = (d: unknown): d is number => typeof d === "number" && d > 0;
