@@ -8,11 +8,8 @@
 import { loadavg, cpus, totalmem } from "node:os";
 import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
-import { buildZooModel } from "../src/models/index.js";
-import { loadModel } from "../src/onnx/model-io.js";
-import { encodeModel } from "../src/onnx/proto.js";
-import { buildArtifacts, type BatchNormForm } from "../src/training/artifacts/index.js";
-import { benchmarkStep, openBenchSession, type StepBenchResult } from "../src/training/benchmark.js";
+import type { BatchNormForm } from "../src/training/artifacts/index.js";
+import { benchArtifacts, benchmarkStep, openBenchSession, type StepBenchResult } from "../src/training/benchmark.js";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -45,8 +42,7 @@ const started = new Date().toISOString();
 const load0 = loadavg()[0]!;
 
 const t0 = performance.now();
-const zoo = buildZooModel(o.model, { channels, imageSize: image, classes: Number(o.classes) });
-const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${o.model}.onnx` }), { loss: "mse", teacher: true, batchNorm: o.bn as BatchNormForm });
+const artifacts = await benchArtifacts({ model: o.model, channels, imageSize: image, classes: Number(o.classes), batchNorm: o.bn as BatchNormForm });
 const buildMs = performance.now() - t0;
 process.stderr.write(`${o.model} ${channels}x${image}x${image}: artifacts built in ${buildMs.toFixed(0)} ms (${artifacts.manifest.nodes.trainStep} train-step nodes)\n`);
 

@@ -7,11 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { buildZooModel } from "../../dist/models/index.js";
-import { loadModel } from "../../dist/onnx/model-io.js";
-import { encodeModel } from "../../dist/onnx/proto.js";
-import { buildArtifacts } from "../../dist/training/artifacts/index.js";
-import { benchmarkStep, openBenchSession, randomBatch } from "../../dist/training/benchmark.js";
+import { benchArtifacts, benchmarkStep, openBenchSession, randomBatch } from "../../dist/training/benchmark.js";
 import { TrainingSession } from "../../dist/training/session/index.js";
 
 const { values: a } = parseArgs({
@@ -28,9 +24,8 @@ const [image, channels] = [Number(a.image), Number(a.channels)];
 const log = (s) => process.stderr.write(`${s}\n`);
 
 let t = performance.now();
-const zoo = buildZooModel(a.model, { channels, imageSize: image, classes: 10, seed: 1 });
 const build = async (batchNorm) => {
-  const art = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${a.model}.onnx` }), { loss: "mse", teacher: true, batchNorm });
+  const art = await benchArtifacts({ model: a.model, channels, imageSize: image, classes: 10, seed: 1, batchNorm });
   log(`artifacts: ${a.model} ${channels}x${image}x${image}, BN ${batchNorm}, ${art.manifest.nodes.trainStep} nodes, ${(performance.now() - t).toFixed(0)} ms`);
   return art;
 };

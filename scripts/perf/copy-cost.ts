@@ -1,16 +1,14 @@
 // Experiment behind docs/PERFORMANCE.md "JS <-> native copies": the cost of returning the state to JavaScript.
 // usage: npx tsx scripts/perf/copy-cost.ts <resnet18|resnet18w8> <channels> <image> <batch>
 import * as ort from "onnxruntime-node";
-import { buildZooModel } from "../../src/models/index.js";
-import { loadModel } from "../../src/onnx/model-io.js";
 import { encodeModel } from "../../src/onnx/proto.js";
-import { buildArtifacts } from "../../src/training/artifacts/index.js";
-import { randomBatch } from "../../src/training/benchmark.js";
+import { numel } from "../../src/onnx/tensor.js";
+import { benchArtifacts, randomBatch } from "../../src/training/benchmark.js";
 import { TrainingSession } from "../../src/training/session/index.js";
 import { DISABLED_OPTIMIZERS } from "../../src/training/session/options.js";
 const [name, C, H, N] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
-const a = await buildArtifacts(loadModel(encodeModel(buildZooModel(name, { channels: C, imageSize: H })), { name: "m.onnx" }), { loss: "mse", teacher: true });
-const stateBytes = a.manifest.state.reduce((s, e) => s + 4 * e.dims.reduce((x, y) => x * y, 1), 0);
+const a = await benchArtifacts({ model: name, channels: C, imageSize: H });
+const stateBytes = a.manifest.state.reduce((s, e) => s + 4 * numel(e.dims), 0);
 console.log(`${name} ${C}x${H}x${H} batch ${N}: state ${(stateBytes / 2 ** 20).toFixed(1)} MiB`);
 const x = randomBatch([N, C, H, H], 1);
 const raw = await ort.InferenceSession.create(encodeModel(a.trainStep), { intraOpNumThreads: 2, extra: { optimization: { disable_specified_optimizers: DISABLED_OPTIMIZERS }, session: { intra_op: { allow_spinning: "0" } } } });

@@ -3,11 +3,7 @@
 // usage: npx tsx scripts/perf/profile-step.ts [resnet18w8|resnet18] [batch] [steps]
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import * as ort from "onnxruntime-node";
-import { buildZooModel } from "../../src/models/index.js";
-import { loadModel } from "../../src/onnx/model-io.js";
-import { encodeModel } from "../../src/onnx/proto.js";
-import { buildArtifacts } from "../../src/training/artifacts/index.js";
-import { benchmarkStep, openBenchSession } from "../../src/training/benchmark.js";
+import { benchArtifacts, benchmarkStep, openBenchSession } from "../../src/training/benchmark.js";
 
 const model = process.argv[2] ?? "resnet18w8";
 const batch = Number(process.argv[3] ?? 64);
@@ -21,8 +17,7 @@ const create = ort.InferenceSession.create.bind(ort.InferenceSession) as (m: Uin
   sessions.push(s);
   return s;
 };
-const zoo = buildZooModel(model, { channels, imageSize: image, classes: 10 });
-const artifacts = await buildArtifacts(loadModel(encodeModel(zoo), { name: `${model}.onnx` }), { loss: "mse", teacher: true });
+const artifacts = await benchArtifacts({ model, channels, imageSize: image, classes: 10 });
 const session = await openBenchSession({ artifacts, intraOpThreads: 2 });
 const r = await benchmarkStep({ artifacts, session, intraOpThreads: 2, sampleDims: [channels, image, image], batch, steps, repeats: 1, warmupRuns: 1 });
 console.log(`ms/step ${r.msPerStep.toFixed(1)} (includes profiling)`);

@@ -1,13 +1,10 @@
 // Experiment behind docs/PERFORMANCE.md "Thread spinning": 1 thread vs 2 threads with and without spinning, interleaved.
 // usage: npx tsx scripts/perf/spinning.ts <resnet18|resnet18w8> <channels> <image> <batch>
 import * as ort from "onnxruntime-node";
-import { buildZooModel } from "../../src/models/index.js";
-import { loadModel } from "../../src/onnx/model-io.js";
 import { encodeModel } from "../../src/onnx/proto.js";
-import { buildArtifacts } from "../../src/training/artifacts/index.js";
-import { randomBatch } from "../../src/training/benchmark.js";
+import { benchArtifacts, randomBatch } from "../../src/training/benchmark.js";
 const [name, C, H, N] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
-const a = await buildArtifacts(loadModel(encodeModel(buildZooModel(name, { channels: C, imageSize: H })), { name: "m.onnx" }), { loss: "mse", teacher: true });
+const a = await benchArtifacts({ model: name, channels: C, imageSize: H });
 const x = randomBatch([N, C, H, H], 1);
 const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor("float32", x.data as Float32Array, x.dims), lr: new ort.Tensor("float32", new Float32Array([0.001]), []) };
 for (const st of a.manifest.state) feeds[st.name] = new ort.Tensor("float32", Float32Array.from(a.initialState.get(st.name)!.data as Float32Array), st.dims);

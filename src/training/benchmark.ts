@@ -4,8 +4,12 @@
  * onnxruntime run (or K of them in one run with stepsPerRun > 1). Warm-up runs are excluded; the result is
  * the median of `repeats` timings of `steps` steps each. Used by scripts/bench.ts and the GPU check script.
  */
-import type { Tensor } from "../onnx/tensor.js";
+import { buildZooModel, type ZooOptions } from "../models/index.js";
 import { normalSampler, seededRandom } from "../models/init.js";
+import { loadModel } from "../onnx/model-io.js";
+import { encodeModel } from "../onnx/proto.js";
+import { numel, type Tensor } from "../onnx/tensor.js";
+import { buildArtifacts, type Artifacts, type BatchNormForm } from "./artifacts/index.js";
 import type { ArtifactsLike, ExecutionProvider, GraphOptimizationLevel } from "./session/index.js";
 import { TrainingSession } from "./session/index.js";
 
@@ -103,6 +107,12 @@ export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResul
   }
 }
 
+/** Artifacts of the step benchmarkStep times (MSE to the embedded teacher) for the zoo model `model`. */
+export function benchArtifacts(o: ZooOptions & { model: string; batchNorm?: BatchNormForm }): Promise<Artifacts> {
+  const { model, batchNorm, ...zoo } = o;
+  return buildArtifacts(loadModel(encodeModel(buildZooModel(model, zoo)), { name: `${model}.onnx` }), { loss: "mse", teacher: true, batchNorm });
+}
+
 /** The session benchmarkStep times: the options' provider, threads and level, input noise std 0.01. */
 export function openBenchSession(o: Omit<StepBenchOptions, "batch" | "sampleDims">): Promise<TrainingSession> {
   return TrainingSession.create(o.artifacts, {
@@ -117,8 +127,7 @@ export function openBenchSession(o: Omit<StepBenchOptions, "batch" | "sampleDims
 /** Standard-normal float32 data (seeded). */
 export function randomBatch(dims: number[], seed: number): Tensor {
   const normal = normalSampler(seededRandom(seed));
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = normal();
+  const data = new Float32Array(numel(dims));
+  for (let i = 0; i < data.length; i++) data[i] = normal();
   return { dtype: "float32", dims, data };
 }

@@ -9,7 +9,7 @@ import seedrandom from "seedrandom";
 import { float } from "../../../src/onnx/attributes.js";
 import type { GraphBuilder } from "../../../src/onnx/builder.js";
 import type { ModelFile } from "../../../src/onnx/model-io.js";
-import { float32, int64 } from "../../../src/onnx/tensor.js";
+import { float32, int64, numel } from "../../../src/onnx/tensor.js";
 import { modelOf } from "./helpers.js";
 
 export const CLASSES = 5;
@@ -18,7 +18,7 @@ export const INPUT = [3, 8, 8];
 function weights(seed: string) {
   const r = seedrandom(seed);
   return (g: GraphBuilder, name: string, dims: number[], scale = 0.5, offset = 0) =>
-    g.initializer(name, float32(dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => offset + (r() * 2 - 1) * scale)));
+    g.initializer(name, float32(dims, Array.from({ length: numel(dims) }, () => offset + (r() * 2 - 1) * scale)));
 }
 
 /** `activation` false leaves out the ReLU6 (Clip) nodes. */
