@@ -59,14 +59,11 @@ export function readTensor(t: TensorProto, opts: ReadTensorOptions = {}): Tensor
   const dims = t.dims.map(Number);
   const n = numel(dims);
   const size = n * bytesPerElement(dtype);
-  if (t.dataLocation === DataLocation.EXTERNAL) {
-    const bytes = readExternal(t, opts, where);
-    if (bytes.length !== size) throw new UserError(`external data holds ${bytes.length} bytes, expected ${size} for dims [${dims}]`, where);
+  const external = t.dataLocation === DataLocation.EXTERNAL;
+  if (external || t.rawData.length > 0 || n === 0) {
+    const bytes = external ? readExternal(t, opts, where) : t.rawData;
+    if (bytes.length !== size) throw new UserError(`${external ? "external data" : "raw_data"} holds ${bytes.length} bytes, expected ${size} for dims [${dims}]`, where);
     return { dtype, dims, data: fromBytes(dtype, bytes, n) };
-  }
-  if (t.rawData.length > 0 || n === 0) {
-    if (t.rawData.length !== size) throw new UserError(`raw_data holds ${t.rawData.length} bytes, expected ${size} for dims [${dims}]`, where);
-    return { dtype, dims, data: fromBytes(dtype, t.rawData, n) };
   }
   return { dtype, dims, data: fromTypedField(t, dtype, n, where) };
 }

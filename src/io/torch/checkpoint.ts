@@ -39,9 +39,7 @@ function makeGlobals(file: string): Map<string, PyGlobal> {
   add("torch._utils._rebuild_parameter", ([data]) => data);
   add("torch._utils._rebuild_parameter_with_state", ([data]) => data);
   add("torch.Size", ([dims]) => dims);
-  add("builtins.set", ([items]) => new Set((items as unknown[] | undefined) ?? []));
-  add("builtins.frozenset", ([items]) => new Set((items as unknown[] | undefined) ?? []));
-  add("__builtin__.set", ([items]) => new Set((items as unknown[] | undefined) ?? []));
+  for (const set of ["builtins.set", "builtins.frozenset", "__builtin__.set"]) add(set, ([items]) => new Set((items as unknown[] | undefined) ?? []));
   add("_codecs.encode", ([text]) => Uint8Array.from(String(text), (c) => c.charCodeAt(0) & 0xff));
   for (const [name, storage] of Object.entries(STORAGE_DTYPES)) g.set(`torch.${name}`, { qualname: `torch.${name}`, storage } as StorageType);
   return g;
