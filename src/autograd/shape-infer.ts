@@ -6,7 +6,7 @@
 import { attrInt, attrInts } from "../onnx/attributes.js";
 import type { Dims } from "../onnx/graph-view.js";
 import type { NodeProto } from "../onnx/proto.js";
-import type { Tensor } from "../onnx/tensor.js";
+import { numel, type Tensor } from "../onnx/tensor.js";
 import { ceilMode, readWindowAttrs, spatialDim } from "./rules/window.js";
 
 type Dim = Dims[number];
@@ -180,11 +180,11 @@ function quotient(x: Dims, rest: Dims): Dim {
     else return null;
   }
   const num = product(left);
-  return typeof num === "number" ? num / right.reduce((p, q) => p * q, 1) : null;
+  return typeof num === "number" ? num / numel(right) : null;
 }
 
 function product(d: Dims): Dim {
-  return d.every((v): v is number => typeof v === "number") ? d.reduce((p, q) => p * q, 1) : null;
+  return d.every((v): v is number => typeof v === "number") ? numel(d) : null;
 }
 
 /** Output shape of Conv / MaxPool / AveragePool (explicit pads or auto_pad, strides, dilations, ceil_mode). */

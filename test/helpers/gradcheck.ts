@@ -10,7 +10,7 @@ import { appendBackward } from "../../src/autograd/engine.js";
 import type { Dims } from "../../src/onnx/graph-view.js";
 import { encodeModel, newGraph, newModel, newNode, newOpset, newTensorValueInfo, type GraphProto, type NodeProto } from "../../src/onnx/proto.js";
 import { makeAttributes, type Attrs } from "../../src/onnx/attributes.js";
-import { makeTensorProto, onnxFromDtype, type DType, type Tensor } from "../../src/onnx/tensor.js";
+import { makeTensorProto, numel, onnxFromDtype, type DType, type Tensor } from "../../src/onnx/tensor.js";
 
 export interface GradCheckInput {
   name?: string;
@@ -59,7 +59,6 @@ const STEP = { float32: 4e-3, float64: 1e-5 };
 
 type Rng = () => number;
 const uniform = (rng: Rng, n: number, [lo, hi]: [number, number]) => Array.from({ length: n }, () => lo + (hi - lo) * rng());
-const numel = (d: number[]) => d.reduce((a, b) => a * b, 1);
 
 function hostTensor(dtype: DType, dims: number[], values: number[]): Tensor {
   switch (dtype) {

@@ -14,7 +14,7 @@ import { staticDims } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { constantLike, nodeLabel, range, reduceOver, requireDims, reshape, transpose } from "./nn-emit.js";
 import { UserError } from "../../errors.js";
-import { int64 } from "../../onnx/tensor.js";
+import { int64, numel } from "../../onnx/tensor.js";
 import { extent, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
 
 // dB = ReduceSum(dY, [0, 2, ...])
@@ -56,7 +56,7 @@ export const conv: GradRule = {
 const IM2COL_MAX_PER_SAMPLE = 1 << 18;
 const im2colFits = (win: Window, cIn: number): boolean =>
   (win.strides.every((s) => s === 1) || win.kernel.every((k) => k === 1)) &&
-  cIn * [...win.kernel, ...win.output].reduce((a, b) => a * b, 1) <= IM2COL_MAX_PER_SAMPLE;
+  cIn * numel([...win.kernel, ...win.output]) <= IM2COL_MAX_PER_SAMPLE;
 
 /** The window without the leading/trailing taps that read only padding, when there are any such taps. */
 function liveTaps(w: Window): { win: Window; first: number[] } | undefined {
@@ -81,18 +81,17 @@ function liveTaps(w: Window): { win: Window; first: number[] } | undefined {
 
 /** 0/1 matrix [live taps, all taps] that puts tap t of the cut kernel (row-major) at its place in the full one. */
 function placement(kernel: number[], first: number[], live: number[]): { dims: number[]; values: Float64Array } {
-  const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
-  const values = new Float64Array(count(live) * count(kernel));
-  for (let t = 0; t < count(live); t++) {
+  const values = new Float64Array(numel(live) * numel(kernel));
+  for (let t = 0; t < numel(live); t++) {
     let target = 0;
     for (let i = 0, rest = t; i < live.length; i++) {
-      const below = count(live.slice(i + 1));
+      const below = numel(live.slice(i + 1));
       target = target * kernel[i]! + first[i]! + Math.floor(rest / below);
       rest %= below;
     }
-    values[t * count(kernel) + target] = 1;
+    values[t * numel(kernel) + target] = 1;
   }
-  return { dims: [count(live), count(kernel)], values };
+  return { dims: [numel(live), numel(kernel)], values };
 }
 
 // Cutting and placing taps are MatMuls by the placement matrix: onnxruntime's Slice and Pad are ~5-10x slower
@@ -157,7 +156,7 @@ function weightGradGemm(ctx: GradContext, x: string, dY: string, win: Window, [c
   if ([...win.padsBegin, ...padsEnd].some((p) => p > 0)) xT = ctx.op("Pad", [xT, ctx.constant(int64([2 * (r + 2)], [0, 0, ...win.padsBegin, 0, 0, ...padsEnd]))]);
   const taps: string[] = [];
   const tap = Array<number>(r).fill(0);
-  const tapCount = win.kernel.reduce((a, b) => a * b, 1);
+  const tapCount = numel(win.kernel);
   for (let t = 0; t < tapCount; t++) {
     const starts = tap.map((k, i) => k * win.dilations[i]!);
     const ends = starts.map((s, i) => s + win.strides[i]! * (win.output[i]! - 1) + 1);

@@ -4,7 +4,7 @@
  */
 import { UserError } from "../../errors.js";
 import { attrInt, attrInts } from "../../onnx/attributes.js";
-import { onnxFromDtype } from "../../onnx/tensor.js";
+import { numel, onnxFromDtype } from "../../onnx/tensor.js";
 import { axesAsInput, shapeOf, unsqueeze } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { dY } from "./elementwise.js";
@@ -54,7 +54,7 @@ function countRatio(c: GradContext): string {
   const axes = reducedAxes(c);
   if (x && axes !== undefined) {
     const reduced = axes === "none" ? [] : axes === "all" ? x : axes.map((a) => x[a < 0 ? a + x.length : a]);
-    if (reduced.every((d): d is number => typeof d === "number")) return c.scalar(1 / reduced.reduce((p, q) => p * q, 1), c.I(0));
+    if (reduced.every((d): d is number => typeof d === "number")) return c.scalar(1 / numel(reduced), c.I(0));
   }
   const size = (v: string) => c.op("Cast", [c.op("Size", [v])], { to: onnxFromDtype(c.dtype(c.I(0))) });
   return c.op("Div", [size(c.O(0)), size(c.I(0))]);

@@ -4,7 +4,7 @@
  */
 import { attrInt, attrInts, attrString } from "../../onnx/attributes.js";
 import { UserError } from "../../errors.js";
-import { int64, onnxFromDtype, zeros as zerosTensor } from "../../onnx/tensor.js";
+import { int64, numel, onnxFromDtype, zeros as zerosTensor } from "../../onnx/tensor.js";
 import { reshapeLike, shapeOf, split as splitInto, staticDims, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { dY } from "./elementwise.js";
@@ -135,8 +135,8 @@ export const gather: GradRule = {
     const one = (v: number) => c.constant(int64([1], [v]));
     const depth = c.shape(data)?.[a];
     const depthT = typeof depth === "number" ? one(depth) : c.op("Gather", [c.op("Shape", [data]), one(a)]);
-    const m = staticDims(c, indices)?.reduce((p, q) => p * q, 1);
-    const mT = m !== undefined ? one(m) : c.op("Reshape", [c.op("Size", [indices]), one(1)]);
+    const indexDims = staticDims(c, indices);
+    const mT = indexDims ? one(numel(indexDims)) : c.op("Reshape", [c.op("Size", [indices]), one(1)]);
     const idx = c.op("Reshape", [c.op("Cast", [indices], { to: onnxFromDtype("int64") }), one(-1)]);
     const onehot = c.op("OneHot", [idx, depthT, c.constant({ dtype: "float32", dims: [2], data: Float32Array.from([0, 1]) })], { axis: -1 });
     const typed = c.dtype(data) === "float32" ? onehot : c.op("Cast", [onehot], { to: onnxFromDtype(c.dtype(data)) });
