@@ -16,38 +16,33 @@ export interface Tensor {
   data: TypedArray;
 }
 
-interface Layout { bytes: number; make: (buf: ArrayBuffer, n: number) => TypedArray }
+interface ArrayType {
+  readonly BYTES_PER_ELEMENT: number;
+  new (length: number): TypedArray;
+  new (buf: ArrayBuffer, offset: number, length: number): TypedArray;
+}
 
-const LAYOUTS: Record<DType, Layout> = {
-  float32: { bytes: 4, make: (b, n) => new Float32Array(b, 0, n) },
-  float16: { bytes: 2, make: (b, n) => new Uint16Array(b, 0, n) },
-  float64: { bytes: 8, make: (b, n) => new Float64Array(b, 0, n) },
-  int64: { bytes: 8, make: (b, n) => new BigInt64Array(b, 0, n) },
-  uint64: { bytes: 8, make: (b, n) => new BigUint64Array(b, 0, n) },
-  int32: { bytes: 4, make: (b, n) => new Int32Array(b, 0, n) },
-  uint32: { bytes: 4, make: (b, n) => new Uint32Array(b, 0, n) },
-  int16: { bytes: 2, make: (b, n) => new Int16Array(b, 0, n) },
-  uint16: { bytes: 2, make: (b, n) => new Uint16Array(b, 0, n) },
-  int8: { bytes: 1, make: (b, n) => new Int8Array(b, 0, n) },
-  uint8: { bytes: 1, make: (b, n) => new Uint8Array(b, 0, n) },
-  bool: { bytes: 1, make: (b, n) => new Uint8Array(b, 0, n) },
+/** The typed array that holds each dtype (its element size is the dtype's). */
+const ARRAYS: Record<DType, ArrayType> = {
+  float32: Float32Array, float16: Uint16Array, float64: Float64Array, int64: BigInt64Array, uint64: BigUint64Array,
+  int32: Int32Array, uint32: Uint32Array, int16: Int16Array, uint16: Uint16Array, int8: Int8Array, uint8: Uint8Array,
+  bool: Uint8Array,
 };
 
-export const bytesPerElement = (d: DType): number => LAYOUTS[d].bytes;
+export const bytesPerElement = (d: DType): number => ARRAYS[d].BYTES_PER_ELEMENT;
 export const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
 /** A zero-filled tensor of the given dtype and shape. */
 export function zeros(dtype: DType, dims: number[]): Tensor {
-  const n = numel(dims);
-  return { dtype, dims: [...dims], data: LAYOUTS[dtype].make(new ArrayBuffer(n * LAYOUTS[dtype].bytes), n) };
+  return { dtype, dims: [...dims], data: new ARRAYS[dtype](numel(dims)) };
 }
 
 /** Copies little-endian bytes into a fresh, aligned typed array. */
 export function fromBytes(dtype: DType, bytes: Uint8Array, n: number): TypedArray {
-  const info = LAYOUTS[dtype];
-  const buf = new ArrayBuffer(n * info.bytes);
-  new Uint8Array(buf).set(bytes.subarray(0, n * info.bytes));
-  return info.make(buf, n);
+  const size = n * bytesPerElement(dtype);
+  const buf = new ArrayBuffer(size);
+  new Uint8Array(buf).set(bytes.subarray(0, size));
+  return new ARRAYS[dtype](buf, 0, n);
 }
 
 /** The bytes of a typed array (a view, not a copy). */
