@@ -53,8 +53,10 @@ export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
  * ORT's ConstantSharing optimizer merges initializers with equal values, and its training-mode
  * BatchNormalization kernel writes its running-stat outputs in place over inputs 3 and 4. Together they let
  * a train step overwrite constants that another node reads (seen with ORT 1.29: the embedded teacher's BN
- * running_mean/var, all 0 and 1 in a fresh model, merged with the student's per-node placeholders, so every
- * run after the first computed a different teacher). The train step never benefits from the merge: off.
+ * running_mean/var, all 0 and 1 in a fresh model, merged with the student's placeholders there). The fix is
+ * in the artifacts (train-mode.ts feeds the BN node its own batch statistics, so it writes over no constant;
+ * every test passes with this optimizer on); this stays as a guard for train steps built elsewhere
+ * (ArtifactsLike is structural), and the train step never benefits from the merge.
  */
 export const DISABLED_OPTIMIZERS = "ConstantSharing";
 
