@@ -8,6 +8,9 @@ import type { GradContext } from "./rule.js";
 
 type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
 
+/** Normalises a possibly negative axis. */
+export const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
+
 /** Opset at which `op` takes its axes as an input instead of an attribute. */
 const AXES_AS_INPUT: Record<string, number> = {
   ReduceSum: 13, Squeeze: 13, Unsqueeze: 13, Split: 13,

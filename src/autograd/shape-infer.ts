@@ -7,6 +7,7 @@ import { attrInt, attrInts } from "../onnx/attributes.js";
 import type { Dims } from "../onnx/graph-view.js";
 import type { NodeProto } from "../onnx/proto.js";
 import { numel, type Tensor } from "../onnx/tensor.js";
+import { normAxis } from "./emit.js";
 import { ceilMode, readWindowAttrs, spatialDim } from "./rules/window.js";
 
 type Dim = Dims[number];
@@ -60,7 +61,7 @@ function axesOf(n: NodeProto, ctx: InferContext, inputFromOpset: number): number
   return attrInts(n, "axes") ?? [];
 }
 
-const norm = (axes: number[], rank: number) => axes.map((a) => (a < 0 ? a + rank : a));
+const normAxes = (axes: number[], rank: number) => axes.map((a) => normAxis(a, rank));
 
 /** Shape of output 0 of `n`, or undefined. */
 export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
@@ -94,7 +95,7 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
     case "Gather": {
       const idx = inShapes[1];
       if (!x || !idx) return undefined;
-      const axis = norm([attrInt(n, "axis", 0)], x.length)[0]!;
+      const axis = normAxis(attrInt(n, "axis", 0), x.length);
       return [...x.slice(0, axis), ...idx, ...x.slice(axis + 1)];
     }
     case "Slice": {
@@ -103,7 +104,7 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       if (![starts, ends, axes, steps].every((v) => v && v.every((d): d is number => typeof d === "number"))) return undefined;
       const out = [...x];
       (axes as number[]).forEach((ax, k) => {
-        const a = ax < 0 ? ax + x.length : ax;
+        const a = normAxis(ax, x.length);
         const dim = x[a];
         const step = (steps as number[])[k]!;
         if (typeof dim !== "number") { out[a] = null; return; }
@@ -121,7 +122,7 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       const axes = axesOf(n, ctx, n.opType === "ReduceSum" ? 13 : 18);
       if (!x || !axes) return undefined;
       if (axes.length === 0 && attrInt(n, "noop_with_empty_axes", 0) === 1) return x;
-      const set = new Set(axes.length ? norm(axes, x.length) : x.map((_, i) => i));
+      const set = new Set(axes.length ? normAxes(axes, x.length) : x.map((_, i) => i));
       const keep = attrInt(n, "keepdims", 1) === 1;
       return keep ? x.map((d, i) => (set.has(i) ? 1 : d)) : x.filter((_, i) => !set.has(i));
     }
@@ -129,27 +130,27 @@ export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       const axes = axesOf(n, ctx, 13);
       if (!x || !axes) return undefined;
       const rank = x.length + axes.length;
-      const set = new Set(norm(axes, rank));
+      const set = new Set(normAxes(axes, rank));
       const rest = [...x];
       return Array.from({ length: rank }, (_, i) => (set.has(i) ? 1 : rest.shift()!));
     }
     case "Squeeze": {
       const axes = axesOf(n, ctx, 13);
       if (!x || !axes || axes.length === 0) return undefined;
-      const set = new Set(norm(axes, x.length));
+      const set = new Set(normAxes(axes, x.length));
       return x.filter((_, i) => !set.has(i));
     }
     case "Concat": {
       if (!inShapes.every((s) => s)) return undefined;
       const all = inShapes as Dims[];
-      const axis = norm([attrInt(n, "axis", 0)], all[0]!.length)[0]!;
+      const axis = normAxis(attrInt(n, "axis", 0), all[0]!.length);
       const sizes = all.map((s) => s[axis]);
       const total = sizes.every((d): d is number => typeof d === "number") ? sizes.reduce((a, b) => a + b, 0) : null;
       return all[0]!.map((d, i) => (i === axis ? total : d));
     }
     case "Flatten": {
       if (!x) return undefined;
-      const axis = norm([attrInt(n, "axis", 1)], x.length)[0]!;
+      const axis = normAxis(attrInt(n, "axis", 1), x.length);
       return [product(x.slice(0, axis)), product(x.slice(axis))];
     }
     case "GlobalAveragePool": case "GlobalMaxPool": return x ? [...x.slice(0, 2), ...x.slice(2).map(() => 1)] : undefined;
@@ -209,7 +210,7 @@ export function inferShapes(n: NodeProto, ctx: InferContext): (Dims | undefined)
   if (n.opType !== "Split") return [inferShape(n, ctx)];
   const x = n.input[0] ? ctx.shape(n.input[0]) : undefined;
   if (!x) return [];
-  const axis = norm([attrInt(n, "axis", 0)], x.length)[0]!;
+  const axis = normAxis(attrInt(n, "axis", 0), x.length);
   const count = n.output.length;
   const total = x[axis];
   let sizes = ctx.opset >= 13 ? (n.input[1] ? ints(ctx.constantValue(n.input[1])) : undefined) : attrInts(n, "split");

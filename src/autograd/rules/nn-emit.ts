@@ -44,8 +44,5 @@ export function requireDims(ctx: GradContext, value: string, from = 0): number[]
   throw new UserError(`the gradient needs static dims ${from}.. of '${value}' (shape ${got}); give the engine shapes, e.g. from a probe run`, nodeLabel(ctx));
 }
 
-/** Normalises a possibly negative axis. */
-export const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
-
 /** [from, from+1, ..., to-1] */
 export const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);

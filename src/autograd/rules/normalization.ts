@@ -13,7 +13,8 @@
 import { attrFloat, attrInt } from "../../onnx/attributes.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { UserError } from "../../errors.js";
-import { nodeLabel, normAxis, range, rankOf, reduceOver, reshape } from "./nn-emit.js";
+import { normAxis } from "../emit.js";
+import { nodeLabel, range, rankOf, reduceOver, reshape } from "./nn-emit.js";
 
 const isTraining = (ctx: GradContext): boolean =>
   ctx.opset >= 14 ? attrInt(ctx.node, "training_mode", 0) === 1 : ctx.node.output.filter((o) => o !== "").length > 1;

@@ -5,7 +5,7 @@
 import { UserError } from "../../errors.js";
 import { attrInt, attrInts } from "../../onnx/attributes.js";
 import { numel, onnxFromDtype } from "../../onnx/tensor.js";
-import { axesAsInput, shapeOf, unsqueeze } from "../emit.js";
+import { axesAsInput, normAxis, shapeOf, unsqueeze } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { dY } from "./elementwise.js";
 
@@ -53,7 +53,7 @@ function countRatio(c: GradContext): string {
   const x = c.shape(c.I(0));
   const axes = reducedAxes(c);
   if (x && axes !== undefined) {
-    const reduced = axes === "none" ? [] : axes === "all" ? x : axes.map((a) => x[a < 0 ? a + x.length : a]);
+    const reduced = axes === "none" ? [] : axes === "all" ? x : axes.map((a) => x[normAxis(a, x.length)]);
     if (reduced.every((d): d is number => typeof d === "number")) return c.scalar(1 / numel(reduced), c.I(0));
   }
   const size = (v: string) => c.op("Cast", [c.op("Size", [v])], { to: onnxFromDtype(c.dtype(c.I(0))) });

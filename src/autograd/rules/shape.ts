@@ -5,7 +5,7 @@
 import { attrInt, attrInts, attrString } from "../../onnx/attributes.js";
 import { UserError } from "../../errors.js";
 import { int64, numel, onnxFromDtype, zeros as zerosTensor } from "../../onnx/tensor.js";
-import { reshapeLike, shapeOf, split as splitInto, staticDims, zerosLike } from "../emit.js";
+import { normAxis, reshapeLike, shapeOf, split as splitInto, staticDims, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { dY } from "./elementwise.js";
 
@@ -107,7 +107,7 @@ function slicePads(c: GradContext): number[] | undefined {
   const pads = new Array<number>(2 * rank).fill(0);
   // only the sliced axes need known sizes (a symbolic batch dim elsewhere is fine)
   for (const [k, ax] of (axes ?? starts.map((_, i) => i)).entries()) {
-    const a = ax < 0 ? ax + rank : ax;
+    const a = normAxis(ax, rank);
     const dim = dims[a];
     if (typeof dim !== "number") return undefined;
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
@@ -131,7 +131,7 @@ export const gather: GradRule = {
     const axis = attrInt(c.node, "axis", 0);
     const rank = c.shape(data)?.length;
     if (axis < 0 && rank === undefined) throw new UserError(`Gather with a negative axis needs the rank of '${data}'`, `node '${c.node.name}'`);
-    const a = axis < 0 ? axis + rank! : axis;
+    const a = normAxis(axis, rank!);
     const one = (v: number) => c.constant(int64([1], [v]));
     const depth = c.shape(data)?.[a];
     const depthT = typeof depth === "number" ? one(depth) : c.op("Gather", [c.op("Shape", [data]), one(a)]);
@@ -164,7 +164,7 @@ export const pad: GradRule = {
     const rank = c.shape(c.I(0))?.length ?? half;
     const full = new Array<number>(2 * rank).fill(0);
     axes.forEach((a, k) => {
-      const ax = a < 0 ? a + rank : a;
+      const ax = normAxis(a, rank);
       full[ax] = pads[k]!;
       full[ax + rank] = pads[k + half]!;
     });

@@ -4,7 +4,8 @@
  */
 import { attrInt } from "../../onnx/attributes.js";
 import type { GradContext, GradRule } from "../rule.js";
-import { normAxis, range, rankOf, reduceOver } from "./nn-emit.js";
+import { normAxis } from "../emit.js";
+import { range, rankOf, reduceOver } from "./nn-emit.js";
 
 /** The axes the forward op normalised over. */
 function softmaxAxes(ctx: GradContext): number[] {
