@@ -9,6 +9,7 @@ import { UserError } from "../../errors.js";
 import type { Dims } from "../../onnx/graph-view.js";
 import { cloneModel, encodeModel, newTensorValueInfo, valueInfoDims, valueInfoElemType, type ModelProto } from "../../onnx/proto.js";
 import { dtypeFromOnnx, zeros } from "../../onnx/tensor.js";
+import { toOrt } from "../ort-tensor.js";
 
 /** The symbolic batch dim: values of equal symbolic dims are equal at any batch size. */
 export const BATCH = "N";
@@ -39,7 +40,7 @@ export async function probeShapes(model: ModelProto, input: string, file: string
   }
   const run = async (batch: number) => {
     const shape = [batch, ...(dims.slice(1) as number[])];
-    const out = await session.run({ [input]: new ort.Tensor("float32", zeros("float32", shape).data as Float32Array, shape) });
+    const out = await session.run({ [input]: toOrt(zeros("float32", shape)) });
     return new Map(Object.entries(out).map(([k, v]) => [k, [...v.dims]]));
   };
   let one: Map<string, number[]>, three: Map<string, number[]>;
@@ -47,8 +48,9 @@ export async function probeShapes(model: ModelProto, input: string, file: string
     [one, three] = [await run(1), await run(3)];
   } catch (e) {
     throw new UserError(`onnxruntime cannot run it at batch sizes 1 and 3 (${(e as Error).message.split("\n")[0]}); is the batch size fixed inside the graph (e.g. a Reshape to [1, ...])? Re-export it with a dynamic batch axis`, file);
+  } finally {
+    await session.release();
   }
-  await session.release();
   const shapes = new Map<string, Dims>([[input, [BATCH, ...dims.slice(1)]]]);
   for (const [name, d1] of one) {
     const d3 = three.get(name)!;
