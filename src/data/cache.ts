@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { fromBytes, toBytes } from "../io/tensor-data.js";
 import { imageSize, type ImageShape } from "./types.js";
 
 const MAGIC = "ONNXUNLEARN-DS1\n";
@@ -55,9 +56,9 @@ export function readCache(path: string, key: string): CachedImages | undefined {
     const { count, shape } = header;
     const size = imageSize(shape);
     if (header.key !== key || bytes.length !== off + count * 8 + count * size) return undefined;
-    const ids = new Int32Array(bytes.buffer.slice(bytes.byteOffset + off, bytes.byteOffset + off + count * 4));
+    const ids = fromBytes("int32", bytes.subarray(off), count) as Int32Array;
     off += count * 4;
-    const labels = new Int32Array(bytes.buffer.slice(bytes.byteOffset + off, bytes.byteOffset + off + count * 4));
+    const labels = fromBytes("int32", bytes.subarray(off), count) as Int32Array;
     off += count * 4;
     const pixels = new Uint8Array(bytes.buffer, bytes.byteOffset + off, count * size);
     return { shape, numClasses: header.numClasses, ids, labels, pixels, info: header.info };
@@ -75,8 +76,7 @@ export function writeCache(path: string, key: string, images: CachedImages): voi
   len.writeUInt32LE(header.length);
   writeFileAtomic(path, [
     Buffer.from(MAGIC, "latin1"), len, header,
-    new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength),
-    new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength),
+    toBytes(ids), toBytes(labels),
     pixels,
   ]);
 }
