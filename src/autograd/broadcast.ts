@@ -12,7 +12,7 @@ import type { GradContext } from "./rule.js";
 type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
 
 /** Axes of `outDims` to sum so the result has `inDims`; undefined when the shapes cannot be compared. */
-export function broadcastAxes(inDims: Dims, outDims: Dims): number[] | undefined {
+function broadcastAxes(inDims: Dims, outDims: Dims): number[] | undefined {
   const lead = outDims.length - inDims.length;
   if (lead < 0) return undefined;
   const axes = Array.from({ length: lead }, (_, i) => i);

@@ -39,7 +39,7 @@ function broadcastDim(a: Dim, b: Dim): Dim | undefined {
   return null;
 }
 
-export function broadcastShapes(shapes: Dims[]): Dims | undefined {
+function broadcastShapes(shapes: Dims[]): Dims | undefined {
   const rank = Math.max(...shapes.map((s) => s.length));
   const out: Dims = [];
   for (let j = 0; j < rank; j++) {
@@ -64,7 +64,7 @@ function axesOf(n: NodeProto, ctx: InferContext, inputFromOpset: number): number
 const normAxes = (axes: number[], rank: number) => axes.map((a) => normAxis(a, rank));
 
 /** Shape of output 0 of `n`, or undefined. */
-export function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
+function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
   const inShapes = n.input.map((i) => (i ? ctx.shape(i) : undefined));
   const known = (i: number): Dims | undefined => (n.input[i] ? (ctx.value?.(n.input[i]!) ?? ints(ctx.constantValue(n.input[i]!))) : undefined);
   const x = inShapes[0];

@@ -20,7 +20,7 @@ export interface ValueContext {
 const MAX_LENGTH = 64;
 
 /** The symbolic value of a constant integer tensor (up to 64 elements). */
-export function constantInts(t: Tensor | undefined): Dims | undefined {
+function constantInts(t: Tensor | undefined): Dims | undefined {
   if (!t || !["int64", "int32", "bool"].includes(t.dtype) || t.data.length > MAX_LENGTH) return undefined;
   return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
