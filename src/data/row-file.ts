@@ -8,6 +8,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, rename
 import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.js";
+import { toBytes } from "../io/tensor-data.js";
 import type { Examples, ImageShape, ReadFailure } from "./types.js";
 import { checkPositions, checkReadImages, imageSize } from "./types.js";
 
@@ -174,8 +175,7 @@ export class RowFileExamples implements Examples {
    * when it exists), so the copy references no other example's pixels.
    */
   detach(): RowFileExamples {
-    const rowBytes = new Uint8Array(this.#rows.buffer, this.#rows.byteOffset, this.#rows.byteLength);
-    const key = createHash("sha256").update(this.#key).update(rowBytes).digest("hex");
+    const key = createHash("sha256").update(this.#key).update(toBytes(this.#rows)).digest("hex");
     const path = join(dirname(this.#path), `rows-${key.slice(0, 32)}.bin`);
     const shape = this.shape, size = imageSize(shape), n = this.count;
     const bad = Array.from({ length: n }, (_, k) => k).filter((k) => this.#bad.has(this.#rows[k]));
