@@ -38,7 +38,7 @@ export function readArtifacts(dir: string): Artifacts {
 }
 
 /** Every manifest state tensor present with its dtype and dims, nothing else; lists every problem. */
-export function checkState(tensors: Map<string, Tensor>, entries: { name: string; dtype: string; dims: number[] }[], file: string): void {
+function checkState(tensors: Map<string, Tensor>, entries: { name: string; dtype: string; dims: number[] }[], file: string): void {
   const problems: string[] = [];
   const names = new Set(entries.map((e) => e.name));
   for (const e of entries) {

@@ -1,8 +1,7 @@
 export { buildArtifacts, FILES, type Artifacts, type BuildOptions } from "./build.js";
-export { readArtifacts, writeArtifacts, checkState } from "./files.js";
+export { readArtifacts, writeArtifacts } from "./files.js";
 export { MANIFEST_VERSION, parseManifest, type Manifest, type StateEntry, type StateRole } from "./manifest.js";
 export { LOSS_KINDS, type LossKind } from "./losses.js";
 export { ADAMW_DEFAULTS, OPTIMIZER_KINDS, SGD_DEFAULTS, type AdamWHyper, type OptimizerKind, type SgdHyper } from "./optimizers.js";
 export { findParameters } from "./parameters.js";
-export { TEACHER_PREFIX } from "./teacher.js";
 export type { BatchNormForm } from "./train-mode.js";

@@ -8,7 +8,7 @@ import { UserError } from "../../errors.js";
 import type { GraphBuilder } from "../../onnx/builder.js";
 import { AttrType, newNode, type GraphProto } from "../../onnx/proto.js";
 
-export const TEACHER_PREFIX = "teacher/";
+const TEACHER_PREFIX = "teacher/";
 
 export interface TeacherOptions {
   /** The original inference graph; it is consumed (its nodes and initializers move into the train step). */
