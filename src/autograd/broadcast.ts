@@ -6,7 +6,7 @@
 import type { Dims } from "../onnx/graph-view.js";
 import { int64 } from "../onnx/tensor.js";
 import { UserError } from "../errors.js";
-import { reduceSum, shapeOf } from "./emit.js";
+import { reduce, shapeOf } from "./emit.js";
 import type { GradContext } from "./rule.js";
 
 type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
@@ -43,7 +43,7 @@ export function reduceToShape(ctx: Ctx, { grad, like, gradDims, nodeLabel }: Red
   const axes = inDims && gradDims ? broadcastAxes(inDims, gradDims) : undefined;
   if (inDims && gradDims && axes) {
     if (axes.length === 0) return grad;
-    const summed = reduceSum(ctx, grad, axes, 1);
+    const summed = reduce(ctx, "ReduceSum", grad, axes);
     return inDims.length === gradDims.length ? summed : ctx.op("Reshape", [summed, shapeOf(ctx, like)]);
   }
   if (ctx.opset < 13) {

@@ -20,13 +20,12 @@ const AXES_AS_INPUT: Record<string, number> = {
 export const axesAsInput = (ctx: Pick<GradContext, "opset">, opType: string): boolean =>
   ctx.opset >= (AXES_AS_INPUT[opType] ?? Infinity);
 
-/** A reduction over constant `axes` (keepdims default 1). */
+/** A reduction over constant `axes` (keepdims default 1); `x` itself when there are none. */
 export function reduce(ctx: Ctx, opType: string, x: string, axes: number[], keepdims = 1): string {
+  if (axes.length === 0) return x;
   if (axesAsInput(ctx, opType)) return ctx.op(opType, [x, ctx.constant(int64([axes.length], axes))], { keepdims });
   return ctx.op(opType, [x], { axes, keepdims });
 }
-
-export const reduceSum = (ctx: Ctx, x: string, axes: number[], keepdims = 1): string => reduce(ctx, "ReduceSum", x, axes, keepdims);
 
 export function unsqueeze(ctx: Ctx, x: string, axes: number[]): string {
   if (axesAsInput(ctx, "Unsqueeze")) return ctx.op("Unsqueeze", [x, ctx.constant(int64([axes.length], axes))]);

@@ -10,9 +10,9 @@
  *   (im2col, when it is at most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
  */
 import { attrInt } from "../../onnx/attributes.js";
-import { staticDims } from "../emit.js";
+import { reduce, staticDims } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
-import { constantLike, nodeLabel, range, reduceOver, requireDims, reshape, transpose } from "./nn-emit.js";
+import { constantLike, nodeLabel, range, requireDims, reshape, transpose } from "./nn-emit.js";
 import { UserError } from "../../errors.js";
 import { int64, numel } from "../../onnx/tensor.js";
 import { extent, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
@@ -47,7 +47,7 @@ export const conv: GradRule = {
       else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win);
       else dX = inputGrad(ctx, dY, wLive, win, group);
     }
-    return [dX, dW, ctx.inputCount > 2 && ctx.needs(2) ? reduceOver(ctx, "ReduceSum", dY, [0, ...range(2, rank)], false) : undefined];
+    return [dX, dW, ctx.inputCount > 2 && ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, [0, ...range(2, rank)], 0) : undefined];
   },
 };
 

@@ -5,7 +5,7 @@
  */
 import { UserError } from "../../errors.js";
 import { int64, numel } from "../../onnx/tensor.js";
-import { reduce, staticDims, tensorOf } from "../emit.js";
+import { staticDims, tensorOf } from "../emit.js";
 import type { GradContext } from "../rule.js";
 
 export const nodeLabel = (ctx: GradContext): string =>
@@ -18,10 +18,6 @@ export const constantLike = (ctx: GradContext, like: string, dims: number[], val
 /** A constant of ones in the element type of `like`. */
 export const onesLike = (ctx: GradContext, like: string, dims: number[]): string =>
   constantLike(ctx, like, dims, new Float64Array(numel(dims)).fill(1));
-
-/** ReduceSum/ReduceMean over constant axes, `x` itself when there are none. */
-export const reduceOver = (ctx: GradContext, op: "ReduceSum" | "ReduceMean", x: string, axes: number[], keepdims: boolean): string =>
-  axes.length === 0 ? x : reduce(ctx, op, x, axes, keepdims ? 1 : 0);
 
 export const reshape = (ctx: GradContext, x: string, shape: number[]): string =>
   ctx.op("Reshape", [x, ctx.constant(int64([shape.length], shape))]);

@@ -13,25 +13,25 @@
 import { attrFloat, attrInt } from "../../onnx/attributes.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { UserError } from "../../errors.js";
-import { normAxis } from "../emit.js";
-import { nodeLabel, range, rankOf, reduceOver, reshape } from "./nn-emit.js";
+import { normAxis, reduce } from "../emit.js";
+import { nodeLabel, range, rankOf, reshape } from "./nn-emit.js";
 
 const isTraining = (ctx: GradContext): boolean =>
   ctx.opset >= 14 ? attrInt(ctx.node, "training_mode", 0) === 1 : ctx.node.output.filter((o) => o !== "").length > 1;
 
 /** mean, 1/sqrt(var + eps) (biased var) and the normalised x over `axes`, kept for broadcasting. */
 function standardise(ctx: GradContext, x: string, axes: number[], epsilon: number) {
-  const mean = reduceOver(ctx, "ReduceMean", x, axes, true);
+  const mean = reduce(ctx, "ReduceMean", x, axes, 1);
   const centred = ctx.op("Sub", [x, mean]);
-  const variance = reduceOver(ctx, "ReduceMean", ctx.op("Mul", [centred, centred]), axes, true);
+  const variance = reduce(ctx, "ReduceMean", ctx.op("Mul", [centred, centred]), axes, 1);
   const invStd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [variance, ctx.scalar(epsilon, x)])])]);
   return { invStd, xHat: ctx.op("Mul", [centred, invStd]) };
 }
 
 /** dX of a normalisation over `axes` given g = dY * scale: invstd * (g - mean(g) - xhat * mean(g * xhat)). */
 function normalisedInputGrad(ctx: GradContext, g: string, xHat: string, invStd: string, axes: number[], gXHat?: string): string {
-  const meanG = reduceOver(ctx, "ReduceMean", g, axes, true);
-  const meanGX = reduceOver(ctx, "ReduceMean", gXHat ?? ctx.op("Mul", [g, xHat]), axes, true);
+  const meanG = reduce(ctx, "ReduceMean", g, axes, 1);
+  const meanGX = reduce(ctx, "ReduceMean", gXHat ?? ctx.op("Mul", [g, xHat]), axes, 1);
   const inner = ctx.op("Sub", [ctx.op("Sub", [g, meanG]), ctx.op("Mul", [xHat, meanGX])]);
   return ctx.op("Mul", [invStd, inner]);
 }
@@ -48,11 +48,11 @@ export const batchNormalization: GradRule = {
     const axes = [0, ...range(2, rank)];
     const perChannel = (v: string) => reshape(ctx, v, [-1, ...Array<number>(rank - 2).fill(1)]);
     const epsilon = Math.fround(attrFloat(ctx.node, "epsilon", 1e-5));
-    const dB = ctx.needs(2) ? reduceOver(ctx, "ReduceSum", dY, axes, false) : undefined;
+    const dB = ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, axes, 0) : undefined;
     if (isTraining(ctx)) {
       const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
       const dYXHat = ctx.needs(0) || ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
-      const dScale = ctx.needs(1) ? reduceOver(ctx, "ReduceSum", dYXHat!, axes, false) : undefined;
+      const dScale = ctx.needs(1) ? reduce(ctx, "ReduceSum", dYXHat!, axes, 0) : undefined;
       const dX = ctx.needs(0)
         ? ctx.op("Mul", [perChannel(scale), normalisedInputGrad(ctx, dY, xHat, invStd, axes, dYXHat)])
         : undefined;
@@ -63,7 +63,7 @@ export const batchNormalization: GradRule = {
     let dScale: string | undefined;
     if (ctx.needs(1)) {
       const xHat = ctx.op("Mul", [ctx.op("Sub", [x, perChannel(ctx.I(3))]), perChannel(invStd)]);
-      dScale = reduceOver(ctx, "ReduceSum", ctx.op("Mul", [dY, xHat]), axes, false);
+      dScale = reduce(ctx, "ReduceSum", ctx.op("Mul", [dY, xHat]), axes, 0);
     }
     return [dX, dScale, dB];
   },

@@ -4,8 +4,8 @@
  */
 import { attrInt } from "../../onnx/attributes.js";
 import type { GradContext, GradRule } from "../rule.js";
-import { normAxis } from "../emit.js";
-import { range, rankOf, reduceOver } from "./nn-emit.js";
+import { normAxis, reduce } from "../emit.js";
+import { range, rankOf } from "./nn-emit.js";
 
 /** The axes the forward op normalised over. */
 function softmaxAxes(ctx: GradContext): number[] {
@@ -19,7 +19,7 @@ export const softmax: GradRule = {
   grad(ctx) {
     const [y, dY] = [ctx.O(0), ctx.GO(0)];
     if (!dY) return [];
-    const dot = reduceOver(ctx, "ReduceSum", ctx.op("Mul", [dY, y]), softmaxAxes(ctx), true);
+    const dot = reduce(ctx, "ReduceSum", ctx.op("Mul", [dY, y]), softmaxAxes(ctx), 1);
     return [ctx.op("Mul", [y, ctx.op("Sub", [dY, dot])])];
   },
 };
@@ -29,7 +29,7 @@ export const logSoftmax: GradRule = {
   grad(ctx) {
     const [y, dY] = [ctx.O(0), ctx.GO(0)];
     if (!dY) return [];
-    const total = reduceOver(ctx, "ReduceSum", dY, softmaxAxes(ctx), true);
+    const total = reduce(ctx, "ReduceSum", dY, softmaxAxes(ctx), 1);
     return [ctx.op("Sub", [dY, ctx.op("Mul", [ctx.op("Exp", [y]), total])])];
   },
 };
