@@ -6,7 +6,7 @@
 import type { Dims } from "../onnx/graph-view.js";
 import { int64 } from "../onnx/tensor.js";
 import { UserError } from "../errors.js";
-import { reduce, shapeOf } from "./emit.js";
+import { reduce, reshapeLike } from "./emit.js";
 import type { GradContext } from "./rule.js";
 
 type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
@@ -44,7 +44,7 @@ export function reduceToShape(ctx: Ctx, { grad, like, gradDims, nodeLabel }: Red
   if (inDims && gradDims && axes) {
     if (axes.length === 0) return grad;
     const summed = reduce(ctx, "ReduceSum", grad, axes);
-    return inDims.length === gradDims.length ? summed : ctx.op("Reshape", [summed, shapeOf(ctx, like)]);
+    return inDims.length === gradDims.length ? summed : reshapeLike(ctx, summed, like);
   }
   if (ctx.opset < 13) {
     throw new UserError(`cannot reduce a broadcast gradient without static shapes at opset ${ctx.opset} (needs opset >= 13 or known shapes)`, nodeLabel);

@@ -6,7 +6,7 @@ import { UserError } from "../../errors.js";
 import { attrInt, attrInts, attrString, type Attrs } from "../../onnx/attributes.js";
 import type { NodeProto } from "../../onnx/proto.js";
 import { numel, onnxFromDtype } from "../../onnx/tensor.js";
-import { shapeOf, staticDims, zerosLike } from "../emit.js";
+import { reshapeLike, shapeOf, staticDims, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
 import { ceilMode, kernelShape, padsEndRead, readWindowAttrs, resolveWindow, transposeSettings, type Window } from "./window.js";
@@ -54,7 +54,7 @@ export const maxPool: GradRule = {
       [reshape(ctx, zerosLike(ctx, x), [-1]), reshape(ctx, indices, [-1]), reshape(ctx, dY, [-1])],
       ctx.opset >= 16 ? { axis: 0, reduction: "add" } : { axis: 0 },
     );
-    return [ctx.op("Reshape", [flat, shapeOf(ctx, x)])];
+    return [reshapeLike(ctx, flat, x)];
   },
 };
 
@@ -76,7 +76,7 @@ export const averagePool: GradRule = {
       pads,
       output_padding: outputPadding,
     });
-    return [ctx.op("Reshape", [spread, shapeOf(ctx, x)])];
+    return [reshapeLike(ctx, spread, x)];
   },
 };
 
