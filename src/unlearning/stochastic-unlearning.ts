@@ -10,8 +10,8 @@ import { UserError } from "../errors.js";
 import { layerInventory, type Inventory, type Layer } from "../onnx/layers.js";
 import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { zeros } from "../onnx/tensor.js";
-import { buildArtifacts } from "../training/artifacts/index.js";
-import { TrainingSession, type ExecutionProvider } from "../training/session/index.js";
+import { openTrainingSession, stepsPerEpoch, trainEpoch, type EpochStats } from "../training/epoch.js";
+import type { ExecutionProvider, TrainingSession } from "../training/session/index.js";
 import { drawLayers, freshLayerTensors, type InitScheme } from "./reinit.js";
 import { learningRate, type Schedule } from "./schedule.js";
 
@@ -56,7 +56,7 @@ export interface CycleReport {
   cycle: number;
   draws: string[];
   layers: string[];
-  epochs: { meanLoss: number; seconds: number; images: number }[];
+  epochs: EpochStats[];
 }
 
 export interface UnlearnResult {
@@ -77,18 +77,12 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
   checkRetainFitsModel(inventory, displayName(o.model), o.retain);
   if (o.retain.count < batchSize) throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${batchSize}`);
   const pool = inventory.layers.filter((l) => l.reinit);
-  const artifacts = await buildArtifacts(o.model, {
-    loss: "mse",
-    optimizer: "sgd",
-    teacher: true,
-    // onnxruntime's CUDA provider refuses training-mode BatchNormalization nodes (docs/artifacts.md)
-    batchNorm: o.executionProvider === "cuda" ? "decomposed" : "node",
-    hyper: { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4 },
+  const session = await openTrainingSession(o.model, {
+    loss: "mse", teacher: true, momentum: o.momentum, weightDecay: o.weightDecay, executionProvider: o.executionProvider, intraOpThreads: o.intraOpThreads,
   });
-  const session = await TrainingSession.create(artifacts, { executionProvider: o.executionProvider ?? "cpu", intraOpThreads: o.intraOpThreads });
   const cycles: CycleReport[] = [];
   let globalEpoch = 0;
-  o.onProgress?.({ kind: "start", retain: o.retain.count, poolSize: pool.length, stepsPerEpoch: stepsPerEpoch(o, batchSize) });
+  o.onProgress?.({ kind: "start", retain: o.retain.count, poolSize: pool.length, stepsPerEpoch: stepsPerEpoch(o.retain.count, batchSize, o.maxStepsPerEpoch) });
   try {
     for (let c = 0; c < epochs.length; c++) {
       const report = forget(session, pool, c, o, seed);
@@ -123,28 +117,19 @@ async function remember(
   session: TrainingSession,
   o: UnlearnOptions,
   at: { cycle: number; epochInCycle: number; globalEpoch: number; batchSize: number; seed: Seed; schedule: Schedule },
-) {
-  const started = performance.now();
-  const stepsInEpoch = stepsPerEpoch(o, at.batchSize);
-  let total = 0;
-  let step = 0;
+): Promise<EpochStats> {
+  const steps = stepsPerEpoch(o.retain.count, at.batchSize, o.maxStepsPerEpoch);
   const batches = trainingBatches(o.retain, {
     batchSize: at.batchSize, seed: at.seed, epoch: at.globalEpoch, noiseSigma: o.noiseSigma ?? 0.01, normalisation: o.normalisation, dropLast: true,
   });
-  for await (const b of batches) {
-    if (step >= stepsInEpoch) break;
-    const lr = learningRate(at.schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / stepsInEpoch });
-    const { loss } = await session.step({ dtype: "float32", dims: b.dims, data: b.x }, undefined, lr);
-    total += loss;
-    step++;
-    o.onProgress?.({ kind: "step", cycle: at.cycle, epoch: at.globalEpoch, step, stepsInEpoch, loss, lr });
-  }
-  const epoch = { meanLoss: total / Math.max(1, step), seconds: (performance.now() - started) / 1000, images: step * at.batchSize };
+  const epoch = await trainEpoch(session, batches, {
+    steps,
+    lr: (step) => learningRate(at.schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / steps }),
+    onStep: (step, loss, lr) => o.onProgress?.({ kind: "step", cycle: at.cycle, epoch: at.globalEpoch, step, stepsInEpoch: steps, loss, lr }),
+  });
   o.onProgress?.({ kind: "epoch", cycle: at.cycle, epoch: at.globalEpoch, ...epoch });
   return epoch;
 }
-
-const stepsPerEpoch = (o: UnlearnOptions, batchSize: number) => Math.min(o.maxStepsPerEpoch ?? Infinity, Math.floor(o.retain.count / batchSize));
 
 /** The retain images must fit the model's input, and their labels its classes. */
 function checkRetainFitsModel(inventory: Inventory, file: string, retain: Examples): void {
