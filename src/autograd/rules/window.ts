@@ -33,7 +33,6 @@ export interface WindowOptions {
 /** Extent of a dilated kernel. */
 export const extent = (w: Window, i: number): number => (w.kernel[i]! - 1) * w.dilations[i]! + 1;
 
-/** The window attributes of a Conv/MaxPool/AveragePool node with `rank` spatial dims, defaults filled in. */
 export interface WindowAttrs {
   strides: number[];
   dilations: number[];
@@ -42,6 +41,7 @@ export interface WindowAttrs {
   autoPad: string;
 }
 
+/** The window attributes of a Conv/MaxPool/AveragePool node with `rank` spatial dims, defaults filled in. */
 export function readWindowAttrs(node: NodeProto, rank: number): WindowAttrs {
   const ones = Array<number>(rank).fill(1);
   return {
@@ -93,7 +93,7 @@ export function resolveWindow(o: WindowOptions): Window {
 /** Where the last window ends along dim i, counted from the start of the begin padding. */
 const reach = (w: Window, i: number): number => w.strides[i]! * (w.output[i]! - 1) + extent(w, i);
 
-/** The end padding the windows actually read, per spatial dim (less than padsEnd when a stride drops rows). */
+/** The end padding the windows actually read, per spatial dim (less than padsEnd when a stride drops rows, more when ceil_mode lets the last window overhang). */
 export const padsEndRead = (w: Window): number[] => w.kernel.map((_, i) => Math.max(0, reach(w, i) - w.padsBegin[i]! - w.input[i]!));
 
 /**
