@@ -4,10 +4,11 @@
  * so memory stays bounded however many images there are; it spares decoding image files again every epoch.
  * Files are written to a temporary name and renamed, so a reader sees a whole file or none.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
+import { AtomicFile } from "../io/atomic-write.js";
 import { toBytes } from "../io/tensor-data.js";
 import type { Examples, ImageShape, ReadFailure } from "./types.js";
 import { checkPositions, checkReadImages, imageSize } from "./types.js";
@@ -48,50 +49,36 @@ export function readRowFileTrailer(path: string, key: string): RowFileTrailer | 
 
 /** Writes a row file: rows are appended in order, then finish() adds the trailer and renames it into place. */
 export class RowFileWriter {
-  readonly #path: string;
-  readonly #tmp: string;
-  readonly #fd: number;
-  #bytes = 0;
+  readonly #file: AtomicFile;
 
   constructor(path: string) {
-    this.#path = path;
-    this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-    this.#fd = openSync(this.#tmp, "w");
+    this.#file = new AtomicFile(path);
   }
 
   append(rows: Uint8Array): void {
-    this.#bytes += writeAll(this.#fd, rows);
+    this.#file.write(rows);
   }
 
   finish(trailer: RowFileTrailer): void {
     try {
-      if (this.#bytes !== trailer.count * imageSize(trailer.shape)) {
-        throw new Error(`RowFileWriter: ${this.#bytes} bytes of rows, expected ${trailer.count} rows`);
+      if (this.#file.bytes !== trailer.count * imageSize(trailer.shape)) {
+        throw new Error(`RowFileWriter: ${this.#file.bytes} bytes of rows, expected ${trailer.count} rows`);
       }
       const json = Buffer.from(JSON.stringify(trailer), "utf8");
       const len = Buffer.alloc(4);
       len.writeUInt32LE(json.length);
-      writeAll(this.#fd, json); writeAll(this.#fd, len); writeAll(this.#fd, MAGIC);
-      fsyncSync(this.#fd);
-      closeSync(this.#fd);
-      renameSync(this.#tmp, this.#path);
+      for (const c of [json, len, MAGIC]) this.#file.write(c);
     } catch (e) {
       this.abort();
       throw e;
     }
+    this.#file.commit();
   }
 
   /** Removes the temporary file (after an error). */
   abort(): void {
-    try { closeSync(this.#fd); } catch { /* already closed */ }
-    rmSync(this.#tmp, { force: true });
+    this.#file.abort();
   }
-}
-
-function writeAll(fd: number, bytes: Uint8Array): number {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-  return bytes.length;
 }
 
 export interface RowFileExamplesOptions {

@@ -2,24 +2,57 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "n
 import { basename, dirname, join } from "node:path";
 
 /**
- * Writes a file so that readers see either the old file or the whole new one, never half:
- * the bytes go to a temporary file in the same folder, which is then renamed over the target.
- * `chunks` may be one buffer or several written one after another.
+ * A file written so that readers see either the old file or the whole new one, never half: the bytes go to
+ * a temporary file in the same folder, which commit() renames over the target; abort() removes it.
  */
-export function writeFileAtomic(path: string, chunks: Uint8Array | Uint8Array[]): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, "w");
-  try {
-    for (const c of Array.isArray(chunks) ? chunks : [chunks]) {
-      let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+export class AtomicFile {
+  readonly #path: string;
+  readonly #tmp: string;
+  readonly #fd: number;
+  #bytes = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+    this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+    this.#fd = openSync(this.#tmp, "w");
+  }
+
+  /** Bytes written so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  write(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) off += writeSync(this.#fd, chunk, off, chunk.length - off);
+    this.#bytes += chunk.length;
+  }
+
+  commit(): void {
+    try {
+      fsyncSync(this.#fd);
+      closeSync(this.#fd);
+      renameSync(this.#tmp, this.#path);
+    } catch (e) {
+      this.abort();
+      throw e;
     }
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
+  }
+
+  abort(): void {
+    try { closeSync(this.#fd); } catch { /* already closed */ }
+    rmSync(this.#tmp, { force: true });
+  }
+}
+
+/** Writes `chunks` (one buffer or several, one after another) to `path` atomically. */
+export function writeFileAtomic(path: string, chunks: Uint8Array | Uint8Array[]): void {
+  const file = new AtomicFile(path);
+  try {
+    for (const c of Array.isArray(chunks) ? chunks : [chunks]) file.write(c);
   } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    rmSync(tmp, { force: true });
+    file.abort();
     throw e;
   }
+  file.commit();
 }
