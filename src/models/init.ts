@@ -42,9 +42,10 @@ export function kaimingNormalFanOut(dims: number[], random: Random): Tensor {
 }
 
 /** U(-bound, bound) with bound = 1 / sqrt(fan_in): PyTorch's default for Linear and Conv weights
- *  (kaiming_uniform_ with a = sqrt(5)) and for their biases. `fanInDims` is the weight's shape. */
-export function uniformFanIn(dims: number[], fanInDims: number[], random: Random): Tensor {
-  const bound = 1 / Math.sqrt(fanIn(fanInDims));
+ *  (kaiming_uniform_ with a = sqrt(5)) and for their biases. `fanInOf` is the weight's fan-in, or its
+ *  PyTorch-layout shape ([out, in, ...kernel]) to compute it from. */
+export function uniformFanIn(dims: number[], fanInOf: number | number[], random: Random): Tensor {
+  const bound = 1 / Math.sqrt(typeof fanInOf === "number" ? fanInOf : fanIn(fanInOf));
   const n = numel(dims);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = (2 * random() - 1) * bound;

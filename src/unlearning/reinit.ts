@@ -7,7 +7,7 @@ import type { Layer, LayerParam } from "../onnx/layers.js";
 import { numel, type Tensor } from "../onnx/tensor.js";
 import { UserError } from "../errors.js";
 import type { Rng } from "../data/random.js";
-import { kaimingNormalFanOut } from "../models/init.js";
+import { kaimingNormalFanOut, uniformFanIn } from "../models/init.js";
 
 /**
  * How a fresh layer looks:
@@ -45,16 +45,16 @@ export function freshLayerTensors(layer: Layer, current: Map<string, Tensor>, sc
 function freshValues(layer: Layer, p: LayerParam, scheme: InitScheme, rng: Rng): Float32Array {
   const n = numel(p.dims);
   const fill = (v: number) => new Float32Array(n).fill(v);
-  const uniform = (bound: number) => Float32Array.from({ length: n }, () => (2 * rng() - 1) * bound);
+  const uniform = () => uniformFanIn(p.dims, fanIn, rng).data as Float32Array;
   const fanIn = layer.fanIn ?? numel(p.dims.slice(1));
   switch (p.kind) {
     case "bn-scale": case "norm-scale": case "bn-var": return fill(1);
     case "bn-bias": case "norm-bias": case "bn-mean": return fill(0);
-    case "bias": return scheme === "torchvision" ? fill(0) : uniform(1 / Math.sqrt(fanIn));
+    case "bias": return scheme === "torchvision" ? fill(0) : uniform();
     case "weight": {
       const isConv = layer.op === "Conv" || layer.op === "ConvTranspose";
       if (scheme === "torchvision" && isConv) return kaimingNormalFanOut(p.dims, rng).data as Float32Array;
-      return uniform(1 / Math.sqrt(fanIn));
+      return uniform();
     }
   }
 }
