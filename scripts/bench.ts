@@ -2,7 +2,7 @@
  * Images per second of the method's train step (see src/training/benchmark.ts).
  *   npm run bench -- [--model resnet18|resnet18w8] [--image 32] [--channels 1|3] [--classes 10]
  *     [--batch 64,256] [--ep cpu,cuda] [--threads N] [--steps N] [--repeats N] [--k 1,8]
- *     [--opt all|extended|basic|disabled] [--spin] [--bn node|decomposed] [--json out.json]
+ *     [--opt all|extended|basic|disabled] [--spin] [--bn node|decomposed] [--no-dense] [--json out.json]
  * Defaults: resnet18w8 on 28x28x1 (the demo), resnet18 on 32x32x3; batch 64; cpu; onnxruntime's threads.
  */
 import { loadavg, cpus, totalmem } from "node:os";
@@ -30,6 +30,7 @@ const program = new Command("bench")
   .option("--opt <level>", "graph optimisation level", "all")
   .option("--spin", "let onnxruntime threads spin (default: off)")
   .option("--bn <form>", "training-mode BatchNormalization form of the artifacts: node | decomposed", "node")
+  .option("--no-dense", "keep the student's convs on tiny maps as Conv (default: dense Gemms, dense-convs.ts)")
   .option("--json <file>", "write the results as JSON")
   .parse(process.argv.slice(2).filter((a) => a !== "--"), { from: "user" });
 const o = program.opts();
@@ -42,7 +43,7 @@ const started = new Date().toISOString();
 const load0 = loadavg()[0]!;
 
 const t0 = performance.now();
-const artifacts = await benchArtifacts({ model: o.model, channels, imageSize: image, classes: Number(o.classes), batchNorm: o.bn as BatchNormForm });
+const artifacts = await benchArtifacts({ model: o.model, channels, imageSize: image, classes: Number(o.classes), batchNorm: o.bn as BatchNormForm, denseConvs: o.dense as boolean });
 const buildMs = performance.now() - t0;
 process.stderr.write(`${o.model} ${channels}x${image}x${image}: artifacts built in ${buildMs.toFixed(0)} ms (${artifacts.manifest.nodes.trainStep} train-step nodes)\n`);
 
@@ -74,6 +75,6 @@ process.stdout.write([
   header, "|---|---|---|---|---|---|---|", ...rows, "",
 ].join("\n"));
 if (o.json) {
-  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, spinning: !!o.spin, batchNorm: o.bn, machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
+  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, spinning: !!o.spin, batchNorm: o.bn, denseConvs: artifacts.manifest.denseConvs ?? [], machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
 }

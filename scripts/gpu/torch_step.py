@@ -2,12 +2,14 @@
 
 Step: x' = x + 0.01 * randn_like(x); teacher (frozen copy, eval mode, no_grad) logits on x'; student
 (train mode) logits on x'; loss = mse(student, teacher); SGD(momentum 0.9, weight decay 5e-4) step.
-Model: torchvision-layout ResNet-18 (7x7 stem + max-pool, width 64, 10 classes) on 32x32x3, built here
-(torchvision is used when importable, else an identical local definition). Timing: warm-up excluded,
-median over repeats, CUDA synchronised before each clock read.
+Models (10 classes): `resnet18`, torchvision's ResNet-18 (7x7 stem + max-pool, width 64) on 32x32x3
+(torchvision's own when importable, else an identical local definition); `resnet18w8`, the zoo's demo model
+(width 8, 3x3 stride-1 stem, no max-pool) on 28x28x1, local definition. Timing: warm-up excluded, median
+over repeats, CUDA synchronised before each clock read.
 
-usage: python3 scripts/gpu/torch_step.py [--device cuda,cpu] [--batch 256,1024] [--cpu-batch 64]
-       [--cpu-threads N] [--steps 10] [--repeats 5] [--json out.json]
+usage: python3 scripts/gpu/torch_step.py [--model resnet18|resnet18w8] [--device cuda,cpu] [--batch 256,1024]
+       [--cpu-batch 64] [--cpu-threads N] [--steps 10] [--repeats 5] [--cpu-steps 3] [--cpu-repeats 3]
+       [--json out.json]
 """
 import argparse
 import copy
@@ -42,12 +44,16 @@ class BasicBlock(nn.Module):
 class ResNet18(nn.Module):
     """torchvision.models.resnet18's layout and init (kaiming_normal_ fan_out for convs, BN 1/0)."""
 
-    def __init__(self, num_classes=10, width=64):
+    def __init__(self, num_classes=10, width=64, channels=3, stem="torchvision"):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, width, 7, 2, 3, bias=False)
+        if stem == "torchvision":
+            self.conv1 = nn.Conv2d(channels, width, 7, 2, 3, bias=False)
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+        else:  # the zoo's small-image stem
+            self.conv1 = nn.Conv2d(channels, width, 3, 1, 1, bias=False)
+            self.maxpool = nn.Identity()
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
         layers, cin = [], width
         for i in range(4):
             cout = width * 2 ** i
@@ -69,7 +75,15 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def make_model():
+MODELS = {  # name: (channels, image size)
+    "resnet18": (3, 32),
+    "resnet18w8": (1, 28),
+}
+
+
+def make_model(name):
+    if name == "resnet18w8":
+        return ResNet18(10, width=8, channels=1, stem="small"), "local"
     try:
         import torchvision
 
@@ -78,15 +92,16 @@ def make_model():
         return ResNet18(10), "local"
 
 
-def bench(device, batch, steps, repeats, warmup=3):
+def bench(name, device, batch, steps, repeats, warmup=3):
     torch.manual_seed(0)
-    student, source = make_model()
+    channels, image = MODELS[name]
+    student, source = make_model(name)
     student = student.to(device).train()
     teacher = copy.deepcopy(student).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
     opt = torch.optim.SGD(student.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
-    xs = [torch.randn(batch, 3, 32, 32, device=device) for _ in range(2)]
+    xs = [torch.randn(batch, channels, image, image, device=device) for _ in range(2)]
 
     def step(x):
         xn = x + 0.01 * torch.randn_like(x)
@@ -112,7 +127,7 @@ def bench(device, batch, steps, repeats, warmup=3):
         per_step.append((time.perf_counter() - t0) * 1000 / steps)
     ms = statistics.median(per_step)
     return {
-        "stack": "pytorch-eager", "torch": torch.__version__, "model": f"resnet18 ({source})", "device": device,
+        "stack": "pytorch-eager", "torch": torch.__version__, "model": f"{name} ({source})", "input": [channels, image, image], "device": device,
         "threads": torch.get_num_threads(), "batch": batch, "msPerStep": ms, "imagesPerSecond": batch * 1000 / ms,
         "repeatsMsPerStep": per_step, "cpuMsPerStep": (time.process_time() - cpu0) * 1000 / (steps * repeats),
         "lastLoss": float(loss.item()),
@@ -122,12 +137,15 @@ def bench(device, batch, steps, repeats, warmup=3):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="resnet18", choices=sorted(MODELS))
     ap.add_argument("--device", default="cuda,cpu")
     ap.add_argument("--batch", default="256,1024")
     ap.add_argument("--cpu-batch", default="64")
     ap.add_argument("--cpu-threads", type=int)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--cpu-steps", type=int, default=3)
+    ap.add_argument("--cpu-repeats", type=int, default=3)
     ap.add_argument("--json")
     a = ap.parse_args()
     if a.cpu_threads:
@@ -139,10 +157,10 @@ def main():
             continue
         batches = a.cpu_batch if device == "cpu" else a.batch
         for batch in [int(b) for b in batches.split(",") if b]:
-            steps, repeats = (3, 3) if device == "cpu" else (a.steps, a.repeats)
-            r = bench(device, batch, steps, repeats)
+            steps, repeats = (a.cpu_steps, a.cpu_repeats) if device == "cpu" else (a.steps, a.repeats)
+            r = bench(a.model, device, batch, steps, repeats)
             results.append(r)
-            print(f"torch {device} batch {batch}: {r['msPerStep']:.2f} ms/step, {r['imagesPerSecond']:.0f} img/s", flush=True)
+            print(f"torch {a.model} {device} batch {batch}: {r['msPerStep']:.2f} ms/step, {r['imagesPerSecond']:.0f} img/s", flush=True)
     doc = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "torch": torch.__version__,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

@@ -100,7 +100,35 @@ function variants(sh: Shape) {
       b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
     }, [sh.o, sh.c, sh.k, sh.k]),
   };
-  return { ho, dx, dw };
+  // Forward Y = Conv(X, W) with W a graph input (as in the student): onnxruntime's Conv (per-image im2col +
+  // GEMM) against one whole-batch GEMM over the im2col of X^T ("gemm"), and against a batched MatMul over the
+  // per-image im2col of X ("bmm", no transposes).
+  const tapsOf = (b: GraphBuilder, xp: string, axis: number) => {
+    const taps: string[] = [];
+    for (let ky = 0; ky < sh.k; ky++) for (let kx = 0; kx < sh.k; kx++) {
+      const s = b.op("Slice", [xp, c(b, [ky, kx]), c(b, [ky + sh.s * (ho - 1) + 1, kx + sh.s * (ho - 1) + 1]), c(b, [2, 3]), c(b, [sh.s, sh.s])]);
+      taps.push(b.op("Unsqueeze", [s, c(b, [axis])]));
+    }
+    return b.op("Concat", taps, { axis });
+  };
+  const pads8 = [0, 0, sh.p, sh.p, 0, 0, sh.p, sh.p];
+  const y: Record<string, Uint8Array> = {
+    conv: model1(sh, ho, (b) => b.node("Conv", ["x", "w"], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p] } }), [N, sh.o, ho, ho]),
+    gemm: model1(sh, ho, (b) => {
+      const xT = b.op("Transpose", ["x"], { perm });
+      const xp = sh.p > 0 ? b.op("Pad", [xT, c(b, pads8)]) : xT;
+      const cols = b.op("Reshape", [tapsOf(b, xp, 1), c(b, [sh.c * sh.k * sh.k, -1])]);
+      const r = b.op("Gemm", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
+      b.node("Transpose", [b.op("Reshape", [r, c(b, [sh.o, N, ho, ho])])], { outputs: ["r"], attrs: { perm } });
+    }, [N, sh.o, ho, ho]),
+    bmm: model1(sh, ho, (b) => {
+      const xp = sh.p > 0 ? b.op("Pad", ["x", c(b, pads8)]) : "x";
+      const cols = b.op("Reshape", [tapsOf(b, xp, 2), c(b, [N, sh.c * sh.k * sh.k, -1])]);
+      const r = b.op("MatMul", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
+      b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
+    }, [N, sh.o, ho, ho]),
+  };
+  return { ho, dx, dw, y };
 }
 
 const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
@@ -115,7 +143,8 @@ for (const sh of shapes) {
     dy: new ort.Tensor("float32", rnd(N * sh.o * v.ho * v.ho), [N, sh.o, v.ho, v.ho]),
   };
   const line: string[] = [];
-  for (const [kind, set] of [["dX", v.dx], ["dW", v.dw]] as const) {
+  const groups = process.env.ONLY === "Y" ? [["Y", v.y]] as const : [["Y", v.y], ["dX", v.dx], ["dW", v.dw]] as const;
+  for (const [kind, set] of groups) {
     if (sh.name.startsWith("stem") && kind === "dX") continue;
     const names = Object.keys(set);
     const sessions = await Promise.all(names.map((n) => ort.InferenceSession.create(set[n]!, opts)));

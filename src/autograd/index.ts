@@ -2,3 +2,4 @@
 export { appendBackward, type BackwardOptions } from "./engine.js";
 export { NON_DIFFERENTIABLE, RULES } from "./registry.js";
 export type { GradContext, GradRule, NonDifferentiable } from "./rule.js";
+export { kernelShape, resolveWindow, type Window } from "./rules/window.js";

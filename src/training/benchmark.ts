@@ -108,9 +108,9 @@ export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResul
 }
 
 /** Artifacts of the step benchmarkStep times (MSE to the embedded teacher) for the zoo model `model`. */
-export function benchArtifacts(o: ZooOptions & { model: string; batchNorm?: BatchNormForm }): Promise<Artifacts> {
-  const { model, batchNorm, ...zoo } = o;
-  return buildArtifacts(loadModel(encodeModel(buildZooModel(model, zoo)), { name: `${model}.onnx` }), { loss: "mse", teacher: true, batchNorm });
+export function benchArtifacts(o: ZooOptions & { model: string; batchNorm?: BatchNormForm; denseConvs?: boolean }): Promise<Artifacts> {
+  const { model, batchNorm, denseConvs, ...zoo } = o;
+  return buildArtifacts(loadModel(encodeModel(buildZooModel(model, zoo)), { name: `${model}.onnx` }), { loss: "mse", teacher: true, batchNorm, denseConvs });
 }
 
 /** The session benchmarkStep times: the options' provider, threads and level, input noise std 0.01. */

@@ -17,6 +17,7 @@ import { ADAMW_DEFAULTS, appendOptimizer, OPTIMIZER_KINDS, SGD_DEFAULTS, type Ad
 import { checkParameters, findBatchNormStats, findParameters, type BatchNormStats } from "./parameters.js";
 import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
+import { lowerSmallConvs } from "./dense-convs.js";
 import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
 
 export interface BuildOptions {
@@ -29,6 +30,8 @@ export interface BuildOptions {
   teacher?: boolean;
   /** Add a class-weights input [K] (loss "ce"/"neg-ce" only). Default false. */
   classWeights?: boolean;
+  /** Run the student's convs on tiny maps as dense Gemms (see dense-convs.ts). Default true. */
+  denseConvs?: boolean;
   /** Training-mode BatchNormalization form (see train-mode.ts). Default "node". */
   batchNorm?: BatchNormForm;
   /** Parameters to train; default: every parameter findParameters finds. */
@@ -73,6 +76,7 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   const bnUpdates = toTrainingMode(b, {
     opset, shapes, batchNorms: trainBatchNorms, batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
   });
+  const denseConvs = opts.denseConvs === false ? [] : lowerSmallConvs(b, { shapes, weightDims: (v) => initial.get(v)?.dims });
   let teacherLogits: string | null = null;
   if (opts.teacher) {
     const teacher = embedTeacher(b, { source: inlined(model).graph!, input, output, file });
@@ -124,6 +128,7 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
     eval: { input, output },
     files: { trainStep: FILES.trainStep, eval: FILES.eval, state: FILES.state },
     nodes: { source: src.nodes, trainStep: tg.node.length, eval: evalModel.graph!.node.length },
+    denseConvs,
     state,
   };
   return { trainStep, eval: evalModel, initialState, manifest };

@@ -45,6 +45,8 @@ export interface Manifest {
   files: { trainStep: string; eval: string; state: string };
   /** Node counts of the generated graphs. */
   nodes: { source: number; trainStep: number; eval: number };
+  /** Source Conv nodes the train step runs as dense Gemms (dense-convs.ts); absent in older manifests. */
+  denseConvs?: string[];
   state: StateEntry[];
 }
 
