@@ -43,6 +43,8 @@ export function reduceToShape(ctx: Ctx, { grad, like, gradDims, nodeLabel }: Red
   const axes = inDims && gradDims ? broadcastAxes(inDims, gradDims) : undefined;
   if (inDims && gradDims && axes) {
     if (axes.length === 0) return grad;
+    // only size-1 axes to drop (a broadcast over a batch of one): no sum, just the input's shape
+    if (axes.every((a) => gradDims[a] === 1)) return reshapeLike(ctx, grad, like);
     const summed = reduce(ctx, "ReduceSum", grad, axes);
     return inDims.length === gradDims.length ? summed : reshapeLike(ctx, summed, like);
   }

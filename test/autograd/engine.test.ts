@@ -144,6 +144,17 @@ describe("autograd engine", () => {
     await checkGradient({ op: "Mul", shapes: "runtime", inputs: [{ dims: [4, 1, 3] }, { dims: [2, 1] }] });
   });
 
+  it("drops a broadcast over size-1 axes with a Reshape, not a ReduceSum", async () => {
+    await checkGradient({ op: "MatMul", inputs: [{ dims: [6, 3] }, { dims: [1, 3, 2] }] });
+    const graph = newGraph({ name: "g" });
+    const b = new GraphBuilder(graph);
+    b.addInput("a", "float32", [6, 3]);
+    const y = b.op("MatMul", ["a", b.constant("m", float32([1, 3, 2], [1, 2, 3, 4, 5, 6]))]);
+    b.node("ReduceSum", [y], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+    appendBackward(graph, { loss: "loss", wrt: ["a"], opset: 17, shapes: new Map([["a", [6, 3]], [y, [1, 6, 2]]]) });
+    expect(graph.node.filter((n) => n.opType === "ReduceSum").map((n) => n.name)).to.deep.equal(["loss"]);
+  });
+
   describe("the gradient check", () => {
     const swap = async (op: string, rule: GradRule, f: () => Promise<void>) => {
       const table = RULES as Record<string, GradRule>;

@@ -7,7 +7,7 @@
  * from X[n] (C*Q values, Q input pixels) to Y[n] (O*P values, P output pixels), so on a tiny map it can be
  * run as Y = X @ Wd with the dense matrix Wd[(c,q),(o,p)] = sum_t W[o,c,t] M[t,(q,p)], M[t,(q,p)] = 1 when
  * kernel tap t of output pixel p reads input pixel q. Wd is rebuilt from W every step (a MatMul by the
- * constant 0/1 matrix M and a Transpose); the backward is the engine's own Gemm/MatMul/Transpose gradients.
+ * constant 0/1 matrix M); the backward is the engine's own Gemm/MatMul/Reshape/Transpose gradients.
  *
  * Taken when the dense form does no more multiply-adds than the convolution (Q <= taps: 1x1 maps, and 2x2
  * maps under 3x3 kernels), group 1, static spatial dims, and Wd at most DENSE_MAX floats. Only the student
@@ -102,12 +102,17 @@ function emitDense(b: GraphBuilder, node: NodeProto, { win, cOut, cIn }: Plan): 
   const [taps, q, p] = [numel(win.kernel), numel(win.input), numel(win.output)];
   const ints = (v: number[]) => b.constant(`${base}/dense/shape`, int64([v.length], v));
   const op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>) => b.op(type, inputs, attrs, `${base}/dense/${type}`);
-  const m = b.constant(`${base}/dense/taps`, float32([taps, q * p], tapMatrix(win)));
-  // Wd[(c,q),(o,p)] = sum_t W[o,c,t] M[t,(q,p)]
-  const spread = op("MatMul", [op("Reshape", [w, ints([cOut * cIn, taps])]), m]);
-  const dense = op("Reshape", [op("Transpose", [op("Reshape", [spread, ints([cOut, cIn, q, p])])], { perm: [1, 2, 0, 3] }), ints([cIn * q, cOut * p])]);
+  // The dense matrix is built output-pixel-major, Wd^T[(p,o),(c,q)] = sum_t W[o,c,t] M[t,q,p]: a MatMul of W as
+  // [O*C, taps] by M as [P, taps, Q] (one small GEMM per output pixel) gives [P, O*C, Q], that layout, with
+  // no transpose of the (large) weight matrix; only the small [N, P, O] result is transposed back to [N, O, P].
+  const m = tapMatrix(win);
+  const mByPixel = new Float32Array(m.length);
+  for (let t = 0; t < taps; t++) for (let i = 0; i < q; i++) for (let o = 0; o < p; o++) mByPixel[(o * taps + t) * q + i] = m[t * q * p + i * p + o]!;
+  const taps3 = b.constant(`${base}/dense/taps`, float32(p === 1 ? [taps, q] : [p, taps, q], mByPixel));
+  const dense = op("Reshape", [op("MatMul", [op("Reshape", [w, ints([cOut * cIn, taps])]), taps3]), ints([p * cOut, cIn * q])]);
   const inputs = [op("Reshape", [x, ints([-1, cIn * q])]), dense];
-  if (bias) inputs.push(op("Reshape", [op("Expand", [op("Reshape", [bias, ints([cOut, 1])]), ints([cOut, p])]), ints([cOut * p])]));
-  const y = op("Gemm", inputs);
+  if (bias) inputs.push(op("Reshape", [op("Expand", [op("Reshape", [bias, ints([1, cOut])]), ints([p, cOut])]), ints([p * cOut])]));
+  let y = op("Gemm", inputs, { transB: 1 });
+  if (p > 1) y = op("Transpose", [op("Reshape", [y, ints([-1, p, cOut])])], { perm: [0, 2, 1] });
   b.node("Reshape", [y, ints([-1, cOut, ...win.output])], { name: `${base}/dense/Reshape`, outputs: [node.output[0]!] });
 }
