@@ -16,6 +16,7 @@ interface ArtifactsCliOptions {
   nesterov?: boolean;
   bn: string;
   dropoutSeed: string;
+  denseConvs: boolean;
   input?: string;
   output?: string;
 }
@@ -46,6 +47,7 @@ export function register(program: Command): void {
     .option("--weight-decay <wd>", "weight decay (default SGD 5e-4, AdamW 0.01)")
     .option("--nesterov", "SGD with Nesterov momentum")
     .option("--bn <form>", "training-mode BatchNormalization: node (ORT CPU) or decomposed (any execution provider, e.g. CUDA)", "node")
+    .option("--no-dense-convs", "keep the student's convs on 1x1/2x2 maps as Conv (default: dense Gemms, faster on the CPU; docs/artifacts.md)")
     .option("--dropout-seed <n>", "base seed of training-mode Dropout", "0")
     .option("--input <name>", "the batch input (default: the model's only non-initializer input)")
     .option("--output <name>", "the logits output (default: the model's first output)")
@@ -62,6 +64,7 @@ export function register(program: Command): void {
       const hyper = Object.fromEntries(Object.entries({ momentum, weightDecay, nesterov: o.nesterov }).filter(([, v]) => v !== undefined));
       const a = await buildArtifacts(loadModel(modelPath), {
         loss, optimizer, hyper, teacher: !!o.teacher, classWeights: !!o.classWeights, batchNorm, dropoutSeed, input: o.input, output: o.output,
+        denseConvs: o.denseConvs,
       });
       writeArtifacts(o.out, a);
       const m = a.manifest;
@@ -70,7 +73,7 @@ export function register(program: Command): void {
       process.stdout.write(
         `${o.out}: ${m.loss} loss, ${m.optimizer}${m.teacher ? ", teacher inside" : ""}; ${count("param")} parameter tensors (${params} values), ` +
         `${count("bn_running_mean")} BatchNorm layers, ${m.state.length} state tensors; nodes: source ${m.nodes.source}, ` +
-        `train step ${m.nodes.trainStep}, eval ${m.nodes.eval}\n`,
+        `train step ${m.nodes.trainStep}, eval ${m.nodes.eval}; ${m.denseConvs?.length ?? 0} convs as dense Gemms\n`,
       );
     });
 }

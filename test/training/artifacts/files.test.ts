@@ -18,6 +18,19 @@ describe("artifacts files and the artifacts command", () => {
   before(() => { dir = mkdtempSync(join(tmpdir(), "artifacts-files-")); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  it("`artifacts` runs the convs on 1x1/2x2 maps as dense Gemms unless --no-dense-convs (resnet18w8_tvstem: layer3 at 2x2, layer4 at 1x1)", async () => {
+    const model = `${FIX}/resnet18w8_tvstem.ts-preserve.onnx`;
+    const dense = await runCli(["artifacts", model, "--out", join(dir, "dense")]);
+    const plain = await runCli(["artifacts", model, "--out", join(dir, "plain"), "--no-dense-convs"]);
+    expect([dense.code, plain.code]).to.deep.equal([0, 0]);
+    expect(dense.stdout).to.match(/; 7 convs as dense Gemms\n$/);
+    expect(plain.stdout).to.match(/; 0 convs as dense Gemms\n$/);
+    expect(readArtifacts(join(dir, "dense")).manifest.denseConvs).to.deep.equal([
+      "/layer3/layer3.0/conv2/Conv", "/layer3/layer3.1/conv1/Conv", "/layer3/layer3.1/conv2/Conv",
+      "/layer4/layer4.0/conv1/Conv", "/layer4/layer4.0/conv2/Conv", "/layer4/layer4.1/conv1/Conv", "/layer4/layer4.1/conv2/Conv",
+    ]);
+  });
+
   it("`artifacts --teacher` writes train_step.onnx, eval.onnx, state.safetensors and manifest.json that read back", async () => {
     const out = join(dir, "a");
     const r = await runCli(["artifacts", `${FIX}/resnet18w8_fmnist.ts-preserve.onnx`, "--out", out, "--teacher", "--optimizer", "adamw"]);
