@@ -36,12 +36,15 @@ const batchNorms: Case[] = [
   bn("training, [N, C, L]", [2, 3, 5], { training_mode: 1 }),
   bn("training, opset 14", [3, 2, 2, 3], { training_mode: 1 }, { opset: 14 }),
   bn("training, opset 15, scale and B constant", [3, 2, 2, 2], { training_mode: 1 }, { opset: 15 }),
+  bn("training, symbolic batch dim (elements per channel from Size)", [3, 2, 2, 3], { training_mode: 1 }, { shapes: "symbolic" }),
+  bn("training, x constant: only dScale and dB", [4, 2, 3, 2], { training_mode: 1 }),
   bn("inference (running statistics)", [2, 3, 3, 2], {}),
   bn("inference, float32, epsilon", [2, 3, 2, 2], { epsilon: float(1e-3) }, { dtype: "float32" }),
 ];
 // scale and B as constants: only dX is checked (the train step of a model with frozen affine params).
 batchNorms[5]!.inputs[1]!.constant = true;
 batchNorms[5]!.inputs[2]!.constant = true;
+batchNorms[7]!.inputs[0]!.constant = true;
 
 const ln = (title: string, x: number[], axis: number | undefined, bias = true, extra: Partial<GradCheckCase> = {}): Case => {
   const rank = x.length;
