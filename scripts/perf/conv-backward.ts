@@ -86,6 +86,19 @@ function variants(sh: Shape) {
       const r = b.op("Gemm", [dyT, b.op("Reshape", [cols, c(b, [sh.c * sh.k * sh.k, -1])])], { transB: 1 });
       b.node("Reshape", [r, c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
     }, [sh.o, sh.c, sh.k, sh.k]),
+    // im2col by one Gather over the flattened padded X (indices of the k*k taps of every output pixel),
+    // then per-sample MatMul with dY^T and ReduceSum over N.
+    gather: model1(sh, ho, (b) => {
+      const hp = sh.h + 2 * sh.p;
+      const idx: number[] = [];
+      for (let ky = 0; ky < sh.k; ky++) for (let kx = 0; kx < sh.k; kx++) for (let y = 0; y < ho; y++) for (let x = 0; x < ho; x++) idx.push((y * sh.s + ky) * hp + x * sh.s + kx);
+      const xp = sh.p > 0 ? b.op("Pad", ["x", c(b, [0, 0, sh.p, sh.p, 0, 0, sh.p, sh.p])]) : "x";
+      const flat = b.op("Reshape", [xp, c(b, [N, sh.c, -1])]);
+      const cols = b.op("Reshape", [b.op("Gather", [flat, b.constant("idx", { dtype: "int64", dims: [idx.length], data: BigInt64Array.from(idx.map(BigInt)) })], { axis: 2 }), c(b, [N, sh.c * sh.k * sh.k, -1])]);
+      const dyt = b.op("Transpose", [b.op("Reshape", ["dy", c(b, [N, sh.o, -1])])], { perm: [0, 2, 1] });
+      const r = b.op("ReduceSum", [b.op("MatMul", [cols, dyt]), c(b, [0])], { keepdims: 0 });
+      b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
+    }, [sh.o, sh.c, sh.k, sh.k]),
     // im2col by a one-hot Conv over X as [N*C, 1, H, W] -> [N, C*k*k, Ho*Wo], batched MatMul with dY as
     // [N, Ho*Wo, O], ReduceSum over N: no transpose of X, no slices.
     bmm: model1(sh, ho, (b) => {
@@ -143,7 +156,8 @@ for (const sh of shapes) {
     dy: new ort.Tensor("float32", rnd(N * sh.o * v.ho * v.ho), [N, sh.o, v.ho, v.ho]),
   };
   const line: string[] = [];
-  const groups = process.env.ONLY === "Y" ? [["Y", v.y]] as const : [["Y", v.y], ["dX", v.dx], ["dW", v.dw]] as const;
+  const all = [["Y", v.y], ["dX", v.dx], ["dW", v.dw]] as const;
+  const groups = process.env.ONLY ? all.filter(([k]) => k === process.env.ONLY) : all;
   for (const [kind, set] of groups) {
     if (sh.name.startsWith("stem") && kind === "dX") continue;
     const names = Object.keys(set);

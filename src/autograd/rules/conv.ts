@@ -6,8 +6,11 @@
  * docs/PERFORMANCE.md "Conv backward, CPU"):
  * - taps that only ever read padding are cut off first (a 3x3 pad-1 conv on a 1x1 map is a 1x1 conv);
  * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; else ConvTranspose;
- * - dW: group 1 with stride 1 or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T
- *   (im2col, when it is at most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
+ * - dW, group 1: when the per-sample partial gradients [C*taps, O] are no bigger than the im2col matrix
+ *   [C*taps, P] (O <= P output pixels: the many-pixel, few-channel convs), the im2col made by a one-hot Conv
+ *   over X as [N*C, 1, ...] and one batched MatMul with dY^T per sample, summed over N; else with stride 1
+ *   or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T (im2col, when it is at
+ *   most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
  */
 import { attrInt } from "../../onnx/attributes.js";
 import { reduce, staticDims } from "../emit.js";
@@ -37,6 +40,7 @@ export const conv: GradRule = {
     let dW: string | undefined;
     if (ctx.needs(1)) {
       if (dense) dW = ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, x, [-1, cIn])], { transA: 1 });
+      else if (fast && wDims[0]! <= numel(win.output)) dW = weightGradBatched(ctx, x, dY, win, [wDims[0]!, cIn]);
       else if (fast && im2colFits(win, cIn)) dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
       else dW = weightGradConv(ctx, x, dY, win, group, cIn);
       dW = cut ? placeTaps(ctx, dW, wDims, cut.first, cut.win.kernel) : reshape(ctx, dW, wDims);
@@ -169,6 +173,24 @@ function weightGradGemm(ctx: GradContext, x: string, dY: string, win: Window, [c
   const cols = reshape(ctx, taps.length === 1 ? taps[0]! : ctx.op("Concat", taps, { axis: 1 }), [cIn * tapCount, -1]);
   const dYT = reshape(ctx, transpose(ctx, dY, swapNC), [cOut, -1]);
   return ctx.op("Gemm", [dYT, cols], { transB: 1 });
+}
+
+// dW[o,(c,k)] = sum_n sum_p cols[n,(c,k),p] dY[n,o,p], cols = im2col of X by a Conv with a one-hot kernel per tap.
+/** [cOut, cIn * taps] */
+function weightGradBatched(ctx: GradContext, x: string, dY: string, win: Window, [cOut, cIn]: number[]): string {
+  const taps = numel(win.kernel);
+  const oneHot = new Float64Array(taps * taps);
+  for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
+  const perChannel = reshape(ctx, x, [-1, 1, ...win.input]);
+  const cols = ctx.op("Conv", [perChannel, constantLike(ctx, x, [taps, 1, ...win.kernel], oneHot)], {
+    kernel_shape: win.kernel,
+    strides: win.strides,
+    dilations: win.dilations,
+    pads: [...win.padsBegin, ...padsEndRead(win)],
+  });
+  const dYT = transpose(ctx, reshape(ctx, dY, [0, cOut, -1]), [0, 2, 1]);
+  const perSample = ctx.op("MatMul", [reshape(ctx, cols, [-1, cIn * taps, numel(win.output)]), dYT]);
+  return transpose(ctx, reduce(ctx, "ReduceSum", perSample, [0], 0), [1, 0]);
 }
 
 // dW[o,c,k] = sum_{n,p} dY[n,o,p] Xpad[n,c,s*p+d*k] (a grouped Conv of X^T by dY^T with strides and
