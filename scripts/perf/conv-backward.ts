@@ -1,9 +1,10 @@
 // Experiment behind docs/PERFORMANCE.md "Conv backward, CPU": per conv shape of the zoo's ResNets, the
 // Conv rule's dX (ConvTranspose) and dW (Conv of X^T by dY^T) against alternatives made of standard ops:
 //   dX "flip": Conv(dY, W transposed and flipped), stride 1 only; dW "gemm": the k*k shifted (strided) slices
-//   of the padded X^T concatenated to [C*k*k, N*Ho*Wo], then one Gemm with dY^T as [O, N*Ho*Wo] (1x1: no slices).
-// Alternating runs in one process, 2 threads, spinning off; wall ms median; max |difference| to the current form.
-// usage: npx tsx scripts/perf/conv-backward.ts [resnet18w8|resnet18] [batch] [rounds]
+//   of the padded X^T concatenated to [C*k*k, N*Ho*Wo], then one Gemm with dY^T as [O, N*Ho*Wo] (1x1: no slices);
+//   dW "gather", "bmm", "bmmrt": other im2col forms (below); forward Y: Conv with W as an input vs im2col GEMMs.
+// Alternating runs in one process, 2 threads, spinning off; wall ms median; max |difference| to the first form.
+// usage: [ONLY=Y|dX|dW] npx tsx scripts/perf/conv-backward.ts [resnet18w8|resnet18] [batch] [rounds]
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../../src/onnx/builder.js";
 import { newGraph, newModel, newOpset, encodeModel } from "../../src/onnx/proto.js";
@@ -59,6 +60,18 @@ function variants(sh: Shape) {
       b.node("Conv", ["dy", wf], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], pads: [q, q, q, q] } });
     }, [N, sh.c, sh.h, sh.h]);
   }
+  const bmmBody = (b: GraphBuilder, runtimeKernel: boolean) => {
+    const T = sh.k * sh.k;
+    const eye = new Float32Array(T * T);
+    for (let t = 0; t < T; t++) eye[t * T + t] = 1;
+    const constant = b.constant("eye", { dtype: "float32", dims: [T, 1, sh.k, sh.k], data: eye });
+    const onehot = runtimeKernel ? b.op("Mul", [constant, b.op("ReduceMax", [b.op("Abs", [b.op("Sign", ["x"])])], { keepdims: 0 })]) : constant;
+    const xr = b.op("Reshape", ["x", c(b, [-1, 1, sh.h, sh.h])]);
+    const cols = b.op("Reshape", [b.op("Conv", [xr, onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p] }), c(b, [N, sh.c * T, -1])]);
+    const dyt = b.op("Reshape", [b.op("Transpose", ["dy"], { perm: [0, 2, 3, 1] }), c(b, [N, -1, sh.o])]);
+    const r = b.op("ReduceSum", [b.op("MatMul", [cols, dyt]), c(b, [0])], { keepdims: 0 });
+    b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
+  };
   const padsEnd = Math.max(0, sh.s * (ho - 1) + sh.k - sh.h - sh.p);
   const dw: Record<string, Uint8Array> = {
     conv: model1(sh, ho, (b) => {
@@ -101,17 +114,10 @@ function variants(sh: Shape) {
     }, [sh.o, sh.c, sh.k, sh.k]),
     // im2col by a one-hot Conv over X as [N*C, 1, H, W] -> [N, C*k*k, Ho*Wo], batched MatMul with dY as
     // [N, Ho*Wo, O], ReduceSum over N: no transpose of X, no slices.
-    bmm: model1(sh, ho, (b) => {
-      const T = sh.k * sh.k;
-      const eye = new Float32Array(T * T);
-      for (let t = 0; t < T; t++) eye[t * T + t] = 1;
-      const onehot = b.constant("eye", { dtype: "float32", dims: [T, 1, sh.k, sh.k], data: eye });
-      const xr = b.op("Reshape", ["x", c(b, [-1, 1, sh.h, sh.h])]);
-      const cols = b.op("Reshape", [b.op("Conv", [xr, onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p] }), c(b, [N, sh.c * T, -1])]);
-      const dyt = b.op("Reshape", [b.op("Transpose", ["dy"], { perm: [0, 2, 3, 1] }), c(b, [N, -1, sh.o])]);
-      const r = b.op("ReduceSum", [b.op("MatMul", [cols, dyt]), c(b, [0])], { keepdims: 0 });
-      b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
-    }, [sh.o, sh.c, sh.k, sh.k]),
+    bmm: model1(sh, ho, (b) => bmmBody(b, false), [sh.o, sh.c, sh.k, sh.k]),
+    // the same with the one-hot kernel as a runtime value (times max|sign(x)| = 1): onnxruntime cannot pre-pack
+    // it (NCHWc with its output reorder), so the im2col Conv runs in plain NCHW
+    bmmrt: model1(sh, ho, (b) => bmmBody(b, true), [sh.o, sh.c, sh.k, sh.k]),
   };
   // Forward Y = Conv(X, W) with W a graph input (as in the student): onnxruntime's Conv (per-image im2col +
   // GEMM) against one whole-batch GEMM over the im2col of X^T ("gemm"), and against a batched MatMul over the
