@@ -9,6 +9,7 @@
 # ORT_ARGS (more ort_step.mjs options, e.g. "--model resnet18w8 --image 28 --channels 1" for a smoke test).
 set -uo pipefail
 OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 cd "$(dirname "$0")/../.."
 for half in a b; do [ -d .gpukit/$half ] && bash .gpukit/$half/unpack-kit.sh > "$OUT/unpack-$half.log" 2>&1; done
 [ -f /tmp/kit/env.sh ] || { echo "no CUDA kit in /tmp/kit (carry .gpukit/a and .gpukit/b)"; exit 3; }
