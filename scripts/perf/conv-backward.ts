@@ -60,14 +60,15 @@ function variants(sh: Shape) {
       b.node("Conv", ["dy", wf], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], pads: [q, q, q, q] } });
     }, [N, sh.c, sh.h, sh.h]);
   }
-  const bmmBody = (b: GraphBuilder, runtimeKernel: boolean) => {
+  const bmmBody = (b: GraphBuilder, kind: "constant" | "runtime" | "grouped") => {
     const T = sh.k * sh.k;
-    const eye = new Float32Array(T * T);
-    for (let t = 0; t < T; t++) eye[t * T + t] = 1;
-    const constant = b.constant("eye", { dtype: "float32", dims: [T, 1, sh.k, sh.k], data: eye });
-    const onehot = runtimeKernel ? b.op("Mul", [constant, b.op("ReduceMax", [b.op("Abs", [b.op("Sign", ["x"])])], { keepdims: 0 })]) : constant;
-    const xr = b.op("Reshape", ["x", c(b, [-1, 1, sh.h, sh.h])]);
-    const cols = b.op("Reshape", [b.op("Conv", [xr, onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p] }), c(b, [N, sh.c * T, -1])]);
+    const groups = kind === "grouped" ? sh.c : 1;
+    const eye = new Float32Array(groups * T * T);
+    for (let g = 0; g < groups; g++) for (let t = 0; t < T; t++) eye[(g * T + t) * T + t] = 1;
+    const constant = b.constant("eye", { dtype: "float32", dims: [groups * T, 1, sh.k, sh.k], data: eye });
+    const onehot = kind === "runtime" ? b.op("Mul", [constant, b.op("ReduceMax", [b.op("Abs", [b.op("Sign", ["x"])])], { keepdims: 0 })]) : constant;
+    const xr = kind === "grouped" ? "x" : b.op("Reshape", ["x", c(b, [-1, 1, sh.h, sh.h])]);
+    const cols = b.op("Reshape", [b.op("Conv", [xr, onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p], group: groups }), c(b, [N, sh.c * T, -1])]);
     const dyt = b.op("Reshape", [b.op("Transpose", ["dy"], { perm: [0, 2, 3, 1] }), c(b, [N, -1, sh.o])]);
     const r = b.op("ReduceSum", [b.op("MatMul", [cols, dyt]), c(b, [0])], { keepdims: 0 });
     b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
@@ -114,10 +115,12 @@ function variants(sh: Shape) {
     }, [sh.o, sh.c, sh.k, sh.k]),
     // im2col by a one-hot Conv over X as [N*C, 1, H, W] -> [N, C*k*k, Ho*Wo], batched MatMul with dY as
     // [N, Ho*Wo, O], ReduceSum over N: no transpose of X, no slices.
-    bmm: model1(sh, ho, (b) => bmmBody(b, false), [sh.o, sh.c, sh.k, sh.k]),
+    bmm: model1(sh, ho, (b) => bmmBody(b, "constant"), [sh.o, sh.c, sh.k, sh.k]),
     // the same with the one-hot kernel as a runtime value (times max|sign(x)| = 1): onnxruntime cannot pre-pack
     // it (NCHWc with its output reorder), so the im2col Conv runs in plain NCHW
-    bmmrt: model1(sh, ho, (b) => bmmBody(b, true), [sh.o, sh.c, sh.k, sh.k]),
+    bmmrt: model1(sh, ho, (b) => bmmBody(b, "runtime"), [sh.o, sh.c, sh.k, sh.k]),
+    // the same im2col as one grouped Conv over X (group C, 9 one-hot filters per channel): not pre-packed either
+    bmmg: model1(sh, ho, (b) => bmmBody(b, "grouped"), [sh.o, sh.c, sh.k, sh.k]),
   };
   // Forward Y = Conv(X, W) with W a graph input (as in the student): onnxruntime's Conv (per-image im2col +
   // GEMM) against one whole-batch GEMM over the im2col of X^T ("gemm"), and against a batched MatMul over the

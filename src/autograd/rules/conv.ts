@@ -7,8 +7,8 @@
  * - taps that only ever read padding are cut off first (a 3x3 pad-1 conv on a 1x1 map is a 1x1 conv);
  * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; else ConvTranspose;
  * - dW, group 1: when the per-sample partial gradients [C*taps, O] are no bigger than the im2col matrix
- *   [C*taps, P] (O <= P output pixels: the many-pixel, few-channel convs), the im2col made by a one-hot Conv
- *   over X as [N*C, 1, ...] and one batched MatMul with dY^T per sample, summed over N; else with stride 1
+ *   [C*taps, P] (O <= P output pixels: the many-pixel, few-channel convs), the im2col made by a grouped
+ *   one-hot Conv over X and one batched MatMul with dY^T per sample, summed over N; else with stride 1
  *   or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T (im2col, when it is at
  *   most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
  */
@@ -175,21 +175,24 @@ function weightGradGemm(ctx: GradContext, x: string, dY: string, win: Window, [c
   return ctx.op("Gemm", [dYT, cols], { transB: 1 });
 }
 
-// dW[o,(c,k)] = sum_n sum_p cols[n,(c,k),p] dY[n,o,p], cols = im2col of X by a Conv with a one-hot kernel per tap.
+// dW[o,(c,k)] = sum_n sum_p cols[n,(c,k),p] dY[n,o,p], cols = im2col of X by one grouped Conv (group C, one
+// one-hot filter per channel and tap). Grouped, it runs in plain NCHW: as a 1-channel Conv over X as
+// [N*C, 1, ...] onnxruntime pre-packs the constant one-hot kernel into its NCHWc layout (9 -> 16 output
+// channels) and adds a reorder back that cost more than the im2col (scripts/perf/conv-backward.ts, bmm vs bmmg).
 /** [cOut, cIn * taps] */
 function weightGradBatched(ctx: GradContext, x: string, dY: string, win: Window, [cOut, cIn]: number[]): string {
   const taps = numel(win.kernel);
-  const oneHot = new Float64Array(taps * taps);
-  for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
-  const perChannel = reshape(ctx, x, [-1, 1, ...win.input]);
-  const cols = ctx.op("Conv", [perChannel, constantLike(ctx, x, [taps, 1, ...win.kernel], oneHot)], {
+  const oneHot = new Float64Array(cIn * taps * taps);
+  for (let c = 0; c < cIn; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + t] = 1;
+  const cols = ctx.op("Conv", [x, constantLike(ctx, x, [cIn * taps, 1, ...win.kernel], oneHot)], {
+    group: cIn,
     kernel_shape: win.kernel,
     strides: win.strides,
     dilations: win.dilations,
     pads: [...win.padsBegin, ...padsEndRead(win)],
   });
   const dYT = transpose(ctx, reshape(ctx, dY, [0, cOut, -1]), [0, 2, 1]);
-  const perSample = ctx.op("MatMul", [reshape(ctx, cols, [-1, cIn * taps, numel(win.output)]), dYT]);
+  const perSample = ctx.op("MatMul", [reshape(ctx, cols, [0, cIn * taps, -1]), dYT]);
   return transpose(ctx, reduce(ctx, "ReduceSum", perSample, [0], 0), [1, 0]);
 }
 
