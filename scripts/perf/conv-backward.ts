@@ -150,6 +150,16 @@ function variants(sh: Shape) {
       b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
     }, [N, sh.o, ho, ho]),
   };
+  // forward by the grouped one-hot im2col (as in the dW "bmmg" form) and one MatMul with W broadcast over N
+  y.bmmg = model1(sh, ho, (b) => {
+    const T = sh.k * sh.k;
+    const eye = new Float32Array(sh.c * T * T);
+    for (let g = 0; g < sh.c; g++) for (let t = 0; t < T; t++) eye[(g * T + t) * T + t] = 1;
+    const onehot = b.constant("eye", { dtype: "float32", dims: [sh.c * T, 1, sh.k, sh.k], data: eye });
+    const cols = b.op("Reshape", [b.op("Conv", ["x", onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p], group: sh.c }), c(b, [N, sh.c * T, -1])]);
+    const r = b.op("MatMul", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
+    b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
+  }, [N, sh.o, ho, ho]);
   return { ho, dx, dw, y };
 }
 
