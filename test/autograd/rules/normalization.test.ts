@@ -45,6 +45,11 @@ const batchNorms: Case[] = [
 batchNorms[5]!.inputs[1]!.constant = true;
 batchNorms[5]!.inputs[2]!.constant = true;
 batchNorms[7]!.inputs[0]!.constant = true;
+// momentum 0 (the artifacts' form): outputs 1 and 2 are the batch statistics and depend on x, but carry no gradient
+const momentumZero = bn("training, momentum 0 (outputs 1 and 2 are the batch statistics)", [3, 4, 2, 3], { training_mode: 1 });
+momentumZero.attrs = { training_mode: 1, momentum: float(0) };
+momentumZero.lossOutputs = [0]; // outputs 1 and 2 now depend on x, but carry no gradient (as in the train step)
+batchNorms.push(momentumZero);
 
 const ln = (title: string, x: number[], axis: number | undefined, bias = true, extra: Partial<GradCheckCase> = {}): Case => {
   const rank = x.length;
