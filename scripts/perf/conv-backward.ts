@@ -60,7 +60,9 @@ function variants(sh: Shape) {
       b.node("Conv", ["dy", wf], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], pads: [q, q, q, q] } });
     }, [N, sh.c, sh.h, sh.h]);
   }
-  const bmmBody = (b: GraphBuilder, kind: "constant" | "runtime" | "grouped") => {
+  // im2col [N, C*k*k, Ho*Wo] by a one-hot Conv: over X as [N*C, 1, H, W] (a constant kernel, or one made a
+  // runtime value), or grouped over X itself (group C)
+  const oneHotCols = (b: GraphBuilder, kind: "constant" | "runtime" | "grouped") => {
     const T = sh.k * sh.k;
     const groups = kind === "grouped" ? sh.c : 1;
     const eye = new Float32Array(groups * T * T);
@@ -68,7 +70,10 @@ function variants(sh: Shape) {
     const constant = b.constant("eye", { dtype: "float32", dims: [groups * T, 1, sh.k, sh.k], data: eye });
     const onehot = kind === "runtime" ? b.op("Mul", [constant, b.op("ReduceMax", [b.op("Abs", [b.op("Sign", ["x"])])], { keepdims: 0 })]) : constant;
     const xr = kind === "grouped" ? "x" : b.op("Reshape", ["x", c(b, [-1, 1, sh.h, sh.h])]);
-    const cols = b.op("Reshape", [b.op("Conv", [xr, onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p], group: groups }), c(b, [N, sh.c * T, -1])]);
+    return b.op("Reshape", [b.op("Conv", [xr, onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p], group: groups }), c(b, [N, sh.c * T, -1])]);
+  };
+  const bmmBody = (b: GraphBuilder, kind: "constant" | "runtime" | "grouped") => {
+    const cols = oneHotCols(b, kind);
     const dyt = b.op("Reshape", [b.op("Transpose", ["dy"], { perm: [0, 2, 3, 1] }), c(b, [N, -1, sh.o])]);
     const r = b.op("ReduceSum", [b.op("MatMul", [cols, dyt]), c(b, [0])], { keepdims: 0 });
     b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
@@ -152,11 +157,7 @@ function variants(sh: Shape) {
   };
   // forward by the grouped one-hot im2col (as in the dW "bmmg" form) and one MatMul with W broadcast over N
   y.bmmg = model1(sh, ho, (b) => {
-    const T = sh.k * sh.k;
-    const eye = new Float32Array(sh.c * T * T);
-    for (let g = 0; g < sh.c; g++) for (let t = 0; t < T; t++) eye[(g * T + t) * T + t] = 1;
-    const onehot = b.constant("eye", { dtype: "float32", dims: [sh.c * T, 1, sh.k, sh.k], data: eye });
-    const cols = b.op("Reshape", [b.op("Conv", ["x", onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p], group: sh.c }), c(b, [N, sh.c * T, -1])]);
+    const cols = oneHotCols(b, "grouped");
     const r = b.op("MatMul", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
     b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
   }, [N, sh.o, ho, ho]);

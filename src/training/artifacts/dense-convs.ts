@@ -5,7 +5,7 @@
  * map that N is 4 or 1 and the kernel is starved (ResNet-18 on 32x32 inputs: 10-12 ms for each 3x3 conv of
  * layer3/layer4 at batch 64, where the same multiply-adds as one Gemm take ~1-3 ms). A conv is a linear map
  * from X[n] (C*Q values, Q input pixels) to Y[n] (O*P values, P output pixels), so on a tiny map it can be
- * run as Y = X @ Wd with the dense matrix Wd[(c,q),(o,p)] = sum_t W[o,c,t] M[t,(q,p)], M[t,(q,p)] = 1 when
+ * run as Y = X @ Wd with the dense matrix Wd[(c,q),(o,p)] = sum_t W[o,c,t] M[p,t,q], M[p,t,q] = 1 when
  * kernel tap t of output pixel p reads input pixel q. Wd is rebuilt from W every step (a MatMul by the
  * constant 0/1 matrix M); the backward is the engine's own Gemm/MatMul/Reshape/Transpose gradients.
  *
@@ -18,7 +18,7 @@ import { attrInt } from "../../onnx/attributes.js";
 import type { GraphBuilder } from "../../onnx/builder.js";
 import type { Dims } from "../../onnx/graph-view.js";
 import { float32, int64, numel } from "../../onnx/tensor.js";
-import { kernelShape, resolveWindow, type Window } from "../../autograd/index.js";
+import { kernelShape, resolveWindow, staticDims, type Window } from "../../autograd/index.js";
 import type { NodeProto } from "../../onnx/proto.js";
 
 /** Largest dense weight matrix (floats) the rewrite builds: 4M floats = 16 MiB per conv per step. */
@@ -50,18 +50,15 @@ export function lowerSmallConvs(b: GraphBuilder, opts: DenseConvOptions): string
 
 interface Plan { win: Window; cOut: number; cIn: number }
 
-const staticDims = (d: Dims | undefined): number[] | undefined =>
-  d && d.every((x) => typeof x === "number") ? (d as number[]) : undefined;
-
 function densePlan(node: NodeProto, opts: DenseConvOptions): Plan | undefined {
   if (attrInt(node, "group", 1) !== 1) return undefined;
   const wDims = opts.weightDims(node.input[1]!);
+  const known = { shape: (v: string) => opts.shapes.get(v) };
   const xDims = opts.shapes.get(node.input[0]!);
-  const yDims = opts.shapes.get(node.output[0]!);
-  if (!wDims || !xDims || !yDims || xDims.length !== wDims.length || xDims.length < 3) return undefined;
-  const input = staticDims(xDims.slice(2));
-  const output = staticDims(yDims.slice(2));
-  if (!input || !output || xDims[1] !== wDims[1]) return undefined;
+  if (!wDims || !xDims || xDims.length !== wDims.length || xDims.length < 3 || xDims[1] !== wDims[1]) return undefined;
+  const input = staticDims(known, node.input[0]!, 2);
+  const output = staticDims(known, node.output[0]!, 2);
+  if (!input || !output) return undefined;
   const win = resolveWindow({ node, input, kernel: kernelShape(node, wDims.slice(2)), output });
   const [cOut, cIn] = [wDims[0]!, wDims[1]!];
   const q = numel(input);
@@ -69,20 +66,23 @@ function densePlan(node: NodeProto, opts: DenseConvOptions): Plan | undefined {
   return { win, cOut, cIn };
 }
 
-/** M [taps, Q*P]: 1 where tap t of output pixel p reads input pixel q (row-major multi-indices). */
+/**
+ * M [P, taps, Q], output-pixel-major: 1 where kernel tap t of output pixel p reads input pixel q (row-major
+ * multi-indices over the spatial dims).
+ */
 export function tapMatrix(win: Window): Float32Array {
   const [taps, q, p] = [numel(win.kernel), numel(win.input), numel(win.output)];
-  const m = new Float32Array(taps * q * p);
+  const m = new Float32Array(p * taps * q);
   const r = win.kernel.length;
   const unflat = (i: number, dims: number[]) => {
     const idx = Array<number>(dims.length);
     for (let d = dims.length - 1; d >= 0; d--) { idx[d] = i % dims[d]!; i = Math.floor(i / dims[d]!); }
     return idx;
   };
-  for (let t = 0; t < taps; t++) {
-    const tap = unflat(t, win.kernel);
-    for (let o = 0; o < p; o++) {
-      const out = unflat(o, win.output);
+  for (let o = 0; o < p; o++) {
+    const out = unflat(o, win.output);
+    for (let t = 0; t < taps; t++) {
+      const tap = unflat(t, win.kernel);
       let flat = 0;
       let inside = true;
       for (let d = 0; d < r && inside; d++) {
@@ -90,7 +90,7 @@ export function tapMatrix(win: Window): Float32Array {
         inside = x >= 0 && x < win.input[d]!;
         flat = flat * win.input[d]! + x;
       }
-      if (inside) m[t * q * p + flat * p + o] = 1;
+      if (inside) m[(o * taps + t) * q + flat] = 1;
     }
   }
   return m;
@@ -102,14 +102,11 @@ function emitDense(b: GraphBuilder, node: NodeProto, { win, cOut, cIn }: Plan): 
   const [taps, q, p] = [numel(win.kernel), numel(win.input), numel(win.output)];
   const ints = (v: number[]) => b.constant(`${base}/dense/shape`, int64([v.length], v));
   const op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>) => b.op(type, inputs, attrs, `${base}/dense/${type}`);
-  // The dense matrix is built output-pixel-major, Wd^T[(p,o),(c,q)] = sum_t W[o,c,t] M[t,q,p]: a MatMul of W as
-  // [O*C, taps] by M as [P, taps, Q] (one small GEMM per output pixel) gives [P, O*C, Q], that layout, with
-  // no transpose of the (large) weight matrix; only the small [N, P, O] result is transposed back to [N, O, P].
-  const m = tapMatrix(win);
-  const mByPixel = new Float32Array(m.length);
-  for (let t = 0; t < taps; t++) for (let i = 0; i < q; i++) for (let o = 0; o < p; o++) mByPixel[(o * taps + t) * q + i] = m[t * q * p + i * p + o]!;
-  const taps3 = b.constant(`${base}/dense/taps`, float32(p === 1 ? [taps, q] : [p, taps, q], mByPixel));
-  const dense = op("Reshape", [op("MatMul", [op("Reshape", [w, ints([cOut * cIn, taps])]), taps3]), ints([p * cOut, cIn * q])]);
+  // The dense matrix is built output-pixel-major, Wd^T[(p,o),(c,q)] = sum_t W[o,c,t] M[p,t,q]: a MatMul of W as
+  // [O*C, taps] by M (one small GEMM per output pixel) gives [P, O*C, Q], that layout, with no transpose of
+  // the (large) weight matrix; only the small [N, P, O] result is transposed back to [N, O, P].
+  const m = b.constant(`${base}/dense/taps`, float32(p === 1 ? [taps, q] : [p, taps, q], tapMatrix(win)));
+  const dense = op("Reshape", [op("MatMul", [op("Reshape", [w, ints([cOut * cIn, taps])]), m]), ints([p * cOut, cIn * q])]);
   const inputs = [op("Reshape", [x, ints([-1, cIn * q])]), dense];
   if (bias) inputs.push(op("Reshape", [op("Expand", [op("Reshape", [bias, ints([1, cOut])]), ints([p, cOut])]), ints([p * cOut])]));
   let y = op("Gemm", inputs, { transB: 1 });

@@ -11,7 +11,7 @@ const window = (input: number[], kernel: number[], strides: number[], pads: numb
 /** The taps (row-major) with a 1 for input pixel q and output pixel p, per (q, p). */
 function readers(m: Float32Array, taps: number, q: number, p: number): number[][] {
   const out: number[][] = [];
-  for (let i = 0; i < q; i++) for (let o = 0; o < p; o++) out.push([...Array(taps).keys()].filter((t) => m[t * q * p + i * p + o] === 1));
+  for (let i = 0; i < q; i++) for (let o = 0; o < p; o++) out.push([...Array(taps).keys()].filter((t) => m[(o * taps + t) * q + i] === 1));
   return out;
 }
 
