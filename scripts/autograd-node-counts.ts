@@ -17,7 +17,11 @@ for (const file of process.argv.slice(2)) {
   const forward = new Set(g.node.flatMap((n) => n.output));
   const before = g.node.length;
   const wrt = findParameters(g);
-  new GraphBuilder(g).node("ReduceSum", [g.output[0]!.name], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+  new GraphBuilder(g).node("ReduceSum", [g.output[0]!.name], {
+    name: "loss",
+    outputs: ["loss"],
+    attrs: { keepdims: 0 },
+  });
   const t0 = performance.now();
   appendBackward(g, { loss: "loss", wrt, opset: opsetVersion(model.proto)! });
   const ms = performance.now() - t0;
@@ -25,6 +29,11 @@ for (const file of process.argv.slice(2)) {
   const byOp = new Map<string, number>();
   for (const n of added) byOp.set(n.opType, (byOp.get(n.opType) ?? 0) + 1);
   const reused = new Set(added.flatMap((n) => n.input).filter((i) => forward.has(i)));
-  const ops = [...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ");
-  console.log(`| ${basename(file)} | ${before} | ${wrt.length} | ${added.length} | ${reused.size} | ${ms.toFixed(0)} ms | ${ops} |`);
+  const ops = [...byOp]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  console.log(
+    `| ${basename(file)} | ${before} | ${wrt.length} | ${added.length} | ${reused.size} | ${ms.toFixed(0)} ms | ${ops} |`,
+  );
 }

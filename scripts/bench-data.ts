@@ -14,9 +14,19 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
-import { computeNormalisation, openSource, trainingBatches, type Examples, type Normalisation } from "../src/data/index.js";
+import {
+  computeNormalisation,
+  openSource,
+  trainingBatches,
+  type Examples,
+  type Normalisation,
+} from "../src/data/index.js";
 
-interface Args { json?: string; folderImages: number; folder: boolean }
+interface Args {
+  json?: string;
+  folderImages: number;
+  folder: boolean;
+}
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { folderImages: 50_000, folder: true };
@@ -34,17 +44,25 @@ const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 async function epochRate(examples: Examples, batchSize: number, normalisation: Normalisation, onBatch?: () => void) {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  let batches = 0, images = 0;
+  let batches = 0,
+    images = 0;
   for await (const b of trainingBatches(examples, { batchSize, normalisation, noiseSigma: 0.01, seed: 1 })) {
-    batches++; images += b.ids.length;
+    batches++;
+    images += b.ids.length;
     onBatch?.();
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   return {
-    batchSize, batches, images, seconds: +seconds.toFixed(3), batchesPerSec: +(batches / seconds).toFixed(1),
-    imagesPerSec: Math.round(images / seconds), cpuSeconds: +cpuSeconds.toFixed(3), imagesPerCpuSecond: Math.round(images / cpuSeconds),
+    batchSize,
+    batches,
+    images,
+    seconds: +seconds.toFixed(3),
+    batchesPerSec: +(batches / seconds).toFixed(1),
+    imagesPerSec: Math.round(images / seconds),
+    cpuSeconds: +cpuSeconds.toFixed(3),
+    imagesPerCpuSecond: Math.round(images / cpuSeconds),
   };
 }
 
@@ -58,7 +76,13 @@ async function benchFashionMnist() {
   await epochRate(d.train.select(Int32Array.from({ length: 4096 }, (_, i) => i)), 256, normalisation); // warm-up
   const rates = [];
   for (const batchSize of [64, 256]) rates.push(await epochRate(d.train, batchSize, normalisation));
-  return { trainImages: d.train.count, openSeconds: +openSeconds.toFixed(3), normalisationSeconds: +normSeconds.toFixed(3), normalisation, rates };
+  return {
+    trainImages: d.train.count,
+    openSeconds: +openSeconds.toFixed(3),
+    normalisationSeconds: +normSeconds.toFixed(3),
+    normalisation,
+    rates,
+  };
 }
 
 async function benchFolder(count: number) {
@@ -76,8 +100,12 @@ async function benchFolder(count: number) {
       if (written[c] >= perClass) continue;
       await d.all.readImages([p], buf);
       const bytes = Uint8Array.from(buf, (v) => Math.round(v * 255));
-      jobs.push(sharp(bytes, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace("b-w").png()
-        .toFile(join(dir, "images", `class${c}`, `${String(written[c]++).padStart(6, "0")}.png`)));
+      jobs.push(
+        sharp(bytes, { raw: { width: 28, height: 28, channels: 1 } })
+          .toColourspace("b-w")
+          .png()
+          .toFile(join(dir, "images", `class${c}`, `${String(written[c]++).padStart(6, "0")}.png`)),
+      );
       n++;
       if (jobs.length >= 64) await Promise.all(jobs.splice(0));
     }
@@ -89,7 +117,12 @@ async function benchFolder(count: number) {
     await openSource(`folder:${join(dir, "images")}`, { testFraction: 0, pixelCache: true, cacheDir });
     const cacheBuildSeconds = (performance.now() - tb) / 1000;
     const cached = await folderEpoch(join(dir, "images"), { pixelCache: true, cacheDir });
-    return { images: count, generateSeconds: +generateSeconds.toFixed(1), onDemand, pixelCache: { buildSeconds: +cacheBuildSeconds.toFixed(1), ...cached } };
+    return {
+      images: count,
+      generateSeconds: +generateSeconds.toFixed(1),
+      onDemand,
+      pixelCache: { buildSeconds: +cacheBuildSeconds.toFixed(1), ...cached },
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -100,7 +133,9 @@ async function folderEpoch(dir: string, options: { pixelCache?: boolean; cacheDi
   global.gc?.();
   const baselineRss = process.memoryUsage().rss;
   let peakRss = baselineRss;
-  const sample = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+  const sample = () => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  };
   const timer = setInterval(sample, 20);
   try {
     const folder = await openSource(`folder:${dir}`, { testFraction: 0, ...options });
@@ -130,7 +165,9 @@ async function benchOverlap() {
   const train = d.train.select(Int32Array.from({ length: 64 * 105 }, (_, i) => i));
   const input = session.inputNames[0];
   const gen = trainingBatches(train, { batchSize: 64, normalisation, seed: 3 });
-  let waitMs = 0, stepMs = 0, maxWaitMs = 0;
+  let waitMs = 0,
+    stepMs = 0,
+    maxWaitMs = 0;
   for (let i = 0; i < 105; i++) {
     let t = performance.now();
     const { value: b } = await gen.next();
@@ -138,14 +175,19 @@ async function benchOverlap() {
     t = performance.now();
     await session.run({ [input]: new ort.Tensor("float32", b!.x, b!.dims) });
     if (i < 5) continue; // warm-up
-    waitMs += wait; maxWaitMs = Math.max(maxWaitMs, wait);
+    waitMs += wait;
+    maxWaitMs = Math.max(maxWaitMs, wait);
     stepMs += performance.now() - t;
   }
   await session.release();
   const ms = (v: number) => +v.toFixed(3);
   return {
-    model: "resnet18w8_fmnist.ts-eval.onnx (forward only)", batchSize: 64, batches: 100,
-    meanStepMs: ms(stepMs / 100), meanWaitForBatchMs: ms(waitMs / 100), maxWaitForBatchMs: ms(maxWaitMs),
+    model: "resnet18w8_fmnist.ts-eval.onnx (forward only)",
+    batchSize: 64,
+    batches: 100,
+    meanStepMs: ms(stepMs / 100),
+    meanWaitForBatchMs: ms(waitMs / 100),
+    maxWaitForBatchMs: ms(maxWaitMs),
   };
 }
 
@@ -153,7 +195,13 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(1)) },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverageAtStart: loadavg().map((l) => +l.toFixed(1)),
+    },
     command: `npm run bench:data -- ${process.argv.slice(2).join(" ")}`.trim(),
     fashionMnist: await benchFashionMnist(),
     overlap: await benchOverlap(),

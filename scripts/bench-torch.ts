@@ -25,7 +25,10 @@ const o = new Command("bench:torch")
   .option("--repeats <n>", "timed repeats per process (median)", "3")
   .option("--python <exe>", "python with torch (default: python3, else /usr/bin/python3)")
   .option("--json <file>", "write the results as JSON")
-  .parse(process.argv.slice(2).filter((a) => a !== "--"), { from: "user" })
+  .parse(
+    process.argv.slice(2).filter((a) => a !== "--"),
+    { from: "user" },
+  )
   .opts();
 
 const fail = (msg: string): never => {
@@ -36,13 +39,17 @@ if (!["resnet18", "resnet18w8"].includes(o.model)) fail(`--model must be resnet1
 for (const k of ["batch", "threads", "rounds", "steps", "repeats"] as const) {
   if (!(Number.isInteger(Number(o[k])) && Number(o[k]) > 0)) fail(`--${k} must be a positive integer, got '${o[k]}'`);
 }
-const importTorch = (exe: string) => spawnSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+const importTorch = (exe: string) =>
+  spawnSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
 let probe = importTorch(o.python ?? "python3");
 if (probe.status !== 0 && o.python === undefined) {
   const system = importTorch("/usr/bin/python3");
   if (system.status === 0) [probe, o.python] = [system, "/usr/bin/python3"];
 }
-if (probe.status !== 0) fail(`'${o.python ?? "python3"}' cannot import torch (${(probe.error?.message ?? probe.stderr.trim().split("\n").at(-1)) || "no output"}); install PyTorch (Debian: apt-get install python3-torch python3-torchvision) or pass --python`);
+if (probe.status !== 0)
+  fail(
+    `'${o.python ?? "python3"}' cannot import torch (${(probe.error?.message ?? probe.stderr.trim().split("\n").at(-1)) || "no output"}); install PyTorch (Debian: apt-get install python3-torch python3-torchvision) or pass --python`,
+  );
 o.python ??= "python3";
 const torchVersion = probe.stdout.trim();
 
@@ -51,17 +58,51 @@ const common = ["--model", o.model, "--batch", o.batch];
 const sides = {
   ours: {
     cmd: process.execPath,
-    args: (json: string) => ["--import", "tsx", "scripts/bench.ts", ...common, "--threads", o.threads, "--steps", o.steps, "--repeats", o.repeats, "--json", json],
+    args: (json: string) => [
+      "--import",
+      "tsx",
+      "scripts/bench.ts",
+      ...common,
+      "--threads",
+      o.threads,
+      "--steps",
+      o.steps,
+      "--repeats",
+      o.repeats,
+      "--json",
+      json,
+    ],
     ms: (doc: { results: { msPerStep: number }[] }) => doc.results[0]!.msPerStep,
   },
   torch: {
     cmd: o.python,
-    args: (json: string) => ["scripts/gpu/torch_step.py", ...common.slice(0, 2), "--device", "cpu", "--cpu-batch", o.batch, "--cpu-threads", o.threads, "--cpu-steps", o.steps, "--cpu-repeats", o.repeats, "--json", json],
+    args: (json: string) => [
+      "scripts/gpu/torch_step.py",
+      ...common.slice(0, 2),
+      "--device",
+      "cpu",
+      "--cpu-batch",
+      o.batch,
+      "--cpu-threads",
+      o.threads,
+      "--cpu-steps",
+      o.steps,
+      "--cpu-repeats",
+      o.repeats,
+      "--json",
+      json,
+    ],
     ms: (doc: { timings: { msPerStep: number }[] }) => doc.timings[0]!.msPerStep,
   },
 };
 
-interface Round { round: number; order: string[]; oursMs: number; torchMs: number; speedup: number }
+interface Round {
+  round: number;
+  order: string[];
+  oursMs: number;
+  torchMs: number;
+  speedup: number;
+}
 const rounds: Round[] = [];
 const started = new Date().toISOString();
 const load0 = loadavg()[0]!;
@@ -73,12 +114,21 @@ try {
       const json = join(dir, `${side}-${r}.json`);
       const s = sides[side];
       const p = spawnSync(s.cmd, s.args(json), { encoding: "utf8", maxBuffer: 1 << 26 });
-      if (p.status !== 0) fail(`${side} run ${r + 1} failed (exit ${p.status}): ${p.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+      if (p.status !== 0)
+        fail(`${side} run ${r + 1} failed (exit ${p.status}): ${p.stderr.trim().split("\n").slice(-3).join(" | ")}`);
       ms[side] = s.ms(JSON.parse(readFileSync(json, "utf8")));
     }
-    const round = { round: r + 1, order: [...order], oursMs: ms.ours!, torchMs: ms.torch!, speedup: ms.torch! / ms.ours! };
+    const round = {
+      round: r + 1,
+      order: [...order],
+      oursMs: ms.ours!,
+      torchMs: ms.torch!,
+      speedup: ms.torch! / ms.ours!,
+    };
     rounds.push(round);
-    process.stderr.write(`round ${round.round} (${order.join(" then ")}): ours ${round.oursMs.toFixed(1)} ms/step, torch ${round.torchMs.toFixed(1)} ms/step, speedup ${round.speedup.toFixed(2)}x\n`);
+    process.stderr.write(
+      `round ${round.round} (${order.join(" then ")}): ours ${round.oursMs.toFixed(1)} ms/step, torch ${round.torchMs.toFixed(1)} ms/step, speedup ${round.speedup.toFixed(2)}x\n`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -96,14 +146,26 @@ const summary = {
 };
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 const load1 = loadavg()[0]!;
-process.stdout.write([
-  `${started} ${o.model}, batch ${batch}, ${o.threads} threads, CPU; torch ${torchVersion}; machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
-  `ours ${summary.oursMsPerStep.toFixed(1)} ms/step (${(batch * 1000 / summary.oursMsPerStep).toFixed(0)} img/s), ` +
-    `PyTorch eager ${summary.torchMsPerStep.toFixed(1)} ms/step (${(batch * 1000 / summary.torchMsPerStep).toFixed(0)} img/s), ` +
-    `speedup (median of ${rounds.length} paired rounds) ${summary.speedup.toFixed(2)}x`,
-  "",
-].join("\n"));
+process.stdout.write(
+  [
+    `${started} ${o.model}, batch ${batch}, ${o.threads} threads, CPU; torch ${torchVersion}; machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
+    `ours ${summary.oursMsPerStep.toFixed(1)} ms/step (${((batch * 1000) / summary.oursMsPerStep).toFixed(0)} img/s), ` +
+      `PyTorch eager ${summary.torchMsPerStep.toFixed(1)} ms/step (${((batch * 1000) / summary.torchMsPerStep).toFixed(0)} img/s), ` +
+      `speedup (median of ${rounds.length} paired rounds) ${summary.speedup.toFixed(2)}x`,
+    "",
+  ].join("\n"),
+);
 if (o.json) {
-  const doc = { started, model: o.model, batch, threads: Number(o.threads), torch: torchVersion, machine, loadAverage: [load0, load1], ...summary, rounds };
+  const doc = {
+    started,
+    model: o.model,
+    batch,
+    threads: Number(o.threads),
+    torch: torchVersion,
+    machine,
+    loadAverage: [load0, load1],
+    ...summary,
+    rounds,
+  };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
 }

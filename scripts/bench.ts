@@ -12,7 +12,11 @@ import type { BatchNormForm } from "../src/training/artifacts/index.js";
 import { benchArtifacts, benchmarkStep, openBenchSession, type StepBenchResult } from "../src/training/benchmark.js";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
 
-const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 const ints = (s: string) => list(s).map(Number);
 
 const program = new Command("bench")
@@ -32,7 +36,10 @@ const program = new Command("bench")
   .option("--bn <form>", "training-mode BatchNormalization form of the artifacts: node | decomposed", "node")
   .option("--no-dense", "keep the student's convs on tiny maps as Conv (default: dense Gemms, dense-convs.ts)")
   .option("--json <file>", "write the results as JSON")
-  .parse(process.argv.slice(2).filter((a) => a !== "--"), { from: "user" });
+  .parse(
+    process.argv.slice(2).filter((a) => a !== "--"),
+    { from: "user" },
+  );
 const o = program.opts();
 
 const small = o.model === "resnet18w8";
@@ -43,38 +50,82 @@ const started = new Date().toISOString();
 const load0 = loadavg()[0]!;
 
 const t0 = performance.now();
-const artifacts = await benchArtifacts({ model: o.model, channels, imageSize: image, classes: Number(o.classes), batchNorm: o.bn as BatchNormForm, denseConvs: o.dense as boolean });
+const artifacts = await benchArtifacts({
+  model: o.model,
+  channels,
+  imageSize: image,
+  classes: Number(o.classes),
+  batchNorm: o.bn as BatchNormForm,
+  denseConvs: o.dense as boolean,
+});
 const buildMs = performance.now() - t0;
-process.stderr.write(`${o.model} ${channels}x${image}x${image}: artifacts built in ${buildMs.toFixed(0)} ms (${artifacts.manifest.nodes.trainStep} train-step nodes)\n`);
+process.stderr.write(
+  `${o.model} ${channels}x${image}x${image}: artifacts built in ${buildMs.toFixed(0)} ms (${artifacts.manifest.nodes.trainStep} train-step nodes)\n`,
+);
 
 const results: StepBenchResult[] = [];
 for (const ep of list(o.ep) as ExecutionProvider[]) {
-  const common = { artifacts, executionProvider: ep, intraOpThreads: threads, graphOptimizationLevel: o.opt as GraphOptimizationLevel, allowSpinning: !!o.spin };
+  const common = {
+    artifacts,
+    executionProvider: ep,
+    intraOpThreads: threads,
+    graphOptimizationLevel: o.opt as GraphOptimizationLevel,
+    allowSpinning: !!o.spin,
+  };
   const session = await openBenchSession(common);
   for (const batch of ints(o.batch)) {
     for (const k of ints(o.k)) {
       const r = await benchmarkStep({
-        ...common, session, sampleDims: [channels, image, image], batch, stepsPerRun: k,
-        steps: Number(o.steps), repeats: Number(o.repeats), warmupRuns: Number(o.warmup),
+        ...common,
+        session,
+        sampleDims: [channels, image, image],
+        batch,
+        stepsPerRun: k,
+        steps: Number(o.steps),
+        repeats: Number(o.repeats),
+        warmupRuns: Number(o.warmup),
       });
       results.push(r);
-      process.stderr.write(`  ${ep} batch ${batch} k ${k}: ${r.msPerStep.toFixed(1)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s (repeats ${r.repeatsMsPerStep.map((x) => x.toFixed(0)).join("/")} ms)\n`);
+      process.stderr.write(
+        `  ${ep} batch ${batch} k ${k}: ${r.msPerStep.toFixed(1)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s (repeats ${r.repeatsMsPerStep.map((x) => x.toFixed(0)).join("/")} ms)\n`,
+      );
     }
   }
   await session.release();
 }
 
 const header = "| ep | batch | K | ms/step | img/s | CPU ms/step | peak RSS MiB |";
-const rows = results.map((r) =>
-  `| ${r.executionProvider} | ${r.batch} | ${r.stepsPerRun} | ${r.msPerStep.toFixed(1)} | ${r.imagesPerSecond.toFixed(0)} | ${r.cpuMsPerStep.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} |`);
+const rows = results.map(
+  (r) =>
+    `| ${r.executionProvider} | ${r.batch} | ${r.stepsPerRun} | ${r.msPerStep.toFixed(1)} | ${r.imagesPerSecond.toFixed(0)} | ${r.cpuMsPerStep.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} |`,
+);
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 const load1 = loadavg()[0]!;
-process.stdout.write([
-  `${started} ${o.model} ${channels}x${image}x${image}, ${o.classes} classes, threads ${threads ?? "default"}, opt ${o.opt}, spinning ${o.spin ? "on" : "off"}, BN ${o.bn}`,
-  `machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
-  header, "|---|---|---|---|---|---|---|", ...rows, "",
-].join("\n"));
+process.stdout.write(
+  [
+    `${started} ${o.model} ${channels}x${image}x${image}, ${o.classes} classes, threads ${threads ?? "default"}, opt ${o.opt}, spinning ${o.spin ? "on" : "off"}, BN ${o.bn}`,
+    `machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
+    header,
+    "|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+  ].join("\n"),
+);
 if (o.json) {
-  const doc = { started, model: o.model, image, channels, classes: Number(o.classes), threads: threads ?? null, spinning: !!o.spin, batchNorm: o.bn, denseConvs: artifacts.manifest.denseConvs ?? [], machine, loadAverage: [load0, load1], artifactsBuildMs: buildMs, results };
+  const doc = {
+    started,
+    model: o.model,
+    image,
+    channels,
+    classes: Number(o.classes),
+    threads: threads ?? null,
+    spinning: !!o.spin,
+    batchNorm: o.bn,
+    denseConvs: artifacts.manifest.denseConvs ?? [],
+    machine,
+    loadAverage: [load0, load1],
+    artifactsBuildMs: buildMs,
+    results,
+  };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
 }

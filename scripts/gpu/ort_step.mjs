@@ -12,10 +12,20 @@ import { TrainingSession } from "../../dist/training/session/index.js";
 
 const { values: a } = parseArgs({
   options: {
-    model: { type: "string", default: "resnet18" }, image: { type: "string", default: "32" }, channels: { type: "string", default: "3" },
-    ep: { type: "string", default: "cuda,cpu" }, batch: { type: "string", default: "256,1024" }, "cpu-batch": { type: "string", default: "64" },
-    "cpu-threads": { type: "string" }, "cpu-k": { type: "string", default: "1" }, k: { type: "string", default: "1,8" }, steps: { type: "string", default: "10" },
-    repeats: { type: "string", default: "5" }, bn: { type: "string", default: "auto" }, parity: { type: "string", default: "cuda,cpu" }, "parity-batch": { type: "string", default: "32" },
+    model: { type: "string", default: "resnet18" },
+    image: { type: "string", default: "32" },
+    channels: { type: "string", default: "3" },
+    ep: { type: "string", default: "cuda,cpu" },
+    batch: { type: "string", default: "256,1024" },
+    "cpu-batch": { type: "string", default: "64" },
+    "cpu-threads": { type: "string" },
+    "cpu-k": { type: "string", default: "1" },
+    k: { type: "string", default: "1,8" },
+    steps: { type: "string", default: "10" },
+    repeats: { type: "string", default: "5" },
+    bn: { type: "string", default: "auto" },
+    parity: { type: "string", default: "cuda,cpu" },
+    "parity-batch": { type: "string", default: "32" },
     json: { type: "string" },
   },
 });
@@ -26,7 +36,9 @@ const log = (s) => process.stderr.write(`${s}\n`);
 let t = performance.now();
 const build = async (batchNorm) => {
   const art = await benchArtifacts({ model: a.model, channels, imageSize: image, classes: 10, seed: 1, batchNorm });
-  log(`artifacts: ${a.model} ${channels}x${image}x${image}, BN ${batchNorm}, ${art.manifest.nodes.trainStep} nodes, ${(performance.now() - t).toFixed(0)} ms`);
+  log(
+    `artifacts: ${a.model} ${channels}x${image}x${image}, BN ${batchNorm}, ${art.manifest.nodes.trainStep} nodes, ${(performance.now() - t).toFixed(0)} ms`,
+  );
   return art;
 };
 // onnxruntime's CUDA provider is documented (docs/artifacts.md) to refuse training-mode BatchNormalization:
@@ -54,8 +66,12 @@ if (batchNorm === "node" && cudaInvolved) {
 
 // (a) parity: the same 3 steps (no input noise: each provider draws its own) on both providers.
 const relErr = (x, y) => {
-  let num = 0, den = 0;
-  for (let i = 0; i < x.length; i++) { num += (x[i] - y[i]) ** 2; den += y[i] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < x.length; i++) {
+    num += (x[i] - y[i]) ** 2;
+    den += y[i] ** 2;
+  }
   return Math.sqrt(num) / Math.sqrt(den || 1);
 };
 const flat = (m) => Float64Array.from([...m.values()].flatMap((t) => Array.from(t.data)));
@@ -74,16 +90,24 @@ if (a.parity) {
   };
   try {
     const [ra, rb] = [await run(epA), await run(epB)];
-    const p0 = flat(new Map(artifacts.manifest.state.filter((s) => s.initializer).map((s) => [s.name, artifacts.initialState.get(s.name)])));
+    const p0 = flat(
+      new Map(
+        artifacts.manifest.state.filter((s) => s.initializer).map((s) => [s.name, artifacts.initialState.get(s.name)]),
+      ),
+    );
     const upd = (p) => p.map((v, i) => v - p0[i]);
     parity = {
-      providers: [epA, epB], batch: n, losses: { [epA]: ra.losses, [`${epB} `]: rb.losses },
+      providers: [epA, epB],
+      batch: n,
+      losses: { [epA]: ra.losses, [`${epB} `]: rb.losses },
       lossRelErr: relErr(ra.losses, rb.losses),
       paramsRelErr: relErr(ra.params, rb.params),
       updateRelErr: relErr(upd(ra.params), upd(rb.params)),
     };
     parity.pass = parity.lossRelErr <= 1e-3 && parity.paramsRelErr <= 1e-3;
-    log(`parity ${epA} vs ${epB}: loss rel err ${parity.lossRelErr.toExponential(2)}, params ${parity.paramsRelErr.toExponential(2)}, updates ${parity.updateRelErr.toExponential(2)} -> ${parity.pass ? "PASS" : "FAIL"}`);
+    log(
+      `parity ${epA} vs ${epB}: loss rel err ${parity.lossRelErr.toExponential(2)}, params ${parity.paramsRelErr.toExponential(2)}, updates ${parity.updateRelErr.toExponential(2)} -> ${parity.pass ? "PASS" : "FAIL"}`,
+    );
   } catch (e) {
     parity = { providers: [epA, epB], batch: n, error: String(e?.message ?? e), pass: false };
     log(`parity ${epA} vs ${epB}: FAILED ${parity.error}`);
@@ -93,10 +117,25 @@ if (a.parity) {
 // (b) timings
 const timings = [];
 // On the CPU both with and without onnxruntime's thread spinning (off is our default; see PERFORMANCE.md).
-const configs = a.ep.split(",").filter(Boolean).flatMap((ep) => (ep === "cpu" ? [[ep, false], [ep, true]] : [[ep, false]]));
+const configs = a.ep
+  .split(",")
+  .filter(Boolean)
+  .flatMap((ep) =>
+    ep === "cpu"
+      ? [
+          [ep, false],
+          [ep, true],
+        ]
+      : [[ep, false]],
+  );
 for (const [ep, allowSpinning] of configs) {
   const batches = ep === "cpu" ? ints(a["cpu-batch"]) : ints(a.batch);
-  const common = { artifacts, executionProvider: ep, allowSpinning, intraOpThreads: ep === "cpu" && a["cpu-threads"] ? Number(a["cpu-threads"]) : undefined };
+  const common = {
+    artifacts,
+    executionProvider: ep,
+    allowSpinning,
+    intraOpThreads: ep === "cpu" && a["cpu-threads"] ? Number(a["cpu-threads"]) : undefined,
+  };
   t = performance.now();
   let session;
   try {
@@ -111,19 +150,44 @@ for (const [ep, allowSpinning] of configs) {
     for (const k of ep === "cpu" ? ints(a["cpu-k"]) : ints(a.k)) {
       try {
         const r = await benchmarkStep({
-          ...common, session, sampleDims: [channels, image, image], batch, stepsPerRun: k,
-          steps: ep === "cpu" ? 3 : Number(a.steps), repeats: ep === "cpu" ? 3 : Number(a.repeats), warmupRuns: 2,
+          ...common,
+          session,
+          sampleDims: [channels, image, image],
+          batch,
+          stepsPerRun: k,
+          steps: ep === "cpu" ? 3 : Number(a.steps),
+          repeats: ep === "cpu" ? 3 : Number(a.repeats),
+          warmupRuns: 2,
         });
         timings.push({ stack: "onnxruntime-node", model: a.model, allowSpinning, ...r });
-        log(`ort ${ep}${allowSpinning ? " (spinning)" : ""} batch ${batch} K ${k}: ${r.msPerStep.toFixed(2)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s`);
+        log(
+          `ort ${ep}${allowSpinning ? " (spinning)" : ""} batch ${batch} K ${k}: ${r.msPerStep.toFixed(2)} ms/step, ${r.imagesPerSecond.toFixed(0)} img/s`,
+        );
       } catch (e) {
-        timings.push({ stack: "onnxruntime-node", model: a.model, executionProvider: ep, batch, stepsPerRun: k, error: String(e?.message ?? e) });
+        timings.push({
+          stack: "onnxruntime-node",
+          model: a.model,
+          executionProvider: ep,
+          batch,
+          stepsPerRun: k,
+          error: String(e?.message ?? e),
+        });
         log(`ort ${ep} batch ${batch} K ${k}: FAILED ${e?.message ?? e}`);
       }
     }
   }
   await session.release();
 }
-const doc = { date: new Date().toISOString(), cpus: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, model: a.model, image, channels, batchNorm, parity, timings };
+const doc = {
+  date: new Date().toISOString(),
+  cpus: `${cpus().length} x ${cpus()[0]?.model}`,
+  node: process.version,
+  model: a.model,
+  image,
+  channels,
+  batchNorm,
+  parity,
+  timings,
+};
 if (a.json) writeFileSync(a.json, `${JSON.stringify(doc, null, 2)}\n`);
 else process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

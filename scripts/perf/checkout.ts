@@ -3,12 +3,14 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 /** Imports `path` (e.g. "src/training/benchmark.ts") from the checkout at `root`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const importFrom = (root: string, path: string): Promise<any> => import(pathToFileURL(resolve(root, path)).href);
 
 /** [channels, image size] of the zoo model's samples: resnet18w8 is Fashion-MNIST sized, the others CIFAR sized. */
 export const sampleShape = (model: string): [number, number] => (model === "resnet18w8" ? [1, 28] : [3, 32]);
 
 /** Train-step artifacts (MSE to the embedded teacher) for a zoo model, built by the checkout's own code. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function zooArtifacts(root: string, model: string): Promise<any> {
   const [channels, imageSize] = sampleShape(model);
   const { buildZooModel } = await importFrom(root, "src/models/index.ts");

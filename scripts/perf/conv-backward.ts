@@ -10,20 +10,33 @@ import { GraphBuilder } from "../../src/onnx/builder.js";
 import { newGraph, newModel, newOpset, encodeModel } from "../../src/onnx/proto.js";
 import { int64 } from "../../src/onnx/tensor.js";
 
-interface Shape { name: string; c: number; o: number; h: number; k: number; s: number; p: number; count: number }
+interface Shape {
+  name: string;
+  c: number;
+  o: number;
+  h: number;
+  k: number;
+  s: number;
+  p: number;
+  count: number;
+}
 const model = process.argv[2] ?? "resnet18w8";
 const N = Number(process.argv[3] ?? 64);
 const rounds = Number(process.argv[4] ?? 7);
 const w = model === "resnet18" ? 64 : 8;
 const [c0, h0] = model === "resnet18" ? [3, 32] : [1, 28];
 // resnet18w8 has the zoo's "small" stem (3x3 s1, no pool), resnet18 torchvision's (7x7 s2 + 3x3 s2 pool).
-const shapes: Shape[] = model === "resnet18"
-  ? [{ name: "stem 7x7 s2", c: c0, o: w, h: h0, k: 7, s: 2, p: 3, count: 1 }]
-  : [{ name: "stem 3x3 s1", c: c0, o: w, h: h0, k: 3, s: 1, p: 1, count: 1 }];
+const shapes: Shape[] =
+  model === "resnet18"
+    ? [{ name: "stem 7x7 s2", c: c0, o: w, h: h0, k: 7, s: 2, p: 3, count: 1 }]
+    : [{ name: "stem 3x3 s1", c: c0, o: w, h: h0, k: 3, s: 1, p: 1, count: 1 }];
 let h = model === "resnet18" ? Math.floor((Math.floor((h0 + 6 - 7) / 2) + 1 + 2 - 3) / 2) + 1 : h0;
 for (let st = 1; st <= 4; st++) {
   const c = w * 2 ** (st - 1);
-  if (st === 1) { shapes.push({ name: `l1 3x3 s1 ${c}@${h}`, c, o: c, h, k: 3, s: 1, p: 1, count: 4 }); continue; }
+  if (st === 1) {
+    shapes.push({ name: `l1 3x3 s1 ${c}@${h}`, c, o: c, h, k: 3, s: 1, p: 1, count: 4 });
+    continue;
+  }
   const ho = Math.floor((h + 2 - 3) / 2) + 1;
   shapes.push({ name: `l${st} 3x3 s2 ${c / 2}->${c}@${h}`, c: c / 2, o: c, h, k: 3, s: 2, p: 1, count: 1 });
   shapes.push({ name: `l${st} 1x1 s2 ${c / 2}->${c}@${h}`, c: c / 2, o: c, h, k: 1, s: 2, p: 0, count: 1 });
@@ -48,17 +61,32 @@ function variants(sh: Shape) {
   const ho = Math.floor((sh.h + 2 * sh.p - sh.k) / sh.s) + 1;
   const full = sh.s * (ho - 1) + sh.k;
   const crop = full - sh.p - sh.h;
-  const ctAttrs = { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, Math.max(0, crop), Math.max(0, crop)], output_padding: [Math.max(0, -crop), Math.max(0, -crop)] };
+  const ctAttrs = {
+    kernel_shape: [sh.k, sh.k],
+    strides: [sh.s, sh.s],
+    pads: [sh.p, sh.p, Math.max(0, crop), Math.max(0, crop)],
+    output_padding: [Math.max(0, -crop), Math.max(0, -crop)],
+  };
   const dx: Record<string, Uint8Array> = {
-    ct: model1(sh, ho, (b) => b.node("ConvTranspose", ["dy", "w"], { outputs: ["r"], attrs: ctAttrs }), [N, sh.c, sh.h, sh.h]),
+    ct: model1(sh, ho, (b) => b.node("ConvTranspose", ["dy", "w"], { outputs: ["r"], attrs: ctAttrs }), [
+      N,
+      sh.c,
+      sh.h,
+      sh.h,
+    ]),
   };
   if (sh.s === 1) {
-    dx.flip = model1(sh, ho, (b) => {
-      const wt = b.op("Transpose", ["w"], { perm });
-      const wf = b.op("Slice", [wt, c(b, [-1, -1]), c(b, [-(2 ** 62), -(2 ** 62)]), c(b, [2, 3]), c(b, [-1, -1])]);
-      const q = sh.k - 1 - sh.p;
-      b.node("Conv", ["dy", wf], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], pads: [q, q, q, q] } });
-    }, [N, sh.c, sh.h, sh.h]);
+    dx.flip = model1(
+      sh,
+      ho,
+      (b) => {
+        const wt = b.op("Transpose", ["w"], { perm });
+        const wf = b.op("Slice", [wt, c(b, [-1, -1]), c(b, [-(2 ** 62), -(2 ** 62)]), c(b, [2, 3]), c(b, [-1, -1])]);
+        const q = sh.k - 1 - sh.p;
+        b.node("Conv", ["dy", wf], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], pads: [q, q, q, q] } });
+      },
+      [N, sh.c, sh.h, sh.h],
+    );
   }
   // im2col [N, C*k*k, Ho*Wo] by a one-hot Conv: over X as [N*C, 1, H, W] (a constant kernel, or one made a
   // runtime value), or grouped over X itself (group C)
@@ -68,9 +96,20 @@ function variants(sh: Shape) {
     const eye = new Float32Array(groups * T * T);
     for (let g = 0; g < groups; g++) for (let t = 0; t < T; t++) eye[(g * T + t) * T + t] = 1;
     const constant = b.constant("eye", { dtype: "float32", dims: [groups * T, 1, sh.k, sh.k], data: eye });
-    const onehot = kind === "runtime" ? b.op("Mul", [constant, b.op("ReduceMax", [b.op("Abs", [b.op("Sign", ["x"])])], { keepdims: 0 })]) : constant;
+    const onehot =
+      kind === "runtime"
+        ? b.op("Mul", [constant, b.op("ReduceMax", [b.op("Abs", [b.op("Sign", ["x"])])], { keepdims: 0 })])
+        : constant;
     const xr = kind === "grouped" ? "x" : b.op("Reshape", ["x", c(b, [-1, 1, sh.h, sh.h])]);
-    return b.op("Reshape", [b.op("Conv", [xr, onehot], { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p], group: groups }), c(b, [N, sh.c * T, -1])]);
+    return b.op("Reshape", [
+      b.op("Conv", [xr, onehot], {
+        kernel_shape: [sh.k, sh.k],
+        strides: [sh.s, sh.s],
+        pads: [sh.p, sh.p, sh.p, sh.p],
+        group: groups,
+      }),
+      c(b, [N, sh.c * T, -1]),
+    ]);
   };
   const bmmBody = (b: GraphBuilder, kind: "constant" | "runtime" | "grouped") => {
     const cols = oneHotCols(b, kind);
@@ -80,44 +119,85 @@ function variants(sh: Shape) {
   };
   const padsEnd = Math.max(0, sh.s * (ho - 1) + sh.k - sh.h - sh.p);
   const dw: Record<string, Uint8Array> = {
-    conv: model1(sh, ho, (b) => {
-      const xT = b.op("Transpose", ["x"], { perm });
-      const dyT = b.op("Transpose", ["dy"], { perm });
-      let r = b.op("Conv", [xT, dyT], { kernel_shape: [ho, ho], strides: [1, 1], dilations: [sh.s, sh.s], pads: [sh.p, sh.p, padsEnd, padsEnd] });
-      const got = sh.h + sh.p + padsEnd - ((ho - 1) * sh.s + 1) + 1;
-      if (got !== sh.k) r = b.op("Slice", [r, c(b, [0, 0]), c(b, [sh.k, sh.k]), c(b, [2, 3])]);
-      b.node("Transpose", [r], { outputs: ["r"], attrs: { perm } });
-    }, [sh.o, sh.c, sh.k, sh.k]),
-    gemm: model1(sh, ho, (b) => {
-      const xT = b.op("Transpose", ["x"], { perm });
-      const dyT = b.op("Reshape", [b.op("Transpose", ["dy"], { perm }), c(b, [sh.o, -1])]);
-      const xp = sh.p > 0 ? b.op("Pad", [xT, c(b, [0, 0, sh.p, sh.p, 0, 0, sh.p, sh.p])]) : xT;
-      let cols: string;
-      if (sh.k === 1 && sh.s === 1) cols = xp;
-      else {
-        const taps: string[] = [];
-        for (let ky = 0; ky < sh.k; ky++) for (let kx = 0; kx < sh.k; kx++) {
-          const s = b.op("Slice", [xp, c(b, [ky, kx]), c(b, [ky + sh.s * (ho - 1) + 1, kx + sh.s * (ho - 1) + 1]), c(b, [2, 3]), c(b, [sh.s, sh.s])]);
-          taps.push(sh.k === 1 ? s : b.op("Unsqueeze", [s, c(b, [1])]));
+    conv: model1(
+      sh,
+      ho,
+      (b) => {
+        const xT = b.op("Transpose", ["x"], { perm });
+        const dyT = b.op("Transpose", ["dy"], { perm });
+        let r = b.op("Conv", [xT, dyT], {
+          kernel_shape: [ho, ho],
+          strides: [1, 1],
+          dilations: [sh.s, sh.s],
+          pads: [sh.p, sh.p, padsEnd, padsEnd],
+        });
+        const got = sh.h + sh.p + padsEnd - ((ho - 1) * sh.s + 1) + 1;
+        if (got !== sh.k) r = b.op("Slice", [r, c(b, [0, 0]), c(b, [sh.k, sh.k]), c(b, [2, 3])]);
+        b.node("Transpose", [r], { outputs: ["r"], attrs: { perm } });
+      },
+      [sh.o, sh.c, sh.k, sh.k],
+    ),
+    gemm: model1(
+      sh,
+      ho,
+      (b) => {
+        const xT = b.op("Transpose", ["x"], { perm });
+        const dyT = b.op("Reshape", [b.op("Transpose", ["dy"], { perm }), c(b, [sh.o, -1])]);
+        const xp = sh.p > 0 ? b.op("Pad", [xT, c(b, [0, 0, sh.p, sh.p, 0, 0, sh.p, sh.p])]) : xT;
+        let cols: string;
+        if (sh.k === 1 && sh.s === 1) cols = xp;
+        else {
+          const taps: string[] = [];
+          for (let ky = 0; ky < sh.k; ky++)
+            for (let kx = 0; kx < sh.k; kx++) {
+              const s = b.op("Slice", [
+                xp,
+                c(b, [ky, kx]),
+                c(b, [ky + sh.s * (ho - 1) + 1, kx + sh.s * (ho - 1) + 1]),
+                c(b, [2, 3]),
+                c(b, [sh.s, sh.s]),
+              ]);
+              taps.push(sh.k === 1 ? s : b.op("Unsqueeze", [s, c(b, [1])]));
+            }
+          cols = taps.length === 1 ? taps[0]! : b.op("Concat", taps, { axis: 1 });
         }
-        cols = taps.length === 1 ? taps[0]! : b.op("Concat", taps, { axis: 1 });
-      }
-      const r = b.op("Gemm", [dyT, b.op("Reshape", [cols, c(b, [sh.c * sh.k * sh.k, -1])])], { transB: 1 });
-      b.node("Reshape", [r, c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
-    }, [sh.o, sh.c, sh.k, sh.k]),
+        const r = b.op("Gemm", [dyT, b.op("Reshape", [cols, c(b, [sh.c * sh.k * sh.k, -1])])], { transB: 1 });
+        b.node("Reshape", [r, c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
+      },
+      [sh.o, sh.c, sh.k, sh.k],
+    ),
     // im2col by one Gather over the flattened padded X (indices of the k*k taps of every output pixel),
     // then per-sample MatMul with dY^T and ReduceSum over N.
-    gather: model1(sh, ho, (b) => {
-      const hp = sh.h + 2 * sh.p;
-      const idx: number[] = [];
-      for (let ky = 0; ky < sh.k; ky++) for (let kx = 0; kx < sh.k; kx++) for (let y = 0; y < ho; y++) for (let x = 0; x < ho; x++) idx.push((y * sh.s + ky) * hp + x * sh.s + kx);
-      const xp = sh.p > 0 ? b.op("Pad", ["x", c(b, [0, 0, sh.p, sh.p, 0, 0, sh.p, sh.p])]) : "x";
-      const flat = b.op("Reshape", [xp, c(b, [N, sh.c, -1])]);
-      const cols = b.op("Reshape", [b.op("Gather", [flat, b.constant("idx", { dtype: "int64", dims: [idx.length], data: BigInt64Array.from(idx.map(BigInt)) })], { axis: 2 }), c(b, [N, sh.c * sh.k * sh.k, -1])]);
-      const dyt = b.op("Transpose", [b.op("Reshape", ["dy", c(b, [N, sh.o, -1])])], { perm: [0, 2, 1] });
-      const r = b.op("ReduceSum", [b.op("MatMul", [cols, dyt]), c(b, [0])], { keepdims: 0 });
-      b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], { outputs: ["r"] });
-    }, [sh.o, sh.c, sh.k, sh.k]),
+    gather: model1(
+      sh,
+      ho,
+      (b) => {
+        const hp = sh.h + 2 * sh.p;
+        const idx: number[] = [];
+        for (let ky = 0; ky < sh.k; ky++)
+          for (let kx = 0; kx < sh.k; kx++)
+            for (let y = 0; y < ho; y++) for (let x = 0; x < ho; x++) idx.push((y * sh.s + ky) * hp + x * sh.s + kx);
+        const xp = sh.p > 0 ? b.op("Pad", ["x", c(b, [0, 0, sh.p, sh.p, 0, 0, sh.p, sh.p])]) : "x";
+        const flat = b.op("Reshape", [xp, c(b, [N, sh.c, -1])]);
+        const cols = b.op("Reshape", [
+          b.op(
+            "Gather",
+            [
+              flat,
+              b.constant("idx", { dtype: "int64", dims: [idx.length], data: BigInt64Array.from(idx.map(BigInt)) }),
+            ],
+            { axis: 2 },
+          ),
+          c(b, [N, sh.c * sh.k * sh.k, -1]),
+        ]);
+        const dyt = b.op("Transpose", [b.op("Reshape", ["dy", c(b, [N, sh.o, -1])])], { perm: [0, 2, 1] });
+        const r = b.op("ReduceSum", [b.op("MatMul", [cols, dyt]), c(b, [0])], { keepdims: 0 });
+        b.node("Reshape", [b.op("Transpose", [r], { perm: [1, 0] }), c(b, [sh.o, sh.c, sh.k, sh.k])], {
+          outputs: ["r"],
+        });
+      },
+      [sh.o, sh.c, sh.k, sh.k],
+    ),
     // im2col by a one-hot Conv over X as [N*C, 1, H, W] -> [N, C*k*k, Ho*Wo], batched MatMul with dY as
     // [N, Ho*Wo, O], ReduceSum over N: no transpose of X, no slices.
     bmm: model1(sh, ho, (b) => bmmBody(b, "constant"), [sh.o, sh.c, sh.k, sh.k]),
@@ -132,40 +212,75 @@ function variants(sh: Shape) {
   // per-image im2col of X ("bmm", no transposes).
   const tapsOf = (b: GraphBuilder, xp: string, axis: number) => {
     const taps: string[] = [];
-    for (let ky = 0; ky < sh.k; ky++) for (let kx = 0; kx < sh.k; kx++) {
-      const s = b.op("Slice", [xp, c(b, [ky, kx]), c(b, [ky + sh.s * (ho - 1) + 1, kx + sh.s * (ho - 1) + 1]), c(b, [2, 3]), c(b, [sh.s, sh.s])]);
-      taps.push(b.op("Unsqueeze", [s, c(b, [axis])]));
-    }
+    for (let ky = 0; ky < sh.k; ky++)
+      for (let kx = 0; kx < sh.k; kx++) {
+        const s = b.op("Slice", [
+          xp,
+          c(b, [ky, kx]),
+          c(b, [ky + sh.s * (ho - 1) + 1, kx + sh.s * (ho - 1) + 1]),
+          c(b, [2, 3]),
+          c(b, [sh.s, sh.s]),
+        ]);
+        taps.push(b.op("Unsqueeze", [s, c(b, [axis])]));
+      }
     return b.op("Concat", taps, { axis });
   };
   const pads8 = [0, 0, sh.p, sh.p, 0, 0, sh.p, sh.p];
   const y: Record<string, Uint8Array> = {
-    conv: model1(sh, ho, (b) => b.node("Conv", ["x", "w"], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p] } }), [N, sh.o, ho, ho]),
-    gemm: model1(sh, ho, (b) => {
-      const xT = b.op("Transpose", ["x"], { perm });
-      const xp = sh.p > 0 ? b.op("Pad", [xT, c(b, pads8)]) : xT;
-      const cols = b.op("Reshape", [tapsOf(b, xp, 1), c(b, [sh.c * sh.k * sh.k, -1])]);
-      const r = b.op("Gemm", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
-      b.node("Transpose", [b.op("Reshape", [r, c(b, [sh.o, N, ho, ho])])], { outputs: ["r"], attrs: { perm } });
-    }, [N, sh.o, ho, ho]),
-    bmm: model1(sh, ho, (b) => {
-      const xp = sh.p > 0 ? b.op("Pad", ["x", c(b, pads8)]) : "x";
-      const cols = b.op("Reshape", [tapsOf(b, xp, 2), c(b, [N, sh.c * sh.k * sh.k, -1])]);
-      const r = b.op("MatMul", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
-      b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
-    }, [N, sh.o, ho, ho]),
+    conv: model1(
+      sh,
+      ho,
+      (b) =>
+        b.node("Conv", ["x", "w"], {
+          outputs: ["r"],
+          attrs: { kernel_shape: [sh.k, sh.k], strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p] },
+        }),
+      [N, sh.o, ho, ho],
+    ),
+    gemm: model1(
+      sh,
+      ho,
+      (b) => {
+        const xT = b.op("Transpose", ["x"], { perm });
+        const xp = sh.p > 0 ? b.op("Pad", [xT, c(b, pads8)]) : xT;
+        const cols = b.op("Reshape", [tapsOf(b, xp, 1), c(b, [sh.c * sh.k * sh.k, -1])]);
+        const r = b.op("Gemm", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
+        b.node("Transpose", [b.op("Reshape", [r, c(b, [sh.o, N, ho, ho])])], { outputs: ["r"], attrs: { perm } });
+      },
+      [N, sh.o, ho, ho],
+    ),
+    bmm: model1(
+      sh,
+      ho,
+      (b) => {
+        const xp = sh.p > 0 ? b.op("Pad", ["x", c(b, pads8)]) : "x";
+        const cols = b.op("Reshape", [tapsOf(b, xp, 2), c(b, [N, sh.c * sh.k * sh.k, -1])]);
+        const r = b.op("MatMul", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
+        b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
+      },
+      [N, sh.o, ho, ho],
+    ),
   };
   // forward by the grouped one-hot im2col (as in the dW "bmmg" form) and one MatMul with W broadcast over N
-  y.bmmg = model1(sh, ho, (b) => {
-    const cols = oneHotCols(b, "grouped");
-    const r = b.op("MatMul", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
-    b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
-  }, [N, sh.o, ho, ho]);
+  y.bmmg = model1(
+    sh,
+    ho,
+    (b) => {
+      const cols = oneHotCols(b, "grouped");
+      const r = b.op("MatMul", [b.op("Reshape", ["w", c(b, [sh.o, -1])]), cols]);
+      b.node("Reshape", [r, c(b, [N, sh.o, ho, ho])], { outputs: ["r"] });
+    },
+    [N, sh.o, ho, ho],
+  );
   return { ho, dx, dw, y };
 }
 
 const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
-const opts: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: "0" } } } };
+const opts: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: 2,
+  interOpNumThreads: 1,
+  extra: { session: { intra_op: { allow_spinning: "0" } } },
+};
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 const total: Record<string, number> = {};
 for (const sh of shapes) {
@@ -176,7 +291,11 @@ for (const sh of shapes) {
     dy: new ort.Tensor("float32", rnd(N * sh.o * v.ho * v.ho), [N, sh.o, v.ho, v.ho]),
   };
   const line: string[] = [];
-  const all = [["Y", v.y], ["dX", v.dx], ["dW", v.dw]] as const;
+  const all = [
+    ["Y", v.y],
+    ["dX", v.dx],
+    ["dW", v.dw],
+  ] as const;
   const groups = process.env.ONLY ? all.filter(([k]) => k === process.env.ONLY) : all;
   for (const [kind, set] of groups) {
     if (sh.name.startsWith("stem") && kind === "dX") continue;
@@ -202,4 +321,9 @@ for (const sh of shapes) {
   }
   console.log(`${sh.name} x${sh.count}: ${line.join(" | ")}`);
 }
-console.log("weighted totals (ms per step):", Object.entries(total).map(([k, t]) => `${k} ${t.toFixed(1)}`).join(", "));
+console.log(
+  "weighted totals (ms per step):",
+  Object.entries(total)
+    .map(([k, t]) => `${k} ${t.toFixed(1)}`)
+    .join(", "),
+);

@@ -14,7 +14,17 @@ async function open(root: string) {
   const bench = await importFrom(root, "src/training/benchmark.ts");
   const artifacts = await zooArtifacts(root, model);
   const session = await bench.openBenchSession({ artifacts, intraOpThreads: threads });
-  const run = async () => (await bench.benchmarkStep({ artifacts, session, intraOpThreads: threads, sampleDims: [channels, image, image], batch, steps: 2, repeats: 1, warmupRuns: 1 })) as { msPerStep: number; lastLoss: number };
+  const run = async () =>
+    (await bench.benchmarkStep({
+      artifacts,
+      session,
+      intraOpThreads: threads,
+      sampleDims: [channels, image, image],
+      batch,
+      steps: 2,
+      repeats: 1,
+      warmupRuns: 1,
+    })) as { msPerStep: number; lastLoss: number };
   return { run, session };
 }
 const load0 = loadavg()[0]!;
@@ -29,6 +39,9 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)]!;
-for (const k of ["base", "new"]) console.log(`${k}: median ${median(times[k]!).toFixed(1)} ms/step = ${((batch * 1000) / median(times[k]!)).toFixed(0)} img/s; runs ${times[k]!.map((t) => t.toFixed(0)).join(" ")}; last loss ${loss[k]}`);
+for (const k of ["base", "new"])
+  console.log(
+    `${k}: median ${median(times[k]!).toFixed(1)} ms/step = ${((batch * 1000) / median(times[k]!)).toFixed(0)} img/s; runs ${times[k]!.map((t) => t.toFixed(0)).join(" ")}; last loss ${loss[k]}`,
+  );
 console.log(`${model} batch ${batch}, ${threads} threads, load ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`);
 for (const s of Object.values(sides)) await s.session.release();

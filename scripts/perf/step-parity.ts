@@ -11,15 +11,35 @@ async function one(root: string) {
   const s = await TrainingSession.create(artifacts, { intraOpThreads: 2 });
   const x = bench.randomBatch([Number(batch), channels, image, image], 1);
   const p = s.getParameters();
-  for (const [k, v] of p) { const d = v.data as Float32Array; for (let i = 0; i < d.length; i++) d[i] = d[i]! * (1 + 0.1 * Math.sin(i + k.length)); }
+  for (const [k, v] of p) {
+    const d = v.data as Float32Array;
+    for (let i = 0; i < d.length; i++) d[i] = d[i]! * (1 + 0.1 * Math.sin(i + k.length));
+  }
   s.setParameters(p);
   const r = await s.step(x, undefined, 1.0);
   const after = s.getParameters();
   await s.release();
-  return { loss: r.loss, upd: new Map([...after].map(([k, v]) => [k, (v.data as Float32Array).map((a, i) => a - p.get(k)!.data[i]! as number)])) };
+  return {
+    loss: r.loss,
+    upd: new Map(
+      [...after].map(([k, v]) => [k, (v.data as Float32Array).map((a, i) => (a - p.get(k)!.data[i]!) as number)]),
+    ),
+  };
 }
-const a = await one(baseDir!), b = await one(".");
+const a = await one(baseDir!),
+  b = await one(".");
 console.log("loss", a.loss, b.loss);
 let worst = 0;
-for (const [k, ua] of a.upd) { const ub = b.upd.get(k)!; let num = 0, den = 0; for (let i = 0; i < ua.length; i++) { num = Math.max(num, Math.abs(ua[i]! - ub[i]!)); den = Math.max(den, Math.abs(ua[i]!)); } const rel = num / (den || 1); if (rel > worst) worst = rel; if (rel > 1e-4) console.log(k, rel.toExponential(2)); }
+for (const [k, ua] of a.upd) {
+  const ub = b.upd.get(k)!;
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < ua.length; i++) {
+    num = Math.max(num, Math.abs(ua[i]! - ub[i]!));
+    den = Math.max(den, Math.abs(ua[i]!));
+  }
+  const rel = num / (den || 1);
+  if (rel > worst) worst = rel;
+  if (rel > 1e-4) console.log(k, rel.toExponential(2));
+}
 console.log("worst relative update difference", worst.toExponential(2));

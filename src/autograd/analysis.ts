@@ -16,18 +16,45 @@ export const isAiOnnx = (n: NodeProto): boolean => !n.domain || n.domain === "ai
 /** Element type of output `k` of ops whose outputs do not follow their first input. */
 export function producedType(n: NodeProto, k: number, typeOf: (v: string) => number | undefined): number | undefined {
   switch (n.opType) {
-    case "Cast": return attrInt(n, "to");
-    case "CastLike": return typeOf(n.input[1]!);
-    case "Shape": case "Size": case "ArgMax": case "ArgMin": case "NonZero": return DataType.INT64;
-    case "Equal": case "Less": case "Greater": case "LessOrEqual": case "GreaterOrEqual": case "Not": case "And":
-    case "Or": case "Xor": case "IsNaN": case "IsInf": return DataType.BOOL;
-    case "Where": return typeOf(n.input[1]!);
-    case "ConstantOfShape": return attrTensor(n, "value") ? dtypeOfAttr(n) : DataType.FLOAT;
-    case "Constant": { const t = constantNodeValue(n); return t ? onnxFromDtype(t.dtype) : undefined; }
-    case "MaxPool": case "TopK": return k === 1 ? DataType.INT64 : typeOf(n.input[0]!);
-    case "Dropout": return k === 1 ? DataType.BOOL : typeOf(n.input[0]!);
-    case "OneHot": return typeOf(n.input[2]!);
-    default: return n.input[0] ? typeOf(n.input[0]) : undefined;
+    case "Cast":
+      return attrInt(n, "to");
+    case "CastLike":
+      return typeOf(n.input[1]!);
+    case "Shape":
+    case "Size":
+    case "ArgMax":
+    case "ArgMin":
+    case "NonZero":
+      return DataType.INT64;
+    case "Equal":
+    case "Less":
+    case "Greater":
+    case "LessOrEqual":
+    case "GreaterOrEqual":
+    case "Not":
+    case "And":
+    case "Or":
+    case "Xor":
+    case "IsNaN":
+    case "IsInf":
+      return DataType.BOOL;
+    case "Where":
+      return typeOf(n.input[1]!);
+    case "ConstantOfShape":
+      return attrTensor(n, "value") ? dtypeOfAttr(n) : DataType.FLOAT;
+    case "Constant": {
+      const t = constantNodeValue(n);
+      return t ? onnxFromDtype(t.dtype) : undefined;
+    }
+    case "MaxPool":
+    case "TopK":
+      return k === 1 ? DataType.INT64 : typeOf(n.input[0]!);
+    case "Dropout":
+      return k === 1 ? DataType.BOOL : typeOf(n.input[0]!);
+    case "OneHot":
+      return typeOf(n.input[2]!);
+    default:
+      return n.input[0] ? typeOf(n.input[0]) : undefined;
   }
 }
 
@@ -58,7 +85,10 @@ export function analyze({ view, loss, wrt, rules, nonDifferentiable }: AnalyzeOp
   const elemType = new Map<string, number>();
   const declared = (v: string) => view.elemType(v);
   for (const t of view.graph.initializer) elemType.set(t.name, t.dataType);
-  for (const v of view.inputNames) { const t = declared(v); if (t !== undefined) elemType.set(v, t); }
+  for (const v of view.inputNames) {
+    const t = declared(v);
+    if (t !== undefined) elemType.set(v, t);
+  }
   for (const n of order) {
     n.output.forEach((o, k) => {
       if (!o) return;
@@ -69,12 +99,12 @@ export function analyze({ view, loss, wrt, rules, nonDifferentiable }: AnalyzeOp
   const isFloat = (v: string) => isFloatType(elemType.get(v));
   const diffInputs = (n: NodeProto): number[] => {
     if (isAiOnnx(n) && nonDifferentiable.has(n.opType)) return [];
-    const skip = new Set(isAiOnnx(n) ? rules[n.opType]?.nonDifferentiableInputs ?? [] : []);
+    const skip = new Set(isAiOnnx(n) ? (rules[n.opType]?.nonDifferentiableInputs ?? []) : []);
     return n.input.map((_, i) => i).filter((i) => n.input[i] && !skip.has(i));
   };
   const diffOutputs = (n: NodeProto): number[] => {
     if (isAiOnnx(n) && nonDifferentiable.has(n.opType)) return [];
-    const skip = new Set(isAiOnnx(n) ? rules[n.opType]?.nonDifferentiableOutputs ?? [] : []);
+    const skip = new Set(isAiOnnx(n) ? (rules[n.opType]?.nonDifferentiableOutputs ?? []) : []);
     return n.output.map((_, k) => k).filter((k) => n.output[k] && !skip.has(k));
   };
 
@@ -98,7 +128,9 @@ export function analyze({ view, loss, wrt, rules, nonDifferentiable }: AnalyzeOp
 function collectConstants(view: GraphView, order: NodeProto[]): (value: string) => Tensor | undefined {
   const inputs = new Set(view.graph.input.map((v) => v.name));
   const protos = new Map(view.graph.initializer.filter((t) => !inputs.has(t.name)).map((t) => [t.name, t]));
-  const constantNodes = new Map(order.filter((n) => n.opType === "Constant" && isAiOnnx(n)).map((n) => [n.output[0]!, n]));
+  const constantNodes = new Map(
+    order.filter((n) => n.opType === "Constant" && isAiOnnx(n)).map((n) => [n.output[0]!, n]),
+  );
   const cache = new Map<string, Tensor | undefined>();
   return (value) => {
     if (!cache.has(value)) {

@@ -49,12 +49,17 @@ export function reduceToShape(ctx: Ctx, { grad, like, gradDims, nodeLabel }: Red
     return inDims.length === gradDims.length ? summed : reshapeLike(ctx, summed, like);
   }
   if (ctx.opset < 13) {
-    throw new UserError(`cannot reduce a broadcast gradient without static shapes at opset ${ctx.opset} (needs opset >= 13 or known shapes)`, nodeLabel);
+    throw new UserError(
+      `cannot reduce a broadcast gradient without static shapes at opset ${ctx.opset} (needs opset >= 13 or known shapes)`,
+      nodeLabel,
+    );
   }
   const inShape = ctx.op("Shape", [like]);
   const gradShape = ctx.op("Shape", [grad]);
   const rankDiff = ctx.op("Sub", [ctx.op("Size", [gradShape]), ctx.op("Size", [inShape])]);
-  const ones = ctx.op("ConstantOfShape", [ctx.op("Reshape", [rankDiff, ctx.constant(int64([1], [1]))])], { value: int64([1], [1]) });
+  const ones = ctx.op("ConstantOfShape", [ctx.op("Reshape", [rankDiff, ctx.constant(int64([1], [1]))])], {
+    value: int64([1], [1]),
+  });
   const padded = ctx.op("Concat", [ones, inShape], { axis: 0 });
   const isOne = ctx.op("Equal", [padded, ctx.constant(int64([], [1]))]);
   const dynAxes = ctx.op("Reshape", [ctx.op("NonZero", [isOne]), ctx.constant(int64([1], [-1]))]);

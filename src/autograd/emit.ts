@@ -13,8 +13,17 @@ export const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis
 
 /** Opset at which `op` takes its axes as an input instead of an attribute. */
 const AXES_AS_INPUT: Record<string, number> = {
-  ReduceSum: 13, Squeeze: 13, Unsqueeze: 13, Split: 13,
-  ReduceMean: 18, ReduceMax: 18, ReduceMin: 18, ReduceProd: 18, ReduceL2: 18, ReduceSumSquare: 18, ReduceLogSumExp: 18,
+  ReduceSum: 13,
+  Squeeze: 13,
+  Unsqueeze: 13,
+  Split: 13,
+  ReduceMean: 18,
+  ReduceMax: 18,
+  ReduceMin: 18,
+  ReduceProd: 18,
+  ReduceL2: 18,
+  ReduceSumSquare: 18,
+  ReduceLogSumExp: 18,
 };
 
 export const axesAsInput = (ctx: Pick<GradContext, "opset">, opType: string): boolean =>
@@ -39,7 +48,8 @@ export function squeeze(ctx: Ctx, x: string, axes: number[]): string {
 
 /** Splits `x` along `axis` into pieces of the given constant sizes. */
 export function split(ctx: Ctx, x: string, sizes: number[], axis: number): string[] {
-  if (axesAsInput(ctx, "Split")) return ctx.ops("Split", [x, ctx.constant(int64([sizes.length], sizes))], sizes.length, { axis });
+  if (axesAsInput(ctx, "Split"))
+    return ctx.ops("Split", [x, ctx.constant(int64([sizes.length], sizes))], sizes.length, { axis });
   return ctx.ops("Split", [x], sizes.length, { axis, split: sizes });
 }
 

@@ -38,7 +38,13 @@ const fmt = (d: Dims) => `[${d.map((x) => x ?? "?").join(",")}]`;
 export function appendBackward(graph: GraphProto, opts: BackwardOptions): Map<string, string> {
   const prefix = opts.prefix ?? "grad";
   const view = new GraphView(graph);
-  const analysis = analyze({ view, loss: opts.loss, wrt: opts.wrt, rules: RULES, nonDifferentiable: NON_DIFFERENTIABLE });
+  const analysis = analyze({
+    view,
+    loss: opts.loss,
+    wrt: opts.wrt,
+    rules: RULES,
+    nonDifferentiable: NON_DIFFERENTIABLE,
+  });
   validate(view, analysis, opts);
   const shapes = new Map<string, Dims>();
   for (const v of [...view.producer.keys(), ...view.inputNames, ...view.initializerNames]) {
@@ -54,7 +60,12 @@ export function appendBackward(graph: GraphProto, opts: BackwardOptions): Map<st
 /** Fills in forward shapes the file and `opts.shapes` leave out, where they follow from the inputs. */
 function inferForwardShapes(view: GraphView, a: Analysis, shapes: Map<string, Dims>, opset: number): void {
   const values = new Map<string, Dims>();
-  const ctx = { shape: (v: string) => shapes.get(v), constantValue: a.constantValue, value: (v: string) => values.get(v), opset };
+  const ctx = {
+    shape: (v: string) => shapes.get(v),
+    constantValue: a.constantValue,
+    value: (v: string) => values.get(v),
+    opset,
+  };
   for (const n of view.topoOrder()) {
     if (!isAiOnnx(n)) continue;
     const value = isFloatType(a.elemType.get(n.output[0]!)) ? undefined : inferValue(n, ctx);
@@ -68,9 +79,13 @@ function inferForwardShapes(view: GraphView, a: Analysis, shapes: Map<string, Di
 
 function validate(view: GraphView, a: Analysis, opts: BackwardOptions): void {
   const problems: string[] = [];
-  const exists = (v: string) => view.producer.has(v) || view.initializerNames.has(v) || view.graph.input.some((i) => i.name === v);
+  const exists = (v: string) =>
+    view.producer.has(v) || view.initializerNames.has(v) || view.graph.input.some((i) => i.name === v);
   if (!exists(opts.loss)) problems.push(`loss '${opts.loss}' is not a value of the graph`);
-  else if (!isFloatType(a.elemType.get(opts.loss))) problems.push(`loss '${opts.loss}' is not a float value (element type ${DataType[a.elemType.get(opts.loss) ?? 0] ?? "unknown"})`);
+  else if (!isFloatType(a.elemType.get(opts.loss)))
+    problems.push(
+      `loss '${opts.loss}' is not a float value (element type ${DataType[a.elemType.get(opts.loss) ?? 0] ?? "unknown"})`,
+    );
   if (opts.wrt.length === 0) problems.push("no float parameters to differentiate (wrt is empty)");
   for (const w of opts.wrt) {
     if (!exists(w)) problems.push(`'${w}' is not a value of the graph`);
@@ -79,12 +94,19 @@ function validate(view: GraphView, a: Analysis, opts: BackwardOptions): void {
   if (problems.length) throw new UserError(problems.join("; "), "backward");
   const unreached = opts.wrt.filter((w) => !a.relevant.has(w));
   if (unreached.length) {
-    throw new UserError(`the loss '${opts.loss}' does not depend (through differentiable ops) on: ${unreached.join(", ")}`, "backward");
+    throw new UserError(
+      `the loss '${opts.loss}' does not depend (through differentiable ops) on: ${unreached.join(", ")}`,
+      "backward",
+    );
   }
   const unsupported = a.backwardOrder.filter((n) => !isAiOnnx(n) || !RULES[n.opType]);
   if (unsupported.length) {
-    const list = unsupported.map((n) => `op '${isAiOnnx(n) ? "" : `${n.domain}.`}${n.opType}' (node '${label(n)}', opset ${opts.opset})`);
-    throw new UserError(`No gradient rule for ${[...new Set(list)].join(", ")}; supported: ${Object.keys(RULES).sort().join(", ")}`);
+    const list = unsupported.map(
+      (n) => `op '${isAiOnnx(n) ? "" : `${n.domain}.`}${n.opType}' (node '${label(n)}', opset ${opts.opset})`,
+    );
+    throw new UserError(
+      `No gradient rule for ${[...new Set(list)].join(", ")}; supported: ${Object.keys(RULES).sort().join(", ")}`,
+    );
   }
 }
 
@@ -117,11 +139,18 @@ class Emitter {
     const dtype = this.dtypeOf(loss);
     const dims = this.shapes.get(loss);
     if (dims && dims.every((d): d is number => typeof d === "number")) {
-      if (numel(dims) !== 1) throw new UserError(`loss '${loss}' has shape ${fmt(dims)}, expected a scalar`, "backward");
+      if (numel(dims) !== 1)
+        throw new UserError(`loss '${loss}' has shape ${fmt(dims)}, expected a scalar`, "backward");
       return this.constant(filled(dtype, dims, 1));
     }
     const shape = this.emit("Shape", [loss], 1, {}, `${loss}/${this.prefix}/Shape`)[0]!;
-    return this.emit("ConstantOfShape", [shape], 1, { value: filled(dtype, [1], 1) }, `${loss}/${this.prefix}/seed`)[0]!;
+    return this.emit(
+      "ConstantOfShape",
+      [shape],
+      1,
+      { value: filled(dtype, [1], 1) },
+      `${loss}/${this.prefix}/seed`,
+    )[0]!;
   }
 
   /** Sum of the gradients flowing into `value` (one Sum node at fan-out), or undefined when none does. */
@@ -147,11 +176,19 @@ class Emitter {
       if (!this.needs(n, rule, i)) return;
       let g = grads[i];
       if (!g) throw new Error(`gradient rule ${n.opType} gave no gradient for input ${i} ('${x}') of node '${name}'`);
-      if (rule.broadcast && n.input.filter((v) => v).length > 1) g = reduceToShape(ctx, { grad: g, like: x, gradDims: this.shapes.get(n.output[0]!), nodeLabel: `node '${name}' (${n.opType})` });
+      if (rule.broadcast && n.input.filter((v) => v).length > 1)
+        g = reduceToShape(ctx, {
+          grad: g,
+          like: x,
+          gradDims: this.shapes.get(n.output[0]!),
+          nodeLabel: `node '${name}' (${n.opType})`,
+        });
       const gs = this.shapes.get(g);
       const xs = this.shapes.get(x);
       if (gs && xs && shapesConflict(gs, xs)) {
-        throw new Error(`gradient rule ${n.opType} of node '${name}' returned shape ${fmt(gs)} for input '${x}' of shape ${fmt(xs)}`);
+        throw new Error(
+          `gradient rule ${n.opType} of node '${name}' returned shape ${fmt(gs)} for input '${x}' of shape ${fmt(xs)}`,
+        );
       }
       const list = this.contributions.get(x) ?? [];
       list.push(g);
@@ -179,7 +216,13 @@ class Emitter {
     };
   }
 
-  private emit(opType: string, inputs: string[], outputs: number, attrs: Parameters<GradContext["op"]>[2], name: string): string[] {
+  private emit(
+    opType: string,
+    inputs: string[],
+    outputs: number,
+    attrs: Parameters<GradContext["op"]>[2],
+    name: string,
+  ): string[] {
     const outs = this.b.node(opType, inputs, { name, outputs, attrs });
     const node = this.b.nodes[this.b.nodes.length - 1]!;
     outs.forEach((o, k) => {
@@ -215,4 +258,5 @@ class Emitter {
 }
 
 /** A tensor of `dtype` filled with `x`. */
-const filled = (dtype: DType, dims: number[], x: number): Tensor => tensorOf(dtype, dims, new Float64Array(numel(dims)).fill(x));
+const filled = (dtype: DType, dims: number[], x: number): Tensor =>
+  tensorOf(dtype, dims, new Float64Array(numel(dims)).fill(x));

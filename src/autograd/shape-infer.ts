@@ -13,13 +13,57 @@ import { ceilMode, readWindowAttrs, spatialDim } from "./rules/window.js";
 type Dim = Dims[number];
 
 const SAME_AS_INPUT = new Set([
-  "Identity", "Neg", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Sign", "Erf", "Cast",
-  "CastLike", "Not", "Softmax", "LogSoftmax", "Gelu", "LeakyRelu", "Clip", "IsNaN", "Floor", "Ceil", "Round",
-  "BatchNormalization", "LayerNormalization", "Dropout", "HardSigmoid", "HardSwish", "Softplus", "Elu", "Selu",
+  "Identity",
+  "Neg",
+  "Relu",
+  "Sigmoid",
+  "Tanh",
+  "Exp",
+  "Log",
+  "Sqrt",
+  "Reciprocal",
+  "Abs",
+  "Sign",
+  "Erf",
+  "Cast",
+  "CastLike",
+  "Not",
+  "Softmax",
+  "LogSoftmax",
+  "Gelu",
+  "LeakyRelu",
+  "Clip",
+  "IsNaN",
+  "Floor",
+  "Ceil",
+  "Round",
+  "BatchNormalization",
+  "LayerNormalization",
+  "Dropout",
+  "HardSigmoid",
+  "HardSwish",
+  "Softplus",
+  "Elu",
+  "Selu",
 ]);
 const BROADCAST = new Set([
-  "Add", "Sub", "Mul", "Div", "Pow", "Sum", "Mean", "Max", "Min", "Equal", "Less", "Greater", "LessOrEqual",
-  "GreaterOrEqual", "And", "Or", "Where",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Pow",
+  "Sum",
+  "Mean",
+  "Max",
+  "Min",
+  "Equal",
+  "Less",
+  "Greater",
+  "LessOrEqual",
+  "GreaterOrEqual",
+  "And",
+  "Or",
+  "Where",
 ]);
 
 export interface InferContext {
@@ -30,7 +74,8 @@ export interface InferContext {
   opset: number;
 }
 
-const ints = (t: Tensor | undefined): number[] | undefined => (t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined);
+const ints = (t: Tensor | undefined): number[] | undefined =>
+  t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
 
 function broadcastDim(a: Dim, b: Dim): Dim | undefined {
   if (a === 1) return b;
@@ -66,7 +111,8 @@ const normAxes = (axes: number[], rank: number) => axes.map((a) => normAxis(a, r
 /** Shape of output 0 of `n`, or undefined. */
 function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
   const inShapes = n.input.map((i) => (i ? ctx.shape(i) : undefined));
-  const known = (i: number): Dims | undefined => (n.input[i] ? (ctx.value?.(n.input[i]!) ?? ints(ctx.constantValue(n.input[i]!))) : undefined);
+  const known = (i: number): Dims | undefined =>
+    n.input[i] ? (ctx.value?.(n.input[i]!) ?? ints(ctx.constantValue(n.input[i]!))) : undefined;
   const x = inShapes[0];
   if (SAME_AS_INPUT.has(n.opType)) return x;
   if (BROADCAST.has(n.opType)) return inShapes.every((s) => s) ? broadcastShapes(inShapes as Dims[]) : undefined;
@@ -81,7 +127,13 @@ function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       if (!target) return undefined;
       const out: Dims = target.map((d, i) => (d === 0 && attrInt(n, "allowzero", 0) === 0 ? (x?.[i] ?? null) : d));
       const neg = out.indexOf(-1);
-      if (neg >= 0) out[neg] = x ? quotient(x, out.filter((_, i) => i !== neg)) : null;
+      if (neg >= 0)
+        out[neg] = x
+          ? quotient(
+              x,
+              out.filter((_, i) => i !== neg),
+            )
+          : null;
       return out;
     }
     case "Expand": {
@@ -100,25 +152,38 @@ function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
     }
     case "Slice": {
       if (!x || ctx.opset < 10) return undefined;
-      const [starts, ends, axes, steps] = [known(1), known(2), n.input[3] ? known(3) : x.map((_, i) => i), n.input[4] ? known(4) : x.map(() => 1)];
-      if (![starts, ends, axes, steps].every((v) => v && v.every((d): d is number => typeof d === "number"))) return undefined;
+      const [starts, ends, axes, steps] = [
+        known(1),
+        known(2),
+        n.input[3] ? known(3) : x.map((_, i) => i),
+        n.input[4] ? known(4) : x.map(() => 1),
+      ];
+      if (![starts, ends, axes, steps].every((v) => v && v.every((d): d is number => typeof d === "number")))
+        return undefined;
       const out = [...x];
       (axes as number[]).forEach((ax, k) => {
         const a = normAxis(ax, x.length);
         const dim = x[a];
         const step = (steps as number[])[k]!;
-        if (typeof dim !== "number") { out[a] = null; return; }
+        if (typeof dim !== "number") {
+          out[a] = null;
+          return;
+        }
         const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
-        const [b, e] = step > 0
-          ? [clamp((starts as number[])[k]!, 0, dim), clamp((ends as number[])[k]!, 0, dim)]
-          : [clamp((starts as number[])[k]!, 0, dim - 1), clamp((ends as number[])[k]!, -1, dim - 1)];
+        const [b, e] =
+          step > 0
+            ? [clamp((starts as number[])[k]!, 0, dim), clamp((ends as number[])[k]!, 0, dim)]
+            : [clamp((starts as number[])[k]!, 0, dim - 1), clamp((ends as number[])[k]!, -1, dim - 1)];
         out[a] = Math.max(0, Math.ceil((e - b) / step));
       });
       return out;
     }
-    case "Constant": return ctx.constantValue(n.output[0]!)?.dims;
-    case "Shape": return x ? [x.length] : undefined;
-    case "ReduceSum": case "ReduceMean": {
+    case "Constant":
+      return ctx.constantValue(n.output[0]!)?.dims;
+    case "Shape":
+      return x ? [x.length] : undefined;
+    case "ReduceSum":
+    case "ReduceMean": {
       const axes = axesOf(n, ctx, n.opType === "ReduceSum" ? 13 : 18);
       if (!x || !axes) return undefined;
       if (axes.length === 0 && attrInt(n, "noop_with_empty_axes", 0) === 1) return x;
@@ -153,8 +218,13 @@ function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       const axis = normAxis(attrInt(n, "axis", 1), x.length);
       return [product(x.slice(0, axis)), product(x.slice(axis))];
     }
-    case "GlobalAveragePool": case "GlobalMaxPool": return x ? [...x.slice(0, 2), ...x.slice(2).map(() => 1)] : undefined;
-    case "Conv": case "MaxPool": case "AveragePool": return x ? windowShape(n, x, inShapes[1]) : undefined;
+    case "GlobalAveragePool":
+    case "GlobalMaxPool":
+      return x ? [...x.slice(0, 2), ...x.slice(2).map(() => 1)] : undefined;
+    case "Conv":
+    case "MaxPool":
+    case "AveragePool":
+      return x ? windowShape(n, x, inShapes[1]) : undefined;
     case "Gemm": {
       const [a, b] = [x, inShapes[1]];
       if (!a || !b || a.length !== 2 || b.length !== 2) return undefined;
@@ -166,7 +236,8 @@ function inferShape(n: NodeProto, ctx: InferContext): Dims | undefined {
       const batch = broadcastShapes([a.slice(0, -2), b.slice(0, -2)]);
       return batch ? [...batch, a[a.length - 2]!, b[b.length - 1]!] : undefined;
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -192,10 +263,13 @@ function product(d: Dims): Dim {
 function windowShape(n: NodeProto, x: Dims, w: Dims | undefined): Dims | undefined {
   const spatial = x.length - 2;
   const kernel = n.opType === "Conv" ? w?.slice(2) : attrInts(n, "kernel_shape");
-  if (!kernel || kernel.length !== spatial || !kernel.every((k): k is number => typeof k === "number")) return undefined;
+  if (!kernel || kernel.length !== spatial || !kernel.every((k): k is number => typeof k === "number"))
+    return undefined;
   const attrs = readWindowAttrs(n, spatial);
   const channels = n.opType === "Conv" ? (w?.[0] ?? null) : x[1]!;
-  const sizes = x.slice(2).map((d, i) => (typeof d === "number" ? spatialDim(attrs, kernel, i, d, ceilMode(n)).output : null));
+  const sizes = x
+    .slice(2)
+    .map((d, i) => (typeof d === "number" ? spatialDim(attrs, kernel, i, d, ceilMode(n)).output : null));
   return [x[0]!, channels, ...sizes];
 }
 

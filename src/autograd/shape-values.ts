@@ -29,7 +29,8 @@ const at = (v: Dims, i: number): Dims[number] | undefined => v[i < 0 ? i + v.len
 
 /** Symbolic value of output 0 of `n`, or undefined when it does not follow. */
 export function inferValue(n: NodeProto, ctx: ValueContext): Dims | undefined {
-  const val = (i: number) => (n.input[i] ? (ctx.value(n.input[i]) ?? constantInts(ctx.constantValue(n.input[i]))) : undefined);
+  const val = (i: number) =>
+    n.input[i] ? (ctx.value(n.input[i]) ?? constantInts(ctx.constantValue(n.input[i]))) : undefined;
   switch (n.opType) {
     case "Shape": {
       const d = ctx.shape(n.input[0]!);
@@ -38,9 +39,14 @@ export function inferValue(n: NodeProto, ctx: ValueContext): Dims | undefined {
       const end = attrInt(n, "end");
       return d.slice(start, end);
     }
-    case "Constant": return constantInts(constantNodeValue(n));
-    case "Identity": case "Cast": return val(0);
-    case "Unsqueeze": case "Squeeze": return val(0);
+    case "Constant":
+      return constantInts(constantNodeValue(n));
+    case "Identity":
+    case "Cast":
+      return val(0);
+    case "Unsqueeze":
+    case "Squeeze":
+      return val(0);
     case "Gather": {
       const [data, idx] = [val(0), val(1)];
       if (!data || !idx || attrInt(n, "axis", 0) !== 0) return undefined;
@@ -68,23 +74,40 @@ export function inferValue(n: NodeProto, ctx: ValueContext): Dims | undefined {
     case "Equal": {
       const [a, b] = [val(0), val(1)];
       if (!a || !b) return undefined;
-      return elementwise(a, b, (x, y) => (typeof x === "number" && typeof y === "number" ? Number(x === y) : typeof x === "string" && typeof y === "number" && y < 0 ? 0 : null));
+      return elementwise(a, b, (x, y) =>
+        typeof x === "number" && typeof y === "number"
+          ? Number(x === y)
+          : typeof x === "string" && typeof y === "number" && y < 0
+            ? 0
+            : null,
+      );
     }
     case "Where": {
       const [c, a, b] = [val(0), val(1), val(2)];
       if (!c || !a || !b) return undefined;
       const len = Math.max(c.length, a.length, b.length);
       const pick = (v: Dims, i: number) => (v.length === 1 ? v[0]! : v[i]!);
-      const out = Array.from({ length: len }, (_, i) => (pick(c, i) === null ? null : pick(c, i) ? pick(a, i) : pick(b, i)));
+      const out = Array.from({ length: len }, (_, i) =>
+        pick(c, i) === null ? null : pick(c, i) ? pick(a, i) : pick(b, i),
+      );
       return out;
     }
-    case "Mul": case "Add": case "Sub": case "Div": {
+    case "Mul":
+    case "Add":
+    case "Sub":
+    case "Div": {
       const [a, b] = [val(0), val(1)];
       if (!a || !b) return undefined;
-      const f = { Mul: (x: number, y: number) => x * y, Add: (x: number, y: number) => x + y, Sub: (x: number, y: number) => x - y, Div: (x: number, y: number) => Math.trunc(x / y) }[n.opType];
+      const f = {
+        Mul: (x: number, y: number) => x * y,
+        Add: (x: number, y: number) => x + y,
+        Sub: (x: number, y: number) => x - y,
+        Div: (x: number, y: number) => Math.trunc(x / y),
+      }[n.opType];
       return elementwise(a, b, (x, y) => (typeof x === "number" && typeof y === "number" ? f(x, y) : null));
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 

@@ -9,7 +9,9 @@ import { registerCommands } from "./commands/index.js";
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command("onnx-unlearn")
-    .description("Machine unlearning for ONNX image classifiers: remove a forget set's influence using only the retain set.")
+    .description(
+      "Machine unlearning for ONNX image classifiers: remove a forget set's influence using only the retain set.",
+    )
     .option("--verbose", "print stack traces for errors")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

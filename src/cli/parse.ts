@@ -10,7 +10,8 @@ export function parseNumber(flag: string, v: string | undefined): number | undef
 
 export function parseInteger(flag: string, v: string | undefined, min = 0): number | undefined {
   const n = parseNumber(flag, v);
-  if (n !== undefined && (!Number.isInteger(n) || n < min)) throw new UserError(`${flag} expects an integer >= ${min}, got '${v}'`);
+  if (n !== undefined && (!Number.isInteger(n) || n < min))
+    throw new UserError(`${flag} expects an integer >= ${min}, got '${v}'`);
   return n;
 }
 
@@ -18,19 +19,31 @@ export function parseNumberList(flag: string, v: string | undefined): number[] |
   return v === undefined ? undefined : v.split(",").map((s) => parseNumber(flag, s.trim())!);
 }
 
-export function parseChoice<T extends string>(flag: string, v: string | undefined, choices: readonly T[]): T | undefined {
+export function parseChoice<T extends string>(
+  flag: string,
+  v: string | undefined,
+  choices: readonly T[],
+): T | undefined {
   if (v === undefined) return undefined;
   if (!choices.includes(v as T)) throw new UserError(`${flag} expects one of ${choices.join(", ")}, got '${v}'`);
   return v as T;
 }
 
 /** --ep and --threads, for the commands that train or score. */
-export function addRuntimeOptions<C extends { option(flags: string, description: string, dflt?: string): C }>(cmd: C): C {
+export function addRuntimeOptions<C extends { option(flags: string, description: string, dflt?: string): C }>(
+  cmd: C,
+): C {
   return cmd
     .option("--ep <provider>", "execution provider: cpu or cuda", "cpu")
     .option("--threads <n>", "onnxruntime intra-op threads (default: one per core)");
 }
 
-export function parseRuntimeOptions(o: { ep: string; threads?: string }): { executionProvider: "cpu" | "cuda"; intraOpThreads?: number } {
-  return { executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!, intraOpThreads: parseInteger("--threads", o.threads, 1) };
+export function parseRuntimeOptions(o: { ep: string; threads?: string }): {
+  executionProvider: "cpu" | "cuda";
+  intraOpThreads?: number;
+} {
+  return {
+    executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
+    intraOpThreads: parseInteger("--threads", o.threads, 1),
+  };
 }

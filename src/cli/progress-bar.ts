@@ -9,17 +9,31 @@ export interface StepBar {
 export function stepBar(enabled = process.stderr.isTTY === true): StepBar {
   if (!enabled) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: "{label} [{bar}] {value}/{total} steps | loss {loss} | eta {eta_formatted}", clearOnComplete: true, hideCursor: true },
+    {
+      stream: process.stderr,
+      format: "{label} [{bar}] {value}/{total} steps | loss {loss} | eta {eta_formatted}",
+      clearOnComplete: true,
+      hideCursor: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let running = false;
   return {
     update(step, total, loss, label) {
-      if (!running) { bar.start(total, 0, { loss: "-", label }); running = true; }
+      if (!running) {
+        bar.start(total, 0, { loss: "-", label });
+        running = true;
+      }
       bar.setTotal(total);
       bar.update(step, { loss: loss.toExponential(3), label });
-      if (step >= total) { bar.stop(); running = false; }
+      if (step >= total) {
+        bar.stop();
+        running = false;
+      }
     },
-    stop() { if (running) bar.stop(); running = false; },
+    stop() {
+      if (running) bar.stop();
+      running = false;
+    },
   };
 }

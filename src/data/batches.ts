@@ -107,7 +107,8 @@ function planEpoch(examples: Examples, options: BatchOptions): EpochPlan {
   const seed = options.seed ?? 0;
   const noiseSigma = options.noiseSigma ?? 0;
   const problems: string[] = [];
-  if (!(Number.isSafeInteger(batchSize) && batchSize > 0)) problems.push(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isSafeInteger(batchSize) && batchSize > 0))
+    problems.push(`batchSize must be a positive integer, got ${batchSize}`);
   if (!(Number.isSafeInteger(epoch) && epoch >= 0)) problems.push(`epoch must be an integer >= 0, got ${epoch}`);
   if (!(Number.isFinite(noiseSigma) && noiseSigma >= 0)) problems.push(`noiseSigma must be >= 0, got ${noiseSigma}`);
   if (problems.length) throw new UserError(`bad batch options: ${problems.join("; ")}`);
@@ -122,7 +123,13 @@ function planEpoch(examples: Examples, options: BatchOptions): EpochPlan {
     shift = Float32Array.from(mean, (m, c) => -m / std[c]);
   }
   return {
-    order, batchSize, seed, epoch, noiseSigma, scale, shift,
+    order,
+    batchSize,
+    seed,
+    epoch,
+    noiseSigma,
+    scale,
+    shift,
     batches: batchCount(examples, { batchSize, dropLast: options.dropLast }),
     weights: classWeightsFor(examples, options.classWeights),
     labelType: options.labelType ?? "int64",
@@ -158,14 +165,16 @@ async function makeBatch(examples: Examples, plan: EpochPlan, index: number): Pr
   if (scale && shift) {
     const channels = examples.shape.channels;
     for (let block = 0; block < n * channels; block++) {
-      const a = scale[block % channels], b = shift[block % channels];
+      const a = scale[block % channels],
+        b = shift[block % channels];
       for (let i = block * plane; i < (block + 1) * plane; i++) x[i] = x[i] * a + b;
     }
   }
   if (plan.noiseSigma > 0) new GaussianStream(noiseStreamName(plan.seed, plan.epoch, index)).addTo(x, plan.noiseSigma);
   const labels = Int32Array.from(positions, (p) => examples.labels[p]);
   const batch: Batch = {
-    x, dims: [n, examples.shape.channels, examples.shape.height, examples.shape.width],
+    x,
+    dims: [n, examples.shape.channels, examples.shape.height, examples.shape.width],
     y: plan.labelType === "int32" ? labels : BigInt64Array.from(labels, (c) => BigInt(c)),
     ids: Int32Array.from(positions, (p) => examples.ids[p]),
     index,
@@ -182,7 +191,9 @@ function noiseStreamName(seed: Seed, epoch: number, batch: number): string {
 function withoutFailures(positions: Int32Array, x: Float32Array, size: number, failures: ReadFailure[]) {
   const bad = new Set(failures.map((f) => f.index));
   const keep: number[] = [];
-  positions.forEach((p, k) => { if (!bad.has(p)) keep.push(k); });
+  positions.forEach((p, k) => {
+    if (!bad.has(p)) keep.push(k);
+  });
   const kept = new Float32Array(keep.length * size);
   keep.forEach((k, j) => kept.set(x.subarray(k * size, (k + 1) * size), j * size));
   return { positions: Int32Array.from(keep, (k) => positions[k]), x: kept };

@@ -50,7 +50,11 @@ export function readCache(path: string, key: string): CachedImages | undefined {
     const headerLen = bytes.readUInt32LE(MAGIC.length);
     let off = MAGIC.length + 4;
     const header = JSON.parse(bytes.toString("utf8", off, off + headerLen)) as {
-      key: string; count: number; shape: ImageShape; numClasses: number; info: Record<string, unknown>;
+      key: string;
+      count: number;
+      shape: ImageShape;
+      numClasses: number;
+      info: Record<string, unknown>;
     };
     off += headerLen;
     const { count, shape } = header;
@@ -74,11 +78,7 @@ export function writeCache(path: string, key: string, images: CachedImages): voi
   const header = Buffer.from(JSON.stringify({ key, count: ids.length, shape, numClasses, info }), "utf8");
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.length);
-  writeFileAtomic(path, [
-    Buffer.from(MAGIC, "latin1"), len, header,
-    toBytes(ids), toBytes(labels),
-    pixels,
-  ]);
+  writeFileAtomic(path, [Buffer.from(MAGIC, "latin1"), len, header, toBytes(ids), toBytes(labels), pixels]);
 }
 
 /** A key that changes when the installed package's version or data files change. */

@@ -32,7 +32,9 @@ export class FileExamples implements Examples {
 
   constructor(options: FileExamplesOptions) {
     if (options.files.length !== options.ids.length || options.labels.length !== options.ids.length) {
-      throw new Error(`FileExamples: ${options.files.length} files, ${options.ids.length} ids, ${options.labels.length} labels`);
+      throw new Error(
+        `FileExamples: ${options.files.length} files, ${options.ids.length} ids, ${options.labels.length} labels`,
+      );
     }
     this.shape = options.shape;
     this.numClasses = options.numClasses;
@@ -54,17 +56,20 @@ export class FileExamples implements Examples {
 
   async readImages(positions: ArrayLike<number>, out: Float32Array): Promise<ReadFailure[]> {
     const size = checkReadImages(this, positions, out);
-    const results = await Promise.all(Array.from(positions, async (p, k) => {
-      try {
-        await this.#decodeInto(p, out.subarray(k * size, (k + 1) * size));
-        return undefined;
-      } catch (e) {
-        if (e instanceof UserError) throw e;
-        const message = `${this.#files[p]}: cannot decode image (id ${this.ids[p]}): ${(e as Error).message.trim()}`;
-        if (this.#onCorrupt === "stop") throw new UserError(`${message} (use the skip policy for corrupt files to leave it out)`);
-        return { index: p, id: this.ids[p], message } satisfies ReadFailure;
-      }
-    }));
+    const results = await Promise.all(
+      Array.from(positions, async (p, k) => {
+        try {
+          await this.#decodeInto(p, out.subarray(k * size, (k + 1) * size));
+          return undefined;
+        } catch (e) {
+          if (e instanceof UserError) throw e;
+          const message = `${this.#files[p]}: cannot decode image (id ${this.ids[p]}): ${(e as Error).message.trim()}`;
+          if (this.#onCorrupt === "stop")
+            throw new UserError(`${message} (use the skip policy for corrupt files to leave it out)`);
+          return { index: p, id: this.ids[p], message } satisfies ReadFailure;
+        }
+      }),
+    );
     return results.filter((r): r is ReadFailure => r !== undefined);
   }
 
@@ -76,7 +81,10 @@ export class FileExamples implements Examples {
     if (this.#resize) image = image.resize(width, height, { fit: "fill" });
     const { data, info } = await image.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
     if (info.width !== width || info.height !== height || info.channels !== channels) {
-      throw new UserError(`image (id ${this.ids[position]}) is ${info.channels}x${info.height}x${info.width}, expected ${formatShape(this.shape)} (channels x height x width); resize option off`, file);
+      throw new UserError(
+        `image (id ${this.ids[position]}) is ${info.channels}x${info.height}x${info.width}, expected ${formatShape(this.shape)} (channels x height x width); resize option off`,
+        file,
+      );
     }
     const plane = height * width;
     for (let c = 0; c < channels; c++) {
@@ -87,13 +95,22 @@ export class FileExamples implements Examples {
   select(positions: ArrayLike<number>): FileExamples {
     checkPositions("select", positions, this.count);
     const files: string[] = [];
-    const ids = new Int32Array(positions.length), labels = new Int32Array(positions.length);
+    const ids = new Int32Array(positions.length),
+      labels = new Int32Array(positions.length);
     for (let k = 0; k < positions.length; k++) {
       const p = positions[k];
-      files.push(this.#files[p]); ids[k] = this.ids[p]; labels[k] = this.labels[p];
+      files.push(this.#files[p]);
+      ids[k] = this.ids[p];
+      labels[k] = this.labels[p];
     }
     return new FileExamples({
-      shape: this.shape, numClasses: this.numClasses, files, ids, labels, resize: this.#resize, onCorrupt: this.#onCorrupt,
+      shape: this.shape,
+      numClasses: this.numClasses,
+      files,
+      ids,
+      labels,
+      resize: this.#resize,
+      onCorrupt: this.#onCorrupt,
     });
   }
 

@@ -25,7 +25,7 @@ export interface ForgetSet {
 }
 
 export const FORGET_SPEC_FORMS = [
-  "ids:<file> (JSON array, {\"ids\": [...]}, or one id per line)",
+  'ids:<file> (JSON array, {"ids": [...]}, or one id per line)',
   "classes:<c>[,<c>...] (class numbers or names)",
   "random:<fraction in (0,1) | count>",
   "stratified:<fraction | count> (random, same share of every class)",
@@ -41,14 +41,19 @@ export function parseForgetSpec(text: string): ForgetSpec {
     return { kind: "ids", ids: readIdList(file), file };
   }
   if (kind === "classes") {
-    const classes = arg.split(",").map((s) => s.trim()).filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const classes = arg
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
     if (classes.length === 0) throw new UserError("expected classes:<c>[,<c>...]", text);
     return { kind: "classes", classes };
   }
   if (kind === "random" || kind === "stratified") {
     const v = Number(arg);
     const isCount = /^\d+$/.test(arg);
-    if (!(isCount ? v >= 1 : v > 0 && v < 1)) throw new UserError("expected a fraction in (0, 1) or a count >= 1", text);
+    if (!(isCount ? v >= 1 : v > 0 && v < 1))
+      throw new UserError("expected a fraction in (0, 1) or a count >= 1", text);
     return { kind: "random", stratified: kind === "stratified", ...(isCount ? { count: v } : { fraction: v }) };
   }
   throw new UserError(`unknown forget spec; expected ${FORGET_SPEC_FORMS.join(", or ")}`, text);
@@ -72,13 +77,19 @@ export function readIdList(file: string): number[] {
       throw new UserError(`not valid JSON (${(e as Error).message})`, file);
     }
     const list = Array.isArray(parsed) ? parsed : (parsed as { ids?: unknown }).ids;
-    if (!Array.isArray(list)) throw new UserError("expected a JSON array of ids or an object with an \"ids\" array", file);
+    if (!Array.isArray(list))
+      throw new UserError('expected a JSON array of ids or an object with an "ids" array', file);
     values = list;
   } else {
-    values = trimmed.split(/\r?\n/).map((l) => l.replace(/#.*/, "").trim()).filter(Boolean)
+    values = trimmed
+      .split(/\r?\n/)
+      .map((l) => l.replace(/#.*/, "").trim())
+      .filter(Boolean)
       .map((l) => (/^-?\d+$/.test(l) ? Number(l) : l));
   }
-  const bad = values.map((v, i) => (Number.isSafeInteger(v) ? "" : `entry ${i + 1} is ${JSON.stringify(v)}`)).filter(Boolean);
+  const bad = values
+    .map((v, i) => (Number.isSafeInteger(v) ? "" : `entry ${i + 1} is ${JSON.stringify(v)}`))
+    .filter(Boolean);
   throwProblems(file, "forget ids must be integers", bad);
   return values as number[];
 }
@@ -100,25 +111,38 @@ export function selectForget(dataset: Dataset, spec: ForgetSpec, options: Select
     const classes = spec.classes.map((c) => classIndex(dataset, c));
     const wanted = new Set(classes);
     positions = [];
-    train.labels.forEach((c, p) => { if (wanted.has(c)) positions.push(p); });
+    train.labels.forEach((c, p) => {
+      if (wanted.has(c)) positions.push(p);
+    });
     description = `classes:${classes.join(",")}`;
   } else {
     const seed = options.seed ?? 0;
     const count = spec.count ?? Math.round((spec.fraction ?? 0) * train.count);
-    if (count > train.count) throw new UserError(`forget count ${count} exceeds the ${train.count} training examples`, dataset.spec);
+    if (count > train.count)
+      throw new UserError(`forget count ${count} exceeds the ${train.count} training examples`, dataset.spec);
     const rng = rngFor(seed, "forget", spec.stratified ? "stratified" : "random");
     if (spec.stratified) {
       const take = proportionalCounts(classCounts(train.labels, train.numClasses), count);
-      positions = positionsByClass(train.labels, train.numClasses)
-        .flatMap((list, c) => Array.from(shuffleInPlace(list, rng).slice(0, take[c])));
+      positions = positionsByClass(train.labels, train.numClasses).flatMap((list, c) =>
+        Array.from(shuffleInPlace(list, rng).slice(0, take[c])),
+      );
     } else {
-      positions = Array.from(shuffleInPlace(Int32Array.from({ length: train.count }, (_, i) => i), rng).subarray(0, count));
+      positions = Array.from(
+        shuffleInPlace(
+          Int32Array.from({ length: train.count }, (_, i) => i),
+          rng,
+        ).subarray(0, count),
+      );
     }
     description = `${spec.stratified ? "stratified" : "random"}:${spec.count ?? spec.fraction} (seed ${seed})`;
   }
   const sorted = Int32Array.from(positions).sort();
   if (sorted.length === 0) throw new UserError(`forget set ${description} is empty`, dataset.spec);
-  if (sorted.length === train.count) throw new UserError(`forget set ${description} takes every training example: the retain set would be empty`, dataset.spec);
+  if (sorted.length === train.count)
+    throw new UserError(
+      `forget set ${description} takes every training example: the retain set would be empty`,
+      dataset.spec,
+    );
   const ids = Int32Array.from(sorted, (p) => train.ids[p]).sort();
   return { description, ids, positions: sorted };
 }
@@ -134,7 +158,10 @@ function idPositions(dataset: Dataset, ids: number[], subject: string): number[]
   const positions: number[] = [];
   let range: string | undefined;
   for (const id of ids) {
-    if (seen.has(id)) { problems.push(`id ${id} is listed more than once`); continue; }
+    if (seen.has(id)) {
+      problems.push(`id ${id} is listed more than once`);
+      continue;
+    }
     seen.add(id);
     const p = trainPos.get(id);
     if (p !== undefined) positions.push(p);
@@ -146,15 +173,22 @@ function idPositions(dataset: Dataset, ids: number[], subject: string): number[]
 }
 
 function idRange(all: Examples): string {
-  let min = Infinity, max = -Infinity;
-  for (const id of all.ids) { if (id < min) min = id; if (id > max) max = id; }
+  let min = Infinity,
+    max = -Infinity;
+  for (const id of all.ids) {
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
   return `ids run ${min}..${max}${max - min + 1 > all.count ? ", with gaps" : ""}`;
 }
 
 function classIndex(dataset: Dataset, c: number | string): number {
   const index = typeof c === "number" ? c : dataset.classNames.indexOf(c);
   if (!(Number.isInteger(index) && index >= 0 && index < dataset.numClasses)) {
-    throw new UserError(`no class ${JSON.stringify(c)}; classes are 0..${dataset.numClasses - 1} (${dataset.classNames.join(", ")})`, dataset.spec);
+    throw new UserError(
+      `no class ${JSON.stringify(c)}; classes are 0..${dataset.numClasses - 1} (${dataset.classNames.join(", ")})`,
+      dataset.spec,
+    );
   }
   return index;
 }
@@ -175,6 +209,11 @@ export function retainOnlyView(dataset: Dataset, forget: ForgetSet): Examples {
 
 /** Writes the forget set for audit and reuse (`ids:<file>` reads it back). */
 export function writeForgetList(path: string, dataset: Dataset, forget: ForgetSet): void {
-  const body = { source: dataset.spec, forget: forget.description, count: forget.ids.length, ids: Array.from(forget.ids) };
+  const body = {
+    source: dataset.spec,
+    forget: forget.description,
+    count: forget.ids.length,
+    ids: Array.from(forget.ids),
+  };
   writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(body)}\n`));
 }

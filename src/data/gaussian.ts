@@ -14,7 +14,8 @@ const kn = new Int32Array(LAYERS);
 const wn = new Float64Array(LAYERS);
 const fn = new Float64Array(LAYERS);
 {
-  let dn = R, tn = R;
+  let dn = R,
+    tn = R;
   const q = V / Math.exp(-0.5 * dn * dn);
   kn[0] = Math.floor((dn / q) * M);
   kn[1] = 0;
@@ -40,7 +41,10 @@ export class GaussianStream {
   /** A stream seeded from `name` through seedrandom (the same name gives the same draws). */
   constructor(name: string) {
     const seeder = seedrandom.alea(name);
-    this.#s0 = seeder.int32(); this.#s1 = seeder.int32(); this.#s2 = seeder.int32(); this.#s3 = seeder.int32();
+    this.#s0 = seeder.int32();
+    this.#s1 = seeder.int32();
+    this.#s2 = seeder.int32();
+    this.#s3 = seeder.int32();
     if ((this.#s0 | this.#s1 | this.#s2 | this.#s3) === 0) this.#s0 = 1;
   }
 
@@ -50,7 +54,11 @@ export class GaussianStream {
     const x = Math.imul(s1, 5);
     const result = Math.imul((x << 7) | (x >>> 25), 9);
     const t = s1 << 9;
-    this.#s2 ^= this.#s0; this.#s3 ^= s1; this.#s1 ^= this.#s2; this.#s0 ^= this.#s3; this.#s2 ^= t;
+    this.#s2 ^= this.#s0;
+    this.#s3 ^= s1;
+    this.#s1 ^= this.#s2;
+    this.#s0 ^= this.#s3;
+    this.#s2 ^= t;
     this.#s3 = (this.#s3 << 11) | (this.#s3 >>> 21);
     return result | 0;
   }

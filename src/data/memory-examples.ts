@@ -28,7 +28,8 @@ export class MemoryExamples implements Examples {
     if (labels.length !== ids.length || rows.length !== ids.length) {
       throw new Error(`MemoryExamples: ${ids.length} ids, ${labels.length} labels, ${rows.length} rows`);
     }
-    if (pixels.length % size !== 0) throw new Error(`MemoryExamples: ${pixels.length} pixels is not a multiple of ${size}`);
+    if (pixels.length % size !== 0)
+      throw new Error(`MemoryExamples: ${pixels.length} pixels is not a multiple of ${size}`);
     this.shape = shape;
     this.numClasses = numClasses;
     this.#pixels = pixels;
@@ -58,12 +59,23 @@ export class MemoryExamples implements Examples {
   select(positions: ArrayLike<number>): MemoryExamples {
     checkPositions("select", positions, this.count);
     const n = positions.length;
-    const ids = new Int32Array(n), labels = new Int32Array(n), rows = new Int32Array(n);
+    const ids = new Int32Array(n),
+      labels = new Int32Array(n),
+      rows = new Int32Array(n);
     for (let k = 0; k < n; k++) {
       const p = positions[k];
-      ids[k] = this.ids[p]; labels[k] = this.labels[p]; rows[k] = this.#rows[p];
+      ids[k] = this.ids[p];
+      labels[k] = this.labels[p];
+      rows[k] = this.#rows[p];
     }
-    return new MemoryExamples({ shape: this.shape, numClasses: this.numClasses, pixels: this.#pixels, ids, labels, rows });
+    return new MemoryExamples({
+      shape: this.shape,
+      numClasses: this.numClasses,
+      pixels: this.#pixels,
+      ids,
+      labels,
+      rows,
+    });
   }
 
   detach(): MemoryExamples {
@@ -75,7 +87,11 @@ export class MemoryExamples implements Examples {
       pixels.set(this.#pixels.subarray(from, from + size), k * size);
     }
     return new MemoryExamples({
-      shape: this.shape, numClasses: this.numClasses, pixels, ids: this.ids.slice(), labels: this.labels.slice(),
+      shape: this.shape,
+      numClasses: this.numClasses,
+      pixels,
+      ids: this.ids.slice(),
+      labels: this.labels.slice(),
     });
   }
 

@@ -11,10 +11,13 @@ export interface Normalisation {
 /** Checks that mean and std have one finite value per channel and std > 0, naming what is wrong. */
 export function checkNormalisation(norm: Normalisation, channels: number): void {
   const problems: string[] = [];
-  if (norm.mean.length !== channels) problems.push(`mean has ${norm.mean.length} values, the images have ${channels} channels`);
-  if (norm.std.length !== channels) problems.push(`std has ${norm.std.length} values, the images have ${channels} channels`);
+  if (norm.mean.length !== channels)
+    problems.push(`mean has ${norm.mean.length} values, the images have ${channels} channels`);
+  if (norm.std.length !== channels)
+    problems.push(`std has ${norm.std.length} values, the images have ${channels} channels`);
   if (norm.mean.some((m) => !Number.isFinite(m))) problems.push(`mean must be finite, got [${norm.mean}]`);
-  if (norm.std.some((s) => !(Number.isFinite(s) && s > 0))) problems.push(`std must be finite and > 0, got [${norm.std}]`);
+  if (norm.std.some((s) => !(Number.isFinite(s) && s > 0)))
+    problems.push(`std must be finite and > 0, got [${norm.std}]`);
   if (problems.length) throw new UserError(`bad normalisation: ${problems.join("; ")}`);
 }
 
@@ -28,17 +31,27 @@ export interface ComputeNormalisationOptions {
  * split. A channel with no spread gets std 1, so normalising it stays finite. Unreadable examples (skipped
  * corrupt files) are left out.
  */
-export async function computeNormalisation(examples: Examples, options: ComputeNormalisationOptions = {}): Promise<Normalisation> {
+export async function computeNormalisation(
+  examples: Examples,
+  options: ComputeNormalisationOptions = {},
+): Promise<Normalisation> {
   const { channels, height, width } = examples.shape;
   const plane = height * width;
-  const sum = new Float64Array(channels), sumSq = new Float64Array(channels);
+  const sum = new Float64Array(channels),
+    sumSq = new Float64Array(channels);
   let images = 0;
   await forEachImage(examples, options.chunk ?? 1024, (image) => {
     images++;
     for (let c = 0; c < channels; c++) {
-      let s = 0, q = 0;
-      for (let i = c * plane; i < (c + 1) * plane; i++) { const v = image[i]; s += v; q += v * v; }
-      sum[c] += s; sumSq[c] += q;
+      let s = 0,
+        q = 0;
+      for (let i = c * plane; i < (c + 1) * plane; i++) {
+        const v = image[i];
+        s += v;
+        q += v * v;
+      }
+      sum[c] += s;
+      sumSq[c] += q;
     }
   });
   if (images === 0) throw new UserError("cannot compute normalisation: no readable images");

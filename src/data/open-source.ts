@@ -43,7 +43,11 @@ export async function openSource(spec: string, options: OpenSourceOptions = {}):
   };
   const refuse = (...names: (keyof OpenSourceOptions)[]) => {
     const given = names.filter((n) => options[n] !== undefined);
-    if (given.length) throw new UserError(`option${given.length > 1 ? "s" : ""} ${given.join(", ")} do${given.length > 1 ? "" : "es"} not apply to source '${kind}'`, spec);
+    if (given.length)
+      throw new UserError(
+        `option${given.length > 1 ? "s" : ""} ${given.join(", ")} do${given.length > 1 ? "" : "es"} not apply to source '${kind}'`,
+        spec,
+      );
   };
   switch (kind) {
     case "fashion-mnist":

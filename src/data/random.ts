@@ -16,7 +16,9 @@ export function rngFor(seed: Seed, ...parts: (string | number)[]): Rng {
 export function shuffleInPlace<T extends { length: number; [i: number]: number }>(a: T, rng: Rng): T {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
-    const t = a[i]; a[i] = a[j]; a[j] = t;
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
   }
   return a;
 }
@@ -30,7 +32,8 @@ export function splitByClass(labels: Int32Array, take: number[], rng: Rng): { ta
   const taken: number[] = [];
   const rest: number[] = [];
   byClass.forEach((positions, c) => {
-    if (take[c] > positions.length) throw new Error(`splitByClass: class ${c} has ${positions.length}, asked ${take[c]}`);
+    if (take[c] > positions.length)
+      throw new Error(`splitByClass: class ${c} has ${positions.length}, asked ${take[c]}`);
     shuffleInPlace(positions, rng);
     for (let k = 0; k < positions.length; k++) (k < take[c] ? taken : rest).push(positions[k]);
   });
@@ -58,7 +61,10 @@ export function proportionalCounts(counts: number[], total: number): number[] {
   const order = exact.map((e, c) => ({ c, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.c - b.c);
   for (const { c } of order) {
     if (left === 0) break;
-    if (share[c] < counts[c]) { share[c]++; left--; }
+    if (share[c] < counts[c]) {
+      share[c]++;
+      left--;
+    }
   }
   return share;
 }

@@ -108,8 +108,15 @@ export class RowFileExamples implements Examples {
   readonly #bad: ReadonlySet<number>;
 
   constructor(o: RowFileExamplesOptions) {
-    this.shape = o.shape; this.numClasses = o.numClasses; this.ids = o.ids; this.labels = o.labels;
-    this.#path = o.path; this.#key = o.key; this.#rows = o.rows; this.#files = o.files; this.#bad = o.bad;
+    this.shape = o.shape;
+    this.numClasses = o.numClasses;
+    this.ids = o.ids;
+    this.labels = o.labels;
+    this.#path = o.path;
+    this.#key = o.key;
+    this.#rows = o.rows;
+    this.#files = o.files;
+    this.#bad = o.bad;
   }
 
   get count(): number {
@@ -124,16 +131,24 @@ export class RowFileExamples implements Examples {
     try {
       fd = openSync(this.#path, "r");
     } catch (e) {
-      throw new UserError(`cannot open the decoded-image cache (${(e as Error).message}); delete it to rebuild`, this.#path);
+      throw new UserError(
+        `cannot open the decoded-image cache (${(e as Error).message}); delete it to rebuild`,
+        this.#path,
+      );
     }
     try {
       for (let k = 0; k < positions.length; k++) {
         const p = positions[k];
         if (this.#bad.has(this.#rows[p])) {
-          failures.push({ index: p, id: this.ids[p], message: `${this.#files[p]}: cannot decode image (id ${this.ids[p]}), skipped when the cache was built` });
+          failures.push({
+            index: p,
+            id: this.ids[p],
+            message: `${this.#files[p]}: cannot decode image (id ${this.ids[p]}), skipped when the cache was built`,
+          });
           continue;
         }
-        if (readSync(fd, row, 0, size, this.#rows[p] * size) !== size) throw new UserError("truncated decoded-image cache; delete it to rebuild", this.#path);
+        if (readSync(fd, row, 0, size, this.#rows[p] * size) !== size)
+          throw new UserError("truncated decoded-image cache; delete it to rebuild", this.#path);
         const base = k * size;
         for (let j = 0; j < size; j++) out[base + j] = row[j] / 255;
       }
@@ -146,14 +161,27 @@ export class RowFileExamples implements Examples {
   select(positions: ArrayLike<number>): RowFileExamples {
     checkPositions("select", positions, this.count);
     const n = positions.length;
-    const rows = new Int32Array(n), ids = new Int32Array(n), labels = new Int32Array(n);
+    const rows = new Int32Array(n),
+      ids = new Int32Array(n),
+      labels = new Int32Array(n);
     const files: string[] = [];
     for (let k = 0; k < n; k++) {
       const p = positions[k];
-      rows[k] = this.#rows[p]; ids[k] = this.ids[p]; labels[k] = this.labels[p]; files.push(this.#files[p]);
+      rows[k] = this.#rows[p];
+      ids[k] = this.ids[p];
+      labels[k] = this.labels[p];
+      files.push(this.#files[p]);
     }
     return new RowFileExamples({
-      path: this.#path, key: this.#key, shape: this.shape, numClasses: this.numClasses, rows, ids, labels, files, bad: this.#bad,
+      path: this.#path,
+      key: this.#key,
+      shape: this.shape,
+      numClasses: this.numClasses,
+      rows,
+      ids,
+      labels,
+      files,
+      bad: this.#bad,
     });
   }
 
@@ -164,7 +192,9 @@ export class RowFileExamples implements Examples {
   detach(): RowFileExamples {
     const key = createHash("sha256").update(this.#key).update(toBytes(this.#rows)).digest("hex");
     const path = join(dirname(this.#path), `rows-${key.slice(0, 32)}.bin`);
-    const shape = this.shape, size = imageSize(shape), n = this.count;
+    const shape = this.shape,
+      size = imageSize(shape),
+      n = this.count;
     const bad = Array.from({ length: n }, (_, k) => k).filter((k) => this.#bad.has(this.#rows[k]));
     if (!readRowFileTrailer(path, key)) {
       const writer = new RowFileWriter(path);
@@ -185,8 +215,15 @@ export class RowFileExamples implements Examples {
       }
     }
     return new RowFileExamples({
-      path, key, shape, numClasses: this.numClasses, rows: Int32Array.from({ length: n }, (_, k) => k),
-      ids: this.ids.slice(), labels: this.labels.slice(), files: [...this.#files], bad: new Set(bad),
+      path,
+      key,
+      shape,
+      numClasses: this.numClasses,
+      rows: Int32Array.from({ length: n }, (_, k) => k),
+      ids: this.ids.slice(),
+      labels: this.labels.slice(),
+      files: [...this.#files],
+      bad: new Set(bad),
     });
   }
 

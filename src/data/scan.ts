@@ -5,7 +5,11 @@ import { imageSize } from "./types.js";
  * Reads every image of `examples` in order, `chunk` at a time, and calls `visit` with each readable one (C*H*W
  * floats, a view valid only during the call). Returns how many could not be read (skipped corrupt files).
  */
-export async function forEachImage(examples: Examples, chunk: number, visit: (image: Float32Array) => void): Promise<number> {
+export async function forEachImage(
+  examples: Examples,
+  chunk: number,
+  visit: (image: Float32Array) => void,
+): Promise<number> {
   const size = imageSize(examples.shape);
   const buf = new Float32Array(chunk * size);
   let unreadable = 0;

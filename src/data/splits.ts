@@ -60,11 +60,20 @@ export function buildDataset(options: BuildDatasetOptions): Dataset {
     const split = splitByClass(trainLabels, take, rngFor(seed, kind, "validation", vf));
     validation = Int32Array.from(split.taken, (k) => train[k]);
     train = Int32Array.from(split.rest, (k) => train[k]);
-    notes.push(`validation split: ${validation.length} training examples (fraction ${vf}) drawn stratified by class with split seed '${seed}'`);
+    notes.push(
+      `validation split: ${validation.length} training examples (fraction ${vf}) drawn stratified by class with split seed '${seed}'`,
+    );
   }
   return {
-    spec, shape: all.shape, numClasses: all.numClasses, classNames, all, notes,
-    train: all.select(train), validation: all.select(validation), test: all.select(test),
+    spec,
+    shape: all.shape,
+    numClasses: all.numClasses,
+    classNames,
+    all,
+    notes,
+    train: all.select(train),
+    validation: all.select(validation),
+    test: all.select(test),
   };
 }
 
@@ -72,7 +81,11 @@ export function buildDataset(options: BuildDatasetOptions): Dataset {
 export function otherPositions(positions: ArrayLike<number>, count: number): Int32Array {
   const taken = new Uint8Array(count);
   let n = count;
-  for (let k = 0; k < positions.length; k++) if (!taken[positions[k]]) { taken[positions[k]] = 1; n--; }
+  for (let k = 0; k < positions.length; k++)
+    if (!taken[positions[k]]) {
+      taken[positions[k]] = 1;
+      n--;
+    }
   const rest = new Int32Array(n);
   let k = 0;
   for (let p = 0; p < count; p++) if (!taken[p]) rest[k++] = p;

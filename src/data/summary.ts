@@ -32,7 +32,10 @@ export interface SummariseOptions {
 export async function summariseDataset(dataset: Dataset, options: SummariseOptions = {}): Promise<DatasetSummary> {
   const split = (e: Examples): SplitSummary => ({ count: e.count, perClass: classCounts(e.labels, e.numClasses) });
   const summary: DatasetSummary = {
-    source: dataset.spec, shape: dataset.shape, numClasses: dataset.numClasses, classNames: dataset.classNames,
+    source: dataset.spec,
+    shape: dataset.shape,
+    numClasses: dataset.numClasses,
+    classNames: dataset.classNames,
     splits: { train: split(dataset.train), validation: split(dataset.validation), test: split(dataset.test) },
     notes: dataset.notes,
   };
@@ -46,7 +49,8 @@ export async function summariseDataset(dataset: Dataset, options: SummariseOptio
 }
 
 async function valueRange(examples: Examples): Promise<{ min: number; max: number; unreadable: number }> {
-  let min = Infinity, max = -Infinity;
+  let min = Infinity,
+    max = -Infinity;
   const unreadable = await forEachImage(examples, 512, (image) => {
     for (const v of image) {
       if (v < min) min = v;

@@ -20,7 +20,8 @@ export function checkPositions(method: string, positions: ArrayLike<number>, cou
 /** The checks of Examples.readImages' arguments; returns the floats per image. */
 export function checkReadImages(examples: Examples, positions: ArrayLike<number>, out: Float32Array): number {
   const size = imageSize(examples.shape);
-  if (out.length < positions.length * size) throw new Error(`readImages: out holds ${out.length} floats, need ${positions.length * size}`);
+  if (out.length < positions.length * size)
+    throw new Error(`readImages: out holds ${out.length} floats, need ${positions.length * size}`);
   checkPositions("readImages", positions, examples.count);
   return size;
 }

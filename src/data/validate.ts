@@ -18,7 +18,10 @@ export interface ModelInputCheck {
  * Checks that the data fits the model: image channels and size equal to the model input's, labels below the
  * model's number of classes. Throws one UserError listing every mismatch.
  */
-export function checkAgainstModel(examples: Pick<Examples, "shape" | "numClasses"> & { labels?: Int32Array }, check: ModelInputCheck): void {
+export function checkAgainstModel(
+  examples: Pick<Examples, "shape" | "numClasses"> & { labels?: Int32Array },
+  check: ModelInputCheck,
+): void {
   const problems: string[] = [];
   const dims = check.inputDims.map((d) => (typeof d === "bigint" ? Number(d) : d));
   const known = (d: unknown): d is number => typeof d === "number" && d > 0;
@@ -34,8 +37,11 @@ export function checkAgainstModel(examples: Pick<Examples, "shape" | "numClasses
   }
   if (check.numClasses !== undefined && examples.labels) {
     const counts = classCounts(examples.labels, Math.max(examples.numClasses, check.numClasses));
-    const over = counts.map((n, c) => (c >= check.numClasses! && n > 0 ? `${n} examples of class ${c}` : "")).filter(Boolean);
-    if (over.length) problems.push(`labels out of range for a model with ${check.numClasses} classes: ${over.join(", ")}`);
+    const over = counts
+      .map((n, c) => (c >= check.numClasses! && n > 0 ? `${n} examples of class ${c}` : ""))
+      .filter(Boolean);
+    if (over.length)
+      problems.push(`labels out of range for a model with ${check.numClasses} classes: ${over.join(", ")}`);
   }
   throwProblems(check.data, `does not fit model ${check.model}`, problems);
 }

@@ -24,11 +24,18 @@ export interface Evaluation {
 }
 
 export async function evaluate(model: Classifier, examples: Examples, o: EvaluateOptions = {}): Promise<Evaluation> {
-  const subset = o.limit !== undefined && o.limit < examples.count ? examples.select(Array.from({ length: o.limit }, (_, i) => Math.floor((i * examples.count) / o.limit!))) : examples;
+  const subset =
+    o.limit !== undefined && o.limit < examples.count
+      ? examples.select(Array.from({ length: o.limit }, (_, i) => Math.floor((i * examples.count) / o.limit!)))
+      : examples;
   let correct = 0;
   let count = 0;
   let loss = 0;
-  for await (const b of evaluationBatches(subset, { batchSize: o.batchSize ?? 256, normalisation: o.normalisation, labelType: "int32" })) {
+  for await (const b of evaluationBatches(subset, {
+    batchSize: o.batchSize ?? 256,
+    normalisation: o.normalisation,
+    labelType: "int32",
+  })) {
     const logits = await model({ dtype: "float32", dims: b.dims, data: b.x });
     const k = logits.dims[1]!;
     const z = logits.data as Float32Array;

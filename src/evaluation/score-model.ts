@@ -7,7 +7,11 @@ import { InferenceModel, type InferenceOptions } from "../training/inference.js"
 import { evaluate, type EvaluateOptions, type Evaluation } from "./accuracy.js";
 
 /** Accuracy and loss on each non-empty set, in the order given. */
-export async function scoreModel(model: ModelFile, sets: Record<string, Examples>, o: EvaluateOptions & InferenceOptions = {}): Promise<Record<string, Evaluation>> {
+export async function scoreModel(
+  model: ModelFile,
+  sets: Record<string, Examples>,
+  o: EvaluateOptions & InferenceOptions = {},
+): Promise<Record<string, Evaluation>> {
   const m = await InferenceModel.create(model, o);
   const out: Record<string, Evaluation> = {};
   try {

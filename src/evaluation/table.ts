@@ -9,6 +9,12 @@ export function accuracyTable(sheet: ScoreSheet): string {
   const splits = [...new Set(models.flatMap((m) => Object.keys(sheet[m]!)))];
   const cell = (e: Evaluation | undefined) => (e ? `${(100 * e.accuracy).toFixed(2)}%` : "-").padStart(10);
   const head = ["split".padEnd(8), "examples".padStart(8), ...models.map((m) => m.padStart(10))].join(" ");
-  const rows = splits.map((s) => [s.padEnd(8), String(sheet[models[0]!]![s]?.count ?? "-").padStart(8), ...models.map((m) => cell(sheet[m]![s]))].join(" "));
+  const rows = splits.map((s) =>
+    [
+      s.padEnd(8),
+      String(sheet[models[0]!]![s]?.count ?? "-").padStart(8),
+      ...models.map((m) => cell(sheet[m]![s])),
+    ].join(" "),
+  );
   return [head, ...rows].join("\n") + "\n";
 }

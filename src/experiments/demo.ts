@@ -66,7 +66,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const dataset = subsetTrain(full, o.trainSize ?? 12000, seed);
   const forget = selectForget(dataset, { kind: "random", fraction: o.forgetFraction ?? 0.1 }, { seed });
   const { forget: forgetSet, retain } = splitTrain(dataset, forget);
-  log(`fashion-mnist: ${dataset.train.count} training images, forget ${forgetSet.count} (random), retain ${retain.count}, test ${dataset.test.count}`);
+  log(
+    `fashion-mnist: ${dataset.train.count} training images, forget ${forgetSet.count} (random), retain ${retain.count}, test ${dataset.test.count}`,
+  );
   const fresh = () => loadModel(saveZoo(o.outDir, seed), { name: "resnet18w8" });
   const fitOpts = { epochs: o.epochs ?? 4, seed, executionProvider: ep, intraOpThreads: o.intraOpThreads };
   const seconds: Record<string, number> = {};
@@ -88,10 +90,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const original = loadModel(paths.original!);
   const result = await timed("unlearned", () =>
     stochasticUnlearning({
-      model: original, retain: retainOnlyView(dataset, forget), epochs: o.unlearnEpochs, seed,
-      layersPerCycle: o.layersPerCycle ?? 3, schedule: o.schedule ?? { kind: "cosine", lr: 0.01, tMax: 2 },
-      executionProvider: ep, intraOpThreads: o.intraOpThreads, onProgress: (e) => (e.kind === "reinit" || e.kind === "epoch") && log(describeProgress(e)),
-    }));
+      model: original,
+      retain: retainOnlyView(dataset, forget),
+      epochs: o.unlearnEpochs,
+      seed,
+      layersPerCycle: o.layersPerCycle ?? 3,
+      schedule: o.schedule ?? { kind: "cosine", lr: 0.01, tMax: 2 },
+      executionProvider: ep,
+      intraOpThreads: o.intraOpThreads,
+      onProgress: (e) => (e.kind === "reinit" || e.kind === "epoch") && log(describeProgress(e)),
+    }),
+  );
   try {
     saveWithWeights(original, result.session.getParameters(), paths.unlearned);
   } finally {
@@ -99,10 +108,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   }
   const scores: ScoreSheet = {};
   const sets = { retain, forget: forgetSet, test: dataset.test };
-  for (const [name, path] of Object.entries(paths)) scores[name] = await scoreModel(loadModel(path), sets, { executionProvider: ep, limit: o.evalLimit });
+  for (const [name, path] of Object.entries(paths))
+    scores[name] = await scoreModel(loadModel(path), sets, { executionProvider: ep, limit: o.evalLimit });
   const report: DemoReport = {
-    data: "fashion-mnist", trainSize: dataset.train.count, forgetCount: forgetSet.count, retainCount: retain.count,
-    seconds, scores, unlearning: { cycles: result.cycles },
+    data: "fashion-mnist",
+    trainSize: dataset.train.count,
+    forgetCount: forgetSet.count,
+    retainCount: retain.count,
+    seconds,
+    scores,
+    unlearning: { cycles: result.cycles },
   };
   writeFileAtomic(join(o.outDir, "report.json"), new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n"));
   return report;
@@ -110,21 +125,37 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
 
 function subsetTrain(ds: Dataset, size: number, seed: number): Dataset {
   if (size >= ds.train.count) return ds;
-  const order = shuffleInPlace(Int32Array.from({ length: ds.train.count }, (_, i) => i), rngFor(seed, "demo-subset"));
+  const order = shuffleInPlace(
+    Int32Array.from({ length: ds.train.count }, (_, i) => i),
+    rngFor(seed, "demo-subset"),
+  );
   const keep = order.subarray(0, size).sort();
   return { ...ds, train: ds.train.select(keep) };
 }
 
 function saveZoo(outDir: string, seed: number): string {
   const path = join(outDir, "init.onnx");
-  saveModel(buildZooModel("resnet18", { width: 8, channels: 1, classes: 10, stem: "small", imageSize: 28, seed }), path);
+  saveModel(
+    buildZooModel("resnet18", { width: 8, channels: 1, classes: 10, stem: "small", imageSize: 28, seed }),
+    path,
+  );
   return path;
 }
 
-async function trainAndSave(model: ModelFile, data: Dataset["train"], path: string, opts: { epochs: number; seed: number; executionProvider: ExecutionProvider; intraOpThreads?: number }, log: (s: string) => void, name: string) {
+async function trainAndSave(
+  model: ModelFile,
+  data: Dataset["train"],
+  path: string,
+  opts: { epochs: number; seed: number; executionProvider: ExecutionProvider; intraOpThreads?: number },
+  log: (s: string) => void,
+  name: string,
+) {
   const session = await fitClassifier({
-    model, data, ...opts,
-    onEpoch: (e) => log(`${name} epoch ${e.epoch + 1}: mean CE ${e.meanLoss.toFixed(4)}, ${(e.images / e.seconds).toFixed(0)} img/s`),
+    model,
+    data,
+    ...opts,
+    onEpoch: (e) =>
+      log(`${name} epoch ${e.epoch + 1}: mean CE ${e.meanLoss.toFixed(4)}, ${(e.images / e.seconds).toFixed(0)} img/s`),
   });
   try {
     saveWithWeights(model, session.getParameters(), path);

@@ -16,7 +16,11 @@ import { asFloat32, float32ToHalf, readTensor, writeTensorData, type DType, type
 /** Buffers that PyTorch modules carry but ONNX exports never hold. */
 const NEVER_IN_ONNX = [/(^|\.)num_batches_tracked$/];
 
-export interface Mismatch { name: string; model: string; weights: string }
+export interface Mismatch {
+  name: string;
+  model: string;
+  weights: string;
+}
 
 export interface ImportReport {
   /** Keys set in the model, in the model's initializer order. */
@@ -45,7 +49,8 @@ function checkUniqueNames(model: ModelFile): void {
   const seen = new Set<string>();
   const dups = new Set<string>();
   for (const t of model.proto.graph!.initializer) (seen.has(t.name) ? dups : seen).add(t.name);
-  if (dups.size) throw new UserError(`has several initializers named ${[...dups].map((d) => `'${d}'`).join(", ")}`, model.file);
+  if (dups.size)
+    throw new UserError(`has several initializers named ${[...dups].map((d) => `'${d}'`).join(", ")}`, model.file);
 }
 
 /** Names of the model's state: the inventory's parameters, in initializer order. */
@@ -74,7 +79,14 @@ export function importWeights(model: ModelFile, weights: Map<string, Tensor>, op
   const stateKeys = new Set(modelStateKeys(model));
   const inits = model.proto.graph!.initializer;
   const byName = new Map(inits.map((t) => [t.name, t]));
-  const report: ImportReport = { loaded: [], missing: [], unexpected: [], mismatched: [], skipped: [], converted: new Map() };
+  const report: ImportReport = {
+    loaded: [],
+    missing: [],
+    unexpected: [],
+    mismatched: [],
+    skipped: [],
+    converted: new Map(),
+  };
   const updates = new Map<string, Tensor>();
   for (const [name, w] of weights) {
     const init = byName.get(name);
@@ -97,11 +109,17 @@ export function importWeights(model: ModelFile, weights: Map<string, Tensor>, op
   report.loaded = inits.map((t) => t.name).filter((n) => updates.has(n));
   const problems: string[] = [];
   if (report.mismatched.length) {
-    problems.push(`size/type mismatch for ${report.mismatched.map((m) => `${m.name} (weights ${m.weights}, model ${m.model})`).join(", ")}`);
+    problems.push(
+      `size/type mismatch for ${report.mismatched.map((m) => `${m.name} (weights ${m.weights}, model ${m.model})`).join(", ")}`,
+    );
   }
   if (opts.strict && report.missing.length) problems.push(`missing keys: ${list(report.missing)}`);
   if (opts.strict && report.unexpected.length) problems.push(`unexpected keys: ${list(report.unexpected)}`);
-  if (problems.length) throw new UserError(`cannot load into ${model.file}${opts.strict ? " (strict)" : ""}: ${problems.join("; ")}`, source);
+  if (problems.length)
+    throw new UserError(
+      `cannot load into ${model.file}${opts.strict ? " (strict)" : ""}: ${problems.join("; ")}`,
+      source,
+    );
   for (const [name, t] of updates) writeTensorData(byName.get(name)!, t);
   return report;
 }

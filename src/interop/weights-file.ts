@@ -27,7 +27,8 @@ export interface ReadWeightsOptions {
 export function readWeightsFile(path: string, opts: ReadWeightsOptions = {}): WeightsFile {
   const bytes = readInputFile(path, "the weights file");
   if (!isZip(bytes) && bytes[0] !== 0x80) {
-    if (opts.key !== undefined) throw new UserError(`--key applies to torch.save checkpoints; this is a safetensors file`, path);
+    if (opts.key !== undefined)
+      throw new UserError(`--key applies to torch.save checkpoints; this is a safetensors file`, path);
     return { format: "safetensors", tensors: readSafetensors(bytes, { name: path }).tensors, nonTensors: [] };
   }
   const format: WeightsFormat = isZip(bytes) ? "torch-zip" : "torch-legacy";
@@ -46,13 +47,17 @@ function stateDictOf(root: unknown, file: string, key: string | undefined) {
       value = value.get(part);
     }
   }
-  if (!(value instanceof Map)) throw new UserError(`${key ? `entry '${key}'` : "the saved object"} is not a dict of tensors`, file);
+  if (!(value instanceof Map))
+    throw new UserError(`${key ? `entry '${key}'` : "the saved object"} is not a dict of tensors`, file);
   const entries = [...value.entries()];
   const tensorCount = entries.filter(([, v]) => isTensor(v)).length;
   if (tensorCount === 0 || (key === undefined && tensorCount < entries.length / 2)) {
     const dicts = entries.filter(([, v]) => v instanceof Map && [...v.values()].some(isTensor)).map(([k]) => String(k));
     const hint = dicts.length ? `; pick the state_dict with --key (candidates: ${dicts.join(", ")})` : "";
-    throw new UserError(`${key ? `entry '${key}'` : "the saved object"} is not a state_dict (keys: ${entries.map(([k]) => String(k)).join(", ")})${hint}`, file);
+    throw new UserError(
+      `${key ? `entry '${key}'` : "the saved object"} is not a state_dict (keys: ${entries.map(([k]) => String(k)).join(", ")})${hint}`,
+      file,
+    );
   }
   const tensors = new Map<string, Tensor>();
   const nonTensors: string[] = [];

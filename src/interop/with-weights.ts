@@ -11,7 +11,8 @@ import { importWeights, list } from "./state-dict.js";
 export function withWeights(source: ModelFile, weights: Map<string, Tensor>): ModelFile {
   const copy: ModelFile = { ...source, proto: cloneModel(source.proto) };
   const report = importWeights(copy, weights, { source: "trained weights" });
-  if (report.unexpected.length) throw new UserError(`has no initializers named ${list(report.unexpected)}`, source.file);
+  if (report.unexpected.length)
+    throw new UserError(`has no initializers named ${list(report.unexpected)}`, source.file);
   return copy;
 }
 

@@ -40,7 +40,11 @@ export class AtomicFile {
   }
 
   abort(): void {
-    try { closeSync(this.#fd); } catch { /* already closed */ }
+    try {
+      closeSync(this.#fd);
+    } catch {
+      /* already closed */
+    }
     rmSync(this.#tmp, { force: true });
   }
 }

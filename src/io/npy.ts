@@ -7,8 +7,8 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { readInputFile } from "./read-input.js";
 import { bytesPerElement, fromBytes, numel, toBytes, type TypedArray } from "./tensor-data.js";
 
-export type NpyDtype = "bool" | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "int64" | "uint64"
-  | "float32" | "float64";
+export type NpyDtype =
+  "bool" | "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "int64" | "uint64" | "float32" | "float64";
 
 export type NpyData = TypedArray;
 
@@ -19,12 +19,22 @@ export interface NpyArray {
 }
 
 const DESCR: Record<string, NpyDtype> = {
-  "|b1": "bool", "|u1": "uint8", "|i1": "int8", "<u2": "uint16", "<i2": "int16", "<u4": "uint32", "<i4": "int32",
-  "<i8": "int64", "<u8": "uint64", "<f4": "float32", "<f8": "float64",
+  "|b1": "bool",
+  "|u1": "uint8",
+  "|i1": "int8",
+  "<u2": "uint16",
+  "<i2": "int16",
+  "<u4": "uint32",
+  "<i4": "int32",
+  "<i8": "int64",
+  "<u8": "uint64",
+  "<f4": "float32",
+  "<f8": "float64",
 };
-const DESCR_OF: Record<NpyDtype, string> = Object.fromEntries(
-  Object.entries(DESCR).map(([d, t]) => [t, d]),
-) as Record<NpyDtype, string>;
+const DESCR_OF: Record<NpyDtype, string> = Object.fromEntries(Object.entries(DESCR).map(([d, t]) => [t, d])) as Record<
+  NpyDtype,
+  string
+>;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 /** Reads a .npy file (path or bytes; `name` labels errors when bytes are given). */
@@ -33,14 +43,18 @@ export function readNpy(source: string | Uint8Array, name = typeof source === "s
 }
 
 export function decodeNpy(bytes: Uint8Array, name = "npy"): NpyArray {
-  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw new UserError("not a .npy file (bad magic)", name);
+  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m))
+    throw new UserError("not a .npy file (bad magic)", name);
   const major = bytes[6];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number, headerStart: number;
-  if (major === 1) { headerLen = view.getUint16(8, true); headerStart = 10; }
-  else if (major === 2 || major === 3) {
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    headerStart = 10;
+  } else if (major === 2 || major === 3) {
     if (bytes.length < 12) throw new UserError("truncated .npy header", name);
-    headerLen = view.getUint32(8, true); headerStart = 12;
+    headerLen = view.getUint32(8, true);
+    headerStart = 12;
   } else throw new UserError(`unsupported .npy format version ${major}`, name);
   const dataStart = headerStart + headerLen;
   if (dataStart > bytes.length) throw new UserError("truncated .npy header", name);
@@ -52,10 +66,14 @@ export function decodeNpy(bytes: Uint8Array, name = "npy"): NpyArray {
     throw new UserError(`unsupported dtype '${descr}'${hint}; supported: ${Object.keys(DESCR).join(", ")}`, name);
   }
   const count = numel(shape);
-  if (fortran && shape.filter((d) => d > 1).length > 1) throw new UserError("Fortran-order arrays are not supported", name);
+  if (fortran && shape.filter((d) => d > 1).length > 1)
+    throw new UserError("Fortran-order arrays are not supported", name);
   const byteLen = count * bytesPerElement(dtype);
   if (bytes.length - dataStart < byteLen) {
-    throw new UserError(`truncated data: shape [${shape}] needs ${byteLen} bytes, file has ${bytes.length - dataStart}`, name);
+    throw new UserError(
+      `truncated data: shape [${shape}] needs ${byteLen} bytes, file has ${bytes.length - dataStart}`,
+      name,
+    );
   }
   return { dtype, shape, data: fromBytes(dtype, bytes.subarray(dataStart), count) };
 }
@@ -67,7 +85,11 @@ function parseHeader(header: string, name: string): { descr: string; fortran: bo
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
     throw new UserError(`malformed .npy header: ${header.trim()}`, name);
   }
-  const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(Number);
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new UserError(`bad shape (${shapeText})`, name);
   return { descr, fortran: fortran === "True", shape };
 }
@@ -88,7 +110,8 @@ export function encodeNpy(array: NpyArray): Uint8Array {
   out.set(MAGIC, 0);
   out[6] = v2 ? 2 : 1;
   const view = new DataView(out.buffer);
-  if (v2) view.setUint32(8, dict.length, true); else view.setUint16(8, dict.length, true);
+  if (v2) view.setUint32(8, dict.length, true);
+  else view.setUint16(8, dict.length, true);
   out.set(new TextEncoder().encode(dict), prefix);
   out.set(toBytes(array.data), total);
   return out;

@@ -3,11 +3,31 @@
  * array of little-endian values. int64 stays BigInt64Array (never narrowed); float16 keeps its IEEE half
  * bits in a Uint16Array (Node 20 has no Float16Array), with converters to and from float32.
  */
-export type DType = "float32" | "float16" | "float64" | "int64" | "int32" | "int16" | "int8" | "uint8" | "uint16" | "uint32" | "uint64" | "bool";
+export type DType =
+  | "float32"
+  | "float16"
+  | "float64"
+  | "int64"
+  | "int32"
+  | "int16"
+  | "int8"
+  | "uint8"
+  | "uint16"
+  | "uint32"
+  | "uint64"
+  | "bool";
 
 export type TypedArray =
-  | Float32Array | Float64Array | BigInt64Array | BigUint64Array | Int32Array | Int16Array | Int8Array
-  | Uint8Array | Uint16Array | Uint32Array;
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array;
 
 /** A plain host tensor. For float16, `data` holds the half-precision bit patterns. */
 export interface Tensor {
@@ -24,8 +44,17 @@ interface ArrayType {
 
 /** The typed array that holds each dtype (its element size is the dtype's). */
 const ARRAYS: Record<DType, ArrayType> = {
-  float32: Float32Array, float16: Uint16Array, float64: Float64Array, int64: BigInt64Array, uint64: BigUint64Array,
-  int32: Int32Array, uint32: Uint32Array, int16: Int16Array, uint16: Uint16Array, int8: Int8Array, uint8: Uint8Array,
+  float32: Float32Array,
+  float16: Uint16Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
   bool: Uint8Array,
 };
 
@@ -58,7 +87,8 @@ export function halfToFloat32(bits: Uint16Array): Float32Array {
     const s = h & 0x8000 ? -1 : 1;
     const e = (h >> 10) & 0x1f;
     const f = h & 0x3ff;
-    out[i] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+    out[i] =
+      e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
   }
   return out;
 }
@@ -81,11 +111,20 @@ export function float32ToHalf(values: Float32Array): Uint16Array {
     const sign = (x >>> 16) & 0x8000;
     const exp = (x >>> 23) & 0xff;
     let mant = x & 0x7fffff;
-    if (exp === 0xff) { out[i] = sign | 0x7c00 | (mant ? 0x200 : 0); continue; }
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
+      continue;
+    }
     const e = exp - 127 + 15;
-    if (e >= 0x1f) { out[i] = sign | 0x7c00; continue; }
+    if (e >= 0x1f) {
+      out[i] = sign | 0x7c00;
+      continue;
+    }
     if (e <= 0) {
-      if (e < -10) { out[i] = sign; continue; }
+      if (e < -10) {
+        out[i] = sign;
+        continue;
+      }
       mant |= 0x800000;
       const shift = 14 - e;
       let half = mant >> shift;

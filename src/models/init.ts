@@ -59,7 +59,12 @@ export const filled = (dims: number[], value: number): Tensor => ({
 });
 
 /** A fresh BatchNorm2d(c): weight 1, bias 0, running_mean 0, running_var 1. */
-export function batchNormInit(channels: number): { weight: Tensor; bias: Tensor; runningMean: Tensor; runningVar: Tensor } {
+export function batchNormInit(channels: number): {
+  weight: Tensor;
+  bias: Tensor;
+  runningMean: Tensor;
+  runningVar: Tensor;
+} {
   return {
     weight: filled([channels], 1),
     bias: filled([channels], 0),

@@ -42,7 +42,8 @@ function validated(opts: ResNet18Options): Required<ResNet18Options> {
   positiveInt("classes", o.classes);
   positiveInt("imageSize", o.imageSize);
   if (o.channels !== 1 && o.channels !== 3) problems.push(`channels must be 1 or 3, got ${o.channels}`);
-  if (o.stem !== "torchvision" && o.stem !== "small") problems.push(`stem must be "torchvision" or "small", got "${o.stem}"`);
+  if (o.stem !== "torchvision" && o.stem !== "small")
+    problems.push(`stem must be "torchvision" or "small", got "${o.stem}"`);
   if (!Number.isInteger(o.seed)) problems.push(`seed must be an integer, got ${o.seed}`);
   if (problems.length > 0) throw new UserError(problems.join("; "), "resnet18");
   return o;
@@ -58,11 +59,21 @@ export function buildResNet18(options: ResNet18Options = {}): ModelProto {
   const net = new Net(b, random);
 
   const k = o.stem === "torchvision" ? 7 : 3;
-  let x = net.conv("/conv1", "conv1", "input", o.channels, o.width, { kernel: k, stride: o.stem === "torchvision" ? 2 : 1, pad: (k - 1) / 2 });
+  let x = net.conv("/conv1", "conv1", "input", o.channels, o.width, {
+    kernel: k,
+    stride: o.stem === "torchvision" ? 2 : 1,
+    pad: (k - 1) / 2,
+  });
   x = net.bn("/bn1", "bn1", x, o.width);
   x = net.unary("/relu/Relu", "Relu", x);
   if (o.stem === "torchvision") {
-    x = net.unary("/maxpool/MaxPool", "MaxPool", x, { ceil_mode: 0, dilations: [1, 1], kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] });
+    x = net.unary("/maxpool/MaxPool", "MaxPool", x, {
+      ceil_mode: 0,
+      dilations: [1, 1],
+      kernel_shape: [3, 3],
+      pads: [1, 1, 1, 1],
+      strides: [2, 2],
+    });
   }
   let inC = o.width;
   for (let stage = 1; stage <= 4; stage++) {
@@ -78,7 +89,11 @@ export function buildResNet18(options: ResNet18Options = {}): ModelProto {
   const fcDims = [o.classes, inC];
   const fcW = net.param("fc.weight", uniformFanIn(fcDims, fcDims, random));
   const fcB = net.param("fc.bias", uniformFanIn([o.classes], fcDims, random));
-  b.node("Gemm", [x, fcW, fcB], { name: "/fc/Gemm", outputs: ["logits"], attrs: { alpha: float(1), beta: float(1), transB: 1 } });
+  b.node("Gemm", [x, fcW, fcB], {
+    name: "/fc/Gemm",
+    outputs: ["logits"],
+    attrs: { alpha: float(1), beta: float(1), transB: 1 },
+  });
   b.addOutput("logits", "float32", ["N", o.classes]);
 
   return newModel({
@@ -91,11 +106,18 @@ export function buildResNet18(options: ResNet18Options = {}): ModelProto {
   });
 }
 
-interface ConvShape { kernel: number; stride: number; pad: number }
+interface ConvShape {
+  kernel: number;
+  stride: number;
+  pad: number;
+}
 
 /** Emits layers with exporter-style names; initializers are added in state_dict order. */
 class Net {
-  constructor(private readonly b: GraphBuilder, private readonly random: Random) {}
+  constructor(
+    private readonly b: GraphBuilder,
+    private readonly random: Random,
+  ) {}
 
   param(name: string, t: Tensor): string {
     const got = this.b.initializer(name, t);
@@ -115,7 +137,11 @@ class Net {
   conv(scope: string, prefix: string, x: string, inC: number, outC: number, s: ConvShape): string {
     const w = this.param(`${prefix}.weight`, kaimingNormalFanOut([outC, inC, s.kernel, s.kernel], this.random));
     return this.named(scope, "Conv", [x, w], {
-      dilations: [1, 1], group: 1, kernel_shape: [s.kernel, s.kernel], pads: [s.pad, s.pad, s.pad, s.pad], strides: [s.stride, s.stride],
+      dilations: [1, 1],
+      group: 1,
+      kernel_shape: [s.kernel, s.kernel],
+      pads: [s.pad, s.pad, s.pad, s.pad],
+      strides: [s.stride, s.stride],
     });
   }
 
@@ -128,7 +154,11 @@ class Net {
       this.param(`${prefix}.running_mean`, init.runningMean),
       this.param(`${prefix}.running_var`, init.runningVar),
     ];
-    return this.named(scope, "BatchNormalization", inputs, { epsilon: float(BN_EPSILON), momentum: float(BN_MOMENTUM), training_mode: 0 });
+    return this.named(scope, "BatchNormalization", inputs, {
+      epsilon: float(BN_EPSILON),
+      momentum: float(BN_MOMENTUM),
+      training_mode: 0,
+    });
   }
 
   basicBlock(stageName: string, blockName: string, x: string, inC: number, outC: number, stride: number): string {
@@ -140,7 +170,11 @@ class Net {
     y = this.bn(`${scope}/bn2`, `${blockName}.bn2`, y, outC);
     let shortcut = x;
     if (stride !== 1 || inC !== outC) {
-      shortcut = this.conv(`${scope}/downsample/downsample.0`, `${blockName}.downsample.0`, x, inC, outC, { kernel: 1, stride, pad: 0 });
+      shortcut = this.conv(`${scope}/downsample/downsample.0`, `${blockName}.downsample.0`, x, inC, outC, {
+        kernel: 1,
+        stride,
+        pad: 0,
+      });
       shortcut = this.bn(`${scope}/downsample/downsample.1`, `${blockName}.downsample.1`, shortcut, outC);
     }
     const sum = this.named(scope, "Add", [y, shortcut]);

@@ -58,8 +58,12 @@ export function attrTensor(node: NodeProto, name: string): Tensor | undefined {
 }
 
 /** Marks a number as a FLOAT attribute (plain numbers become INT). */
-export interface FloatAttr { float: number }
-export interface FloatsAttr { floats: number[] }
+export interface FloatAttr {
+  float: number;
+}
+export interface FloatsAttr {
+  floats: number[];
+}
 export const float = (x: number): FloatAttr => ({ float: x });
 export const floats = (xs: number[]): FloatsAttr => ({ floats: xs });
 

@@ -27,13 +27,21 @@ export class GraphBuilder {
   }
 
   /** Appends a node; outputs are named `${name}` / `${name}:k` unless given. Returns the output names. */
-  node(opType: string, inputs: string[], opts: { name?: string; outputs?: number | string[]; attrs?: Attrs } = {}): string[] {
+  node(
+    opType: string,
+    inputs: string[],
+    opts: { name?: string; outputs?: number | string[]; attrs?: Attrs } = {},
+  ): string[] {
     const name = this.unique(opts.name ?? opType);
     const outs = opts.outputs ?? 1;
     // `name` is already unique among node and value names, so output 0 may share it
-    const outputs = Array.isArray(outs) ? outs : Array.from({ length: outs }, (_, k) => (k === 0 ? name : this.unique(`${name}:${k}`)));
+    const outputs = Array.isArray(outs)
+      ? outs
+      : Array.from({ length: outs }, (_, k) => (k === 0 ? name : this.unique(`${name}:${k}`)));
     outputs.forEach((o) => this.used.add(o));
-    this.graph.node.push(newNode({ opType, name, input: inputs, output: outputs, attribute: makeAttributes(opts.attrs) }));
+    this.graph.node.push(
+      newNode({ opType, name, input: inputs, output: outputs, attribute: makeAttributes(opts.attrs) }),
+    );
     return outputs;
   }
 

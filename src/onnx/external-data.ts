@@ -9,8 +9,26 @@ import { basename, dirname, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { ModelFile } from "./model-io.js";
-import { cloneModel, DataLocation, encodeModel, newEntry, type GraphProto, type ModelProto, type TensorProto } from "./proto.js";
-import { bytesPerElement, dtypeFromOnnx, externalDataRef, externalPath, externalRange, numel, readTensor, toBytes, writeTensorData } from "./tensor.js";
+import {
+  cloneModel,
+  DataLocation,
+  encodeModel,
+  newEntry,
+  type GraphProto,
+  type ModelProto,
+  type TensorProto,
+} from "./proto.js";
+import {
+  bytesPerElement,
+  dtypeFromOnnx,
+  externalDataRef,
+  externalPath,
+  externalRange,
+  numel,
+  readTensor,
+  toBytes,
+  writeTensorData,
+} from "./tensor.js";
 
 /** Every initializer of the graph and of its subgraphs (If/Loop/Scan bodies). */
 export function allInitializers(graph: GraphProto): TensorProto[] {
@@ -25,7 +43,8 @@ export function allInitializers(graph: GraphProto): TensorProto[] {
 }
 
 export const isExternal = (t: TensorProto): boolean => t.dataLocation === DataLocation.EXTERNAL;
-export const hasExternalData = (model: ModelProto): boolean => !!model.graph && allInitializers(model.graph).some(isExternal);
+export const hasExternalData = (model: ModelProto): boolean =>
+  !!model.graph && allInitializers(model.graph).some(isExternal);
 
 /**
  * Checks that every external tensor's file exists inside `dir` and that its byte range fits in it.
@@ -38,8 +57,14 @@ export function checkExternalData(model: ModelProto, dir: string | undefined, fi
     if (!isExternal(t)) continue;
     const ref = externalDataRef(t);
     const { location } = ref;
-    if (location === undefined) { problems.push(`initializer '${t.name}' has external data without a location`); continue; }
-    if (dir === undefined) { problems.push(`initializer '${t.name}' has external data but the model was given as bytes`); continue; }
+    if (location === undefined) {
+      problems.push(`initializer '${t.name}' has external data without a location`);
+      continue;
+    }
+    if (dir === undefined) {
+      problems.push(`initializer '${t.name}' has external data but the model was given as bytes`);
+      continue;
+    }
     let path: string;
     try {
       path = externalPath(location, dir, `initializer '${t.name}'`);
@@ -56,7 +81,10 @@ export function checkExternalData(model: ModelProto, dir: string | undefined, fi
       }
     }
     const size = sizes.get(path);
-    if (size === undefined) { problems.push(`initializer '${t.name}': external data file '${location}' is missing`); continue; }
+    if (size === undefined) {
+      problems.push(`initializer '${t.name}': external data file '${location}' is missing`);
+      continue;
+    }
     const { problem } = externalRange(ref, size);
     if (problem) problems.push(`initializer '${t.name}': ${problem}`);
   }
@@ -89,7 +117,8 @@ export function saveModelWithExternalData(model: ModelFile, path: string, opts: 
   const align = opts.align ?? 64;
   const dir = dirname(resolve(path));
   const dataPath = externalPath(location, dir, path);
-  if (resolve(dataPath) === resolve(path)) throw new UserError(`external data location '${location}' is the model file itself`, path);
+  if (resolve(dataPath) === resolve(path))
+    throw new UserError(`external data location '${location}' is the model file itself`, path);
   const out = cloneModel(model.proto);
   const source = allInitializers(model.proto.graph!);
   const chunks: Uint8Array[] = [];
@@ -109,7 +138,11 @@ export function saveModelWithExternalData(model: ModelFile, path: string, opts: 
     chunks.push(bytes);
     t.rawData = new Uint8Array(0);
     t.dataLocation = DataLocation.EXTERNAL;
-    t.externalData = [newEntry("location", location), newEntry("offset", String(pos)), newEntry("length", String(bytes.length))];
+    t.externalData = [
+      newEntry("location", location),
+      newEntry("offset", String(pos)),
+      newEntry("length", String(bytes.length)),
+    ];
     pos += bytes.length;
   });
   if (chunks.length) writeFileAtomic(dataPath, chunks);

@@ -76,7 +76,10 @@ export class GraphView {
         if (d === 0) ready.push(c);
       }
     }
-    if (out.length !== nodes.length) throw new UserError(`graph has a cycle or a node whose input nobody produces (${nodes.length - out.length} nodes unreachable)`);
+    if (out.length !== nodes.length)
+      throw new UserError(
+        `graph has a cycle or a node whose input nobody produces (${nodes.length - out.length} nodes unreachable)`,
+      );
     return out;
   }
 }

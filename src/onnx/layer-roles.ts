@@ -13,8 +13,19 @@ import type { NodeProto } from "./proto.js";
 import type { Layer } from "./layers.js";
 
 const PASSTHROUGH = new Set([
-  "Flatten", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Transpose", "Cast", "Dropout",
-  "Softmax", "LogSoftmax", "Sigmoid", "GlobalAveragePool", "ReduceMean",
+  "Flatten",
+  "Reshape",
+  "Identity",
+  "Squeeze",
+  "Unsqueeze",
+  "Transpose",
+  "Cast",
+  "Dropout",
+  "Softmax",
+  "LogSoftmax",
+  "Sigmoid",
+  "GlobalAveragePool",
+  "ReduceMean",
 ]);
 /** Ops that head a weighted layer (the layer inventory groups from them too). */
 export const WEIGHTED = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
@@ -22,7 +33,12 @@ export const WEIGHTED = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 const MAX_SOURCE_STEPS = 6;
 
 /** `nodesOf` gives each layer's nodes, first node first. */
-export function assignRoles(view: GraphView, order: NodeProto[], layers: Layer[], nodesOf: Map<Layer, NodeProto[]>): void {
+export function assignRoles(
+  view: GraphView,
+  order: NodeProto[],
+  layers: Layer[],
+  nodesOf: Map<Layer, NodeProto[]>,
+): void {
   const headOf = new Set<NodeProto>();
   const members = new Set<NodeProto>();
   for (const l of layers) {
@@ -35,7 +51,9 @@ export function assignRoles(view: GraphView, order: NodeProto[], layers: Layer[]
   const reachesOutput = (value: string, depth = 0): boolean => {
     if (outputs.has(value)) return true;
     if (depth > 16) return false;
-    return view.consumersOf(value).some((c) => PASSTHROUGH.has(c.opType) && c.output.some((o) => reachesOutput(o, depth + 1)));
+    return view
+      .consumersOf(value)
+      .some((c) => PASSTHROUGH.has(c.opType) && c.output.some((o) => reachesOutput(o, depth + 1)));
   };
 
   /** Longest chain of layers (counted by their first node) on any path from `from` to `to`, or -1. */
@@ -57,7 +75,8 @@ export function assignRoles(view: GraphView, order: NodeProto[], layers: Layer[]
     const out = [layer.input];
     for (let v = layer.input, k = 0; k < MAX_SOURCE_STEPS; k++) {
       const p = view.producer.get(v);
-      const acts = p?.input.filter((i) => i && !view.initializerNames.has(i) && view.producer.get(i)?.opType !== "Constant") ?? [];
+      const acts =
+        p?.input.filter((i) => i && !view.initializerNames.has(i) && view.producer.get(i)?.opType !== "Constant") ?? [];
       if (!p || members.has(p) || acts.length !== 1) break;
       v = acts[0]!;
       out.push(v);

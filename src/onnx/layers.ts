@@ -8,7 +8,15 @@
 import { attrInt, attrInts } from "./attributes.js";
 import { GraphView } from "./graph-view.js";
 import type { ModelFile } from "./model-io.js";
-import { DataType, opsetVersion, valueInfoDims, valueInfoElemType, type ModelProto, type NodeProto, type ValueInfoProto } from "./proto.js";
+import {
+  DataType,
+  opsetVersion,
+  valueInfoDims,
+  valueInfoElemType,
+  type ModelProto,
+  type NodeProto,
+  type ValueInfoProto,
+} from "./proto.js";
 import { dtypeFromOnnx, numel, type DType } from "./tensor.js";
 import { assignRoles, WEIGHTED } from "./layer-roles.js";
 
@@ -48,7 +56,11 @@ export interface Layer {
   output: string;
 }
 
-export interface ValueDesc { name: string; dtype: string; dims?: (number | string | null)[] }
+export interface ValueDesc {
+  name: string;
+  dtype: string;
+  dims?: (number | string | null)[];
+}
 
 export interface Inventory {
   inputs: ValueDesc[];
@@ -118,8 +130,16 @@ export function layerInventory(model: ModelFile | ModelProto, opts: InventoryOpt
     }
     const bn = soleConsumer(out, "BatchNormalization");
     const layer: Layer = {
-      name: "", op: head.opType, nodes: [], params, numel: 0, role: "body", reinit: false,
-      ...weightGeometry(head, wt.dims), input: x, output: out,
+      name: "",
+      op: head.opType,
+      nodes: [],
+      params,
+      numel: 0,
+      role: "body",
+      reinit: false,
+      ...weightGeometry(head, wt.dims),
+      input: x,
+      output: out,
     };
     if (bn && bn.input[0] === out && bn.input.slice(1, 5).every(isInit)) return normLayer(bn, nodes, layer);
     nodes.forEach((m) => claimed.add(m));
@@ -133,7 +153,17 @@ export function layerInventory(model: ModelFile | ModelProto, opts: InventoryOpt
     const normParams = slots.flatMap((s, i) => (s && isInit(s) ? [param(s, kinds[i]!)] : []));
     const layer: Layer = base
       ? { ...base, params: [...base.params, ...normParams], output: norm.output[0]! }
-      : { name: "", op: norm.opType, nodes: [], params: normParams, numel: 0, role: "body", reinit: false, input: norm.input[0]!, output: norm.output[0]! };
+      : {
+          name: "",
+          op: norm.opType,
+          nodes: [],
+          params: normParams,
+          numel: 0,
+          role: "body",
+          reinit: false,
+          input: norm.input[0]!,
+          output: norm.output[0]!,
+        };
     const nodes = [...before, norm];
     nodes.forEach((m) => claimed.add(m));
     return finish(layer, nodes);
@@ -187,7 +217,8 @@ function moduleName(head: NodeProto, weight: string | undefined): string {
     const parts: string[] = [];
     for (const seg of scope.slice(0, -1)) {
       const last = parts[parts.length - 1];
-      if (last !== undefined && seg.startsWith(`${last.split(".").pop()}.`)) parts[parts.length - 1] = `${last}${seg.slice(seg.indexOf("."))}`;
+      if (last !== undefined && seg.startsWith(`${last.split(".").pop()}.`))
+        parts[parts.length - 1] = `${last}${seg.slice(seg.indexOf("."))}`;
       else parts.push(seg);
     }
     return parts.join(".");
@@ -206,5 +237,9 @@ function uniquifyNames(layers: Layer[]): void {
 
 function describe(v: ValueInfoProto): ValueDesc {
   const t = valueInfoElemType(v);
-  return { name: v.name, dtype: t === undefined ? "unknown" : (dtypeFromOnnx(t) ?? DataType[t] ?? String(t)), dims: valueInfoDims(v) };
+  return {
+    name: v.name,
+    dtype: t === undefined ? "unknown" : (dtypeFromOnnx(t) ?? DataType[t] ?? String(t)),
+    dims: valueInfoDims(v),
+  };
 }

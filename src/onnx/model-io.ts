@@ -6,7 +6,13 @@ import { basename, dirname, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { readInputFile } from "../io/read-input.js";
-import { checkExternalData, embedExternalData, hasExternalData, saveModelWithExternalData, type ExternalDataOptions } from "./external-data.js";
+import {
+  checkExternalData,
+  embedExternalData,
+  hasExternalData,
+  saveModelWithExternalData,
+  type ExternalDataOptions,
+} from "./external-data.js";
 import { cloneModel, decodeModel, encodeModel, type ModelProto, type TensorProto } from "./proto.js";
 import { readTensor, type Tensor } from "./tensor.js";
 
@@ -44,7 +50,10 @@ function decodeChecked(bytes: Uint8Array, file: string): ModelProto {
   try {
     proto = decodeModel(bytes);
   } catch (e) {
-    throw new UserError(`is not a valid ONNX model (protobuf decode failed: ${(e as Error).message}); truncated or not ONNX?`, file);
+    throw new UserError(
+      `is not a valid ONNX model (protobuf decode failed: ${(e as Error).message}); truncated or not ONNX?`,
+      file,
+    );
   }
   if (!proto.graph || proto.irVersion <= 0n || proto.opsetImport.length === 0) {
     throw new UserError("is not an ONNX model (no graph, IR version or opset import)", file);
@@ -90,7 +99,8 @@ export function readInitializer(model: ModelFile, name: string): Tensor {
 /** Every initializer of the main graph, in file order. */
 export function readInitializers(model: ModelFile): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const t of model.proto.graph!.initializer) out.set(t.name, readTensor(t, { baseDir: model.dir, file: model.file }));
+  for (const t of model.proto.graph!.initializer)
+    out.set(t.name, readTensor(t, { baseDir: model.dir, file: model.file }));
   return out;
 }
 

@@ -46,7 +46,11 @@ export type {
   TypeProto,
   ValueInfoProto,
 };
-export { AttributeProto_AttributeType as AttrType, TensorProto_DataType as DataType, TensorProto_DataLocation as DataLocation };
+export {
+  AttributeProto_AttributeType as AttrType,
+  TensorProto_DataType as DataType,
+  TensorProto_DataLocation as DataLocation,
+};
 
 export const decodeModel = (bytes: Uint8Array): ModelProto => fromBinary(ModelProtoSchema, bytes);
 export const encodeModel = (model: ModelProto): Uint8Array => toBinary(ModelProtoSchema, model);

@@ -62,7 +62,11 @@ export function readTensor(t: TensorProto, opts: ReadTensorOptions = {}): Tensor
   const external = t.dataLocation === DataLocation.EXTERNAL;
   if (external || t.rawData.length > 0 || n === 0) {
     const bytes = external ? readExternal(t, opts, where) : t.rawData;
-    if (bytes.length !== size) throw new UserError(`${external ? "external data" : "raw_data"} holds ${bytes.length} bytes, expected ${size} for dims [${dims}]`, where);
+    if (bytes.length !== size)
+      throw new UserError(
+        `${external ? "external data" : "raw_data"} holds ${bytes.length} bytes, expected ${size} for dims [${dims}]`,
+        where,
+      );
     return { dtype, dims, data: fromBytes(dtype, bytes, n) };
   }
   return { dtype, dims, data: fromTypedField(t, dtype, n, where) };
@@ -73,16 +77,38 @@ function fromTypedField(t: TensorProto, dtype: DType, n: number, where: string):
     if (len !== n) throw new UserError(`holds ${len} values, expected ${n}`, where);
   };
   switch (dtype) {
-    case "float32": check(t.floatData.length); return Float32Array.from(t.floatData);
-    case "float64": check(t.doubleData.length); return Float64Array.from(t.doubleData);
-    case "int64": check(t.int64Data.length); return BigInt64Array.from(t.int64Data);
-    case "uint64": check(t.uint64Data.length); return BigUint64Array.from(t.uint64Data);
-    case "uint32": check(t.uint64Data.length); return Uint32Array.from(t.uint64Data, Number);
-    case "int32": check(t.int32Data.length); return Int32Array.from(t.int32Data);
-    case "int16": check(t.int32Data.length); return Int16Array.from(t.int32Data);
-    case "int8": check(t.int32Data.length); return Int8Array.from(t.int32Data);
-    case "uint16": case "float16": check(t.int32Data.length); return Uint16Array.from(t.int32Data);
-    case "uint8": case "bool": check(t.int32Data.length); return Uint8Array.from(t.int32Data);
+    case "float32":
+      check(t.floatData.length);
+      return Float32Array.from(t.floatData);
+    case "float64":
+      check(t.doubleData.length);
+      return Float64Array.from(t.doubleData);
+    case "int64":
+      check(t.int64Data.length);
+      return BigInt64Array.from(t.int64Data);
+    case "uint64":
+      check(t.uint64Data.length);
+      return BigUint64Array.from(t.uint64Data);
+    case "uint32":
+      check(t.uint64Data.length);
+      return Uint32Array.from(t.uint64Data, Number);
+    case "int32":
+      check(t.int32Data.length);
+      return Int32Array.from(t.int32Data);
+    case "int16":
+      check(t.int32Data.length);
+      return Int16Array.from(t.int32Data);
+    case "int8":
+      check(t.int32Data.length);
+      return Int8Array.from(t.int32Data);
+    case "uint16":
+    case "float16":
+      check(t.int32Data.length);
+      return Uint16Array.from(t.int32Data);
+    case "uint8":
+    case "bool":
+      check(t.int32Data.length);
+      return Uint8Array.from(t.int32Data);
   }
 }
 
@@ -97,26 +123,40 @@ export function externalPath(location: string, baseDir: string, where: string): 
 }
 
 /** An external tensor's side file and byte range, as its external_data entries say (no length: to the file's end). */
-export interface ExternalRef { location?: string; offset: number; length?: number }
+export interface ExternalRef {
+  location?: string;
+  offset: number;
+  length?: number;
+}
 
 export function externalDataRef(t: TensorProto): ExternalRef {
   const kv = new Map(t.externalData.map((e) => [e.key, e.value]));
-  return { location: kv.get("location"), offset: Number(kv.get("offset") ?? "0"), length: kv.has("length") ? Number(kv.get("length")) : undefined };
+  return {
+    location: kv.get("location"),
+    offset: Number(kv.get("offset") ?? "0"),
+    length: kv.has("length") ? Number(kv.get("length")) : undefined,
+  };
 }
 
 /** The range of `ref` in a side file of `size` bytes, with `problem` set when it does not lie inside the file. */
 export function externalRange(ref: ExternalRef, size: number): { offset: number; length: number; problem?: string } {
   const { offset } = ref;
   const length = ref.length ?? size - offset;
-  const fits = Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= size;
-  return { offset, length, problem: fits ? undefined : `range offset ${offset} length ${length} is outside '${ref.location}' (${size} bytes)` };
+  const fits =
+    Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= size;
+  return {
+    offset,
+    length,
+    problem: fits ? undefined : `range offset ${offset} length ${length} is outside '${ref.location}' (${size} bytes)`,
+  };
 }
 
 function readExternal(t: TensorProto, opts: ReadTensorOptions, where: string): Uint8Array {
   const ref = externalDataRef(t);
   const { location } = ref;
   if (location === undefined) throw new UserError("external data has no 'location'", where);
-  if (opts.baseDir === undefined) throw new UserError("external data needs the model's folder (load the model from a path)", where);
+  if (opts.baseDir === undefined)
+    throw new UserError("external data needs the model's folder (load the model from a path)", where);
   const path = externalPath(location, opts.baseDir, where);
   let file: Buffer;
   try {
@@ -144,14 +184,25 @@ export function writeTensorData(t: TensorProto, tensor: Tensor): void {
   t.dataType = ONNX_TYPES[tensor.dtype];
   t.dims = tensor.dims.map(BigInt);
   t.rawData = new Uint8Array(toBytes(tensor.data));
-  t.floatData = []; t.int32Data = []; t.int64Data = []; t.doubleData = []; t.uint64Data = []; t.stringData = [];
+  t.floatData = [];
+  t.int32Data = [];
+  t.int64Data = [];
+  t.doubleData = [];
+  t.uint64Data = [];
+  t.stringData = [];
   t.externalData = [];
   clearDataLocation(t);
 }
 
-export const float32 = (dims: number[], values: ArrayLike<number>): Tensor => ({ dtype: "float32", dims, data: Float32Array.from(values) });
+export const float32 = (dims: number[], values: ArrayLike<number>): Tensor => ({
+  dtype: "float32",
+  dims,
+  data: Float32Array.from(values),
+});
 export const int64 = (dims: number[], values: ArrayLike<number | bigint>): Tensor => ({
-  dtype: "int64", dims, data: BigInt64Array.from(Array.from(values, (v) => BigInt(v))),
+  dtype: "int64",
+  dims,
+  data: BigInt64Array.from(Array.from(values, (v) => BigInt(v))),
 });
 
 /** Any float tensor as float32 values (float16 and float64 converted). */

@@ -69,7 +69,12 @@ export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResul
   const sessionCreateMs = performance.now() - t0;
   try {
     // Two different inputs, alternated, so no run sees the previous run's exact input.
-    const inputs = [0, 1].map((i) => randomBatch([k > 1 ? k : 0, o.batch, ...o.sampleDims].filter((d) => d > 0), (o.seed ?? 0) + i));
+    const inputs = [0, 1].map((i) =>
+      randomBatch(
+        [k > 1 ? k : 0, o.batch, ...o.sampleDims].filter((d) => d > 0),
+        (o.seed ?? 0) + i,
+      ),
+    );
     let lastLoss = NaN;
     const run = async (i: number) => {
       const x = inputs[i % 2]!;
@@ -108,9 +113,16 @@ export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResul
 }
 
 /** Artifacts of the step benchmarkStep times (MSE to the embedded teacher) for the zoo model `model`. */
-export function benchArtifacts(o: ZooOptions & { model: string; batchNorm?: BatchNormForm; denseConvs?: boolean }): Promise<Artifacts> {
+export function benchArtifacts(
+  o: ZooOptions & { model: string; batchNorm?: BatchNormForm; denseConvs?: boolean },
+): Promise<Artifacts> {
   const { model, batchNorm, denseConvs, ...zoo } = o;
-  return buildArtifacts(loadModel(encodeModel(buildZooModel(model, zoo)), { name: `${model}.onnx` }), { loss: "mse", teacher: true, batchNorm, denseConvs });
+  return buildArtifacts(loadModel(encodeModel(buildZooModel(model, zoo)), { name: `${model}.onnx` }), {
+    loss: "mse",
+    teacher: true,
+    batchNorm,
+    denseConvs,
+  });
 }
 
 /** The session benchmarkStep times: the options' provider, threads and level, input noise std 0.01. */

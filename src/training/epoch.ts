@@ -33,7 +33,8 @@ export async function openTrainingSession(model: ModelFile, o: OpenTrainingOptio
 }
 
 /** Full batches one epoch gives, capped by `max`. */
-export const stepsPerEpoch = (examples: number, batchSize: number, max = Infinity): number => Math.min(max, Math.floor(examples / batchSize));
+export const stepsPerEpoch = (examples: number, batchSize: number, max = Infinity): number =>
+  Math.min(max, Math.floor(examples / batchSize));
 
 export interface EpochOptions {
   /** Stop after this many steps. */
@@ -51,7 +52,11 @@ export interface EpochStats {
   images: number;
 }
 
-export async function trainEpoch(session: TrainingSession, batches: AsyncIterable<Batch>, o: EpochOptions): Promise<EpochStats> {
+export async function trainEpoch(
+  session: TrainingSession,
+  batches: AsyncIterable<Batch>,
+  o: EpochOptions,
+): Promise<EpochStats> {
   const started = performance.now();
   let total = 0;
   let step = 0;

@@ -30,7 +30,11 @@ export interface FitOptions {
 /** Trains and returns the session holding the trained weights (release() it when done). */
 export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
   const session = await openTrainingSession(o.model, {
-    loss: "ce", momentum: o.momentum, weightDecay: o.weightDecay, executionProvider: o.executionProvider, intraOpThreads: o.intraOpThreads,
+    loss: "ce",
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    executionProvider: o.executionProvider,
+    intraOpThreads: o.intraOpThreads,
   });
   const epochs = o.epochs ?? 2;
   const batchSize = o.batchSize ?? 64;
@@ -38,7 +42,14 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
   const peak = o.lr ?? 0.05;
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const batches = trainingBatches(o.data, { batchSize, seed: o.seed ?? 0, epoch, noiseSigma: 0, normalisation: o.normalisation, dropLast: true });
+      const batches = trainingBatches(o.data, {
+        batchSize,
+        seed: o.seed ?? 0,
+        epoch,
+        noiseSigma: 0,
+        normalisation: o.normalisation,
+        dropLast: true,
+      });
       const lr = (step: number) => (peak * (1 + Math.cos((Math.PI * (epoch * steps + step)) / (epochs * steps)))) / 2;
       o.onEpoch?.({ epoch, ...(await trainEpoch(session, batches, { steps, lr, labels: true })) });
     }

@@ -9,7 +9,10 @@ import type { Tensor } from "../onnx/tensor.js";
 import { fromOrt, toOrt } from "./ort-tensor.js";
 import { cudaLoadError, resolveOptions, sessionOptions, type TrainingSessionOptions } from "./session/options.js";
 
-export type InferenceOptions = Pick<TrainingSessionOptions, "executionProvider" | "deviceId" | "intraOpThreads" | "graphOptimizationLevel">;
+export type InferenceOptions = Pick<
+  TrainingSessionOptions,
+  "executionProvider" | "deviceId" | "intraOpThreads" | "graphOptimizationLevel"
+>;
 
 export class InferenceModel {
   private constructor(

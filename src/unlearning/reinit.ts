@@ -31,12 +31,20 @@ export function drawLayers(pool: Layer[], k: number, rng: Rng): { layers: Layer[
 }
 
 /** Fresh values for every tensor of `layer`, shaped and typed like `current`. */
-export function freshLayerTensors(layer: Layer, current: Map<string, Tensor>, scheme: InitScheme, rng: Rng): Map<string, Tensor> {
+export function freshLayerTensors(
+  layer: Layer,
+  current: Map<string, Tensor>,
+  scheme: InitScheme,
+  rng: Rng,
+): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const p of layer.params) {
     const now = current.get(p.name);
     if (!now) throw new UserError(`layer '${layer.name}': the model has no tensor '${p.name}'`);
-    if (now.dtype !== "float32") throw new UserError(`layer '${layer.name}': tensor '${p.name}' is ${now.dtype}; re-initialisation supports float32`);
+    if (now.dtype !== "float32")
+      throw new UserError(
+        `layer '${layer.name}': tensor '${p.name}' is ${now.dtype}; re-initialisation supports float32`,
+      );
     out.set(p.name, { dtype: "float32", dims: [...now.dims], data: freshValues(layer, p, scheme, rng) });
   }
   return out;
@@ -48,9 +56,16 @@ function freshValues(layer: Layer, p: LayerParam, scheme: InitScheme, rng: Rng):
   const uniform = () => uniformFanIn(p.dims, fanIn, rng).data as Float32Array;
   const fanIn = layer.fanIn ?? numel(p.dims.slice(1));
   switch (p.kind) {
-    case "bn-scale": case "norm-scale": case "bn-var": return fill(1);
-    case "bn-bias": case "norm-bias": case "bn-mean": return fill(0);
-    case "bias": return scheme === "torchvision" ? fill(0) : uniform();
+    case "bn-scale":
+    case "norm-scale":
+    case "bn-var":
+      return fill(1);
+    case "bn-bias":
+    case "norm-bias":
+    case "bn-mean":
+      return fill(0);
+    case "bias":
+      return scheme === "torchvision" ? fill(0) : uniform();
     case "weight": {
       const isConv = layer.op === "Conv" || layer.op === "ConvTranspose";
       if (scheme === "torchvision" && isConv) return kaimingNormalFanOut(p.dims, rng).data as Float32Array;

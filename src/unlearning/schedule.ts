@@ -13,12 +13,14 @@ export type Schedule =
 
 export function learningRate(s: Schedule, at: { globalEpoch: number; epochInCycle: number; progress: number }): number {
   switch (s.kind) {
-    case "constant": return s.lr;
+    case "constant":
+      return s.lr;
     case "cosine": {
       const t = at.epochInCycle + at.progress;
       return (s.lr * (1 + Math.cos((Math.PI * t) / s.tMax))) / 2;
     }
-    case "per-epoch": return s.rates[Math.min(at.globalEpoch, s.rates.length - 1)]!;
+    case "per-epoch":
+      return s.rates[Math.min(at.globalEpoch, s.rates.length - 1)]!;
   }
 }
 
@@ -27,10 +29,12 @@ export function parseSchedule(text: string): Schedule {
   const [kind, a, b] = text.split(":");
   const num = (v: string | undefined, what: string) => {
     const x = Number(v);
-    if (v === undefined || v === "" || !Number.isFinite(x) || x < 0) throw new UserError(`expected ${what} (a number >= 0)`, `--schedule ${text}`);
+    if (v === undefined || v === "" || !Number.isFinite(x) || x < 0)
+      throw new UserError(`expected ${what} (a number >= 0)`, `--schedule ${text}`);
     return x;
   };
-  if (kind === "cosine") return { kind, lr: num(a, "the initial rate"), tMax: b === undefined ? 2 : num(b, "T_max in epochs") };
+  if (kind === "cosine")
+    return { kind, lr: num(a, "the initial rate"), tMax: b === undefined ? 2 : num(b, "T_max in epochs") };
   if (kind === "constant") return { kind, lr: num(a, "the rate") };
   if (kind === "per-epoch") return { kind, rates: (a ?? "").split(",").map((r) => num(r, "a rate per epoch")) };
   throw new UserError("expected cosine:<lr>[:<tMax>], per-epoch:<lr>,<lr>,... or constant:<lr>", `--schedule ${text}`);

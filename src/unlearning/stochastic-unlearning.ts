@@ -75,21 +75,34 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
   }
   const inventory = layerInventory(o.model);
   checkRetainFitsModel(inventory, displayName(o.model), o.retain);
-  if (o.retain.count < batchSize) throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${batchSize}`);
+  if (o.retain.count < batchSize)
+    throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${batchSize}`);
   const pool = inventory.layers.filter((l) => l.reinit);
   const session = await openTrainingSession(o.model, {
-    loss: "mse", teacher: true, momentum: o.momentum, weightDecay: o.weightDecay, executionProvider: o.executionProvider, intraOpThreads: o.intraOpThreads,
+    loss: "mse",
+    teacher: true,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    executionProvider: o.executionProvider,
+    intraOpThreads: o.intraOpThreads,
   });
   const cycles: CycleReport[] = [];
   let globalEpoch = 0;
-  o.onProgress?.({ kind: "start", retain: o.retain.count, poolSize: pool.length, stepsPerEpoch: stepsPerEpoch(o.retain.count, batchSize, o.maxStepsPerEpoch) });
+  o.onProgress?.({
+    kind: "start",
+    retain: o.retain.count,
+    poolSize: pool.length,
+    stepsPerEpoch: stepsPerEpoch(o.retain.count, batchSize, o.maxStepsPerEpoch),
+  });
   try {
     for (let c = 0; c < epochs.length; c++) {
       const report = forget(session, pool, c, o, seed);
       o.onProgress?.({ kind: "reinit", cycle: c, ...report });
       const cycle: CycleReport = { cycle: c, ...report, epochs: [] };
       for (let e = 0; e < epochs[c]!; e++, globalEpoch++) {
-        cycle.epochs.push(await remember(session, o, { cycle: c, epochInCycle: e, globalEpoch, batchSize, seed, schedule }));
+        cycle.epochs.push(
+          await remember(session, o, { cycle: c, epochInCycle: e, globalEpoch, batchSize, seed, schedule }),
+        );
       }
       cycles.push(cycle);
     }
@@ -107,7 +120,11 @@ function forget(session: TrainingSession, pool: Layer[], cycle: number, o: Unlea
   const current = session.getParameters();
   const fresh = new Map(layers.flatMap((l) => [...freshLayerTensors(l, current, o.init ?? "torchvision", rng)]));
   session.setParameters(fresh, `re-initialisation of cycle ${cycle + 1}`);
-  const buffers = new Map(session.manifest.state.filter((s) => s.role !== "param" && !s.role.startsWith("bn_")).map((s) => [s.name, zeros(s.dtype, s.dims)]));
+  const buffers = new Map(
+    session.manifest.state
+      .filter((s) => s.role !== "param" && !s.role.startsWith("bn_"))
+      .map((s) => [s.name, zeros(s.dtype, s.dims)]),
+  );
   session.setState(buffers, undefined, "optimizer reset");
   return { draws, layers: layers.map((l) => l.name) };
 }
@@ -120,12 +137,19 @@ async function remember(
 ): Promise<EpochStats> {
   const steps = stepsPerEpoch(o.retain.count, at.batchSize, o.maxStepsPerEpoch);
   const batches = trainingBatches(o.retain, {
-    batchSize: at.batchSize, seed: at.seed, epoch: at.globalEpoch, noiseSigma: o.noiseSigma ?? 0.01, normalisation: o.normalisation, dropLast: true,
+    batchSize: at.batchSize,
+    seed: at.seed,
+    epoch: at.globalEpoch,
+    noiseSigma: o.noiseSigma ?? 0.01,
+    normalisation: o.normalisation,
+    dropLast: true,
   });
   const epoch = await trainEpoch(session, batches, {
     steps,
-    lr: (step) => learningRate(at.schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / steps }),
-    onStep: (step, loss, lr) => o.onProgress?.({ kind: "step", cycle: at.cycle, epoch: at.globalEpoch, step, stepsInEpoch: steps, loss, lr }),
+    lr: (step) =>
+      learningRate(at.schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / steps }),
+    onStep: (step, loss, lr) =>
+      o.onProgress?.({ kind: "step", cycle: at.cycle, epoch: at.globalEpoch, step, stepsInEpoch: steps, loss, lr }),
   });
   o.onProgress?.({ kind: "epoch", cycle: at.cycle, epoch: at.globalEpoch, ...epoch });
   return epoch;

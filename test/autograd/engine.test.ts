@@ -6,7 +6,14 @@ import type { GradRule } from "../../src/autograd/rule.js";
 import { UserError } from "../../src/errors.js";
 import { float } from "../../src/onnx/attributes.js";
 import { GraphBuilder } from "../../src/onnx/builder.js";
-import { encodeModel, newGraph, newModel, newOpset, newTensorValueInfo, type GraphProto } from "../../src/onnx/proto.js";
+import {
+  encodeModel,
+  newGraph,
+  newModel,
+  newOpset,
+  newTensorValueInfo,
+  type GraphProto,
+} from "../../src/onnx/proto.js";
 import { float32, int64, onnxFromDtype } from "../../src/onnx/tensor.js";
 import { checkGradient } from "../helpers/gradcheck.js";
 
@@ -80,7 +87,10 @@ describe("autograd engine", () => {
     appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 17 });
     const added = graph.node.slice(before);
     expect(added.some((n) => n.name.startsWith("unused_relu"))).to.equal(false);
-    expect(added.some((n) => n.opType === "Exp"), "Exp is not recomputed: its output is reused").to.equal(false);
+    expect(
+      added.some((n) => n.opType === "Exp"),
+      "Exp is not recomputed: its output is reused",
+    ).to.equal(false);
     expect(added.map((n) => n.name).every((name) => /\/grad(\/|$)/.test(name))).to.equal(true);
   });
 
@@ -91,7 +101,10 @@ describe("autograd engine", () => {
       return graph.node.map((n) => `${n.name}:${n.opType}:${n.input.join(",")}`);
     };
     expect(names()).to.deep.equal(names());
-    expect(names()).to.include.members(["exp/grad/Mul:Mul:project/grad/Mul,exp", "x/grad/Sum:Sum:exp/grad/Mul,square/grad/Mul,square/grad/Mul_1"]);
+    expect(names()).to.include.members([
+      "exp/grad/Mul:Mul:project/grad/Mul,exp",
+      "x/grad/Sum:Sum:exp/grad/Mul,square/grad/Mul,square/grad/Mul_1",
+    ]);
   });
 
   it("never sends gradients down integer paths (shape arithmetic)", () => {
@@ -117,10 +130,17 @@ describe("autograd engine", () => {
     const flat = b.op("Constant", [], { value_ints: [-1] }, "flat");
     const two = b.op("Constant", [], { value_float: float(2) }, "two");
     const r = b.op("Reshape", [b.op("ReduceSum", ["x", axes], { keepdims: 0 }, "sum1"), flat], {}, "reshape");
-    b.node("ReduceSum", [b.op("Mul", [r, two], {}, "double")], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+    b.node("ReduceSum", [b.op("Mul", [r, two], {}, "double")], {
+      name: "loss",
+      outputs: ["loss"],
+      attrs: { keepdims: 0 },
+    });
     const grads = appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 13 });
     graph.output.push(newTensorValueInfo(grads.get("x")!, FLOAT, [2, 3, 4]));
-    expect(graph.node.filter((n) => n.opType === "Shape"), "static shapes: no runtime Shape").to.have.length(0);
+    expect(
+      graph.node.filter((n) => n.opType === "Shape"),
+      "static shapes: no runtime Shape",
+    ).to.have.length(0);
     const out = await run(graph, { x: new ort.Tensor("float32", new Float32Array(24).fill(0.5), [2, 3, 4]) }, 13);
     expect(Array.from(out[grads.get("x")!]!.data as Float32Array)).to.deep.equal(new Array(24).fill(2));
   });
@@ -133,7 +153,9 @@ describe("autograd engine", () => {
     const sliced = b.op("Slice", ["x", ints("starts", [1]), ints("ends", [3]), ints("axes", [1])], {}, "cols");
     b.node("ReduceSum", [sliced], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
     const grads = appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 17 });
-    expect(graph.node.map((n) => n.opType)).to.include("Pad").and.not.include("ScatterElements");
+    expect(graph.node.map((n) => n.opType))
+      .to.include("Pad")
+      .and.not.include("ScatterElements");
     graph.output.push(newTensorValueInfo(grads.get("x")!, FLOAT, ["N", 5]));
     const out = await run(graph, { x: new ort.Tensor("float32", new Float32Array(10), [2, 5]) });
     expect(Array.from(out[grads.get("x")!]!.data as Float32Array)).to.deep.equal([0, 1, 1, 0, 0, 0, 1, 1, 0, 0]);
@@ -151,7 +173,15 @@ describe("autograd engine", () => {
     b.addInput("a", "float32", [6, 3]);
     const y = b.op("MatMul", ["a", b.constant("m", float32([1, 3, 2], [1, 2, 3, 4, 5, 6]))]);
     b.node("ReduceSum", [y], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
-    appendBackward(graph, { loss: "loss", wrt: ["a"], opset: 17, shapes: new Map([["a", [6, 3]], [y, [1, 6, 2]]]) });
+    appendBackward(graph, {
+      loss: "loss",
+      wrt: ["a"],
+      opset: 17,
+      shapes: new Map([
+        ["a", [6, 3]],
+        [y, [1, 6, 2]],
+      ]),
+    });
     expect(graph.node.filter((n) => n.opType === "ReduceSum").map((n) => n.name)).to.deep.equal(["loss"]);
   });
 
@@ -181,8 +211,13 @@ describe("autograd engine", () => {
       // wrong: forgets to undo the transpose
       const wrong: GradRule = { grad: (c) => [c.GO(0)] };
       await swap("Transpose", wrong, async () => {
-        const err = await checkGradient({ op: "Transpose", attrs: { perm: [1, 0] }, inputs: [{ dims: [2, 3] }] }).then(() => undefined, (e: Error) => e);
-        expect(err?.message).to.match(/gradient rule Transpose of node 'transpose' returned shape \[3,2\] for input 'x0' of shape \[2,3\]/);
+        const err = await checkGradient({ op: "Transpose", attrs: { perm: [1, 0] }, inputs: [{ dims: [2, 3] }] }).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(err?.message).to.match(
+          /gradient rule Transpose of node 'transpose' returned shape \[3,2\] for input 'x0' of shape \[2,3\]/,
+        );
       });
     });
   });
@@ -195,7 +230,9 @@ describe("autograd engine", () => {
       const y = b.op("Acosh", ["x"], {}, "blocks.0/Acosh");
       b.node("ReduceSum", [y], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
       const e = userError(() => appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 17 }));
-      expect(e.message).to.match(/^No gradient rule for op 'Acosh' \(node 'blocks\.0\/Acosh', opset 17\); supported: Abs, Add, .*Where$/);
+      expect(e.message).to.match(
+        /^No gradient rule for op 'Acosh' \(node 'blocks\.0\/Acosh', opset 17\); supported: Abs, Add, .*Where$/,
+      );
     });
 
     it("an op of another domain, and every unsupported node listed once", () => {
@@ -207,7 +244,9 @@ describe("autograd engine", () => {
       const z = b.op("Acosh", [y], {}, "acosh");
       b.node("ReduceSum", [z], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
       const e = userError(() => appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 17 }));
-      expect(e.message).to.match(/^No gradient rule for op 'Acosh' \(node 'acosh', opset 17\), op 'com\.microsoft\.FusedGelu' \(node 'fused', opset 17\); supported: /);
+      expect(e.message).to.match(
+        /^No gradient rule for op 'Acosh' \(node 'acosh', opset 17\), op 'com\.microsoft\.FusedGelu' \(node 'fused', opset 17\); supported: /,
+      );
     });
 
     it("a broadcast without static shapes before opset 13", () => {
@@ -215,9 +254,15 @@ describe("autograd engine", () => {
       const b = new GraphBuilder(graph);
       b.addInput("x", "float32");
       b.addInput("y", "float32");
-      b.node("ReduceSum", [b.op("Add", ["x", "y"], {}, "sum")], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
+      b.node("ReduceSum", [b.op("Add", ["x", "y"], {}, "sum")], {
+        name: "loss",
+        outputs: ["loss"],
+        attrs: { keepdims: 0 },
+      });
       const e = userError(() => appendBackward(graph, { loss: "loss", wrt: ["x"], opset: 11 }));
-      expect(e.message).to.equal("node 'sum' (Add): cannot reduce a broadcast gradient without static shapes at opset 11 (needs opset >= 13 or known shapes)");
+      expect(e.message).to.equal(
+        "node 'sum' (Add): cannot reduce a broadcast gradient without static shapes at opset 11 (needs opset >= 13 or known shapes)",
+      );
     });
 
     it("a wrt the loss does not reach, through floats or at all", () => {
@@ -227,17 +272,30 @@ describe("autograd engine", () => {
       b.addInput("w", "float32", [3]);
       b.addInput("v", "float32", [3]);
       const idx = b.op("Cast", ["w"], { to: onnxFromDtype("int64") }, "to_int");
-      const picked = b.op("Gather", ["x", b.op("Clip", [idx, b.initializer("lo", int64([], [0])), b.initializer("hi", int64([], [2]))], {}, "clip")], {}, "pick");
+      const picked = b.op(
+        "Gather",
+        [
+          "x",
+          b.op("Clip", [idx, b.initializer("lo", int64([], [0])), b.initializer("hi", int64([], [2]))], {}, "clip"),
+        ],
+        {},
+        "pick",
+      );
       b.node("ReduceSum", [picked], { name: "loss", outputs: ["loss"], attrs: { keepdims: 0 } });
       const e = userError(() => appendBackward(graph, { loss: "loss", wrt: ["x", "w", "v"], opset: 17 }));
       expect(e.message).to.equal("backward: the loss 'loss' does not depend (through differentiable ops) on: w, v");
     });
 
     it("a non-float loss, an empty wrt, unknown and integer names: all listed at once", () => {
-      const graph = newGraph({ name: "g", input: [newTensorValueInfo("x", FLOAT, [3]), newTensorValueInfo("i", onnxFromDtype("int64"), [3])] });
+      const graph = newGraph({
+        name: "g",
+        input: [newTensorValueInfo("x", FLOAT, [3]), newTensorValueInfo("i", onnxFromDtype("int64"), [3])],
+      });
       new GraphBuilder(graph).node("Shape", ["x"], { name: "s", outputs: ["s"] });
       const e = userError(() => appendBackward(graph, { loss: "s", wrt: ["nope", "i"], opset: 17 }));
-      expect(e.message).to.equal("backward: loss 's' is not a float value (element type INT64); 'nope' is not a value of the graph; 'i' is not a float value, it cannot have a gradient");
+      expect(e.message).to.equal(
+        "backward: loss 's' is not a float value (element type INT64); 'nope' is not a value of the graph; 'i' is not a float value, it cannot have a gradient",
+      );
       const e2 = userError(() => appendBackward(graph, { loss: "x", wrt: [], opset: 17 }));
       expect(e2.message).to.equal("backward: no float parameters to differentiate (wrt is empty)");
     });
@@ -250,4 +308,3 @@ describe("autograd engine", () => {
     });
   });
 });
-

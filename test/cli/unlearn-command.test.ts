@@ -17,8 +17,16 @@ describe("cli/unlearn", function () {
     dir = mkdtempSync(join(tmpdir(), "unlearn-cli-"));
     const n = 80;
     const rng = rngFor("cli-data");
-    writeNpy(join(dir, "x.npy"), { dtype: "uint8", shape: [n, 1, 28, 28], data: Uint8Array.from({ length: n * 784 }, () => Math.floor(rng() * 256)) });
-    writeNpy(join(dir, "y.npy"), { dtype: "int64", shape: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)) });
+    writeNpy(join(dir, "x.npy"), {
+      dtype: "uint8",
+      shape: [n, 1, 28, 28],
+      data: Uint8Array.from({ length: n * 784 }, () => Math.floor(rng() * 256)),
+    });
+    writeNpy(join(dir, "y.npy"), {
+      dtype: "int64",
+      shape: [n],
+      data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)),
+    });
     data = `npy:${join(dir, "x.npy")},${join(dir, "y.npy")}`;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,8 +34,28 @@ describe("cli/unlearn", function () {
   it("unlearns, writes the model and the report, and prints accuracies", async () => {
     const out = join(dir, "u.onnx");
     const report = join(dir, "report.json");
-    const r = await runCli(["unlearn", FMNIST, "--data", data, "--forget", "random:0.1", "--out", out, "--epochs", "1,1", "--batch", "16",
-      "--max-steps", "2", "--threads", "1", "--report", report, "--write-forget", join(dir, "forget.json")]);
+    const r = await runCli([
+      "unlearn",
+      FMNIST,
+      "--data",
+      data,
+      "--forget",
+      "random:0.1",
+      "--out",
+      out,
+      "--epochs",
+      "1,1",
+      "--batch",
+      "16",
+      "--max-steps",
+      "2",
+      "--threads",
+      "1",
+      "--report",
+      report,
+      "--write-forget",
+      join(dir, "forget.json"),
+    ]);
     expect(r.stderr).to.match(/cycle 2: re-initialised/);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^split\s+examples\s+original\s+unlearned/);
@@ -39,10 +67,22 @@ describe("cli/unlearn", function () {
     const out = join(dir, "bad.onnx");
     const cases: [string[], RegExp][] = [
       [["unlearn", FMNIST, "--data", data, "--out", out], /--forget is required/],
-      [["unlearn", TVSTEM, "--data", data, "--forget", "random:0.1", "--out", out, "--max-steps", "1"], /input|dims|channels/],
-      [["unlearn", FMNIST, "--data", data, "--forget", "random:0.1", "--out", out, "--schedule", "warp:1"], /--schedule warp:1/],
-      [["unlearn", FMNIST, "--data", data, "--forget", "random:0.1", "--out", out, "--init", "xavier"], /--init expects one of torchvision, pytorch-default/],
-      [["unlearn", join(dir, "x.npy"), "--data", data, "--forget", "random:0.1", "--out", out], /x\.npy.*not a valid ONNX model/],
+      [
+        ["unlearn", TVSTEM, "--data", data, "--forget", "random:0.1", "--out", out, "--max-steps", "1"],
+        /input|dims|channels/,
+      ],
+      [
+        ["unlearn", FMNIST, "--data", data, "--forget", "random:0.1", "--out", out, "--schedule", "warp:1"],
+        /--schedule warp:1/,
+      ],
+      [
+        ["unlearn", FMNIST, "--data", data, "--forget", "random:0.1", "--out", out, "--init", "xavier"],
+        /--init expects one of torchvision, pytorch-default/,
+      ],
+      [
+        ["unlearn", join(dir, "x.npy"), "--data", data, "--forget", "random:0.1", "--out", out],
+        /x\.npy.*not a valid ONNX model/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await runCli(argv);

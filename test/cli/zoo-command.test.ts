@@ -13,7 +13,24 @@ describe("cli: zoo", () => {
 
   it("writes the requested ResNet-18", async () => {
     const out = join(dir, "m.onnx");
-    const r = await runCli(["zoo", "resnet18", "--width", "16", "--channels", "1", "--classes", "7", "--stem", "small", "--image", "28", "--seed", "3", "--out", out]);
+    const r = await runCli([
+      "zoo",
+      "resnet18",
+      "--width",
+      "16",
+      "--channels",
+      "1",
+      "--classes",
+      "7",
+      "--stem",
+      "small",
+      "--image",
+      "28",
+      "--seed",
+      "3",
+      "--out",
+      out,
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/width 16, 1 channel\(s\), 7 classes, small stem, seed 3/);
     const g = loadModel(out).proto.graph!;

@@ -9,7 +9,9 @@ describe("data/sources/cifar10", () => {
   const t = tempDir("cifar");
   const perFile = [3, 2, 4, 1, 2, 5];
   let total = 0;
-  before(() => { total = writeCifar(t.dir, perFile); });
+  before(() => {
+    total = writeCifar(t.dir, perFile);
+  });
   after(() => t.remove());
 
   it("reads the published binary format: labels, CHW pixels, published split", async () => {
@@ -23,7 +25,9 @@ describe("data/sources/cifar10", () => {
     const out = new Float32Array(2 * 3072);
     await d.all.readImages([13, 4], out);
     // the record stores 1024 red, 1024 green, 1024 blue bytes: exactly the CHW layout
-    expect(Array.from(out.subarray(0, 3072))).to.deep.equal(Array.from(pixelsOf(13, 3072), (v) => Math.fround(v / 255)));
+    expect(Array.from(out.subarray(0, 3072))).to.deep.equal(
+      Array.from(pixelsOf(13, 3072), (v) => Math.fround(v / 255)),
+    );
     expect(Array.from(out.subarray(3072))).to.deep.equal(Array.from(pixelsOf(4, 3072), (v) => Math.fround(v / 255)));
   });
 
@@ -34,7 +38,9 @@ describe("data/sources/cifar10", () => {
       writeCifar(join(outer.dir, "cifar-10-batches-bin"), [1, 1, 1, 1, 1, 1]);
       const d = await openSource(`cifar10:${outer.dir}`, { validationFraction: 0.4 });
       expect([d.train.count, d.validation.count, d.test.count]).to.deep.equal([3, 2, 1]);
-    } finally { outer.remove(); }
+    } finally {
+      outer.remove();
+    }
   });
 
   describe("bad input", () => {
@@ -44,9 +50,12 @@ describe("data/sources/cifar10", () => {
         writeCifar(bad.dir, [2, 2, 2, 2, 2, 2], (id) => (id === 3 || id === 11 ? 10 + id : 0));
         const err = await openSource(`cifar10:${bad.dir}`).catch((e: unknown) => e);
         expect(err).to.be.instanceOf(UserError);
-        expect((err as Error).message).to.match(/data_batch_2\.bin: record 1 \(id 3\) has label 13, expected 0-9/)
+        expect((err as Error).message)
+          .to.match(/data_batch_2\.bin: record 1 \(id 3\) has label 13, expected 0-9/)
           .and.match(/test_batch\.bin: record 1 \(id 11\) has label 21/);
-      } finally { bad.remove(); }
+      } finally {
+        bad.remove();
+      }
     });
 
     it("names missing files and truncated files", async () => {
@@ -56,12 +65,18 @@ describe("data/sources/cifar10", () => {
         rmSync(join(bad.dir, "data_batch_3.bin"));
         rmSync(join(bad.dir, "test_batch.bin"));
         const missing = await openSource(`cifar10:${bad.dir}`).catch((e: unknown) => e);
-        expect((missing as Error).message).to.match(/missing CIFAR-10 binary files: data_batch_3\.bin, test_batch\.bin/);
+        expect((missing as Error).message).to.match(
+          /missing CIFAR-10 binary files: data_batch_3\.bin, test_batch\.bin/,
+        );
         writeCifar(bad.dir, [1, 1, 1, 1, 1, 1]);
         truncateSync(join(bad.dir, "data_batch_5.bin"), 3000);
         const short = await openSource(`cifar10:${bad.dir}`).catch((e: unknown) => e);
-        expect((short as Error).message).to.match(/data_batch_5\.bin: 3000 bytes is not a whole number of 3073-byte records/);
-      } finally { bad.remove(); }
+        expect((short as Error).message).to.match(
+          /data_batch_5\.bin: 3000 bytes is not a whole number of 3073-byte records/,
+        );
+      } finally {
+        bad.remove();
+      }
     });
 
     it("refuses options that do not apply", async () => {

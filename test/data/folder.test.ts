@@ -48,7 +48,8 @@ describe("data/sources/folder", () => {
     const grey = new Uint8Array(5 * 6).fill(200);
     await pngOf(grey, 6, 5, 1).toFile(join(dir, "a", "grey.png"));
     await sharp(Buffer.from(new Uint8Array(5 * 6 * 3).fill(90)), { raw: { width: 6, height: 5, channels: 3 } })
-      .jpeg({ quality: 100 }).toFile(join(dir, "a", "flat.jpg"));
+      .jpeg({ quality: 100 })
+      .toFile(join(dir, "a", "flat.jpg"));
     const d = await openSource(`folder:${dir}`, { testFraction: 0 });
     expect(d.shape.channels).to.equal(3); // first file, flat.jpg, is colour
     const out = new Float32Array(2 * 90);
@@ -82,18 +83,28 @@ describe("data/sources/folder", () => {
 
     it("decodes once into a row file and reads the same pixels from it", async () => {
       const progress: number[] = [];
-      const d = await openSource(`folder:${rgb}`, { testFraction: 0.25, pixelCache: true, cacheDir: cache, onProgress: (done) => progress.push(done) });
+      const d = await openSource(`folder:${rgb}`, {
+        testFraction: 0.25,
+        pixelCache: true,
+        cacheDir: cache,
+        onProgress: (done) => progress.push(done),
+      });
       expect(progress).to.deep.equal([12]);
       const files = readdirSync(cache).filter((f) => f.startsWith("folder-"));
       expect(files).to.have.length(1);
       const plain = await openSource(`folder:${rgb}`, { testFraction: 0.25 });
       expect(Array.from(d.test.ids)).to.deep.equal(Array.from(plain.test.ids));
-      const a = new Float32Array(3 * 90), b = new Float32Array(3 * 90);
+      const a = new Float32Array(3 * 90),
+        b = new Float32Array(3 * 90);
       await d.all.readImages([11, 0, 5], a);
       await plain.all.readImages([11, 0, 5], b);
       expect(Array.from(a)).to.deep.equal(Array.from(b));
       const mtime = statSync(join(cache, files[0])).mtimeMs;
-      const again = await openSource(`folder:${rgb}`, { pixelCache: true, cacheDir: cache, onProgress: () => expect.fail("rebuilt") });
+      const again = await openSource(`folder:${rgb}`, {
+        pixelCache: true,
+        cacheDir: cache,
+        onProgress: () => expect.fail("rebuilt"),
+      });
       expect(again.all.count).to.equal(12);
       expect(statSync(join(cache, files[0])).mtimeMs).to.equal(mtime);
     });
@@ -111,15 +122,27 @@ describe("data/sources/folder", () => {
     it("is rebuilt when a file changes, and keeps skipped corrupt files as failures", async () => {
       const dir = join(t.dir, "changing");
       await writePngFolder(dir, { classes: ["a", "b"], perClass: 2, width: 3, height: 3, channels: 1 });
-      const before = await openSource(`folder:${dir}`, { testFraction: 0, pixelCache: true, cacheDir: cache, onCorrupt: "skip" });
+      const before = await openSource(`folder:${dir}`, {
+        testFraction: 0,
+        pixelCache: true,
+        cacheDir: cache,
+        onCorrupt: "skip",
+      });
       writeFileSync(join(dir, "b", "img0.png"), "broken");
-      const after = await openSource(`folder:${dir}`, { testFraction: 0, pixelCache: true, cacheDir: cache, onCorrupt: "skip" });
+      const after = await openSource(`folder:${dir}`, {
+        testFraction: 0,
+        pixelCache: true,
+        cacheDir: cache,
+        onCorrupt: "skip",
+      });
       const out = new Float32Array(4 * 9);
       expect(await before.all.readImages([2], out)).to.deep.equal([]);
       const failures = await after.all.readImages([0, 1, 2, 3], out);
       expect(failures.map((f) => [f.index, f.id])).to.deep.equal([[2, 2]]);
       expect(failures[0].message).to.include(join(dir, "b", "img0.png"));
-      const stop = await openSource(`folder:${dir}`, { testFraction: 0, pixelCache: true, cacheDir: cache }).catch((e: unknown) => e);
+      const stop = await openSource(`folder:${dir}`, { testFraction: 0, pixelCache: true, cacheDir: cache }).catch(
+        (e: unknown) => e,
+      );
       expect(stop).to.be.instanceOf(UserError);
       expect(readdirSync(cache).filter((f) => f.endsWith(".tmp"))).to.deep.equal([]);
     });
@@ -137,14 +160,19 @@ describe("data/sources/folder", () => {
       const d = await openSource(`folder:${bad}`, { testFraction: 0 });
       const err = await d.all.readImages([0, 2], new Float32Array(32)).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(UserError);
-      expect((err as Error).message).to.include(join(bad, "x", "img2.png")).and.match(/cannot decode image \(id 2\)/);
+      expect((err as Error).message)
+        .to.include(join(bad, "x", "img2.png"))
+        .and.match(/cannot decode image \(id 2\)/);
     });
 
     it("skips a corrupt file with the skip policy and reports it", async () => {
       const d = await openSource(`folder:${bad}`, { testFraction: 0, onCorrupt: "skip" });
       const skipped: ReadFailure[] = [];
       const ids: number[] = [];
-      for await (const b of evaluationBatches(d.all.select([0, 1, 2, 3]), { batchSize: 3, onSkip: (f) => skipped.push(f) })) {
+      for await (const b of evaluationBatches(d.all.select([0, 1, 2, 3]), {
+        batchSize: 3,
+        onSkip: (f) => skipped.push(f),
+      })) {
         ids.push(...b.ids);
         expect(b.x.length).to.equal(b.ids.length * 16);
       }
@@ -157,7 +185,9 @@ describe("data/sources/folder", () => {
       const d = await openSource(`folder:${bad}`, { testFraction: 0 });
       const err = await d.all.readImages([4], new Float32Array(16)).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(UserError);
-      expect((err as Error).message).to.include(join(bad, "y", "img1.png")).and.match(/\(id 4\) is 1x4x5, expected 1x4x4/);
+      expect((err as Error).message)
+        .to.include(join(bad, "y", "img1.png"))
+        .and.match(/\(id 4\) is 1x4x5, expected 1x4x4/);
       const resized = await openSource(`folder:${bad}`, { testFraction: 0, resize: true });
       const out = new Float32Array(16).fill(-1);
       expect(await resized.all.readImages([4], out)).to.deep.equal([]);

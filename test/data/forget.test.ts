@@ -2,7 +2,13 @@ import { expect } from "chai";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  buildDataset, MemoryExamples, parseForgetSpec, retainOnlyView, selectForget, splitTrain, writeForgetList,
+  buildDataset,
+  MemoryExamples,
+  parseForgetSpec,
+  retainOnlyView,
+  selectForget,
+  splitTrain,
+  writeForgetList,
   type Dataset,
 } from "../../src/data/index.js";
 import { UserError } from "../../src/errors.js";
@@ -14,10 +20,20 @@ function smallDataset(n: number, classes: number, test: number, validationFracti
   const pixels = new Uint8Array(n * 18);
   for (let i = 0; i < n; i++) pixels.set(pixelsOf(i, 18), i * 18);
   const all = new MemoryExamples({
-    shape, numClasses: classes, pixels,
-    ids: Int32Array.from({ length: n }, (_, i) => 100 + i), labels: Int32Array.from({ length: n }, (_, i) => i % classes),
+    shape,
+    numClasses: classes,
+    pixels,
+    ids: Int32Array.from({ length: n }, (_, i) => 100 + i),
+    labels: Int32Array.from({ length: n }, (_, i) => i % classes),
   });
-  return buildDataset({ spec: "small", all, classNames: Array.from({ length: classes }, (_, c) => `c${c}`), notes: [], test: { count: test }, validationFraction });
+  return buildDataset({
+    spec: "small",
+    all,
+    classNames: Array.from({ length: classes }, (_, c) => `c${c}`),
+    notes: [],
+    test: { count: test },
+    validationFraction,
+  });
 }
 
 describe("data/forget", () => {
@@ -39,7 +55,8 @@ describe("data/forget", () => {
   it("reads id lists as JSON array, JSON object or lines", () => {
     const ids = [d.train.ids[3], d.train.ids[0], d.train.ids[7]];
     const files = {
-      "a.json": JSON.stringify(ids), "b.json": JSON.stringify({ ids }),
+      "a.json": JSON.stringify(ids),
+      "b.json": JSON.stringify({ ids }),
       "c.txt": `# forget\n${ids[0]}\n\n${ids[1]}  \n${ids[2]}\n`,
     };
     for (const [name, body] of Object.entries(files)) {
@@ -83,7 +100,8 @@ describe("data/forget", () => {
     expect(view.storage()).to.deep.equal({ examples: 26, bytes: 26 * 18 }); // only the retain pixels exist in it
     expect(Object.keys(view).sort()).to.deep.equal(["ids", "labels", "numClasses", "shape"]); // the rest is #private
     expect(d.all.storage().examples).to.equal(60);
-    const fromView = new Float32Array(18), fromTrain = new Float32Array(18);
+    const fromView = new Float32Array(18),
+      fromTrain = new Float32Array(18);
     await view.readImages([5], fromView);
     await retain.readImages([5], fromTrain);
     expect(Array.from(fromView)).to.deep.equal(Array.from(fromTrain));
@@ -94,7 +112,12 @@ describe("data/forget", () => {
     const f = selectForget(d, parseForgetSpec("stratified:0.5"), { seed: 3 });
     const path = join(t.dir, "forget.json");
     writeForgetList(path, d, f);
-    const body = JSON.parse(readFileSync(path, "utf8")) as { source: string; forget: string; count: number; ids: number[] };
+    const body = JSON.parse(readFileSync(path, "utf8")) as {
+      source: string;
+      forget: string;
+      count: number;
+      ids: number[];
+    };
     expect(body).to.include({ source: "small", forget: "stratified:0.5 (seed 3)", count: 18 });
     expect(Array.from(selectForget(d, parseForgetSpec(`ids:${path}`)).ids)).to.deep.equal(Array.from(f.ids));
   });
@@ -109,9 +132,16 @@ describe("data/forget", () => {
     };
 
     it("lists duplicated, unknown and non-train ids together", () => {
-      const train = d.train.ids[0], test = d.test.ids[0], val = d.validation.ids[0];
+      const train = d.train.ids[0],
+        test = d.test.ids[0],
+        val = d.validation.ids[0];
       const spec = idFile("bad.json", [train, 7, train, test, val, 1000]);
-      fails(spec, new RegExp(`bad\\.json: bad forget ids: id 7 is not an example of small \\(ids run 100\\.\\.159\\); id ${train} is listed more than once; id ${test} is in the test split, not train; id ${val} is in the validation split, not train; id 1000 is not`));
+      fails(
+        spec,
+        new RegExp(
+          `bad\\.json: bad forget ids: id 7 is not an example of small \\(ids run 100\\.\\.159\\); id ${train} is listed more than once; id ${test} is in the test split, not train; id ${val} is in the validation split, not train; id 1000 is not`,
+        ),
+      );
       fails(idFile("nonint.json", [1.5, "x"]), /forget ids must be integers: entry 1 is 1\.5; entry 2 is "x"/);
     });
 
@@ -122,9 +152,15 @@ describe("data/forget", () => {
     });
 
     it("names bad specs and classes", () => {
-      expect(() => parseForgetSpec("random:1.5")).to.throw(UserError, /random:1\.5: expected a fraction in \(0, 1\) or a count >= 1/);
+      expect(() => parseForgetSpec("random:1.5")).to.throw(
+        UserError,
+        /random:1\.5: expected a fraction in \(0, 1\) or a count >= 1/,
+      );
       expect(() => parseForgetSpec("everything")).to.throw(UserError, /unknown forget spec/);
-      expect(() => parseForgetSpec(`ids:${join(t.dir, "absent.txt")}`)).to.throw(UserError, /absent\.txt: cannot read forget id list/);
+      expect(() => parseForgetSpec(`ids:${join(t.dir, "absent.txt")}`)).to.throw(
+        UserError,
+        /absent\.txt: cannot read forget id list/,
+      );
       fails("classes:3", /no class 3; classes are 0\.\.2 \(c0, c1, c2\)/);
     });
   });

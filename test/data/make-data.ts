@@ -53,7 +53,9 @@ export async function writePngFolder(dir: string, spec: PngFolderSpec): Promise<
     mkdirSync(join(dir, name), { recursive: true });
     for (let k = 0; k < spec.perClass; k++) {
       const id = c * spec.perClass + k;
-      await pngOf(pixelsOf(id, width * height * channels), width, height, channels).toFile(join(dir, name, `img${k}.png`));
+      await pngOf(pixelsOf(id, width * height * channels), width, height, channels).toFile(
+        join(dir, name, `img${k}.png`),
+      );
     }
   }
 }
@@ -64,7 +66,12 @@ export function pngOf(hwc: Uint8Array, width: number, height: number, channels: 
 }
 
 /** Writes x.npy ([N, C, H, W] uint8 from pixelsOf) and y.npy (int64 labels) and returns their paths. */
-export function writeNpyPair(dir: string, n: number, shape: [number, number, number], labels: number[]): { x: string; y: string } {
+export function writeNpyPair(
+  dir: string,
+  n: number,
+  shape: [number, number, number],
+  labels: number[],
+): { x: string; y: string } {
   const size = shape[0] * shape[1] * shape[2];
   const x = new Uint8Array(n * size);
   for (let i = 0; i < n; i++) x.set(pixelsOf(i, size), i * size);

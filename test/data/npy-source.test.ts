@@ -25,7 +25,9 @@ describe("data/sources/npy", () => {
     try {
       const q = writeNpyPair(moved.dir, 40, [1, 4, 4], labels);
       const elsewhere = await openSource(`npy:${q.x},${q.y}`, { testFraction: 0.25 });
-      expect(Array.from(elsewhere.test.ids), "the split must not depend on where the files are").to.deep.equal(Array.from(d.test.ids));
+      expect(Array.from(elsewhere.test.ids), "the split must not depend on where the files are").to.deep.equal(
+        Array.from(d.test.ids),
+      );
     } finally {
       moved.remove();
     }
@@ -37,7 +39,8 @@ describe("data/sources/npy", () => {
   });
 
   it("reads float images [N,H,W] as they are", async () => {
-    const x = join(t.dir, "xf.npy"), y = join(t.dir, "yf.npy");
+    const x = join(t.dir, "xf.npy"),
+      y = join(t.dir, "yf.npy");
     writeNpy(x, { dtype: "float64", shape: [3, 2, 2], data: Float64Array.from({ length: 12 }, (_, i) => i - 5.5) });
     writeNpy(y, { dtype: "int32", shape: [3], data: Int32Array.from([2, 0, 1]) });
     const d = await openSource(`npy:${x},${y}`, { testFraction: 0, numClasses: 5 });
@@ -57,8 +60,16 @@ describe("data/sources/npy", () => {
 
     it("lists labels out of range, naming the file and items", async () => {
       const y = join(t.dir, "ybad.npy");
-      writeNpy(y, { dtype: "int64", shape: [40], data: BigInt64Array.from(labels, (l, i) => BigInt(i === 5 ? -1 : i === 9 ? 7 : l)) });
-      await fails(`npy:${p.x},${y}`, { numClasses: 4 }, /ybad\.npy: labels out of range \[0, 4\): item 5 has label -1; item 9 has label 7/);
+      writeNpy(y, {
+        dtype: "int64",
+        shape: [40],
+        data: BigInt64Array.from(labels, (l, i) => BigInt(i === 5 ? -1 : i === 9 ? 7 : l)),
+      });
+      await fails(
+        `npy:${p.x},${y}`,
+        { numClasses: 4 },
+        /ybad\.npy: labels out of range \[0, 4\): item 5 has label -1; item 9 has label 7/,
+      );
     });
 
     it("names count, dtype and shape mismatches", async () => {
@@ -70,7 +81,11 @@ describe("data/sources/npy", () => {
       await fails(`npy:${p.x},${yf}`, {}, /labels must be integers, got float32/);
       const x2 = join(t.dir, "x2.npy");
       writeNpy(x2, { dtype: "uint8", shape: [40, 16], data: new Uint8Array(640) });
-      await fails(`npy:${x2},${p.y}`, {}, /x2\.npy: images must have shape \[N, C, H, W\] or \[N, H, W\], got \[40, 16\]/);
+      await fails(
+        `npy:${x2},${p.y}`,
+        {},
+        /x2\.npy: images must have shape \[N, C, H, W\] or \[N, H, W\], got \[40, 16\]/,
+      );
       const xi = join(t.dir, "xi.npy");
       writeNpy(xi, { dtype: "int32", shape: [40, 1, 1], data: new Int32Array(40) });
       await fails(`npy:${xi},${p.y}`, {}, /images must be uint8, float32 or float64, got int32/);
@@ -79,7 +94,8 @@ describe("data/sources/npy", () => {
     it("names images with NaN", async () => {
       const x = join(t.dir, "xnan.npy");
       const data = new Float32Array(3 * 4);
-      data[5] = NaN; data[11] = Infinity;
+      data[5] = NaN;
+      data[11] = Infinity;
       writeNpy(x, { dtype: "float32", shape: [3, 2, 2], data });
       const y = join(t.dir, "y3.npy");
       writeNpy(y, { dtype: "uint8", shape: [3], data: Uint8Array.from([0, 1, 0]) });

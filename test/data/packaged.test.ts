@@ -23,7 +23,10 @@ async function allBytes(e: Examples): Promise<Uint8Array> {
   const bytes = new Uint8Array(e.count * size);
   for (let start = 0; start < e.count; start += chunk) {
     const n = Math.min(chunk, e.count - start);
-    await e.readImages(Int32Array.from({ length: n }, (_, k) => start + k), floats);
+    await e.readImages(
+      Int32Array.from({ length: n }, (_, k) => start + k),
+      floats,
+    );
     for (let i = 0; i < n * size; i++) bytes[start * size + i] = Math.round(floats[i] * 255);
   }
   return bytes;
@@ -49,7 +52,11 @@ describe("data/sources/fashion-mnist (the real package; the first run builds the
   it("has the documented split sizes and per-class counts", async () => {
     expect(d.classNames).to.deep.equal(FASHION_MNIST_CLASSES);
     expect([d.all.count, d.train.count, d.validation.count, d.test.count]).to.deep.equal([69945, 59945, 0, 10000]);
-    const per = (e: Examples) => { const n = new Array(10).fill(0); e.labels.forEach((c) => n[c]++); return n; };
+    const per = (e: Examples) => {
+      const n = new Array(10).fill(0);
+      e.labels.forEach((c) => n[c]++);
+      return n;
+    };
     expect(per(d.all)).to.deep.equal([6996, 6994, 6987, 6993, 6994, 7000, 6987, 6996, 7000, 6998]);
     expect(per(d.test)).to.deep.equal([1000, 1000, 999, 1000, 1000, 1001, 999, 1000, 1001, 1000]);
     const ids = new Set(d.all.ids);
@@ -70,18 +77,25 @@ describe("data/sources/fashion-mnist (the real package; the first run builds the
   it("gives the package's pixel values under the package's ids (classes 0, 6 and 9 checked in full)", async () => {
     const position = new Map<number, number>();
     d.all.ids.forEach((id, p) => position.set(id, p));
-    const files = readdirSync(join(packageDir("fashion-mnist"), "src/clothes")).sort((a, b) => parseInt(a) - parseInt(b));
-    let firstId = 0, checked = 0;
+    const files = readdirSync(join(packageDir("fashion-mnist"), "src/clothes")).sort(
+      (a, b) => parseInt(a) - parseInt(b),
+    );
+    let firstId = 0,
+      checked = 0;
     for (const [label, file] of files.entries()) {
       const path = join(packageDir("fashion-mnist"), "src/clothes", file);
-      const entries = label === 0 || label === 6 || label === 9 ? (JSON.parse(readFileSync(path, "utf8")) as { data: number[][] }).data : undefined;
+      const entries =
+        label === 0 || label === 6 || label === 9
+          ? (JSON.parse(readFileSync(path, "utf8")) as { data: number[][] }).data
+          : undefined;
       const count = entries?.length ?? (label === 0 ? 7002 : 7000); // the other classes' counts are checked above
       for (let k = 0; entries && k < count; k++) {
         const p = position.get(firstId + k);
         if (p === undefined) continue;
         expect(d.all.labels[p]).to.equal(label);
         const want = entries[k];
-        for (let j = 0; j < 784; j++) if (pixels[p * 784 + j] !== want[j]) expect.fail(`id ${firstId + k} pixel ${j} differs from the package`);
+        for (let j = 0; j < 784; j++)
+          if (pixels[p * 784 + j] !== want[j]) expect.fail(`id ${firstId + k} pixel ${j} differs from the package`);
         checked++;
       }
       firstId += count;
@@ -100,7 +114,9 @@ describe("data/sources/mnist and the decoded-data cache", () => {
     const cache = join(t.dir, "mnist.v1.bin");
     expect(statSync(cache).size).to.be.above(10000 * 784);
     expect([d.all.count, d.train.count, d.test.count]).to.deep.equal([10000, 8000, 2000]);
-    const digit3 = (JSON.parse(readFileSync(join(packageDir("mnist"), "src/digits/3.json"), "utf8")) as { data: number[] }).data;
+    const digit3 = (
+      JSON.parse(readFileSync(join(packageDir("mnist"), "src/digits/3.json"), "utf8")) as { data: number[] }
+    ).data;
     const firstOf3 = d.all.labels.indexOf(3);
     const got = await imageBytes(d.all, firstOf3 + 5);
     const want = digit3.slice(5 * 784, 6 * 784);
@@ -131,7 +147,8 @@ describe("data/cache: cache folder", () => {
       expect(cacheDir(undefined, "sharp")).to.equal("/somewhere/else");
       expect(cacheDir("/given", "sharp")).to.equal("/given");
     } finally {
-      if (saved === undefined) delete process.env.ONNX_UNLEARN_CACHE_DIR; else process.env.ONNX_UNLEARN_CACHE_DIR = saved;
+      if (saved === undefined) delete process.env.ONNX_UNLEARN_CACHE_DIR;
+      else process.env.ONNX_UNLEARN_CACHE_DIR = saved;
     }
   });
 });

@@ -8,7 +8,16 @@ import * as ort from "onnxruntime-node";
 import seedrandom from "seedrandom";
 import { appendBackward } from "../../src/autograd/engine.js";
 import type { Dims } from "../../src/onnx/graph-view.js";
-import { encodeModel, newGraph, newModel, newNode, newOpset, newTensorValueInfo, type GraphProto, type NodeProto } from "../../src/onnx/proto.js";
+import {
+  encodeModel,
+  newGraph,
+  newModel,
+  newNode,
+  newOpset,
+  newTensorValueInfo,
+  type GraphProto,
+  type NodeProto,
+} from "../../src/onnx/proto.js";
 import { makeAttributes, type Attrs } from "../../src/onnx/attributes.js";
 import { makeTensorProto, numel, onnxFromDtype, type DType, type Tensor } from "../../src/onnx/tensor.js";
 
@@ -58,16 +67,23 @@ const UNIT_ROUNDOFF = { float32: 2 ** -24, float64: 2 ** -53 };
 const STEP = { float32: 4e-3, float64: 1e-5 };
 
 type Rng = () => number;
-const uniform = (rng: Rng, n: number, [lo, hi]: [number, number]) => Array.from({ length: n }, () => lo + (hi - lo) * rng());
+const uniform = (rng: Rng, n: number, [lo, hi]: [number, number]) =>
+  Array.from({ length: n }, () => lo + (hi - lo) * rng());
 
 function hostTensor(dtype: DType, dims: number[], values: number[]): Tensor {
   switch (dtype) {
-    case "float32": return { dtype, dims, data: Float32Array.from(values) };
-    case "float64": return { dtype, dims, data: Float64Array.from(values) };
-    case "int64": return { dtype, dims, data: BigInt64Array.from(values.map((v) => BigInt(v))) };
-    case "int32": return { dtype, dims, data: Int32Array.from(values) };
-    case "bool": return { dtype, dims, data: Uint8Array.from(values) };
-    default: throw new Error(`gradcheck: unsupported dtype ${dtype}`);
+    case "float32":
+      return { dtype, dims, data: Float32Array.from(values) };
+    case "float64":
+      return { dtype, dims, data: Float64Array.from(values) };
+    case "int64":
+      return { dtype, dims, data: BigInt64Array.from(values.map((v) => BigInt(v))) };
+    case "int32":
+      return { dtype, dims, data: Int32Array.from(values) };
+    case "bool":
+      return { dtype, dims, data: Uint8Array.from(values) };
+    default:
+      throw new Error(`gradcheck: unsupported dtype ${dtype}`);
   }
 }
 
@@ -90,7 +106,13 @@ interface Prepared {
 export async function checkGradient(c: GradCheckCase): Promise<void> {
   const inputs = c.inputs.map((spec, i) => ({ ...spec, name: spec.omit ? "" : (spec.name ?? `x${i}`) }));
   const outputs = Array.from({ length: c.outputs ?? 1 }, (_, k) => `y${k}`);
-  const node = newNode({ opType: c.op, name: c.op.toLowerCase(), input: inputs.map((x) => x.name), output: outputs, attribute: makeAttributes(c.attrs) });
+  const node = newNode({
+    opType: c.op,
+    name: c.op.toLowerCase(),
+    input: inputs.map((x) => x.name),
+    output: outputs,
+    attribute: makeAttributes(c.attrs),
+  });
   const label = `${c.op} (opset ${c.opset ?? 17}, ${JSON.stringify(c.attrs ?? {})})`;
   await checkGraphGradient({ ...c, label, nodes: [node], inputs, outputs, seed: c.seed ?? JSON.stringify(c) });
 }
@@ -126,7 +148,13 @@ export async function checkGraphGradient(c: GraphCheckCase): Promise<void> {
     if (!isFloat && !spec.values && !spec.omit) throw new Error(`gradcheck: integer input ${i} needs values`);
     const values = spec.values ?? uniform(rng, numel(spec.dims), spec.range ?? [-1, 1]);
     const feed = isFloat && !spec.constant && !spec.omit;
-    return { name: spec.name, spec, tensor: hostTensor(dtype, spec.dims, values), feed, diff: feed && spec.diff !== false };
+    return {
+      name: spec.name,
+      spec,
+      tensor: hostTensor(dtype, spec.dims, values),
+      feed,
+      diff: feed && spec.diff !== false,
+    };
   });
   const outNames = c.outputs;
   const runtime = c.shapes === "runtime";
@@ -136,22 +164,30 @@ export async function checkGraphGradient(c: GraphCheckCase): Promise<void> {
     newGraph({
       name: "gradcheck",
       node: [...c.nodes],
-      input: inputs.filter((x) => x.feed).map((x) => newTensorValueInfo(x.name, onnxFromDtype(x.tensor.dtype), declared(x.tensor.dims))),
+      input: inputs
+        .filter((x) => x.feed)
+        .map((x) => newTensorValueInfo(x.name, onnxFromDtype(x.tensor.dtype), declared(x.tensor.dims))),
       initializer: inputs.filter((x) => !x.feed && !x.spec.omit).map((x) => makeTensorProto(x.name, x.tensor)),
     });
   const feeds = (shift = 0, v?: number[][]) =>
     Object.fromEntries(
-      inputs.filter((x) => x.feed).map((x) => {
-        const k = inputs.filter((y) => y.diff).indexOf(x);
-        const data = Array.from(x.tensor.data as Float64Array, (val, j) => (k >= 0 && v ? val + shift * v[k]![j]! : val));
-        return [x.name, ortTensor(hostTensor(x.tensor.dtype, x.tensor.dims, data))];
-      }),
+      inputs
+        .filter((x) => x.feed)
+        .map((x) => {
+          const k = inputs.filter((y) => y.diff).indexOf(x);
+          const data = Array.from(x.tensor.data as Float64Array, (val, j) =>
+            k >= 0 && v ? val + shift * v[k]![j]! : val,
+          );
+          return [x.name, ortTensor(hostTensor(x.tensor.dtype, x.tensor.dims, data))];
+        }),
     );
 
   // 1. forward alone, for the output shapes and types (and, for "probe", every intermediate shape)
   const probed = c.shapes === "probe" ? [...new Set(c.nodes.flatMap((n) => n.output.filter((o) => o)))] : outNames;
   const fwd = await (await session(withUntypedOutputs(forward(), probed), opset)).run(feeds());
-  const floatOuts = outNames.filter((o, k) => (fwd[o]!.type === "float32" || fwd[o]!.type === "float64") && (c.lossOutputs?.includes(k) ?? true));
+  const floatOuts = outNames.filter(
+    (o, k) => (fwd[o]!.type === "float32" || fwd[o]!.type === "float64") && (c.lossOutputs?.includes(k) ?? true),
+  );
 
   // 2. loss = sum_k ReduceSum(Y_k * u_k), then the backward
   const g = forward();
@@ -160,14 +196,32 @@ export async function checkGraphGradient(c: GraphCheckCase): Promise<void> {
     const u = uniform(rng, y.size, [-1, 1]);
     g.initializer.push(makeTensorProto(`u_${o}`, hostTensor(y.type as DType, [...y.dims], u)));
     g.node.push(newNode({ opType: "Mul", name: `proj_${o}`, input: [o, `u_${o}`], output: [`p_${o}`] }));
-    g.node.push(newNode({ opType: "ReduceSum", name: `sum_${o}`, input: [`p_${o}`], output: [`s_${o}`], attribute: makeAttributes({ keepdims: 0 }) }));
+    g.node.push(
+      newNode({
+        opType: "ReduceSum",
+        name: `sum_${o}`,
+        input: [`p_${o}`],
+        output: [`s_${o}`],
+        attribute: makeAttributes({ keepdims: 0 }),
+      }),
+    );
     return { o, u, y: Array.from(y.data as Float64Array) };
   });
   g.node.push(newNode({ opType: "Sum", name: "loss", input: floatOuts.map((o) => `s_${o}`), output: ["loss"] }));
-  const shapes = new Map<string, Dims>(runtime ? [] : [...probed.map((o) => [o, [...fwd[o]!.dims]] as [string, Dims]), ["loss", []]]);
+  const shapes = new Map<string, Dims>(
+    runtime ? [] : [...probed.map((o) => [o, [...fwd[o]!.dims]] as [string, Dims]), ["loss", []]],
+  );
   const diffs = inputs.filter((x) => x.diff);
-  const grads = appendBackward(g, { loss: "loss", wrt: diffs.map((x) => x.name), opset, shapes: runtime || symbolic ? undefined : shapes });
-  g.output = [newTensorValueInfo("loss", onnxFromDtype(floatType)), ...diffs.map((x) => newTensorValueInfo(grads.get(x.name)!, onnxFromDtype(x.tensor.dtype)))];
+  const grads = appendBackward(g, {
+    loss: "loss",
+    wrt: diffs.map((x) => x.name),
+    opset,
+    shapes: runtime || symbolic ? undefined : shapes,
+  });
+  g.output = [
+    newTensorValueInfo("loss", onnxFromDtype(floatType)),
+    ...diffs.map((x) => newTensorValueInfo(grads.get(x.name)!, onnxFromDtype(x.tensor.dtype))),
+  ];
   const sess = await session(g, opset);
   const at = await sess.run(feeds());
 
@@ -190,11 +244,19 @@ export async function checkGraphGradient(c: GraphCheckCase): Promise<void> {
   const terms = projections.reduce((s, p) => s + p.u.length, 0);
   // truncation: e^2/6 |L'''(t)| <= e^2/6 * m3 * sum|u|  (|v| <= 1, m3 bounds the op's third derivative);
   // rounding: each loss evaluation is off by ~ sqrt(terms) * unit roundoff * scale; the quotient divides by 2e
-  const tol = c.tol !== undefined ? c.tol * scale : (e * e * (c.m3 ?? 100) * sumU) / 6 + (4 * Math.sqrt(terms) * UNIT_ROUNDOFF[dtype] * scale) / e;
+  const tol =
+    c.tol !== undefined
+      ? c.tol * scale
+      : (e * e * (c.m3 ?? 100) * sumU) / 6 + (4 * Math.sqrt(terms) * UNIT_ROUNDOFF[dtype] * scale) / e;
   const err = Math.abs(numeric - analytic);
-  if (process.env.GRADCHECK_VERBOSE) console.log(`${c.label}: analytic ${analytic} numeric ${numeric} err ${err.toExponential(2)} tol ${tol.toExponential(2)} scale ${scale.toExponential(2)}`);
+  if (process.env.GRADCHECK_VERBOSE)
+    console.log(
+      `${c.label}: analytic ${analytic} numeric ${numeric} err ${err.toExponential(2)} tol ${tol.toExponential(2)} scale ${scale.toExponential(2)}`,
+    );
   if (!(err <= tol)) {
-    throw new Error(`${c.label}: <v, grad> = ${analytic}, central difference = ${numeric}, |diff| = ${err.toExponential(3)} > tol ${tol.toExponential(3)}`);
+    throw new Error(
+      `${c.label}: <v, grad> = ${analytic}, central difference = ${numeric}, |diff| = ${err.toExponential(3)} > tol ${tol.toExponential(3)}`,
+    );
   }
 }
 

@@ -3,10 +3,12 @@ import * as ort from "onnxruntime-node";
 import type { Tensor } from "../../src/onnx/tensor.js";
 
 export async function runModel(model: string | Uint8Array, inputs: Record<string, Tensor>): Promise<Float32Array> {
-  const session = typeof model === "string" ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
+  const session =
+    typeof model === "string" ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
   try {
     const feeds: Record<string, ort.Tensor> = {};
-    for (const [k, t] of Object.entries(inputs)) feeds[k] = new ort.Tensor(t.dtype as "float32", t.data as Float32Array, t.dims);
+    for (const [k, t] of Object.entries(inputs))
+      feeds[k] = new ort.Tensor(t.dtype as "float32", t.data as Float32Array, t.dims);
     const out = await session.run(feeds);
     return out[session.outputNames[0]!]!.data as Float32Array;
   } finally {

@@ -22,20 +22,35 @@ function scrambled(path: string, seed = "scramble"): ModelFile {
   for (const t of model.proto.graph!.initializer) {
     if (!keys.has(t.name)) continue;
     const n = t.dims.reduce((a, b) => a * Number(b), 1);
-    writeTensorData(t, float32(t.dims.map(Number), Array.from({ length: n }, () => rng() + 0.1)));
+    writeTensorData(
+      t,
+      float32(
+        t.dims.map(Number),
+        Array.from({ length: n }, () => rng() + 0.1),
+      ),
+    );
   }
   return model;
 }
 
 describe("interop/state-dict", () => {
   let tmp: string;
-  before(() => { tmp = mkdtempSync(join(tmpdir(), "interop-")); });
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), "interop-"));
+  });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   for (const m of ["resnet18w8_fmnist", "resnet18w8_tvstem"]) {
     const input = () => readSafetensors(`${DIR}/${m}.ref.safetensors`).tensors.get("input")!;
-    const sources: [string, string | undefined][] = [[`${m}.weights.safetensors`, undefined], [`${m}.state_dict.pth`, undefined]];
-    if (m === "resnet18w8_fmnist") sources.push(["resnet18w8_fmnist.legacy.pth", undefined], ["resnet18w8_fmnist.checkpoint.pth", "model_state_dict"]);
+    const sources: [string, string | undefined][] = [
+      [`${m}.weights.safetensors`, undefined],
+      [`${m}.state_dict.pth`, undefined],
+    ];
+    if (m === "resnet18w8_fmnist")
+      sources.push(
+        ["resnet18w8_fmnist.legacy.pth", undefined],
+        ["resnet18w8_fmnist.checkpoint.pth", "model_state_dict"],
+      );
     for (const [file, key] of sources) {
       it(`${file}${key ? ` (key ${key})` : ""} imports strictly into the scrambled ts-preserve model: same bytes, same logits`, async () => {
         const model = scrambled(PRESERVE(m));
@@ -106,30 +121,44 @@ describe("interop/state-dict", () => {
       w.set("extra.weight", float32([1], [1]));
       const model = scrambled(PRESERVE("resnet18w8_fmnist"));
       const before = modelBytes(model);
-      expect(() => importWeights(model, w, { strict: true, source: "w.safetensors" }))
-        .to.throw(UserError, /^w\.safetensors: cannot load into .* \(strict\): missing keys: fc\.bias; unexpected keys: extra\.weight$/);
+      expect(() => importWeights(model, w, { strict: true, source: "w.safetensors" })).to.throw(
+        UserError,
+        /^w\.safetensors: cannot load into .* \(strict\): missing keys: fc\.bias; unexpected keys: extra\.weight$/,
+      );
       expect(Buffer.from(modelBytes(model)).equals(Buffer.from(before))).to.equal(true);
     });
     it("a shape or type mismatch fails even when not strict", () => {
       const w = weights();
       w.set("fc.weight", float32([10, 32], new Float32Array(320)));
       w.set("fc.bias", { dtype: "int64", dims: [10], data: new BigInt64Array(10) });
-      expect(() => importWeights(loadModel(PRESERVE("resnet18w8_fmnist")), w)).to.throw(UserError,
-        /size\/type mismatch for fc\.bias \(weights int64 \[10\], model float32 \[10\]\), fc\.weight \(weights float32 \[10, 32\], model float32 \[10, 64\]\)$/);
+      expect(() => importWeights(loadModel(PRESERVE("resnet18w8_fmnist")), w)).to.throw(
+        UserError,
+        /size\/type mismatch for fc\.bias \(weights int64 \[10\], model float32 \[10\]\), fc\.weight \(weights float32 \[10, 32\], model float32 \[10, 64\]\)$/,
+      );
     });
     it("a model with two initializers of the same name is refused, naming it", () => {
       const m = loadModel(PRESERVE("resnet18w8_fmnist"));
       m.proto.graph!.initializer[1]!.name = m.proto.graph!.initializer[0]!.name;
-      expect(() => exportWeights(m)).to.throw(UserError, /ts-preserve\.onnx: has several initializers named 'conv1\.weight'/);
+      expect(() => exportWeights(m)).to.throw(
+        UserError,
+        /ts-preserve\.onnx: has several initializers named 'conv1\.weight'/,
+      );
       expect(() => importWeights(m, weights())).to.throw(UserError, /several initializers named 'conv1\.weight'/);
     });
     it("BN-folded exports do not keep state_dict names: strict import names the folded convs", () => {
-      expect(() => importWeights(loadModel(`${DIR}/resnet18w8_fmnist.ts-eval.onnx`), weights(), { strict: true }))
-        .to.throw(UserError, /missing keys: onnx::Conv_\d+.*unexpected keys: .*bn1\.bias/);
+      expect(() =>
+        importWeights(loadModel(`${DIR}/resnet18w8_fmnist.ts-eval.onnx`), weights(), { strict: true }),
+      ).to.throw(UserError, /missing keys: onnx::Conv_\d+.*unexpected keys: .*bn1\.bias/);
     });
     it("a checkpoint dict needs --key, and the error names the candidates", () => {
-      expect(() => readWeightsFile(`${DIR}/resnet18w8_fmnist.checkpoint.pth`)).to.throw(UserError, /not a state_dict \(keys: epoch, model_state_dict, .*--key \(candidates: model_state_dict\)/);
-      expect(() => readWeightsFile(`${DIR}/resnet18w8_fmnist.checkpoint.pth`, { key: "model" })).to.throw(UserError, /has no entry 'model'/);
+      expect(() => readWeightsFile(`${DIR}/resnet18w8_fmnist.checkpoint.pth`)).to.throw(
+        UserError,
+        /not a state_dict \(keys: epoch, model_state_dict, .*--key \(candidates: model_state_dict\)/,
+      );
+      expect(() => readWeightsFile(`${DIR}/resnet18w8_fmnist.checkpoint.pth`, { key: "model" })).to.throw(
+        UserError,
+        /has no entry 'model'/,
+      );
     });
   });
 

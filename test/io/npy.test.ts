@@ -11,7 +11,8 @@ function npyBytes(header: string, data: Uint8Array, version = 1): Uint8Array {
   const out = new Uint8Array(prefix + h.length + data.length);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
   const view = new DataView(out.buffer);
-  if (version === 1) view.setUint16(8, h.length, true); else view.setUint32(8, h.length, true);
+  if (version === 1) view.setUint16(8, h.length, true);
+  else view.setUint32(8, h.length, true);
   out.set(h, prefix);
   out.set(data, prefix + h.length);
   return out;
@@ -40,7 +41,9 @@ describe("io/npy", () => {
       const back = decodeNpy(bytes);
       expect(back.dtype).to.equal(a.dtype);
       expect(back.shape).to.deep.equal(a.shape);
-      expect(Array.from(back.data as ArrayLike<number | bigint>)).to.deep.equal(Array.from(a.data as ArrayLike<number | bigint>));
+      expect(Array.from(back.data as ArrayLike<number | bigint>)).to.deep.equal(
+        Array.from(a.data as ArrayLike<number | bigint>),
+      );
     }
   });
 
@@ -52,7 +55,9 @@ describe("io/npy", () => {
       expect(a.shape).to.deep.equal([2, 3]);
       expect(Array.from(a.data as Float32Array)).to.deep.equal([1, 2, 3, 4, 5, 6]);
     }
-    const oneD = decodeNpy(npyBytes("{'descr': '|u1', 'fortran_order': True, 'shape': (3,), }\n", Uint8Array.from([7, 8, 9])));
+    const oneD = decodeNpy(
+      npyBytes("{'descr': '|u1', 'fortran_order': True, 'shape': (3,), }\n", Uint8Array.from([7, 8, 9])),
+    );
     expect(oneD.shape).to.deep.equal([3]);
   });
 
@@ -62,19 +67,28 @@ describe("io/npy", () => {
       const path = join(t.dir, "a.npy");
       writeNpy(path, { dtype: "int32", shape: [3], data: Int32Array.from([4, 5, 6]) });
       expect(Array.from(readNpy(path).data as Int32Array)).to.deep.equal([4, 5, 6]);
-    } finally { t.remove(); }
+    } finally {
+      t.remove();
+    }
   });
 
   describe("bad files", () => {
     const bad = (bytes: Uint8Array, pattern: RegExp) =>
-      expect(() => decodeNpy(bytes, "x.npy")).to.throw(UserError, pattern).with.property("message").that.matches(/^x\.npy: /);
-    const h = (descr: string, shape: string, fortran = "False") => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }\n`;
+      expect(() => decodeNpy(bytes, "x.npy"))
+        .to.throw(UserError, pattern)
+        .with.property("message")
+        .that.matches(/^x\.npy: /);
+    const h = (descr: string, shape: string, fortran = "False") =>
+      `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }\n`;
 
     it("names the file and the problem", () => {
       bad(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]), /not a \.npy file/);
       bad(npyBytes(h(">f4", "(1,)"), new Uint8Array(4)), /unsupported dtype '>f4' \(big-endian/);
       bad(npyBytes(h("<c8", "(1,)"), new Uint8Array(8)), /unsupported dtype '<c8'/);
-      bad(npyBytes(h("<f4", "(2, 3)"), new Uint8Array(20)), /truncated data: shape \[2,3\] needs 24 bytes, file has 20/);
+      bad(
+        npyBytes(h("<f4", "(2, 3)"), new Uint8Array(20)),
+        /truncated data: shape \[2,3\] needs 24 bytes, file has 20/,
+      );
       bad(npyBytes(h("<f4", "(2, 3)", "True"), new Uint8Array(24)), /Fortran-order/);
       bad(npyBytes("{'descr': '<f4'}\n", new Uint8Array(4)), /malformed \.npy header/);
       bad(npyBytes(h("<f4", "(1,)"), new Uint8Array(4), 4), /unsupported \.npy format version 4/);

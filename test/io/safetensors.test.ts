@@ -23,7 +23,9 @@ function raw(header: unknown, data: Uint8Array | number, padTo = 0): Uint8Array 
 
 describe("io/safetensors", () => {
   let tmp: string;
-  before(() => { tmp = mkdtempSync(join(tmpdir(), "st-")); });
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), "st-"));
+  });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   it("reads the PyTorch fixture and re-encodes it byte for byte", () => {
@@ -56,9 +58,13 @@ describe("io/safetensors", () => {
     const bytes = readFileSync(path);
     const headerLen = Number(bytes.readBigUInt64LE(0));
     expect(headerLen % 8).to.equal(0);
-    const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString()) as Record<string, { dtype: string; data_offsets: number[] }>;
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString()) as Record<
+      string,
+      { dtype: string; data_offsets: number[] }
+    >;
     const size: Record<string, number> = { I64: 8, F32: 4, F16: 2, U8: 1 };
-    for (const [k, e] of Object.entries(header)) if (k !== "__metadata__") expect(e.data_offsets[0]! % size[e.dtype]!, k).to.equal(0);
+    for (const [k, e] of Object.entries(header))
+      if (k !== "__metadata__") expect(e.data_offsets[0]! % size[e.dtype]!, k).to.equal(0);
   });
 
   it("widens BF16 to float32 exactly", () => {
@@ -70,34 +76,69 @@ describe("io/safetensors", () => {
   });
 
   describe("bad input: one UserError naming the file and every problem", () => {
-    const bad = (bytes: Uint8Array, re: RegExp) => expect(() => readSafetensors(bytes, { name: "w.safetensors" })).to.throw(UserError, re);
+    const bad = (bytes: Uint8Array, re: RegExp) =>
+      expect(() => readSafetensors(bytes, { name: "w.safetensors" })).to.throw(UserError, re);
     it("header length beyond the file (not safetensors, or truncated)", () => {
-      bad(new TextEncoder().encode("PK\x03\x04 definitely not safetensors"), /w\.safetensors: is not a safetensors file or is truncated/);
+      bad(
+        new TextEncoder().encode("PK\x03\x04 definitely not safetensors"),
+        /w\.safetensors: is not a safetensors file or is truncated/,
+      );
       bad(new Uint8Array(3), /w\.safetensors: is not a safetensors file/);
     });
     it("header that is not JSON", () => bad(raw("{nope", 0), /header is not JSON/));
     it("a header that lies about sizes", () => {
-      bad(raw({ x: { dtype: "F32", shape: [4], data_offsets: [0, 12] } }, 12), /'x' spans 12 bytes but F32 \[4\] needs 16/);
+      bad(
+        raw({ x: { dtype: "F32", shape: [4], data_offsets: [0, 12] } }, 12),
+        /'x' spans 12 bytes but F32 \[4\] needs 16/,
+      );
     });
     it("data missing at the end (truncated file)", () => {
-      bad(raw({ x: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 10), /need 16 bytes of data but the file holds 10/);
+      bad(
+        raw({ x: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 10),
+        /need 16 bytes of data but the file holds 10/,
+      );
     });
     it("overlapping and gapped ranges, all listed", () => {
-      bad(raw({
-        a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
-        b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
-        c: { dtype: "F32", shape: [1], data_offsets: [16, 20] },
-      }, 20), /'b' \[4, 12\) overlaps.*bytes 12\.\.16 of the data belong to no tensor/);
+      bad(
+        raw(
+          {
+            a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+            b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
+            c: { dtype: "F32", shape: [1], data_offsets: [16, 20] },
+          },
+          20,
+        ),
+        /'b' \[4, 12\) overlaps.*bytes 12\.\.16 of the data belong to no tensor/,
+      );
     });
-    it("trailing bytes that belong to no tensor", () => bad(raw({ x: { dtype: "U8", shape: [1], data_offsets: [0, 1] } }, 5), /last 4 bytes/));
+    it("trailing bytes that belong to no tensor", () =>
+      bad(raw({ x: { dtype: "U8", shape: [1], data_offsets: [0, 1] } }, 5), /last 4 bytes/));
     it("duplicate names", () => {
-      bad(raw('{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"x":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', 2), /names 'x' more than once/);
+      bad(
+        raw(
+          '{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"x":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}',
+          2,
+        ),
+        /names 'x' more than once/,
+      );
     });
     it("unknown dtype and bad shape", () => {
-      bad(raw({ x: { dtype: "C64", shape: [1], data_offsets: [0, 8] }, y: { dtype: "F32", shape: [-1], data_offsets: [8, 8] } }, 8), /'x' has unsupported dtype 'C64'.*'y' has shape \[-1\]/);
+      bad(
+        raw(
+          {
+            x: { dtype: "C64", shape: [1], data_offsets: [0, 8] },
+            y: { dtype: "F32", shape: [-1], data_offsets: [8, 8] },
+          },
+          8,
+        ),
+        /'x' has unsupported dtype 'C64'.*'y' has shape \[-1\]/,
+      );
     });
     it("a file that cannot be read, and nothing written when encoding fails", () => {
-      expect(() => readSafetensors(join(tmp, "absent.safetensors"))).to.throw(UserError, /absent\.safetensors: cannot read/);
+      expect(() => readSafetensors(join(tmp, "absent.safetensors"))).to.throw(
+        UserError,
+        /absent\.safetensors: cannot read/,
+      );
       const out = join(tmp, "broken.safetensors");
       const lying = new Map<string, Tensor>([["x", { dtype: "float32", dims: [3], data: new Float32Array(2) }]]);
       expect(() => writeSafetensors(out, lying)).to.throw(UserError, /'x' holds 8 bytes, expected 12/);

@@ -17,8 +17,11 @@ function signature(m: ModelProto) {
     inputs: g.input.map((v) => [v.name, valueInfoDims(v)]),
     outputs: g.output.map((v) => [v.name, valueInfoDims(v)]),
     initializers: g.initializer.map((t) => `${t.name} [${t.dims.join(",")}]`),
-    nodes: g.node.map((n) => `${n.opType} ${n.name} (${n.input.join(",")}) -> ${n.output.join(",")} ` +
-      n.attribute.map((a) => `${a.name}=${a.i}|${Math.fround(a.f)}|${a.ints.join(",")}`).join(" ")),
+    nodes: g.node.map(
+      (n) =>
+        `${n.opType} ${n.name} (${n.input.join(",")}) -> ${n.output.join(",")} ` +
+        n.attribute.map((a) => `${a.name}=${a.i}|${Math.fround(a.f)}|${a.ints.join(",")}`).join(" "),
+    ),
   };
 }
 
@@ -69,7 +72,9 @@ describe("models/resnet18", () => {
     const bound = 1 / Math.sqrt(512);
     for (const name of ["fc.weight", "fc.bias"]) {
       const v = t(name);
-      expect(Math.max(...v.map(Math.abs))).to.be.at.most(bound).and.above(0.9 * bound);
+      expect(Math.max(...v.map(Math.abs)))
+        .to.be.at.most(bound)
+        .and.above(0.9 * bound);
     }
     expect(Array.from(t("bn1.weight"))).to.deep.equal(new Array(64).fill(1));
     expect(Array.from(t("layer2.0.downsample.1.running_var"))).to.deep.equal(new Array(128).fill(1));
@@ -84,7 +89,10 @@ describe("models/resnet18", () => {
   });
 
   it("rejects bad options, listing every problem", () => {
-    expect(() => buildResNet18({ width: 0, channels: 2, stem: "big" as never })).to.throw(UserError, /width.*channels.*stem/);
+    expect(() => buildResNet18({ width: 0, channels: 2, stem: "big" as never })).to.throw(
+      UserError,
+      /width.*channels.*stem/,
+    );
     expect(() => buildZooModel("vgg")).to.throw(UserError, /unknown zoo model 'vgg'; available: resnet18, resnet18w8/);
   });
 });

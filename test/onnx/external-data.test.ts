@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../../src/errors.js";
 import { readSafetensors } from "../../src/io/safetensors.js";
-import { embedExternalData, hasExternalData, isExternal, saveModelWithExternalData } from "../../src/onnx/external-data.js";
+import {
+  embedExternalData,
+  hasExternalData,
+  isExternal,
+  saveModelWithExternalData,
+} from "../../src/onnx/external-data.js";
 import { loadModel, readInitializers, saveModel } from "../../src/onnx/model-io.js";
 import { newEntry } from "../../src/onnx/proto.js";
 import { runModel } from "../helpers/logits.js";
@@ -14,7 +19,9 @@ const SRC = "test/fixtures/pytorch/resnet18w8_fmnist.ts-preserve.onnx";
 describe("onnx/external-data", () => {
   let tmp: string;
   const input = readSafetensors("test/fixtures/pytorch/resnet18w8_fmnist.ref.safetensors").tensors.get("input")!;
-  beforeEach(() => { tmp = mkdtempSync(join(tmpdir(), "onnx-ext-")); });
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), "onnx-ext-"));
+  });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
   function writeExternal(threshold = 1024): string {
@@ -34,7 +41,8 @@ describe("onnx/external-data", () => {
     expect(statSync(out).size).to.be.lessThan(statSync(SRC).size / 4);
     const original = readInitializers(loadModel(SRC));
     const back = readInitializers(model);
-    for (const [name, t] of original) expect(Buffer.from(back.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).to.equal(true);
+    for (const [name, t] of original)
+      expect(Buffer.from(back.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer)), name).to.equal(true);
     // onnxruntime resolves the side file itself and gives the same logits
     const want = await runModel(SRC, { input });
     const got = await runModel(out, { input });
@@ -64,13 +72,22 @@ describe("onnx/external-data", () => {
       return bad;
     }
     it("refuses a location that escapes the model's folder (../x)", () => {
-      expect(() => loadModel(withLocation("../model.onnx.data"))).to.throw(UserError, /bad\.onnx: .*'\.\.\/model\.onnx\.data' escapes the model's folder/);
+      expect(() => loadModel(withLocation("../model.onnx.data"))).to.throw(
+        UserError,
+        /bad\.onnx: .*'\.\.\/model\.onnx\.data' escapes the model's folder/,
+      );
     });
     it("refuses an absolute location", () => {
-      expect(() => loadModel(withLocation(join(tmp, "model.onnx.data")))).to.throw(UserError, /escapes the model's folder/);
+      expect(() => loadModel(withLocation(join(tmp, "model.onnx.data")))).to.throw(
+        UserError,
+        /escapes the model's folder/,
+      );
     });
     it("refuses a missing side file, naming it", () => {
-      expect(() => loadModel(withLocation("nothing-here.data"))).to.throw(UserError, /bad\.onnx: .*'nothing-here\.data' is missing/);
+      expect(() => loadModel(withLocation("nothing-here.data"))).to.throw(
+        UserError,
+        /bad\.onnx: .*'nothing-here\.data' is missing/,
+      );
     });
     it("refuses a side file too short for the recorded range", () => {
       const out = writeExternal();
@@ -79,7 +96,10 @@ describe("onnx/external-data", () => {
     });
     it("refuses to write the side file outside the folder and leaves nothing behind", () => {
       const out = join(tmp, "x.onnx");
-      expect(() => saveModelWithExternalData(loadModel(SRC), out, { location: "../x.data" })).to.throw(UserError, /escapes/);
+      expect(() => saveModelWithExternalData(loadModel(SRC), out, { location: "../x.data" })).to.throw(
+        UserError,
+        /escapes/,
+      );
       expect(existsSync(out)).to.equal(false);
     });
   });

@@ -13,7 +13,9 @@ const VARIANTS = ["ts-eval", "ts-preserve", "dynamo"];
 
 describe("onnx/model-io", () => {
   let tmp: string;
-  before(() => { tmp = mkdtempSync(join(tmpdir(), "onnx-io-")); });
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), "onnx-io-"));
+  });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   for (const m of MODELS) {

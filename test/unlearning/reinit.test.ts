@@ -33,7 +33,9 @@ describe("unlearning/reinit", () => {
     expect(c.draws).to.not.deep.equal(a.draws);
     expect(a.layers.length).to.equal(new Set(a.draws).size);
     // with replacement: over many seeds some draw repeats a layer (17 layers, 6 draws: P(no repeat) ~ 0.36)
-    const repeats = Array.from({ length: 30 }, (_, s) => drawLayers(pool, 6, rngFor(s)).layers.length < 6).filter(Boolean).length;
+    const repeats = Array.from({ length: 30 }, (_, s) => drawLayers(pool, 6, rngFor(s)).layers.length < 6).filter(
+      Boolean,
+    ).length;
     expect(repeats).to.be.greaterThan(5);
   });
 

@@ -6,7 +6,10 @@ describe("unlearning/schedule", () => {
     const s = parseSchedule("cosine:0.001:2");
     expect(learningRate(s, { globalEpoch: 0, epochInCycle: 0, progress: 0 })).to.equal(0.001);
     expect(learningRate(s, { globalEpoch: 1, epochInCycle: 1, progress: 0 })).to.be.closeTo(0.0005, 1e-12);
-    expect(learningRate(s, { globalEpoch: 1, epochInCycle: 0, progress: 0.5 })).to.be.closeTo((0.001 * (1 + Math.cos(Math.PI / 4))) / 2, 1e-12);
+    expect(learningRate(s, { globalEpoch: 1, epochInCycle: 0, progress: 0.5 })).to.be.closeTo(
+      (0.001 * (1 + Math.cos(Math.PI / 4))) / 2,
+      1e-12,
+    );
     expect(learningRate(s, { globalEpoch: 3, epochInCycle: 0, progress: 0 })).to.equal(0.001);
   });
 

@@ -4,7 +4,11 @@ import { rngFor } from "../../src/data/random.js";
 import { loadModel, modelBytes, readInitializers } from "../../src/onnx/model-io.js";
 import { withWeights } from "../../src/interop/with-weights.js";
 import { layerInventory } from "../../src/onnx/layers.js";
-import { stochasticUnlearning, type ProgressEvent, type UnlearnOptions } from "../../src/unlearning/stochastic-unlearning.js";
+import {
+  stochasticUnlearning,
+  type ProgressEvent,
+  type UnlearnOptions,
+} from "../../src/unlearning/stochastic-unlearning.js";
 
 const FIXTURE = "test/fixtures/pytorch/resnet18w8_fmnist.ts-preserve.onnx";
 
@@ -22,8 +26,15 @@ function randomRetain(count: number): MemoryExamples {
 async function run(extra: Partial<UnlearnOptions> = {}) {
   const events: ProgressEvent[] = [];
   const r = await stochasticUnlearning({
-    model: loadModel(FIXTURE), retain: randomRetain(64), epochs: [1, 1], batchSize: 16, maxStepsPerEpoch: 3,
-    intraOpThreads: 1, seed: 5, onProgress: (e) => events.push(e), ...extra,
+    model: loadModel(FIXTURE),
+    retain: randomRetain(64),
+    epochs: [1, 1],
+    batchSize: 16,
+    maxStepsPerEpoch: 3,
+    intraOpThreads: 1,
+    seed: 5,
+    onProgress: (e) => events.push(e),
+    ...extra,
   });
   try {
     return { bytes: modelBytes(withWeights(loadModel(FIXTURE), r.session.getParameters())), cycles: r.cycles, events };
@@ -40,7 +51,11 @@ describe("unlearning/stochasticUnlearning", function () {
   });
 
   it("runs the cycles: k draws from the body, then remembering steps with a finite, falling MSE", () => {
-    const body = new Set(layerInventory(loadModel(FIXTURE)).layers.filter((l) => l.reinit).map((l) => l.name));
+    const body = new Set(
+      layerInventory(loadModel(FIXTURE))
+        .layers.filter((l) => l.reinit)
+        .map((l) => l.name),
+    );
     expect(first.cycles).to.have.length(2);
     for (const c of first.cycles) {
       expect(c.draws).to.have.length(6);
@@ -58,17 +73,26 @@ describe("unlearning/stochasticUnlearning", function () {
   it("writes the same graph, names and opset with new weights", () => {
     const original = loadModel(FIXTURE);
     const out = loadModel(first.bytes);
-    const g0 = original.proto.graph!, g1 = out.proto.graph!;
-    expect(g1.node.map((n) => [n.opType, n.name, n.input, n.output])).to.deep.equal(g0.node.map((n) => [n.opType, n.name, n.input, n.output]));
+    const g0 = original.proto.graph!,
+      g1 = out.proto.graph!;
+    expect(g1.node.map((n) => [n.opType, n.name, n.input, n.output])).to.deep.equal(
+      g0.node.map((n) => [n.opType, n.name, n.input, n.output]),
+    );
     expect(g1.input.map((i) => i.name)).to.deep.equal(g0.input.map((i) => i.name));
     expect(g1.output.map((i) => i.name)).to.deep.equal(g0.output.map((i) => i.name));
     expect(out.proto.opsetImport).to.deep.equal(original.proto.opsetImport);
-    const before = readInitializers(original), after = readInitializers(out);
+    const before = readInitializers(original),
+      after = readInitializers(out);
     expect([...after.keys()]).to.deep.equal([...before.keys()]);
     expect(out.proto.producerName).to.equal(original.proto.producerName);
     const drawn = first.cycles[1]!.layers[0]!;
     const w = `${drawn}.weight`;
-    expect(Buffer.compare(Buffer.from((after.get(w)!.data as Float32Array).buffer), Buffer.from((before.get(w)!.data as Float32Array).buffer))).to.not.equal(0);
+    expect(
+      Buffer.compare(
+        Buffer.from((after.get(w)!.data as Float32Array).buffer),
+        Buffer.from((before.get(w)!.data as Float32Array).buffer),
+      ),
+    ).to.not.equal(0);
   });
 
   it("is reproducible from its seed and differs across seeds", async () => {
@@ -80,11 +104,18 @@ describe("unlearning/stochasticUnlearning", function () {
 
   it("refuses a retain set smaller than a batch and bad cycle lists", async () => {
     let err: unknown;
-    try { await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(8), batchSize: 16 }); } catch (e) { err = e; }
+    try {
+      await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(8), batchSize: 16 });
+    } catch (e) {
+      err = e;
+    }
     expect(String(err)).to.match(/retain set has 8 examples, fewer than one batch of 16/);
     err = undefined;
-    try { await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(32), epochs: [1.5] }); } catch (e) { err = e; }
+    try {
+      await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(32), epochs: [1.5] });
+    } catch (e) {
+      err = e;
+    }
     expect(String(err)).to.match(/whole numbers/);
   });
 });
-

@@ -28,7 +28,12 @@ export const conv: GradRule = {
     const group = attrInt(ctx.node, "group", 1);
     const wDims = requireDims(ctx, w);
     const kernel = kernelShape(ctx.node, wDims.slice(2));
-    const full = resolveWindow({ node: ctx.node, input: requireDims(ctx, x, 2), kernel, output: staticDims(ctx, ctx.O(0), 2) });
+    const full = resolveWindow({
+      node: ctx.node,
+      input: requireDims(ctx, x, 2),
+      kernel,
+      output: staticDims(ctx, ctx.O(0), 2),
+    });
     const rank = kernel.length + 2;
     const cut = ctx.opset >= 13 ? liveTaps(full) : undefined;
     const win = cut?.win ?? full;
@@ -47,11 +52,20 @@ export const conv: GradRule = {
     }
     let dX: string | undefined;
     if (ctx.needs(0)) {
-      if (dense) dX = reshape(ctx, ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, wLive, [wDims[0]!, cIn])]), [-1, cIn, ...win.input]);
+      if (dense)
+        dX = reshape(ctx, ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, wLive, [wDims[0]!, cIn])]), [
+          -1,
+          cIn,
+          ...win.input,
+        ]);
       else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win);
       else dX = inputGrad(ctx, dY, wLive, win, group);
     }
-    return [dX, dW, ctx.inputCount > 2 && ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, [0, ...range(2, rank)], 0) : undefined];
+    return [
+      dX,
+      dW,
+      ctx.inputCount > 2 && ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, [0, ...range(2, rank)], 0) : undefined,
+    ];
   },
 };
 
@@ -105,7 +119,11 @@ function cutTaps(ctx: GradContext, w: string, wDims: number[], first: number[], 
   const pT = new Float64Array(p.values.length);
   p.values.forEach((v, i) => (pT[(i % p.dims[1]!) * p.dims[0]! + Math.floor(i / p.dims[1]!)] = v));
   const flat = reshape(ctx, w, [wDims[0]! * wDims[1]!, p.dims[1]!]);
-  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, w, [p.dims[1]!, p.dims[0]!], pT)]), [wDims[0]!, wDims[1]!, ...live]);
+  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, w, [p.dims[1]!, p.dims[0]!], pT)]), [
+    wDims[0]!,
+    wDims[1]!,
+    ...live,
+  ]);
 }
 
 function placeTaps(ctx: GradContext, dW: string, wDims: number[], first: number[], live: number[]): string {
@@ -146,7 +164,9 @@ function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window):
   const r = win.kernel.length;
   const wT = transpose(ctx, w, [1, 0, ...range(2, r + 2)]);
   const big = -(2 ** 62);
-  const wF = win.kernel.every((k) => k === 1) ? wT : slice(ctx, wT, Array<number>(r).fill(-1), Array<number>(r).fill(big), Array<number>(r).fill(-1));
+  const wF = win.kernel.every((k) => k === 1)
+    ? wT
+    : slice(ctx, wT, Array<number>(r).fill(-1), Array<number>(r).fill(big), Array<number>(r).fill(-1));
   return ctx.op("Conv", [dY, wF], { kernel_shape: win.kernel, dilations: win.dilations, pads: flippedPads(win)! });
 }
 
@@ -157,7 +177,8 @@ function weightGradGemm(ctx: GradContext, x: string, dY: string, win: Window, [c
   const swapNC = [1, 0, ...range(2, r + 2)];
   const padsEnd = padsEndRead(win);
   let xT = transpose(ctx, x, swapNC);
-  if ([...win.padsBegin, ...padsEnd].some((p) => p > 0)) xT = ctx.op("Pad", [xT, ctx.constant(int64([2 * (r + 2)], [0, 0, ...win.padsBegin, 0, 0, ...padsEnd]))]);
+  if ([...win.padsBegin, ...padsEnd].some((p) => p > 0))
+    xT = ctx.op("Pad", [xT, ctx.constant(int64([2 * (r + 2)], [0, 0, ...win.padsBegin, 0, 0, ...padsEnd]))]);
   const taps: string[] = [];
   const tap = Array<number>(r).fill(0);
   const tapCount = numel(win.kernel);
@@ -201,7 +222,8 @@ function weightGradBatched(ctx: GradContext, x: string, dY: string, win: Window,
 function weightGradConv(ctx: GradContext, x: string, dY: string, win: Window, group: number, cIn: number): string {
   const r = win.kernel.length;
   const cg = cIn / group;
-  if (!Number.isInteger(cg)) throw new UserError(`input channels ${cIn} are not divisible by group ${group}`, nodeLabel(ctx));
+  if (!Number.isInteger(cg))
+    throw new UserError(`input channels ${cIn} are not divisible by group ${group}`, nodeLabel(ctx));
   const swapNC = [1, 0, ...range(2, r + 2)];
   // X as [Cg, G*N, *S]: batch = channel within group, channels = (group, sample) so a grouped Conv pairs
   // group g of X with the dY channels of group g.

@@ -28,10 +28,16 @@ export const dropout: GradRule = {
     const knownMode = trainingMode ? ctx.constantValue(trainingMode) : undefined;
     if (!trainingMode || (knownMode && !Number(knownMode.data[0]))) return [dY];
     const mask = ctx.O(1);
-    if (!mask) throw new UserError("a Dropout with a training_mode input needs its mask output for the gradient", nodeLabel(ctx));
+    if (!mask)
+      throw new UserError(
+        "a Dropout with a training_mode input needs its mask output for the gradient",
+        nodeLabel(ctx),
+      );
     const masked = ctx.op("Mul", [dY, ctx.op("Cast", [mask], { to: onnxFromDtype(ctx.dtype(dY)) })]);
     // A training_mode only known at run time: in inference mode the runtime scales nothing.
-    const scale = knownMode ? keepScale(ctx, dY) : ctx.op("Where", [trainingMode, keepScale(ctx, dY), ctx.scalar(1, dY)]);
+    const scale = knownMode
+      ? keepScale(ctx, dY)
+      : ctx.op("Where", [trainingMode, keepScale(ctx, dY), ctx.scalar(1, dY)]);
     return [ctx.op("Mul", [masked, scale])];
   },
 };

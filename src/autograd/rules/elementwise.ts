@@ -47,10 +47,9 @@ export const clip: GradRule = {
     };
     const lo = bound(1, "min");
     const hi = bound(2, "max");
-    const masks = [
-      lo && c.op("Not", [c.op("Less", [x, lo])]),
-      hi && c.op("Not", [c.op("Greater", [x, hi])]),
-    ].filter((m): m is string => !!m);
+    const masks = [lo && c.op("Not", [c.op("Less", [x, lo])]), hi && c.op("Not", [c.op("Greater", [x, hi])])].filter(
+      (m): m is string => !!m,
+    );
     if (masks.length === 0) return [dY(c)];
     return [where(c, masks.length === 2 ? c.op("And", masks) : masks[0]!, dY(c))];
   },
@@ -99,7 +98,9 @@ export const pow: GradRule = {
   grad: (c) => {
     const [a, y, g] = [c.I(0), c.O(0), dY(c)];
     const b = castLike(c, c.I(1), a);
-    const da = c.needs(0) ? c.op("Mul", [c.op("Mul", [g, b]), c.op("Pow", [a, c.op("Sub", [b, c.scalar(1, b)])])]) : undefined;
+    const da = c.needs(0)
+      ? c.op("Mul", [c.op("Mul", [g, b]), c.op("Pow", [a, c.op("Sub", [b, c.scalar(1, b)])])])
+      : undefined;
     if (!c.needs(1)) return [da, undefined];
     const zero = c.scalar(0, a);
     const ylog = c.op("Where", [c.op("Equal", [a, zero]), zero, c.op("Mul", [y, c.op("Log", [a])])]);
@@ -120,7 +121,9 @@ export const exp: GradRule = { grad: (c) => [c.op("Mul", [dY(c), c.O(0)])] };
 export const log: GradRule = { grad: (c) => [c.op("Div", [dY(c), c.I(0)])] };
 
 // dX = -dY * Y^2
-export const reciprocal: GradRule = { grad: (c) => [c.op("Neg", [c.op("Mul", [dY(c), c.op("Mul", [c.O(0), c.O(0)])])])] };
+export const reciprocal: GradRule = {
+  grad: (c) => [c.op("Neg", [c.op("Mul", [dY(c), c.op("Mul", [c.O(0), c.O(0)])])])],
+};
 
 // dX = dY * sign(X)
 export const abs: GradRule = { grad: (c) => [c.op("Mul", [dY(c), c.op("Sign", [c.I(0)])])] };
@@ -163,7 +166,9 @@ export const sum: GradRule = { broadcast: true, grad: (c) => Array.from({ length
 
 // dX = cast(dY) back to X's float type (casts to integer types carry no gradient: the engine never asks)
 export const cast: GradRule = {
-  grad: (c) => [c.dtype(c.I(0)) === c.dtype(c.O(0)) ? dY(c) : c.op("Cast", [dY(c)], { to: onnxFromDtype(c.dtype(c.I(0))) })],
+  grad: (c) => [
+    c.dtype(c.I(0)) === c.dtype(c.O(0)) ? dY(c) : c.op("Cast", [dY(c)], { to: onnxFromDtype(c.dtype(c.I(0))) }),
+  ],
 };
 
 // dX = dY * sigmoid(X)
@@ -173,7 +178,11 @@ export const softplus: GradRule = { grad: (c) => [c.op("Mul", [dY(c), c.op("Sigm
 export const elu: GradRule = {
   grad: (c) => {
     const alpha = c.scalar(attrFloat(c.node, "alpha", 1), c.I(0));
-    const slope = c.op("Where", [c.op("Greater", [c.I(0), c.scalar(0, c.I(0))]), c.scalar(1, c.I(0)), c.op("Add", [c.O(0), alpha])]);
+    const slope = c.op("Where", [
+      c.op("Greater", [c.I(0), c.scalar(0, c.I(0))]),
+      c.scalar(1, c.I(0)),
+      c.op("Add", [c.O(0), alpha]),
+    ]);
     return [c.op("Mul", [dY(c), slope])];
   },
 };
@@ -195,7 +204,11 @@ export const hardSwish: GradRule = {
     const x = c.I(0);
     const s = (v: number) => c.scalar(v, x);
     const mid = c.op("Add", [c.op("Mul", [x, s(1 / 3)]), s(0.5)]);
-    const slope = c.op("Where", [c.op("Less", [x, s(-3)]), s(0), c.op("Where", [c.op("Greater", [x, s(3)]), s(1), mid])]);
+    const slope = c.op("Where", [
+      c.op("Less", [x, s(-3)]),
+      s(0),
+      c.op("Where", [c.op("Greater", [x, s(3)]), s(1), mid]),
+    ]);
     return [c.op("Mul", [dY(c), slope])];
   },
 };
@@ -215,7 +228,9 @@ const select: GradRule = {
   grad: (c) => {
     const y = c.O(0);
     const one = c.scalar(1, y);
-    const hits = Array.from({ length: c.inputCount }, (_, i) => c.op("Cast", [c.op("Equal", [c.I(i), y])], { to: onnxFromDtype(c.dtype(y)) }));
+    const hits = Array.from({ length: c.inputCount }, (_, i) =>
+      c.op("Cast", [c.op("Equal", [c.I(i), y])], { to: onnxFromDtype(c.dtype(y)) }),
+    );
     const share = c.op("Div", [dY(c), hits.length === 1 ? one : c.op("Sum", hits)]);
     return hits.map((h, i) => (c.needs(i) ? c.op("Mul", [share, h]) : undefined));
   },

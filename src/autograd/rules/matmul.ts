@@ -62,7 +62,12 @@ export const gemm: GradRule = {
     const hasC = ctx.inputCount > 2 && ctx.I(2) !== "";
     if (!hasC || !ctx.needs(2)) return [dA, dB];
     const scaled = beta === 1 ? dY : ctx.op("Mul", [dY, ctx.scalar(beta, dY)]);
-    const dC = reduceToShape(ctx, { grad: scaled, like: ctx.I(2), gradDims: ctx.shape(ctx.O(0)), nodeLabel: nodeLabel(ctx) });
+    const dC = reduceToShape(ctx, {
+      grad: scaled,
+      like: ctx.I(2),
+      gradDims: ctx.shape(ctx.O(0)),
+      nodeLabel: nodeLabel(ctx),
+    });
     return [dA, dB, dC];
   },
 };

@@ -27,7 +27,11 @@ export const transpose = (ctx: GradContext, x: string, perm: number[]): string =
 /** Rank of a value; the rules that permute or reduce axes need it. */
 export function rankOf(ctx: GradContext, value: string): number {
   const dims = ctx.shape(value);
-  if (!dims) throw new UserError(`the gradient needs the rank of '${value}', which is unknown (give the engine shapes, e.g. from a probe run)`, nodeLabel(ctx));
+  if (!dims)
+    throw new UserError(
+      `the gradient needs the rank of '${value}', which is unknown (give the engine shapes, e.g. from a probe run)`,
+      nodeLabel(ctx),
+    );
   return dims.length;
 }
 
@@ -37,8 +41,12 @@ export function requireDims(ctx: GradContext, value: string, from = 0): number[]
   if (tail) return tail;
   const dims = ctx.shape(value);
   const got = dims ? `[${dims.map((d) => d ?? "?").join(",")}]` : "unknown";
-  throw new UserError(`the gradient needs static dims ${from}.. of '${value}' (shape ${got}); give the engine shapes, e.g. from a probe run`, nodeLabel(ctx));
+  throw new UserError(
+    `the gradient needs static dims ${from}.. of '${value}' (shape ${got}); give the engine shapes, e.g. from a probe run`,
+    nodeLabel(ctx),
+  );
 }
 
 /** [from, from+1, ..., to-1] */
-export const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);

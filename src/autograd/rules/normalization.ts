@@ -29,7 +29,14 @@ function standardise(ctx: GradContext, x: string, axes: number[], epsilon: numbe
 }
 
 /** dX of a normalisation over `axes` given g = dY * scale: invstd * (g - mean(g) - xhat * mean(g * xhat)). */
-function normalisedInputGrad(ctx: GradContext, g: string, xHat: string, invStd: string, axes: number[], gXHat?: string): string {
+function normalisedInputGrad(
+  ctx: GradContext,
+  g: string,
+  xHat: string,
+  invStd: string,
+  axes: number[],
+  gXHat?: string,
+): string {
   const meanG = reduce(ctx, "ReduceMean", g, axes, 1);
   const meanGX = reduce(ctx, "ReduceMean", gXHat ?? ctx.op("Mul", [g, xHat]), axes, 1);
   const inner = ctx.op("Sub", [ctx.op("Sub", [g, meanG]), ctx.op("Mul", [xHat, meanGX])]);
@@ -76,7 +83,8 @@ export const layerNormalization: GradRule = {
   grad(ctx) {
     const [x, scale, dY] = [ctx.I(0), ctx.I(1), ctx.GO(0)];
     if (!dY) return [];
-    if (ctx.GO(1) || ctx.GO(2)) throw new UserError("gradients through the Mean/InvStdDev outputs are not supported", nodeLabel(ctx));
+    if (ctx.GO(1) || ctx.GO(2))
+      throw new UserError("gradients through the Mean/InvStdDev outputs are not supported", nodeLabel(ctx));
     const rank = rankOf(ctx, x);
     const axes = range(normAxis(attrInt(ctx.node, "axis", -1), rank), rank);
     const { invStd, xHat } = standardise(ctx, x, axes, Math.fround(attrFloat(ctx.node, "epsilon", 1e-5)));

@@ -9,7 +9,15 @@ import { numel, onnxFromDtype } from "../../onnx/tensor.js";
 import { reshapeLike, shapeOf, staticDims, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
-import { ceilMode, kernelShape, padsEndRead, readWindowAttrs, resolveWindow, transposeSettings, type Window } from "./window.js";
+import {
+  ceilMode,
+  kernelShape,
+  padsEndRead,
+  readWindowAttrs,
+  resolveWindow,
+  transposeSettings,
+  type Window,
+} from "./window.js";
 
 function poolWindow(ctx: GradContext): Window {
   const input = requireDims(ctx, ctx.I(0), 2);
@@ -44,10 +52,15 @@ export const maxPool: GradRule = {
     const kernel = kernelShape(ctx.node);
     const { strides, dilations } = readWindowAttrs(ctx.node, kernel.length);
     if (ctx.opset < 16 && kernel.some((k, i) => (k - 1) * dilations[i]! + 1 > strides[i]!)) {
-      throw new UserError("the gradient of overlapping MaxPool windows needs ScatterElements with reduction='add' (opset >= 16)", nodeLabel(ctx));
+      throw new UserError(
+        "the gradient of overlapping MaxPool windows needs ScatterElements with reduction='add' (opset >= 16)",
+        nodeLabel(ctx),
+      );
     }
     const reuse = ctx.node.output[1] && attrInt(ctx.node, "storage_order", 0) === 0;
-    const indices = reuse ? ctx.O(1) : ctx.ops("MaxPool", [x], 2, { ...forwardWindowAttrs(ctx.node), storage_order: 0 })[1]!;
+    const indices = reuse
+      ? ctx.O(1)
+      : ctx.ops("MaxPool", [x], 2, { ...forwardWindowAttrs(ctx.node), storage_order: 0 })[1]!;
     // Indices are flat offsets into the whole of X (batch and channel included).
     const flat = ctx.op(
       "ScatterElements",
@@ -108,7 +121,11 @@ export const globalAveragePool: GradRule = {
     const spatial = staticDims(ctx, x, 2);
     const inverseCount = spatial
       ? ctx.scalar(1 / numel(spatial), dY)
-      : ctx.op("Reciprocal", [ctx.op("Cast", [ctx.op("Div", [ctx.op("Size", [x]), ctx.op("Size", [dY])])], { to: onnxFromDtype(ctx.dtype(dY)) })]);
+      : ctx.op("Reciprocal", [
+          ctx.op("Cast", [ctx.op("Div", [ctx.op("Size", [x]), ctx.op("Size", [dY])])], {
+            to: onnxFromDtype(ctx.dtype(dY)),
+          }),
+        ]);
     return [ctx.op("Expand", [ctx.op("Mul", [dY, inverseCount]), shapeOf(ctx, x)])];
   },
 };

@@ -32,7 +32,10 @@ function spread(c: GradContext): string {
   let kept = g;
   if (attrInt(c.node, "keepdims", 1) === 0 && axes !== "all") {
     if (axes === undefined) {
-      throw new UserError(`ReduceSum/ReduceMean with keepdims=0 needs constant axes to be differentiated`, `node '${c.node.name}'`);
+      throw new UserError(
+        `ReduceSum/ReduceMean with keepdims=0 needs constant axes to be differentiated`,
+        `node '${c.node.name}'`,
+      );
     }
     kept = unsqueeze(c, g, axes);
   }

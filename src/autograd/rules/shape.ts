@@ -36,7 +36,11 @@ export const where: GradRule = {
   grad: (c) => {
     const g = dY(c);
     const zero = c.scalar(0, g);
-    return [undefined, c.needs(1) ? c.op("Where", [c.I(0), g, zero]) : undefined, c.needs(2) ? c.op("Where", [c.I(0), zero, g]) : undefined];
+    return [
+      undefined,
+      c.needs(1) ? c.op("Where", [c.I(0), g, zero]) : undefined,
+      c.needs(2) ? c.op("Where", [c.I(0), zero, g]) : undefined,
+    ];
   },
 };
 
@@ -86,7 +90,11 @@ export const slice: GradRule = {
     const picked = c.op("Slice", [positions, ...c.node.input.slice(1)]);
     const flat = c.constant(int64([1], [-1]));
     const zeros = c.op("ConstantOfShape", [c.op("Reshape", [n, flat])], { value: zerosTensor(c.dtype(x), [1]) });
-    const scattered = c.op("ScatterElements", [zeros, c.op("Reshape", [picked, flat]), c.op("Reshape", [dY(c), flat])], { axis: 0 });
+    const scattered = c.op(
+      "ScatterElements",
+      [zeros, c.op("Reshape", [picked, flat]), c.op("Reshape", [dY(c), flat])],
+      { axis: 0 },
+    );
     return [reshapeLike(c, scattered, x)];
   },
 };
@@ -130,7 +138,8 @@ export const gather: GradRule = {
     const [data, indices] = [c.I(0), c.I(1)];
     const axis = attrInt(c.node, "axis", 0);
     const rank = c.shape(data)?.length;
-    if (axis < 0 && rank === undefined) throw new UserError(`Gather with a negative axis needs the rank of '${data}'`, `node '${c.node.name}'`);
+    if (axis < 0 && rank === undefined)
+      throw new UserError(`Gather with a negative axis needs the rank of '${data}'`, `node '${c.node.name}'`);
     const a = normAxis(axis, rank!);
     const one = (v: number) => c.constant(int64([1], [v]));
     const depth = c.shape(data)?.[a];
@@ -138,11 +147,18 @@ export const gather: GradRule = {
     const indexDims = staticDims(c, indices);
     const mT = indexDims ? one(numel(indexDims)) : c.op("Reshape", [c.op("Size", [indices]), one(1)]);
     const idx = c.op("Reshape", [c.op("Cast", [indices], { to: onnxFromDtype("int64") }), one(-1)]);
-    const onehot = c.op("OneHot", [idx, depthT, c.constant({ dtype: "float32", dims: [2], data: Float32Array.from([0, 1]) })], { axis: -1 });
+    const onehot = c.op(
+      "OneHot",
+      [idx, depthT, c.constant({ dtype: "float32", dims: [2], data: Float32Array.from([0, 1]) })],
+      { axis: -1 },
+    );
     const typed = c.dtype(data) === "float32" ? onehot : c.op("Cast", [onehot], { to: onnxFromDtype(c.dtype(data)) });
     const ohT = c.op("Transpose", [typed], { perm: [1, 0] });
     // dY as [prod(before axis), numel(indices), prod(after axis)]
-    const g3 = c.op("Reshape", [c.op("Flatten", [dY(c)], { axis: a }), c.op("Concat", [one(0), mT, one(-1)], { axis: 0 })]);
+    const g3 = c.op("Reshape", [
+      c.op("Flatten", [dY(c)], { axis: a }),
+      c.op("Concat", [one(0), mT, one(-1)], { axis: 0 }),
+    ]);
     return [reshapeLike(c, c.op("MatMul", [ohT, g3]), data)];
   },
 };
@@ -152,7 +168,8 @@ export const pad: GradRule = {
   nonDifferentiableInputs: [1, 2, 3],
   grad: (c) => {
     const mode = attrString(c.node, "mode", "constant");
-    if (mode !== "constant") throw new UserError(`Pad mode '${mode}' has no gradient rule (only 'constant')`, `node '${c.node.name}'`);
+    if (mode !== "constant")
+      throw new UserError(`Pad mode '${mode}' has no gradient rule (only 'constant')`, `node '${c.node.name}'`);
     const read = (i: number) => {
       const t = c.I(i) ? c.constantValue(c.I(i)) : undefined;
       return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
@@ -169,7 +186,12 @@ export const pad: GradRule = {
       full[ax + rank] = pads[k + half]!;
     });
     let g = dY(c);
-    if (full.some((p) => p < 0)) g = padWithZeros(c, g, full.map((p) => Math.max(-p, 0)));
+    if (full.some((p) => p < 0))
+      g = padWithZeros(
+        c,
+        g,
+        full.map((p) => Math.max(-p, 0)),
+      );
     const begin = full.slice(0, rank).map((p) => Math.max(p, 0));
     const end = full.slice(rank).map((p) => Math.max(p, 0));
     const sliced = begin.map((_, i) => i).filter((i) => begin[i]! > 0 || end[i]! > 0);

@@ -56,7 +56,13 @@ export function readWindowAttrs(node: NodeProto, rank: number): WindowAttrs {
  * Begin/end pads and output size along spatial dim i for an input of size n (auto_pad resolved; an
  * unknown auto_pad counts as NOTSET here, resolveWindow rejects it).
  */
-export function spatialDim(a: WindowAttrs, kernel: number[], i: number, n: number, ceil: boolean): { padBegin: number; padEnd: number; output: number } {
+export function spatialDim(
+  a: WindowAttrs,
+  kernel: number[],
+  i: number,
+  n: number,
+  ceil: boolean,
+): { padBegin: number; padEnd: number; output: number } {
   const r = kernel.length;
   const keff = (kernel[i]! - 1) * a.dilations[i]! + 1;
   const s = a.strides[i]!;
@@ -65,7 +71,9 @@ export function spatialDim(a: WindowAttrs, kernel: number[], i: number, n: numbe
     const total = Math.max(0, (output - 1) * s + keff - n);
     const small = Math.floor(total / 2);
     const big = total - small;
-    return a.autoPad === "SAME_UPPER" ? { padBegin: small, padEnd: big, output } : { padBegin: big, padEnd: small, output };
+    return a.autoPad === "SAME_UPPER"
+      ? { padBegin: small, padEnd: big, output }
+      : { padBegin: big, padEnd: small, output };
   }
   const padBegin = a.autoPad === "VALID" ? 0 : a.pads[i]!;
   const padEnd = a.autoPad === "VALID" ? 0 : a.pads[i + r]!;
@@ -84,17 +92,29 @@ export function resolveWindow(o: WindowOptions): Window {
   const dims = o.input.map((n, i) => spatialDim(a, o.kernel, i, n, o.ceilMode ?? false));
   const output = dims.map((d) => d.output);
   if (o.output && o.output.some((d, i) => d !== output[i])) {
-    throw new UserError(`output size [${o.output}] differs from the [${output}] its attributes give for input [${o.input}]`, `node '${o.node.name}' (${o.node.opType})`);
+    throw new UserError(
+      `output size [${o.output}] differs from the [${output}] its attributes give for input [${o.input}]`,
+      `node '${o.node.name}' (${o.node.opType})`,
+    );
   }
   const { strides, dilations } = a;
-  return { kernel: o.kernel, strides, dilations, padsBegin: dims.map((d) => d.padBegin), padsEnd: dims.map((d) => d.padEnd), input: o.input, output };
+  return {
+    kernel: o.kernel,
+    strides,
+    dilations,
+    padsBegin: dims.map((d) => d.padBegin),
+    padsEnd: dims.map((d) => d.padEnd),
+    input: o.input,
+    output,
+  };
 }
 
 /** Where the last window ends along dim i, counted from the start of the begin padding. */
 const reach = (w: Window, i: number): number => w.strides[i]! * (w.output[i]! - 1) + extent(w, i);
 
 /** The end padding the windows actually read, per spatial dim (less than padsEnd when a stride drops rows, more when ceil_mode lets the last window overhang). */
-export const padsEndRead = (w: Window): number[] => w.kernel.map((_, i) => Math.max(0, reach(w, i) - w.padsBegin[i]! - w.input[i]!));
+export const padsEndRead = (w: Window): number[] =>
+  w.kernel.map((_, i) => Math.max(0, reach(w, i) - w.padsBegin[i]! - w.input[i]!));
 
 /**
  * ConvTranspose pads and output_padding such that ConvTranspose(dY) with this window's kernel, strides
@@ -109,7 +129,11 @@ export function transposeSettings(w: Window): { pads: number[]; outputPadding: n
 /** Kernel shape from the attribute, else from the weight's dims (Conv). */
 export function kernelShape(node: NodeProto, weightSpatial?: number[]): number[] {
   const k = attrInts(node, "kernel_shape") ?? weightSpatial;
-  if (!k) throw new UserError("kernel_shape is missing and the weight shape is unknown", `node '${node.name}' (${node.opType})`);
+  if (!k)
+    throw new UserError(
+      "kernel_shape is missing and the weight shape is unknown",
+      `node '${node.name}' (${node.opType})`,
+    );
   return k;
 }
 

@@ -7,8 +7,17 @@ import type { Command } from "commander";
 import { UserError } from "../../errors.js";
 import { parseNumber } from "../parse.js";
 import {
-  FORGET_SPEC_FORMS, openSource, parseForgetSpec, selectForget, SOURCE_SPECS, summariseDataset, writeForgetList,
-  type Dataset, type DatasetSummary, type ForgetSet, type OpenSourceOptions,
+  FORGET_SPEC_FORMS,
+  openSource,
+  parseForgetSpec,
+  selectForget,
+  SOURCE_SPECS,
+  summariseDataset,
+  writeForgetList,
+  type Dataset,
+  type DatasetSummary,
+  type ForgetSet,
+  type OpenSourceOptions,
 } from "../../data/index.js";
 
 export interface SourceCliOptions {
@@ -35,7 +44,10 @@ export function addSourceOptions(cmd: Command): Command {
     .option("--validation <fraction>", "fraction of train held out as validation, stratified (default 0)")
     .option("--test-fraction <fraction>", "mnist/folder/npy: fraction held out for test (default 0.2)")
     .option("--split-seed <seed>", "seed of the fixed splits (default split-v1)")
-    .option("--cache-dir <dir>", "fashion-mnist/mnist: decoded-data cache folder (default node_modules/.cache/onnx-unlearn)")
+    .option(
+      "--cache-dir <dir>",
+      "fashion-mnist/mnist: decoded-data cache folder (default node_modules/.cache/onnx-unlearn)",
+    )
     .option("--shape <CxHxW>", "folder: image shape (default: the first image's)")
     .option("--resize", "folder: resize images of another size instead of stopping")
     .option("--on-corrupt <policy>", "folder: stop (default) or skip on a file that cannot be decoded")
@@ -66,8 +78,12 @@ export async function openSourceFromCli(spec: string, o: SourceCliOptions): Prom
   for (const k of Object.keys(options) as (keyof OpenSourceOptions)[]) if (options[k] === undefined) delete options[k];
   let bar: SingleBar | undefined;
   options.onProgress = (done, total) => {
-    bar ??= new SingleBar({ format: "decoding images into the pixel cache [{bar}] {value}/{total}", stream: process.stderr }, Presets.shades_classic);
-    if (!bar.isActive) bar.start(total, done); else bar.update(done);
+    bar ??= new SingleBar(
+      { format: "decoding images into the pixel cache [{bar}] {value}/{total}", stream: process.stderr },
+      Presets.shades_classic,
+    );
+    if (!bar.isActive) bar.start(total, done);
+    else bar.update(done);
     if (done === total) bar.stop();
   };
   return openSource(spec, options);
@@ -86,7 +102,8 @@ export function forgetFromCli(dataset: Dataset, o: ForgetCliOptions): ForgetSet 
 
 function parseShape(text: string) {
   const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
-  if (!m || m.slice(1).some((d) => Number(d) < 1)) throw new UserError(`--shape expects CxHxW (e.g. 1x28x28), got '${text}'`);
+  if (!m || m.slice(1).some((d) => Number(d) < 1))
+    throw new UserError(`--shape expects CxHxW (e.g. 1x28x28), got '${text}'`);
   return { channels: Number(m[1]), height: Number(m[2]), width: Number(m[3]) };
 }
 
@@ -98,7 +115,9 @@ function corruptPolicy(text: string): "stop" | "skip" {
 export function register(program: Command): void {
   const cmd = program
     .command("data")
-    .description("show what a data source holds: counts per split and class, image shape, value range, forget/retain sizes")
+    .description(
+      "show what a data source holds: counts per split and class, image shape, value range, forget/retain sizes",
+    )
     .argument("<source>", SOURCE_SPECS.join(" | "))
     .option("--json", "print the summary as JSON")
     .option("--no-scan", "skip reading every image for the value range");
@@ -119,14 +138,19 @@ export function formatSummary(s: DatasetSummary): string {
     ["validation", s.splits.validation.count, s.splits.validation.perClass],
     ["test", s.splits.test.count, s.splits.test.perClass],
   ];
-  if (s.forget && s.retain) rows.push(["forget", s.forget.count, s.forget.perClass], ["retain", s.retain.count, s.retain.perClass]);
+  if (s.forget && s.retain)
+    rows.push(["forget", s.forget.count, s.forget.perClass], ["retain", s.retain.count, s.retain.perClass]);
   const header = ["split", "total", ...s.classNames.map((n, c) => `${c}:${n}`)];
   const table = [header, ...rows.map(([name, n, per]) => [name, String(n), ...per.map(String)])];
   const widths = header.map((_, j) => Math.max(...table.map((r) => r[j].length)));
   const lines = [
     `source: ${s.source}`,
     `images: ${channels}x${height}x${width} (channels x height x width), ${s.numClasses} classes`,
-    ...(s.valueRange ? [`value range: [${s.valueRange.min}, ${s.valueRange.max}]${s.valueRange.unreadable ? `, ${s.valueRange.unreadable} unreadable files skipped` : ""}`] : []),
+    ...(s.valueRange
+      ? [
+          `value range: [${s.valueRange.min}, ${s.valueRange.max}]${s.valueRange.unreadable ? `, ${s.valueRange.unreadable} unreadable files skipped` : ""}`,
+        ]
+      : []),
     ...(s.forget ? [`forget: ${s.forget.description}`] : []),
     ...table.map((r) => r.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join("  ")),
     ...s.notes.map((n) => `note: ${n}`),

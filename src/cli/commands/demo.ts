@@ -26,7 +26,9 @@ interface DemoCliOptions {
 
 export function register(program: Command): void {
   addRuntimeOptions(program.command("demo"))
-    .description("the main job on built-in data: train a ResNet-18 (width 8) on Fashion-MNIST, retrain it without a random 10% forget set (the reference), unlearn that set with the method, and compare the three")
+    .description(
+      "the main job on built-in data: train a ResNet-18 (width 8) on Fashion-MNIST, retrain it without a random 10% forget set (the reference), unlearn that set with the method, and compare the three",
+    )
     .option("--out <dir>", "folder for the models and report.json", "runs/demo")
     .option("--train-size <n>", "training images used (seeded subset of 59,945)", "12000")
     .option("--forget <fraction>", "random fraction of them to forget", "0.1")
@@ -53,6 +55,10 @@ export function register(program: Command): void {
         evalLimit: parseInteger("--eval-limit", o.evalLimit, 1),
         log: o.json ? undefined : (s) => process.stderr.write(s + "\n"),
       });
-      process.stdout.write(o.json ? JSON.stringify(report, null, 2) + "\n" : accuracyTable(report.scores) + `models and report.json in ${o.out}\n`);
+      process.stdout.write(
+        o.json
+          ? JSON.stringify(report, null, 2) + "\n"
+          : accuracyTable(report.scores) + `models and report.json in ${o.out}\n`,
+      );
     });
 }

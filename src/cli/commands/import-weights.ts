@@ -3,12 +3,18 @@ import { importWeights, list, type ImportReport } from "../../interop/state-dict
 import { readWeightsFile } from "../../interop/weights-file.js";
 import { loadModel, saveModel } from "../../onnx/model-io.js";
 
-interface ImportCliOptions { out: string; strict?: boolean; key?: string }
+interface ImportCliOptions {
+  out: string;
+  strict?: boolean;
+  key?: string;
+}
 
 export function register(program: Command): void {
   program
     .command("import-weights")
-    .description("set the model's initializers by name from safetensors or a torch.save file (state_dict or checkpoint)")
+    .description(
+      "set the model's initializers by name from safetensors or a torch.save file (state_dict or checkpoint)",
+    )
     .argument("<model>", "ONNX model file")
     .argument("<weights>", ".safetensors, or .pth/.pt written by torch.save (zip or legacy format)")
     .requiredOption("--out <file>", "output ONNX file")

@@ -39,12 +39,21 @@ const dims = (d?: (number | string | null)[]) => (d ? `[${d.map((x) => x ?? "?")
 
 function formatTable(path: string, inv: Inventory): string {
   const rows = inv.layers.map((l, i) => [
-    String(i), l.name, l.params.some((p) => p.kind.startsWith("bn-")) && l.op !== "BatchNormalization" ? `${l.op}+BN` : l.op,
-    l.role, l.reinit ? "yes" : "no", dims(l.params[0]?.dims), l.numel.toLocaleString("en-US"),
+    String(i),
+    l.name,
+    l.params.some((p) => p.kind.startsWith("bn-")) && l.op !== "BatchNormalization" ? `${l.op}+BN` : l.op,
+    l.role,
+    l.reinit ? "yes" : "no",
+    dims(l.params[0]?.dims),
+    l.numel.toLocaleString("en-US"),
   ]);
   const header = ["#", "layer", "op", "role", "reinit", "weight shape", "params"];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => r.map((x, c) => (c === 0 || c === 6 ? x.padStart(widths[c]!) : x.padEnd(widths[c]!))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((x, c) => (c === 0 || c === 6 ? x.padStart(widths[c]!) : x.padEnd(widths[c]!)))
+      .join("  ")
+      .trimEnd();
   const total = inv.layers.reduce((a, l) => a + l.numel, 0);
   const count = (role: string) => inv.layers.filter((l) => l.role === role).length;
   return [

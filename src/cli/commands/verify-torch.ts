@@ -5,14 +5,30 @@ import { loadModel } from "../../onnx/model-io.js";
 import { verifyTorch, type VerifyReport } from "../../training/artifacts/verify-torch.js";
 import { CheckFailed } from "../check-failed.js";
 
-interface VerifyCliOptions { model: string; ref: string; loss: string; sgd?: boolean; tol: string; json?: boolean; bn: string }
+interface VerifyCliOptions {
+  model: string;
+  ref: string;
+  loss: string;
+  sgd?: boolean;
+  tol: string;
+  json?: boolean;
+  bn: string;
+}
 
 export function register(program: Command): void {
   program
     .command("verify-torch")
-    .description("check the generated train step against PyTorch's numbers on a reference batch (loss, gradients, BN running stats, SGD steps); exit 0 only if every tensor is within --tol")
-    .requiredOption("--model <file>", "the ONNX export of the reference model (PyTorch's parameter names, BN kept: the ts-preserve export)")
-    .requiredOption("--ref <file>", "the reference safetensors (input_noisy, teacher_logits, labels, loss_*, grad_*/, buffer_after/, sgd_after*/)")
+    .description(
+      "check the generated train step against PyTorch's numbers on a reference batch (loss, gradients, BN running stats, SGD steps); exit 0 only if every tensor is within --tol",
+    )
+    .requiredOption(
+      "--model <file>",
+      "the ONNX export of the reference model (PyTorch's parameter names, BN kept: the ts-preserve export)",
+    )
+    .requiredOption(
+      "--ref <file>",
+      "the reference safetensors (input_noisy, teacher_logits, labels, loss_*, grad_*/, buffer_after/, sgd_after*/)",
+    )
     .requiredOption("--loss <kind>", "mse or ce")
     .option("--sgd", "also compare the parameters after SGD steps (lr 0.05, momentum 0.9, weight decay 5e-4)")
     .option("--tol <x>", "largest allowed error per tensor, max|ours - torch| / max|torch|", "1e-3")
@@ -27,16 +43,33 @@ export function register(program: Command): void {
       if (problems.length) throw new UserError(problems.join("; "));
       const model = loadModel(o.model);
       const ref = readSafetensors(o.ref).tensors;
-      const report = await verifyTorch({ model, ref, refFile: o.ref, loss: o.loss as "mse" | "ce", sgd: !!o.sgd, tol, batchNorm: o.bn as "node" });
+      const report = await verifyTorch({
+        model,
+        ref,
+        refFile: o.ref,
+        loss: o.loss as "mse" | "ce",
+        sgd: !!o.sgd,
+        tol,
+        batchNorm: o.bn as "node",
+      });
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-      if (!report.ok) throw new CheckFailed(`${report.failed.length} of ${report.tensors.length} tensors differ from PyTorch by more than ${tol}`);
+      if (!report.ok)
+        throw new CheckFailed(
+          `${report.failed.length} of ${report.tensors.length} tensors differ from PyTorch by more than ${tol}`,
+        );
     });
 }
 
 export function formatReport(r: VerifyReport): string {
   const width = Math.max(...r.kinds.map((k) => k.kind.length));
-  const lines = r.kinds.map((k) =>
-    `${k.kind.padEnd(width)}  ${String(k.count).padStart(3)} tensor${k.count === 1 ? " " : "s"}  worst ${k.worst.error.toExponential(2)}  ${k.worst.name}${k.worst.error > r.tol ? "  FAIL" : ""}`);
-  lines.push(r.ok ? `all ${r.tensors.length} tensors within ${r.tol}` : `${r.failed.length} tensors above ${r.tol}: ${r.failed.map((t) => `${t.kind}/${t.name}`).join(", ")}`);
+  const lines = r.kinds.map(
+    (k) =>
+      `${k.kind.padEnd(width)}  ${String(k.count).padStart(3)} tensor${k.count === 1 ? " " : "s"}  worst ${k.worst.error.toExponential(2)}  ${k.worst.name}${k.worst.error > r.tol ? "  FAIL" : ""}`,
+  );
+  lines.push(
+    r.ok
+      ? `all ${r.tensors.length} tensors within ${r.tol}`
+      : `${r.failed.length} tensors above ${r.tol}: ${r.failed.map((t) => `${t.kind}/${t.name}`).join(", ")}`,
+  );
   return `${lines.join("\n")}\n`;
 }

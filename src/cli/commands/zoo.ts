@@ -17,11 +17,19 @@ export function register(program: Command): void {
   program
     .command("zoo")
     .description(`write a freshly initialised model of the zoo as ONNX (${Object.keys(ZOO).join(", ")})`)
-    .argument("<model>", Object.entries(ZOO).map(([k, e]) => `${k}: ${e.description}`).join("; "))
+    .argument(
+      "<model>",
+      Object.entries(ZOO)
+        .map(([k, e]) => `${k}: ${e.description}`)
+        .join("; "),
+    )
     .option("--width <n>", "channels of the first stage (resnet18: 64, resnet18w8: 8)")
     .option("--channels <n>", "input channels, 1 or 3", "3")
     .option("--classes <n>", "number of classes", "10")
-    .option("--stem <kind>", "torchvision (7x7 s2 + max-pool) or small (3x3 s1) (resnet18: torchvision, resnet18w8: small)")
+    .option(
+      "--stem <kind>",
+      "torchvision (7x7 s2 + max-pool) or small (3x3 s1) (resnet18: torchvision, resnet18w8: small)",
+    )
     .option("--image <n>", "input height and width declared in the graph", "32")
     .option("--seed <n>", "seed of the initialisation", "0")
     .requiredOption("--out <file>", "output ONNX file")

@@ -13,13 +13,22 @@ import { buildDataset, checkFraction, type SplitOptions } from "../splits.js";
 import type { Dataset } from "../types.js";
 
 export const CIFAR10_CLASSES = [
-  "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+  "airplane",
+  "automobile",
+  "bird",
+  "cat",
+  "deer",
+  "dog",
+  "frog",
+  "horse",
+  "ship",
+  "truck",
 ];
 const CIFAR10_TRAIN_FILES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
 const CIFAR10_TEST_FILE = "test_batch.bin";
 const RECORD = 1 + 3072;
 
-export interface Cifar10Options extends SplitOptions {}
+export type Cifar10Options = SplitOptions;
 
 export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset {
   checkFraction("validationFraction", options.validationFraction);
@@ -31,7 +40,8 @@ export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset 
   const files = names.map((n) => {
     const path = join(root, n);
     const bytes = readFileSync(path);
-    if (bytes.length % RECORD !== 0) problems.push(`${path}: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records`);
+    if (bytes.length % RECORD !== 0)
+      problems.push(`${path}: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records`);
     return { path, bytes, records: Math.floor(bytes.length / RECORD) };
   });
   const total = files.reduce((a, f) => a + f.records, 0);
@@ -48,21 +58,32 @@ export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset 
   }
   throwProblems(root, "bad CIFAR-10 data", problems);
   const all = new MemoryExamples({
-    shape: { channels: 3, height: 32, width: 32 }, numClasses: 10, pixels,
-    ids: Int32Array.from({ length: total }, (_, i) => i), labels,
+    shape: { channels: 3, height: 32, width: 32 },
+    numClasses: 10,
+    pixels,
+    ids: Int32Array.from({ length: total }, (_, i) => i),
+    labels,
   });
   const testRecords = files[files.length - 1].records;
   return buildDataset({
-    spec: `cifar10:${dir}`, all, classNames: readClassNames(root),
+    spec: `cifar10:${dir}`,
+    all,
+    classNames: readClassNames(root),
     test: Int32Array.from({ length: testRecords }, (_, k) => total - testRecords + k),
-    validationFraction: options.validationFraction, splitSeed: options.splitSeed,
-    notes: [`published split: ${total - testRecords} train records (data_batch_1..5), ${testRecords} test records (test_batch)`],
+    validationFraction: options.validationFraction,
+    splitSeed: options.splitSeed,
+    notes: [
+      `published split: ${total - testRecords} train records (data_batch_1..5), ${testRecords} test records (test_batch)`,
+    ],
   });
 }
 
 function readClassNames(root: string): string[] {
   const meta = join(root, "batches.meta.txt");
   if (!existsSync(meta)) return CIFAR10_CLASSES;
-  const names = readFileSync(meta, "utf8").split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  const names = readFileSync(meta, "utf8")
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   return names.length === 10 ? names : CIFAR10_CLASSES;
 }

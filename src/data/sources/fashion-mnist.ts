@@ -18,7 +18,16 @@ import type { CachedImages } from "../cache.js";
 import { cachedDecode, classFiles, readClassJson, type PackagedOptions } from "./packaged.js";
 
 export const FASHION_MNIST_CLASSES = [
-  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+  "T-shirt/top",
+  "Trouser",
+  "Pullover",
+  "Dress",
+  "Coat",
+  "Sandal",
+  "Shirt",
+  "Sneaker",
+  "Bag",
+  "Ankle boot",
 ];
 const PIXELS = 28 * 28;
 export const FASHION_MNIST_TEST_SIZE = 10_000;
@@ -32,14 +41,18 @@ export function openFashionMnist(options: FashionMnistOptions = {}): Dataset {
   const info = images.info as unknown as CleaningInfo;
   const all = new MemoryExamples(images);
   return buildDataset({
-    spec: "fashion-mnist", all, classNames: FASHION_MNIST_CLASSES,
+    spec: "fashion-mnist",
+    all,
+    classNames: FASHION_MNIST_CLASSES,
     test: { count: FASHION_MNIST_TEST_SIZE },
-    validationFraction: options.validationFraction, splitSeed: options.splitSeed,
+    validationFraction: options.validationFraction,
+    splitSeed: options.splitSeed,
     notes: [
       `package entries: ${info.entries}; skipped empty entries: ids ${info.empty.join(", ")}`,
       `dropped ${info.duplicates.length} later copies of images stored twice with the same label`,
       `dropped every copy of images stored under different labels: ${info.conflicts
-        .map((g) => g.map(([id, c]) => `id ${id} (${FASHION_MNIST_CLASSES[c]})`).join(" = ")).join("; ")}`,
+        .map((g) => g.map(([id, c]) => `id ${id} (${FASHION_MNIST_CLASSES[c]})`).join(" = "))
+        .join("; ")}`,
       `${all.count} images remain`,
     ],
   });
@@ -67,7 +80,8 @@ function decodeFashionMnist(files: string[]): CachedImages {
         pixelsById[id] = image;
         const key = Buffer.from(image.buffer, image.byteOffset, image.length).toString("latin1");
         const list = copies.get(key);
-        if (list) list.push([id, label]); else copies.set(key, [[id, label]]);
+        if (list) list.push([id, label]);
+        else copies.set(key, [[id, label]]);
       }
       id++;
     }
@@ -75,7 +89,10 @@ function decodeFashionMnist(files: string[]): CachedImages {
   info.entries = id;
   const keep: [number, number][] = [];
   for (const list of copies.values()) {
-    if (list.some(([, c]) => c !== list[0][1])) { info.conflicts.push(list); continue; }
+    if (list.some(([, c]) => c !== list[0][1])) {
+      info.conflicts.push(list);
+      continue;
+    }
     keep.push(list[0]);
     for (const [dup] of list.slice(1)) info.duplicates.push([list[0][0], dup]);
   }
@@ -83,8 +100,12 @@ function decodeFashionMnist(files: string[]): CachedImages {
   const pixels = new Uint8Array(keep.length * PIXELS);
   keep.forEach(([i], k) => pixels.set(pixelsById[i], k * PIXELS));
   return {
-    shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, pixels,
-    ids: Int32Array.from(keep, ([i]) => i), labels: Int32Array.from(keep, ([, c]) => c), info: { ...info },
+    shape: { channels: 1, height: 28, width: 28 },
+    numClasses: 10,
+    pixels,
+    ids: Int32Array.from(keep, ([i]) => i),
+    labels: Int32Array.from(keep, ([, c]) => c),
+    info: { ...info },
   };
 }
 
@@ -95,7 +116,8 @@ function toBytes(entry: unknown, file: string, id: number): Uint8Array | undefin
   const out = new Uint8Array(PIXELS);
   for (let j = 0; j < PIXELS; j++) {
     const v = entry[j] as number;
-    if (!(Number.isInteger(v) && v >= 0 && v <= 255)) throw new UserError(`entry ${id} value ${j} is ${v}, expected 0-255`, file);
+    if (!(Number.isInteger(v) && v >= 0 && v <= 255))
+      throw new UserError(`entry ${id} value ${j} is ${v}, expected 0-255`, file);
     out[j] = v;
   }
   return out;

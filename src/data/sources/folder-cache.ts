@@ -23,7 +23,9 @@ export interface FolderCacheOptions {
 export async function cachedFolderPixels(all: FileExamples, options: FolderCacheOptions): Promise<RowFileExamples> {
   const n = all.count;
   const files = Array.from({ length: n }, (_, p) => resolve(all.fileOf(p)));
-  const hash = createHash("sha256").update(JSON.stringify({ v: 1, shape: all.shape, resize: options.resize, onCorrupt: options.onCorrupt }));
+  const hash = createHash("sha256").update(
+    JSON.stringify({ v: 1, shape: all.shape, resize: options.resize, onCorrupt: options.onCorrupt }),
+  );
   for (const f of files) {
     const st = statSync(f);
     hash.update(`${f}\0${st.size}\0${st.mtimeMs}\n`);
@@ -36,12 +38,24 @@ export async function cachedFolderPixels(all: FileExamples, options: FolderCache
     bad = await buildRows(all, path, key, options.onProgress);
   }
   return new RowFileExamples({
-    path, key, shape: all.shape, numClasses: all.numClasses, rows: Int32Array.from({ length: n }, (_, i) => i),
-    ids: all.ids, labels: all.labels, files, bad: new Set(bad),
+    path,
+    key,
+    shape: all.shape,
+    numClasses: all.numClasses,
+    rows: Int32Array.from({ length: n }, (_, i) => i),
+    ids: all.ids,
+    labels: all.labels,
+    files,
+    bad: new Set(bad),
   });
 }
 
-async function buildRows(all: FileExamples, path: string, key: string, onProgress?: (done: number, total: number) => void): Promise<number[]> {
+async function buildRows(
+  all: FileExamples,
+  path: string,
+  key: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<number[]> {
   const size = imageSize(all.shape);
   const chunk = 256;
   const writer = new RowFileWriter(path);

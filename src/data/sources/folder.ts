@@ -43,7 +43,10 @@ export async function openFolder(dir: string, options: FolderOptions = {}): Prom
   const subDirs = subFolders(dir);
   const published = subDirs.length === 2 && subDirs[0] === "test" && subDirs[1] === "train";
   if (published && options.testFraction !== undefined) {
-    throw new UserError("the folder has train/ and test/ sub-folders, so its test split is given: testFraction does not apply", dir);
+    throw new UserError(
+      "the folder has train/ and test/ sub-folders, so its test split is given: testFraction does not apply",
+      dir,
+    );
   }
   const roots = published ? [join(dir, "train"), join(dir, "test")] : [dir];
   const classNames = [...new Set(roots.flatMap(subFolders))].sort();
@@ -56,35 +59,58 @@ export async function openFolder(dir: string, options: FolderOptions = {}): Prom
     classNames.forEach((name, label) => {
       if (!isDir(join(root, name))) return;
       for (const f of listDir(join(root, name)).sort()) {
-        if (IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())) { files.push(join(root, name, f)); labels.push(label); } else ignored++;
+        if (IMAGE_EXTENSIONS.includes(extname(f).toLowerCase())) {
+          files.push(join(root, name, f));
+          labels.push(label);
+        } else ignored++;
       }
     });
     trainCount.push(files.length);
   }
-  if (files.length === 0) throw new UserError(`no image files (${IMAGE_EXTENSIONS.join(", ")}) in the class sub-folders`, dir);
-  const shape = options.shape ?? await firstShape(files, options.onCorrupt ?? "stop");
+  if (files.length === 0)
+    throw new UserError(`no image files (${IMAGE_EXTENSIONS.join(", ")}) in the class sub-folders`, dir);
+  const shape = options.shape ?? (await firstShape(files, options.onCorrupt ?? "stop"));
   const onDemand = new FileExamples({
-    shape, numClasses: classNames.length, files, labels: Int32Array.from(labels),
-    ids: Int32Array.from({ length: files.length }, (_, i) => i), resize: options.resize, onCorrupt: options.onCorrupt,
+    shape,
+    numClasses: classNames.length,
+    files,
+    labels: Int32Array.from(labels),
+    ids: Int32Array.from({ length: files.length }, (_, i) => i),
+    resize: options.resize,
+    onCorrupt: options.onCorrupt,
   });
   const all = options.pixelCache
     ? await cachedFolderPixels(onDemand, {
-      dir: cacheDir(options.cacheDir, "sharp"), resize: options.resize ?? false, onCorrupt: options.onCorrupt ?? "stop", onProgress: options.onProgress,
-    })
+        dir: cacheDir(options.cacheDir, "sharp"),
+        resize: options.resize ?? false,
+        onCorrupt: options.onCorrupt ?? "stop",
+        onProgress: options.onProgress,
+      })
     : onDemand;
-  const notes = [`${files.length} image files in ${classNames.length} class folders, ${options.pixelCache ? "decoded once into the pixel cache" : "decoded on demand"}`];
-  if (published) notes.push(`given split: ${trainCount[0]} files under train/, ${files.length - trainCount[0]} under test/`);
+  const notes = [
+    `${files.length} image files in ${classNames.length} class folders, ${options.pixelCache ? "decoded once into the pixel cache" : "decoded on demand"}`,
+  ];
+  if (published)
+    notes.push(`given split: ${trainCount[0]} files under train/, ${files.length - trainCount[0]} under test/`);
   if (ignored) notes.push(`${ignored} files without an image extension ignored`);
   const test = published
     ? Int32Array.from({ length: files.length - trainCount[0] }, (_, k) => trainCount[0] + k)
     : testCount(files.length, options.testFraction);
   return buildDataset({
-    spec: `folder:${dir}`, all, classNames, notes, test, validationFraction: options.validationFraction, splitSeed: options.splitSeed,
+    spec: `folder:${dir}`,
+    all,
+    classNames,
+    notes,
+    test,
+    validationFraction: options.validationFraction,
+    splitSeed: options.splitSeed,
   });
 }
 
 function subFolders(dir: string): string[] {
-  return listDir(dir).filter((n) => isDir(join(dir, n))).sort();
+  return listDir(dir)
+    .filter((n) => isDir(join(dir, n)))
+    .sort();
 }
 
 function listDir(dir: string): string[] {

@@ -23,9 +23,12 @@ export function openMnist(options: MnistOptions = {}): Dataset {
   const images = cachedDecode("mnist", files, options, () => decodeMnist(files));
   const all = new MemoryExamples(images);
   return buildDataset({
-    spec: "mnist", all, classNames: Array.from({ length: 10 }, (_, c) => String(c)),
+    spec: "mnist",
+    all,
+    classNames: Array.from({ length: 10 }, (_, c) => String(c)),
     test: testCount(all.count, options.testFraction),
-    validationFraction: options.validationFraction, splitSeed: options.splitSeed,
+    validationFraction: options.validationFraction,
+    splitSeed: options.splitSeed,
     notes: [`${all.count} images; values restored to 8 bits from the package's 3-decimal fractions`],
   });
 }
@@ -35,7 +38,8 @@ function decodeMnist(files: string[]): CachedImages {
   const labels: number[] = [];
   files.forEach((file, label) => {
     const values = readClassJson(file);
-    if (values.length % PIXELS !== 0) throw new UserError(`${values.length} values is not a multiple of ${PIXELS}`, file);
+    if (values.length % PIXELS !== 0)
+      throw new UserError(`${values.length} values is not a multiple of ${PIXELS}`, file);
     const bytes = new Uint8Array(values.length);
     values.forEach((v, j) => {
       const u = Math.round((v as number) * 255);
@@ -49,9 +53,16 @@ function decodeMnist(files: string[]): CachedImages {
   });
   const pixels = new Uint8Array(labels.length * PIXELS);
   let off = 0;
-  for (const p of parts) { pixels.set(p, off); off += p.length; }
+  for (const p of parts) {
+    pixels.set(p, off);
+    off += p.length;
+  }
   return {
-    shape: { channels: 1, height: 28, width: 28 }, numClasses: 10, pixels,
-    ids: Int32Array.from(labels, (_, i) => i), labels: Int32Array.from(labels), info: {},
+    shape: { channels: 1, height: 28, width: 28 },
+    numClasses: 10,
+    pixels,
+    ids: Int32Array.from(labels, (_, i) => i),
+    labels: Int32Array.from(labels),
+    info: {},
   };
 }

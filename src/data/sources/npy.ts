@@ -23,12 +23,23 @@ export function openNpy(xPath: string, yPath: string, options: NpyOptions = {}):
   const { shape, count } = imageShapeOf(x, xPath);
   const labels = labelsOf(y, yPath, count, options.numClasses);
   const numClasses = options.numClasses ?? labels.reduce((m, c) => Math.max(m, c + 1), 0);
-  const pixels = x.dtype === "uint8" ? (x.data as Uint8Array) : Float32Array.from(x.data as Float32Array | Float64Array);
+  const pixels =
+    x.dtype === "uint8" ? (x.data as Uint8Array) : Float32Array.from(x.data as Float32Array | Float64Array);
   if (pixels instanceof Float32Array) checkFinite(pixels, shape, xPath);
-  const all = new MemoryExamples({ shape, numClasses, pixels, ids: Int32Array.from({ length: count }, (_, i) => i), labels });
+  const all = new MemoryExamples({
+    shape,
+    numClasses,
+    pixels,
+    ids: Int32Array.from({ length: count }, (_, i) => i),
+    labels,
+  });
   return buildDataset({
-    spec: `npy:${xPath},${yPath}`, all, classNames: Array.from({ length: numClasses }, (_, c) => String(c)),
-    test: testCount(count, options.testFraction), validationFraction: options.validationFraction, splitSeed: options.splitSeed,
+    spec: `npy:${xPath},${yPath}`,
+    all,
+    classNames: Array.from({ length: numClasses }, (_, c) => String(c)),
+    test: testCount(count, options.testFraction),
+    validationFraction: options.validationFraction,
+    splitSeed: options.splitSeed,
     notes: [`${count} images of dtype ${x.dtype}${x.dtype === "uint8" ? " (read as value/255)" : ""}`],
   });
 }
@@ -44,7 +55,8 @@ function imageShapeOf(x: NpyArray, path: string): { shape: ImageShape; count: nu
 }
 
 function labelsOf(y: NpyArray, path: string, count: number, numClasses?: number): Int32Array {
-  if (y.dtype.startsWith("float") || y.dtype === "bool") throw new UserError(`labels must be integers, got ${y.dtype}`, path);
+  if (y.dtype.startsWith("float") || y.dtype === "bool")
+    throw new UserError(`labels must be integers, got ${y.dtype}`, path);
   if (y.shape.length !== 1 && !(y.shape.length === 2 && y.shape[1] === 1)) {
     throw new UserError(`labels must have shape [N], got [${y.shape.join(", ")}]`, path);
   }

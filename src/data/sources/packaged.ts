@@ -33,9 +33,15 @@ export function readClassJson(path: string): unknown[] {
 
 /** Returns the decoded images from the cache, decoding (and caching) them with `decode` when needed. */
 export function cachedDecode(
-  pkg: string, files: string[], options: PackagedOptions, decode: () => CachedImages,
+  pkg: string,
+  files: string[],
+  options: PackagedOptions,
+  decode: () => CachedImages,
 ): CachedImages {
-  const key = packageKey(pkg, files.map((f) => statSync(f)));
+  const key = packageKey(
+    pkg,
+    files.map((f) => statSync(f)),
+  );
   const path = join(cacheDir(options.cacheDir, pkg), `${pkg}.v1.bin`);
   const cached = readCache(path, key);
   if (cached) return cached;

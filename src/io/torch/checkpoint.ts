@@ -13,44 +13,71 @@ import { unpickle, type PyGlobal, type PyValue } from "./pickle.js";
 import { isZip, ZipReader } from "./zip.js";
 
 const STORAGE_DTYPES: Record<string, DType | "bfloat16"> = {
-  FloatStorage: "float32", DoubleStorage: "float64", HalfStorage: "float16", BFloat16Storage: "bfloat16",
-  LongStorage: "int64", IntStorage: "int32", ShortStorage: "int16", CharStorage: "int8", ByteStorage: "uint8",
+  FloatStorage: "float32",
+  DoubleStorage: "float64",
+  HalfStorage: "float16",
+  BFloat16Storage: "bfloat16",
+  LongStorage: "int64",
+  IntStorage: "int32",
+  ShortStorage: "int16",
+  CharStorage: "int8",
+  ByteStorage: "uint8",
   BoolStorage: "bool",
 };
 
-interface StorageType extends PyGlobal { storage: DType | "bfloat16" }
-interface StorageRef { key: string; type: DType | "bfloat16"; numel: number }
+interface StorageType extends PyGlobal {
+  storage: DType | "bfloat16";
+}
+interface StorageRef {
+  key: string;
+  type: DType | "bfloat16";
+  numel: number;
+}
 class TensorRef {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly size: number[], readonly stride: number[]) {}
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly size: number[],
+    readonly stride: number[],
+  ) {}
 }
 
-const isIntList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
+const isIntList = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
 
 function makeGlobals(file: string): Map<string, PyGlobal> {
-  const bad = (what: string): never => { throw new UserError(`malformed torch.save file (${what})`, file); };
+  const bad = (what: string): never => {
+    throw new UserError(`malformed torch.save file (${what})`, file);
+  };
   const g = new Map<string, PyGlobal>();
   const add = (qualname: string, call?: (args: PyValue[]) => PyValue) => g.set(qualname, { qualname, call });
   add("collections.OrderedDict", (args) => new Map((args[0] as [unknown, unknown][] | undefined) ?? []));
   add("torch._utils._rebuild_tensor_v2", ([storage, offset, size, stride]) => {
     if (!(typeof storage === "object" && storage !== null && "key" in storage)) bad("tensor without storage");
-    if (!Number.isSafeInteger(offset) || !isIntList(size) || !isIntList(stride) || size.length !== stride.length) bad("tensor geometry");
+    if (!Number.isSafeInteger(offset) || !isIntList(size) || !isIntList(stride) || size.length !== stride.length)
+      bad("tensor geometry");
     return new TensorRef(storage as StorageRef, offset as number, size as number[], stride as number[]);
   });
   add("torch._utils._rebuild_parameter", ([data]) => data);
   add("torch._utils._rebuild_parameter_with_state", ([data]) => data);
   add("torch.Size", ([dims]) => dims);
-  for (const set of ["builtins.set", "builtins.frozenset", "__builtin__.set"]) add(set, ([items]) => new Set((items as unknown[] | undefined) ?? []));
+  for (const set of ["builtins.set", "builtins.frozenset", "__builtin__.set"])
+    add(set, ([items]) => new Set((items as unknown[] | undefined) ?? []));
   add("_codecs.encode", ([text]) => Uint8Array.from(String(text), (c) => c.charCodeAt(0) & 0xff));
-  for (const [name, storage] of Object.entries(STORAGE_DTYPES)) g.set(`torch.${name}`, { qualname: `torch.${name}`, storage } as StorageType);
+  for (const [name, storage] of Object.entries(STORAGE_DTYPES))
+    g.set(`torch.${name}`, { qualname: `torch.${name}`, storage } as StorageType);
   return g;
 }
 
 function persistentLoader(file: string, refs: Map<string, StorageRef>) {
   return (pid: PyValue): PyValue => {
-    if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) throw new UserError("malformed torch.save file (unknown persistent id)", file);
+    if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5)
+      throw new UserError("malformed torch.save file (unknown persistent id)", file);
     const [, type, key, , count, view] = pid as [string, StorageType, unknown, unknown, unknown, unknown];
-    if (!type || typeof type !== "object" || !("storage" in type)) throw new UserError("malformed torch.save file (storage without a type)", file);
-    if (view !== undefined && view !== null) throw new UserError("storage views (torch < 1.0 files) are not supported", file);
+    if (!type || typeof type !== "object" || !("storage" in type))
+      throw new UserError("malformed torch.save file (storage without a type)", file);
+    if (view !== undefined && view !== null)
+      throw new UserError("storage views (torch < 1.0 files) are not supported", file);
     const k = String(key);
     const ref = refs.get(k) ?? { key: k, type: type.storage, numel: Number(count) };
     refs.set(k, ref);
@@ -80,8 +107,11 @@ export function readTorchFile(source: string | Uint8Array, opts: ReadTorchOption
     const pkl = [...zip.entries.keys()].find((n) => n === "data.pkl" || /^[^/]+\/data\.pkl$/.test(n));
     if (!pkl) throw new UserError("is a zip archive but not a torch.save file (no data.pkl)", file);
     const prefix = pkl.slice(0, -"data.pkl".length);
-    const order = zip.entries.has(`${prefix}byteorder`) ? new TextDecoder().decode(zip.read(`${prefix}byteorder`)) : "little";
-    if (order !== "little") throw new UserError(`stores tensors in '${order}' byte order; only little-endian is supported`, file);
+    const order = zip.entries.has(`${prefix}byteorder`)
+      ? new TextDecoder().decode(zip.read(`${prefix}byteorder`))
+      : "little";
+    if (order !== "little")
+      throw new UserError(`stores tensors in '${order}' byte order; only little-endian is supported`, file);
     value = unpickle(zip.read(pkl), { file, globals, persistentLoad }).value;
     storageBytes = (ref) => zip.read(`${prefix}data/${ref.key}`);
   } else if (bytes[0] === 0x80) {
@@ -95,17 +125,23 @@ export function readTorchFile(source: string | Uint8Array, opts: ReadTorchOption
 }
 
 function readLegacy(
-  bytes: Uint8Array, file: string, globals: Map<string, PyGlobal>,
-  persistentLoad: (pid: PyValue) => PyValue, refs: Map<string, StorageRef>,
+  bytes: Uint8Array,
+  file: string,
+  globals: Map<string, PyGlobal>,
+  persistentLoad: (pid: PyValue) => PyValue,
+  refs: Map<string, StorageRef>,
 ) {
   const plain = { file, globals: new Map<string, PyGlobal>() };
   const magic = unpickle(bytes, plain);
-  if (magic.value !== 0x1950a86a20f9469cfc6cn) throw new UserError("is a pickle but not a torch.save file (no torch magic number)", file);
+  if (magic.value !== 0x1950a86a20f9469cfc6cn)
+    throw new UserError("is a pickle but not a torch.save file (no torch magic number)", file);
   const protocol = unpickle(bytes, { ...plain, offset: magic.end });
-  if (protocol.value !== 1001) throw new UserError(`uses torch legacy protocol ${String(protocol.value)}, expected 1001`, file);
+  if (protocol.value !== 1001)
+    throw new UserError(`uses torch legacy protocol ${String(protocol.value)}, expected 1001`, file);
   const sysInfo = unpickle(bytes, { ...plain, offset: protocol.end });
   const info = sysInfo.value instanceof Map ? sysInfo.value : new Map();
-  if (info.get("little_endian") === false) throw new UserError("stores tensors big-endian; only little-endian is supported", file);
+  if (info.get("little_endian") === false)
+    throw new UserError("stores tensors big-endian; only little-endian is supported", file);
   const main = unpickle(bytes, { file, globals, persistentLoad, offset: sysInfo.end });
   const keys = unpickle(bytes, { ...plain, offset: main.end });
   if (!Array.isArray(keys.value)) throw new UserError("malformed torch.save file (storage key list)", file);
@@ -119,11 +155,13 @@ function readLegacy(
     const count = Number(dv.getBigInt64(pos, true));
     const len = count * storageElementBytes(ref.type);
     pos += 8;
-    if (count < 0 || pos + len > bytes.length) throw new UserError(`torch.save file ends inside storage '${key}' (truncated?)`, file);
+    if (count < 0 || pos + len > bytes.length)
+      throw new UserError(`torch.save file ends inside storage '${key}' (truncated?)`, file);
     storages.set(key, bytes.subarray(pos, pos + len));
     pos += len;
   }
-  for (const key of refs.keys()) if (!storages.has(key)) throw new UserError(`malformed torch.save file (storage '${key}' has no data)`, file);
+  for (const key of refs.keys())
+    if (!storages.has(key)) throw new UserError(`malformed torch.save file (storage '${key}' has no data)`, file);
   return { value: main.value, storages };
 }
 
@@ -136,7 +174,10 @@ function rebuildTensor(ref: TensorRef, bytes: Uint8Array, file: string): Tensor 
   const n = numel(size);
   const lastIndex = n === 0 ? offset : offset + size.reduce((acc, d, i) => acc + (d - 1) * stride[i]!, 0);
   if (lastIndex >= avail && n > 0) {
-    throw new UserError(`tensor reaches element ${lastIndex} of storage '${storage.key}', which holds ${avail} (truncated?)`, file);
+    throw new UserError(
+      `tensor reaches element ${lastIndex} of storage '${storage.key}', which holds ${avail} (truncated?)`,
+      file,
+    );
   }
   const dtype: DType = storage.type === "bfloat16" ? "uint16" : storage.type;
   const contiguous = size.every((_, i) => size[i] === 1 || stride[i] === numel(size.slice(i + 1)));
@@ -153,7 +194,8 @@ function rebuildTensor(ref: TensorRef, bytes: Uint8Array, file: string): Tensor 
     }
   }
   const data = fromBytes(dtype, gathered, n);
-  if (storage.type === "bfloat16") return { dtype: "float32", dims: [...size], data: bfloat16ToFloat32(data as Uint16Array) };
+  if (storage.type === "bfloat16")
+    return { dtype: "float32", dims: [...size], data: bfloat16ToFloat32(data as Uint16Array) };
   return { dtype, dims: [...size], data };
 }
 

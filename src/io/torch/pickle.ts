@@ -26,7 +26,10 @@ export interface UnpickleOptions {
   offset?: number;
 }
 
-export interface Unpickled { value: PyValue; end: number }
+export interface Unpickled {
+  value: PyValue;
+  end: number;
+}
 
 const MARK = Symbol("mark");
 /** Bytes as code points 0-255 (TextDecoder's "latin1" is really windows-1252). */
@@ -48,7 +51,10 @@ class Machine {
   private readonly memo = new Map<number, unknown>();
   private readonly view: DataView;
 
-  constructor(private readonly bytes: Uint8Array, private readonly opts: UnpickleOptions) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly opts: UnpickleOptions,
+  ) {
     this.pos = opts.offset ?? 0;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -116,7 +122,8 @@ class Machine {
   }
 
   private call(fn: unknown, args: unknown): unknown {
-    if (!isGlobal(fn) || !fn.call) this.fail(`malformed pickle (calls ${isGlobal(fn) ? `'${fn.qualname}'` : "a non-callable"})`);
+    if (!isGlobal(fn) || !fn.call)
+      this.fail(`malformed pickle (calls ${isGlobal(fn) ? `'${fn.qualname}'` : "a non-callable"})`);
     if (!Array.isArray(args)) this.fail(`malformed pickle (arguments of '${fn.qualname}' are not a tuple)`);
     return fn.call(args);
   }
@@ -136,90 +143,238 @@ class Machine {
     for (;;) {
       const op = this.u8();
       switch (op) {
-        case 0x80: this.u8(); break; // PROTO
-        case 0x95: this.le(8); break; // FRAME
-        case 0x2e: return { value: this.pop(), end: this.pos }; // STOP
-        case 0x28: s.push(MARK); break;
-        case 0x30: this.pop(); break; // POP
-        case 0x31: this.popMark(); break; // POP_MARK
-        case 0x32: s.push(this.top()); break; // DUP
-        case 0x4e: s.push(null); break; // NONE
-        case 0x88: s.push(true); break;
-        case 0x89: s.push(false); break;
-        case 0x49: { // INT
+        case 0x80:
+          this.u8();
+          break; // PROTO
+        case 0x95:
+          this.le(8);
+          break; // FRAME
+        case 0x2e:
+          return { value: this.pop(), end: this.pos }; // STOP
+        case 0x28:
+          s.push(MARK);
+          break;
+        case 0x30:
+          this.pop();
+          break; // POP
+        case 0x31:
+          this.popMark();
+          break; // POP_MARK
+        case 0x32:
+          s.push(this.top());
+          break; // DUP
+        case 0x4e:
+          s.push(null);
+          break; // NONE
+        case 0x88:
+          s.push(true);
+          break;
+        case 0x89:
+          s.push(false);
+          break;
+        case 0x49: {
+          // INT
           const t = this.line();
           s.push(t === "01" ? true : t === "00" ? false : this.parseInt(t));
           break;
         }
-        case 0x4a: s.push(this.le(4, true)); break; // BININT
-        case 0x4b: s.push(this.le(1)); break; // BININT1
-        case 0x4d: s.push(this.le(2)); break; // BININT2
-        case 0x4c: s.push(this.parseInt(this.line().replace(/L$/, ""))); break; // LONG
-        case 0x8a: s.push(this.long(this.le(1))); break; // LONG1
-        case 0x8b: s.push(this.long(this.le(4))); break; // LONG4
-        case 0x46: s.push(Number.parseFloat(this.line())); break; // FLOAT
-        case 0x47: { const b = this.take(8); s.push(new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false)); break; }
-        case 0x53: s.push(this.pyStringLiteral(this.line())); break; // STRING
-        case 0x54: s.push(this.latin1(this.le(4))); break; // BINSTRING
-        case 0x55: s.push(this.latin1(this.le(1))); break; // SHORT_BINSTRING
-        case 0x42: s.push(new Uint8Array(this.take(this.le(4)))); break; // BINBYTES
-        case 0x43: s.push(new Uint8Array(this.take(this.le(1)))); break; // SHORT_BINBYTES
-        case 0x8e: case 0x96: s.push(new Uint8Array(this.take(this.le(8)))); break; // BINBYTES8, BYTEARRAY8
-        case 0x56: s.push(this.line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))); break;
-        case 0x58: s.push(this.utf8(this.le(4))); break; // BINUNICODE
-        case 0x8c: s.push(this.utf8(this.le(1))); break; // SHORT_BINUNICODE
-        case 0x8d: s.push(this.utf8(this.le(8))); break; // BINUNICODE8
-        case 0x5d: s.push([]); break; // EMPTY_LIST
-        case 0x61: { const v = this.pop(); this.append(this.top(), [v]); break; } // APPEND
-        case 0x65: { const items = this.popMark(); this.append(this.top(), items); break; } // APPENDS
-        case 0x6c: s.push(this.popMark()); break; // LIST
-        case 0x29: s.push([]); break; // EMPTY_TUPLE
-        case 0x74: s.push(this.popMark()); break; // TUPLE
-        case 0x85: s.push([this.pop()]); break;
-        case 0x86: { const b = this.pop(); s.push([this.pop(), b]); break; }
-        case 0x87: { const c = this.pop(); const b = this.pop(); s.push([this.pop(), b, c]); break; }
-        case 0x7d: s.push(new Map()); break; // EMPTY_DICT
-        case 0x64: { const m = new Map(); this.setItems(m, this.popMark()); s.push(m); break; } // DICT
-        case 0x73: { const v = this.pop(); const k = this.pop(); this.setItems(this.top(), [k, v]); break; } // SETITEM
-        case 0x75: { const items = this.popMark(); this.setItems(this.top(), items); break; } // SETITEMS
-        case 0x8f: s.push(new Set()); break; // EMPTY_SET
-        case 0x90: { // ADDITEMS
+        case 0x4a:
+          s.push(this.le(4, true));
+          break; // BININT
+        case 0x4b:
+          s.push(this.le(1));
+          break; // BININT1
+        case 0x4d:
+          s.push(this.le(2));
+          break; // BININT2
+        case 0x4c:
+          s.push(this.parseInt(this.line().replace(/L$/, "")));
+          break; // LONG
+        case 0x8a:
+          s.push(this.long(this.le(1)));
+          break; // LONG1
+        case 0x8b:
+          s.push(this.long(this.le(4)));
+          break; // LONG4
+        case 0x46:
+          s.push(Number.parseFloat(this.line()));
+          break; // FLOAT
+        case 0x47: {
+          const b = this.take(8);
+          s.push(new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false));
+          break;
+        }
+        case 0x53:
+          s.push(this.pyStringLiteral(this.line()));
+          break; // STRING
+        case 0x54:
+          s.push(this.latin1(this.le(4)));
+          break; // BINSTRING
+        case 0x55:
+          s.push(this.latin1(this.le(1)));
+          break; // SHORT_BINSTRING
+        case 0x42:
+          s.push(new Uint8Array(this.take(this.le(4))));
+          break; // BINBYTES
+        case 0x43:
+          s.push(new Uint8Array(this.take(this.le(1))));
+          break; // SHORT_BINBYTES
+        case 0x8e:
+        case 0x96:
+          s.push(new Uint8Array(this.take(this.le(8))));
+          break; // BINBYTES8, BYTEARRAY8
+        case 0x56:
+          s.push(this.line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
+          break;
+        case 0x58:
+          s.push(this.utf8(this.le(4)));
+          break; // BINUNICODE
+        case 0x8c:
+          s.push(this.utf8(this.le(1)));
+          break; // SHORT_BINUNICODE
+        case 0x8d:
+          s.push(this.utf8(this.le(8)));
+          break; // BINUNICODE8
+        case 0x5d:
+          s.push([]);
+          break; // EMPTY_LIST
+        case 0x61: {
+          const v = this.pop();
+          this.append(this.top(), [v]);
+          break;
+        } // APPEND
+        case 0x65: {
+          const items = this.popMark();
+          this.append(this.top(), items);
+          break;
+        } // APPENDS
+        case 0x6c:
+          s.push(this.popMark());
+          break; // LIST
+        case 0x29:
+          s.push([]);
+          break; // EMPTY_TUPLE
+        case 0x74:
+          s.push(this.popMark());
+          break; // TUPLE
+        case 0x85:
+          s.push([this.pop()]);
+          break;
+        case 0x86: {
+          const b = this.pop();
+          s.push([this.pop(), b]);
+          break;
+        }
+        case 0x87: {
+          const c = this.pop();
+          const b = this.pop();
+          s.push([this.pop(), b, c]);
+          break;
+        }
+        case 0x7d:
+          s.push(new Map());
+          break; // EMPTY_DICT
+        case 0x64: {
+          const m = new Map();
+          this.setItems(m, this.popMark());
+          s.push(m);
+          break;
+        } // DICT
+        case 0x73: {
+          const v = this.pop();
+          const k = this.pop();
+          this.setItems(this.top(), [k, v]);
+          break;
+        } // SETITEM
+        case 0x75: {
+          const items = this.popMark();
+          this.setItems(this.top(), items);
+          break;
+        } // SETITEMS
+        case 0x8f:
+          s.push(new Set());
+          break; // EMPTY_SET
+        case 0x90: {
+          // ADDITEMS
           const items = this.popMark();
           const set = this.top();
           if (!(set instanceof Set)) this.fail("malformed pickle (ADDITEMS on a non-set)");
           items.forEach((x) => set.add(x));
           break;
         }
-        case 0x91: s.push(new Set(this.popMark())); break; // FROZENSET
-        case 0x67: s.push(this.memoGet(this.parseIntNumber(this.line()))); break; // GET
-        case 0x68: s.push(this.memoGet(this.le(1))); break; // BINGET
-        case 0x6a: s.push(this.memoGet(this.le(4))); break; // LONG_BINGET
-        case 0x70: this.memo.set(this.parseIntNumber(this.line()), this.top()); break; // PUT
-        case 0x71: this.memo.set(this.le(1), this.top()); break; // BINPUT
-        case 0x72: this.memo.set(this.le(4), this.top()); break; // LONG_BINPUT
-        case 0x94: this.memo.set(this.memo.size, this.top()); break; // MEMOIZE
-        case 0x63: { const module = this.line(); s.push(this.global(module, this.line())); break; } // GLOBAL
-        case 0x93: { // STACK_GLOBAL
+        case 0x91:
+          s.push(new Set(this.popMark()));
+          break; // FROZENSET
+        case 0x67:
+          s.push(this.memoGet(this.parseIntNumber(this.line())));
+          break; // GET
+        case 0x68:
+          s.push(this.memoGet(this.le(1)));
+          break; // BINGET
+        case 0x6a:
+          s.push(this.memoGet(this.le(4)));
+          break; // LONG_BINGET
+        case 0x70:
+          this.memo.set(this.parseIntNumber(this.line()), this.top());
+          break; // PUT
+        case 0x71:
+          this.memo.set(this.le(1), this.top());
+          break; // BINPUT
+        case 0x72:
+          this.memo.set(this.le(4), this.top());
+          break; // LONG_BINPUT
+        case 0x94:
+          this.memo.set(this.memo.size, this.top());
+          break; // MEMOIZE
+        case 0x63: {
+          const module = this.line();
+          s.push(this.global(module, this.line()));
+          break;
+        } // GLOBAL
+        case 0x93: {
+          // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
-          if (typeof module !== "string" || typeof name !== "string") this.fail("malformed pickle (STACK_GLOBAL needs two strings)");
+          if (typeof module !== "string" || typeof name !== "string")
+            this.fail("malformed pickle (STACK_GLOBAL needs two strings)");
           s.push(this.global(module, name));
           break;
         }
-        case 0x52: { const args = this.pop(); s.push(this.call(this.pop(), args)); break; } // REDUCE
-        case 0x81: { const args = this.pop(); s.push(this.call(this.pop(), args)); break; } // NEWOBJ
-        case 0x69: { // INST
+        case 0x52: {
+          const args = this.pop();
+          s.push(this.call(this.pop(), args));
+          break;
+        } // REDUCE
+        case 0x81: {
+          const args = this.pop();
+          s.push(this.call(this.pop(), args));
+          break;
+        } // NEWOBJ
+        case 0x69: {
+          // INST
           const module = this.line();
           const g = this.global(module, this.line());
           s.push(this.call(g, this.popMark()));
           break;
         }
-        case 0x6f: { const [cls, ...args] = this.popMark(); s.push(this.call(cls, args)); break; } // OBJ
-        case 0x62: this.build(this.pop(), this.top()); break; // BUILD
-        case 0x50: s.push(this.persistent(this.line())); break; // PERSID
-        case 0x51: s.push(this.persistent(this.pop())); break; // BINPERSID
+        case 0x6f: {
+          const [cls, ...args] = this.popMark();
+          s.push(this.call(cls, args));
+          break;
+        } // OBJ
+        case 0x62:
+          this.build(this.pop(), this.top());
+          break; // BUILD
+        case 0x50:
+          s.push(this.persistent(this.line()));
+          break; // PERSID
+        case 0x51:
+          s.push(this.persistent(this.pop()));
+          break; // BINPERSID
         default:
-          this.fail(`pickle uses opcode 0x${op.toString(16)} at byte ${this.pos - 1}, which this loader does not accept`);
+          this.fail(
+            `pickle uses opcode 0x${op.toString(16)} at byte ${this.pos - 1}, which this loader does not accept`,
+          );
       }
     }
   }
@@ -256,8 +411,12 @@ class Machine {
   private pyStringLiteral(t: string): string {
     const q = t[0];
     if ((q !== "'" && q !== '"') || t[t.length - 1] !== q) this.fail("malformed pickle string literal");
-    return t.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) =>
-      e[0] === "x" ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", '"': '"' } as Record<string, string>)[e] ?? e,
-    );
+    return t
+      .slice(1, -1)
+      .replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) =>
+        e[0] === "x"
+          ? String.fromCharCode(parseInt(e.slice(1), 16))
+          : (({ n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", '"': '"' } as Record<string, string>)[e] ?? e),
+      );
   }
 }

@@ -26,7 +26,10 @@ export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
   private readonly view: DataView;
 
-  constructor(private readonly bytes: Uint8Array, private readonly file: string) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly file: string,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.readDirectory();
   }
@@ -78,13 +81,16 @@ export class ZipReader {
 
   /** Sizes and offsets of 0xffffffff live in the zip64 extra field, in this order. */
   private applyZip64Extra(e: ZipEntry, start: number, len: number): void {
-    for (let p = start; p + 4 <= start + len; ) {
+    for (let p = start; p + 4 <= start + len;) {
       const id = this.u16(p);
       const size = this.u16(p + 2);
       if (id === 0x0001) {
         let q = p + 4;
         for (const key of ["size", "compressedSize", "localHeaderOffset"] as const) {
-          if (e[key] === 0xffffffff) { e[key] = this.u64(q); q += 8; }
+          if (e[key] === 0xffffffff) {
+            e[key] = this.u64(q);
+            q += 8;
+          }
         }
       }
       p += 4 + size;

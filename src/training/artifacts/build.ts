@@ -8,12 +8,30 @@ import { appendBackward } from "../../autograd/engine.js";
 import { GraphBuilder } from "../../onnx/builder.js";
 import { GraphView, type Dims } from "../../onnx/graph-view.js";
 import { displayName, readInitializers, type ModelFile } from "../../onnx/model-io.js";
-import { cloneModel, DataLocation, DataType, newTensorValueInfo, opsetVersion, valueInfoDims, valueInfoElemType, type GraphProto, type ModelProto } from "../../onnx/proto.js";
+import {
+  cloneModel,
+  DataLocation,
+  DataType,
+  newTensorValueInfo,
+  opsetVersion,
+  valueInfoDims,
+  valueInfoElemType,
+  type GraphProto,
+  type ModelProto,
+} from "../../onnx/proto.js";
 import { readTensor, writeTensorData, type Tensor } from "../../onnx/tensor.js";
 import { Emitter } from "./emit.js";
 import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
 import { MANIFEST_VERSION, type Manifest, type StateEntry } from "./manifest.js";
-import { ADAMW_DEFAULTS, appendOptimizer, OPTIMIZER_KINDS, SGD_DEFAULTS, type AdamWHyper, type OptimizerKind, type SgdHyper } from "./optimizers.js";
+import {
+  ADAMW_DEFAULTS,
+  appendOptimizer,
+  OPTIMIZER_KINDS,
+  SGD_DEFAULTS,
+  type AdamWHyper,
+  type OptimizerKind,
+  type SgdHyper,
+} from "./optimizers.js";
 import { checkParameters, findBatchNormStats, findParameters, type BatchNormStats } from "./parameters.js";
 import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
@@ -52,7 +70,12 @@ export interface Artifacts {
   manifest: Manifest;
 }
 
-export const FILES = { trainStep: "train_step.onnx", eval: "eval.onnx", state: "state.safetensors", manifest: "manifest.json" } as const;
+export const FILES = {
+  trainStep: "train_step.onnx",
+  eval: "eval.onnx",
+  state: "state.safetensors",
+  manifest: "manifest.json",
+} as const;
 
 /** Builds the artifacts; runs the source model twice on zeros (probeShapes) to learn static shapes. */
 export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Promise<Artifacts> {
@@ -69,14 +92,22 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
   tg.output = [];
   const outputName = (s: string) => b.unique(`${s}.new`);
   const lr = b.addInput(b.unique("lr"), "float32", []);
-  const targets = opts.teacher ? null
-    : opts.loss === "mse" ? b.addInput(b.unique("targets"), "float32", [BATCH, numClasses])
-    : b.addInput(b.unique("labels"), "int64", [BATCH]);
+  const targets = opts.teacher
+    ? null
+    : opts.loss === "mse"
+      ? b.addInput(b.unique("targets"), "float32", [BATCH, numClasses])
+      : b.addInput(b.unique("labels"), "int64", [BATCH]);
   const classWeights = opts.classWeights ? b.addInput(b.unique("class_weights"), "float32", [numClasses]) : null;
   const bnUpdates = toTrainingMode(b, {
-    opset, shapes, batchNorms: trainBatchNorms, batchNorm: opts.batchNorm, dropoutSeed: opts.dropoutSeed, outputName,
+    opset,
+    shapes,
+    batchNorms: trainBatchNorms,
+    batchNorm: opts.batchNorm,
+    dropoutSeed: opts.dropoutSeed,
+    outputName,
   });
-  const denseConvs = opts.denseConvs === false ? [] : lowerSmallConvs(b, { shapes, weightDims: (v) => initial.get(v)?.dims });
+  const denseConvs =
+    opts.denseConvs === false ? [] : lowerSmallConvs(b, { shapes, weightDims: (v) => initial.get(v)?.dims });
   let teacherLogits: string | null = null;
   if (opts.teacher) {
     const teacher = embedTeacher(b, { source: inlined(model).graph!, input, output, file });
@@ -84,12 +115,21 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
     teacherLogits = teacher.logits;
   }
   const loss = appendLoss(new Emitter(b, opset, "loss"), {
-    kind: opts.loss, logits: output, targets: teacherLogits ?? targets!, classWeights: classWeights ?? undefined, numClasses, output: b.unique("loss"), shapes,
+    kind: opts.loss,
+    logits: output,
+    targets: teacherLogits ?? targets!,
+    classWeights: classWeights ?? undefined,
+    numClasses,
+    output: b.unique("loss"),
+    shapes,
   });
   const grads = appendBackward(tg, { loss, wrt: params, opset, shapes });
   b = new GraphBuilder(tg); // sees the names the engine added
   const opt = appendOptimizer(new Emitter(b, opset, optimizer), {
-    kind: optimizer, hyper, lr, outputName,
+    kind: optimizer,
+    hyper,
+    lr,
+    outputName,
     params: params.map((name) => ({ name, grad: grads.get(name)!, dims: initial.get(name)!.dims })),
   });
 
@@ -120,8 +160,19 @@ export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Prom
 
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    source: { file, inputName: input, outputName: output, opset, irVersion: Number(model.proto.irVersion), numClasses, initializers: model.proto.graph!.initializer.map((t) => t.name) },
-    loss: opts.loss, optimizer, teacher: !!opts.teacher, batchNorm: opset < 14 ? "decomposed" : (opts.batchNorm ?? "node"),
+    source: {
+      file,
+      inputName: input,
+      outputName: output,
+      opset,
+      irVersion: Number(model.proto.irVersion),
+      numClasses,
+      initializers: model.proto.graph!.initializer.map((t) => t.name),
+    },
+    loss: opts.loss,
+    optimizer,
+    teacher: !!opts.teacher,
+    batchNorm: opset < 14 ? "decomposed" : (opts.batchNorm ?? "node"),
     hyper: { ...hyper, dropoutSeed: opts.dropoutSeed ?? 0 },
     inputs: { batch: input, targets, lr, classWeights },
     outputs: { loss, logits: output, teacherLogits, gradients: gradOutputs },
@@ -160,29 +211,53 @@ async function inspectSource(model: ModelFile, opts: BuildOptions): Promise<Sour
   const { input, output } = ioNames(graph, opts, file);
   const params = opts.parameters ?? findParameters(graph);
   if (opts.parameters) checkParameters(graph, params, file);
-  if (params.length === 0) throw new UserError("has no float parameters to train (no float initializer feeds a Conv/Gemm/MatMul/normalization weight or an elementwise op)", file);
+  if (params.length === 0)
+    throw new UserError(
+      "has no float parameters to train (no float initializer feeds a Conv/Gemm/MatMul/normalization weight or an elementwise op)",
+      file,
+    );
   const bnStats = findBatchNormStats(graph);
   const initial = readInitializers(model);
   const statNames = bnStats.flatMap((s) => [s.mean, s.variance]);
   const problems = [
-    ...statNames.filter((n) => initial.get(n)!.dtype !== "float32").map((n) => `BatchNormalization statistic '${n}' is not float32`),
-    ...params.filter((p) => statNames.includes(p)).map((p) => `'${p}' is a BatchNormalization statistic, not a parameter`),
+    ...statNames
+      .filter((n) => initial.get(n)!.dtype !== "float32")
+      .map((n) => `BatchNormalization statistic '${n}' is not float32`),
+    ...params
+      .filter((p) => statNames.includes(p))
+      .map((p) => `'${p}' is a BatchNormalization statistic, not a parameter`),
   ];
   if (problems.length) throw new UserError(problems.join("; "), file);
   const shapes = await probeShapes(inlined(model), input, file);
   const outputDims = shapes.get(output)!;
   const numClasses = outputDims.at(-1);
-  if (outputDims.length !== 2 || typeof numClasses !== "number") throw new UserError(`output '${output}' must be logits [N,K], got [${outputDims.map((d) => d ?? "?")}]`, file);
-  return { file, opset, input, output, params, bnStats, statNames, initial, shapes, numClasses, nodes: graph.node.length };
+  if (outputDims.length !== 2 || typeof numClasses !== "number")
+    throw new UserError(`output '${output}' must be logits [N,K], got [${outputDims.map((d) => d ?? "?")}]`, file);
+  return {
+    file,
+    opset,
+    input,
+    output,
+    params,
+    bnStats,
+    statNames,
+    initial,
+    shapes,
+    numClasses,
+    nodes: graph.node.length,
+  };
 }
 
 function checkOptions(opts: BuildOptions, file: string): void {
   const problems: string[] = [];
   if (!LOSS_KINDS.includes(opts.loss)) problems.push(`loss '${opts.loss}' is not one of ${LOSS_KINDS.join(", ")}`);
-  if (opts.optimizer !== undefined && !OPTIMIZER_KINDS.includes(opts.optimizer)) problems.push(`optimizer '${opts.optimizer}' is not one of ${OPTIMIZER_KINDS.join(", ")}`);
-  if (opts.teacher && opts.loss !== "mse") problems.push("the teacher variant needs loss 'mse' (the teacher's logits are its targets)");
+  if (opts.optimizer !== undefined && !OPTIMIZER_KINDS.includes(opts.optimizer))
+    problems.push(`optimizer '${opts.optimizer}' is not one of ${OPTIMIZER_KINDS.join(", ")}`);
+  if (opts.teacher && opts.loss !== "mse")
+    problems.push("the teacher variant needs loss 'mse' (the teacher's logits are its targets)");
   if (opts.classWeights && opts.loss === "mse") problems.push("class weights need loss 'ce' or 'neg-ce'");
-  if (opts.batchNorm !== undefined && opts.batchNorm !== "node" && opts.batchNorm !== "decomposed") problems.push(`batchNorm '${opts.batchNorm}' is not 'node' or 'decomposed'`);
+  if (opts.batchNorm !== undefined && opts.batchNorm !== "node" && opts.batchNorm !== "decomposed")
+    problems.push(`batchNorm '${opts.batchNorm}' is not 'node' or 'decomposed'`);
   if (problems.length) throw new UserError(`cannot build training artifacts: ${problems.join("; ")}`, file);
 }
 
@@ -195,10 +270,12 @@ function ioNames(graph: GraphProto, opts: BuildOptions, file: string): { input: 
   const problems: string[] = [];
   if (input === undefined) problems.push(`cannot tell the batch input among [${inputs.join(", ")}]; name it`);
   else if (!inputs.includes(input)) problems.push(`has no input '${input}' (inputs: ${inputs.join(", ")})`);
-  if (output === undefined || !outputs.includes(output)) problems.push(`has no output '${output}' (outputs: ${outputs.join(", ")})`);
+  if (output === undefined || !outputs.includes(output))
+    problems.push(`has no output '${output}' (outputs: ${outputs.join(", ")})`);
   else if (graph.output.find((o) => o.name === output)?.type?.value.case === "tensorType") {
     const t = graph.output.find((o) => o.name === output)!.type!.value.value as { elemType: number };
-    if (t.elemType !== DataType.FLOAT) problems.push(`output '${output}' is ${DataType[t.elemType]}, expected FLOAT logits`);
+    if (t.elemType !== DataType.FLOAT)
+      problems.push(`output '${output}' is ${DataType[t.elemType]}, expected FLOAT logits`);
   }
   if (problems.length) throw new UserError(problems.join("; "), file);
   return { input: input!, output: output! };
@@ -213,7 +290,8 @@ function inlined(model: ModelFile): ModelProto {
   const copy = cloneModel(model.proto);
   const g = copy.graph!;
   for (const t of g.initializer) {
-    if (t.dataLocation === DataLocation.EXTERNAL) writeTensorData(t, readTensor(t, { baseDir: model.dir, file: model.file }));
+    if (t.dataLocation === DataLocation.EXTERNAL)
+      writeTensorData(t, readTensor(t, { baseDir: model.dir, file: model.file }));
   }
   const inits = new Set(g.initializer.map((t) => t.name));
   const io = [...g.input.filter((v) => !inits.has(v.name)), ...g.output];
@@ -238,12 +316,25 @@ function moveToInputs(g: GraphProto, names: string[], values: Map<string, Tensor
   for (const n of names) b.addInput(n, values.get(n)!.dtype, values.get(n)!.dims);
 }
 
-function entry(name: string, role: StateEntry["role"], initializer: string | null, param: string | null, t: Tensor, output: string, inEval: boolean): StateEntry {
+function entry(
+  name: string,
+  role: StateEntry["role"],
+  initializer: string | null,
+  param: string | null,
+  t: Tensor,
+  output: string,
+  inEval: boolean,
+): StateEntry {
   return { name, role, initializer, param, dtype: t.dtype, dims: [...t.dims], output, eval: inEval };
 }
 
 /** Adds each parameter's gradient as an output `gradients/<param>`; returns param -> output name. */
-function exposeGradients(b: GraphBuilder, params: string[], grads: Map<string, string>, values: Map<string, Tensor>): Record<string, string> {
+function exposeGradients(
+  b: GraphBuilder,
+  params: string[],
+  grads: Map<string, string>,
+  values: Map<string, Tensor>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of params) {
     out[p] = b.node("Identity", [grads.get(p)!], { name: `gradients/${p}`, outputs: [b.unique(`gradients/${p}`)] })[0]!;

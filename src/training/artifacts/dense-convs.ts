@@ -48,7 +48,11 @@ export function lowerSmallConvs(b: GraphBuilder, opts: DenseConvOptions): string
   return lowered;
 }
 
-interface Plan { win: Window; cOut: number; cIn: number }
+interface Plan {
+  win: Window;
+  cOut: number;
+  cIn: number;
+}
 
 function densePlan(node: NodeProto, opts: DenseConvOptions): Plan | undefined {
   if (attrInt(node, "group", 1) !== 1) return undefined;
@@ -76,7 +80,10 @@ export function tapMatrix(win: Window): Float32Array {
   const r = win.kernel.length;
   const unflat = (i: number, dims: number[]) => {
     const idx = Array<number>(dims.length);
-    for (let d = dims.length - 1; d >= 0; d--) { idx[d] = i % dims[d]!; i = Math.floor(i / dims[d]!); }
+    for (let d = dims.length - 1; d >= 0; d--) {
+      idx[d] = i % dims[d]!;
+      i = Math.floor(i / dims[d]!);
+    }
     return idx;
   };
   for (let o = 0; o < p; o++) {
@@ -101,15 +108,25 @@ function emitDense(b: GraphBuilder, node: NodeProto, { win, cOut, cIn }: Plan): 
   const [x, w, bias] = [node.input[0]!, node.input[1]!, node.input[2]];
   const [taps, q, p] = [numel(win.kernel), numel(win.input), numel(win.output)];
   const ints = (v: number[]) => b.constant(`${base}/dense/shape`, int64([v.length], v));
-  const op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>) => b.op(type, inputs, attrs, `${base}/dense/${type}`);
+  const op = (type: string, inputs: string[], attrs?: Record<string, number | number[]>) =>
+    b.op(type, inputs, attrs, `${base}/dense/${type}`);
   // The dense matrix is built output-pixel-major, Wd^T[(p,o),(c,q)] = sum_t W[o,c,t] M[p,t,q]: a MatMul of W as
   // [O*C, taps] by M (one small GEMM per output pixel) gives [P, O*C, Q], that layout, with no transpose of
   // the (large) weight matrix; only the small [N, P, O] result is transposed back to [N, O, P].
   const m = b.constant(`${base}/dense/taps`, float32(p === 1 ? [taps, q] : [p, taps, q], tapMatrix(win)));
-  const dense = op("Reshape", [op("MatMul", [op("Reshape", [w, ints([cOut * cIn, taps])]), m]), ints([p * cOut, cIn * q])]);
+  const dense = op("Reshape", [
+    op("MatMul", [op("Reshape", [w, ints([cOut * cIn, taps])]), m]),
+    ints([p * cOut, cIn * q]),
+  ]);
   const inputs = [op("Reshape", [x, ints([-1, cIn * q])]), dense];
-  if (bias) inputs.push(op("Reshape", [op("Expand", [op("Reshape", [bias, ints([1, cOut])]), ints([p, cOut])]), ints([p * cOut])]));
+  if (bias)
+    inputs.push(
+      op("Reshape", [op("Expand", [op("Reshape", [bias, ints([1, cOut])]), ints([p, cOut])]), ints([p * cOut])]),
+    );
   let y = op("Gemm", inputs, { transB: 1 });
   if (p > 1) y = op("Transpose", [op("Reshape", [y, ints([-1, p, cOut])])], { perm: [0, 2, 1] });
-  b.node("Reshape", [y, ints([-1, cOut, ...win.output])], { name: `${base}/dense/Reshape`, outputs: [node.output[0]!] });
+  b.node("Reshape", [y, ints([-1, cOut, ...win.output])], {
+    name: `${base}/dense/Reshape`,
+    outputs: [node.output[0]!],
+  });
 }

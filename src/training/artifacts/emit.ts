@@ -51,10 +51,20 @@ export class Emitter {
     return this.op(opType, [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
-  add(a: string, b: string): string { return this.op("Add", [a, b]); }
-  sub(a: string, b: string): string { return this.op("Sub", [a, b]); }
-  mul(a: string, b: string): string { return this.op("Mul", [a, b]); }
-  div(a: string, b: string): string { return this.op("Div", [a, b]); }
+  add(a: string, b: string): string {
+    return this.op("Add", [a, b]);
+  }
+  sub(a: string, b: string): string {
+    return this.op("Sub", [a, b]);
+  }
+  mul(a: string, b: string): string {
+    return this.op("Mul", [a, b]);
+  }
+  div(a: string, b: string): string {
+    return this.op("Div", [a, b]);
+  }
   /** a * k for a number k. */
-  scale(a: string, k: number, name?: string): string { return this.mul(a, this.scalar(k, name)); }
+  scale(a: string, k: number, name?: string): string {
+    return this.mul(a, this.scalar(k, name));
+  }
 }

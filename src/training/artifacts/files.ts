@@ -17,7 +17,10 @@ export function writeArtifacts(dir: string, a: Artifacts): void {
   mkdirSync(dir, { recursive: true });
   saveModel(a.trainStep, join(dir, FILES.trainStep));
   saveModel(a.eval, join(dir, FILES.eval));
-  writeSafetensors(join(dir, FILES.state), a.initialState, { format: "onnx-unlearn-state", manifestVersion: String(a.manifest.version) });
+  writeSafetensors(join(dir, FILES.state), a.initialState, {
+    format: "onnx-unlearn-state",
+    manifestVersion: String(a.manifest.version),
+  });
   writeFileAtomic(join(dir, FILES.manifest), new TextEncoder().encode(`${JSON.stringify(a.manifest, null, 2)}\n`));
 }
 
@@ -38,7 +41,11 @@ export function readArtifacts(dir: string): Artifacts {
 }
 
 /** Every manifest state tensor present with its dtype and dims, nothing else; lists every problem. */
-function checkState(tensors: Map<string, Tensor>, entries: { name: string; dtype: string; dims: number[] }[], file: string): void {
+function checkState(
+  tensors: Map<string, Tensor>,
+  entries: { name: string; dtype: string; dims: number[] }[],
+  file: string,
+): void {
   const problems: string[] = [];
   const names = new Set(entries.map((e) => e.name));
   for (const e of entries) {

@@ -37,7 +37,11 @@ export function appendLoss(e: Emitter, opts: LossOptions): string {
   }
   const logProbs = e.op("LogSoftmax", [opts.logits], { axis: 1 });
   const depth = e.ints([opts.numClasses], "num_classes");
-  const values = e.b.constant(`${e.prefix}/onehot_values`, { dtype: "float32", dims: [2], data: Float32Array.of(0, 1) });
+  const values = e.b.constant(`${e.prefix}/onehot_values`, {
+    dtype: "float32",
+    dims: [2],
+    data: Float32Array.of(0, 1),
+  });
   const oneHot = e.op("OneHot", [opts.targets, depth, values], { axis: -1 });
   const weights = opts.classWeights ? e.mul(oneHot, opts.classWeights) : oneHot;
   for (const v of [oneHot, weights]) opts.shapes.set(v, [BATCH, opts.numClasses]);

@@ -31,7 +31,15 @@ export interface StateEntry {
 export interface Manifest {
   version: number;
   /** `initializers`: the source's initializer names in file order, so an exported model keeps that order. */
-  source: { file: string; inputName: string; outputName: string; opset: number; irVersion: number; numClasses: number; initializers?: string[] };
+  source: {
+    file: string;
+    inputName: string;
+    outputName: string;
+    opset: number;
+    irVersion: number;
+    numClasses: number;
+    initializers?: string[];
+  };
   loss: LossKind;
   optimizer: OptimizerKind;
   teacher: boolean;
@@ -61,12 +69,14 @@ export function parseManifest(text: string, file: string): Manifest {
   const problems: string[] = [];
   if (typeof m !== "object" || m === null) throw new UserError("is not a manifest object", file);
   if (m.version !== MANIFEST_VERSION) problems.push(`version ${String(m.version)}, expected ${MANIFEST_VERSION}`);
-  for (const k of ["source", "inputs", "outputs", "eval", "files", "hyper"] as const) if (typeof m[k] !== "object" || m[k] === null) problems.push(`'${k}' is missing`);
+  for (const k of ["source", "inputs", "outputs", "eval", "files", "hyper"] as const)
+    if (typeof m[k] !== "object" || m[k] === null) problems.push(`'${k}' is missing`);
   if (!Array.isArray(m.state)) problems.push("'state' is not a list");
   else {
     const seen = new Set<string>();
     m.state.forEach((s, i) => {
-      if (typeof s?.name !== "string" || typeof s.output !== "string" || !Array.isArray(s.dims)) problems.push(`state[${i}] lacks name/output/dims`);
+      if (typeof s?.name !== "string" || typeof s.output !== "string" || !Array.isArray(s.dims))
+        problems.push(`state[${i}] lacks name/output/dims`);
       else if (seen.has(s.name)) problems.push(`state '${s.name}' is listed twice`);
       else seen.add(s.name);
     });

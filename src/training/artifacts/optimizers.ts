@@ -14,8 +14,17 @@ import type { Emitter } from "./emit.js";
 export type OptimizerKind = "sgd" | "adamw";
 export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ["sgd", "adamw"];
 
-export interface SgdHyper { momentum: number; weightDecay: number; nesterov: boolean }
-export interface AdamWHyper { beta1: number; beta2: number; eps: number; weightDecay: number }
+export interface SgdHyper {
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+export interface AdamWHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
 export type OptimizerHyper = SgdHyper | AdamWHyper;
 
 /** The challenge baseline's SGD (method.md): momentum 0.9, weight decay 5e-4, no Nesterov. */
@@ -26,7 +35,13 @@ export const ADAMW_DEFAULTS: AdamWHyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8,
 export type OptimizerRole = "momentum" | "adam_m" | "adam_v" | "step";
 
 /** An optimizer state tensor: its name (a train-step input), initial value, and its updated value's name. */
-export interface OptimizerState { name: string; role: OptimizerRole; param: string | null; initial: Tensor; output: string }
+export interface OptimizerState {
+  name: string;
+  role: OptimizerRole;
+  param: string | null;
+  initial: Tensor;
+  output: string;
+}
 
 export interface OptimizerOptions {
   kind: OptimizerKind;
@@ -46,7 +61,9 @@ export interface OptimizerGraph {
 }
 
 export function appendOptimizer(e: Emitter, opts: OptimizerOptions): OptimizerGraph {
-  return opts.kind === "sgd" ? appendSgd(e, opts, opts.hyper as SgdHyper) : appendAdamW(e, opts, opts.hyper as AdamWHyper);
+  return opts.kind === "sgd"
+    ? appendSgd(e, opts, opts.hyper as SgdHyper)
+    : appendAdamW(e, opts, opts.hyper as AdamWHyper);
 }
 
 function appendSgd(e: Emitter, opts: OptimizerOptions, h: SgdHyper): OptimizerGraph {
@@ -58,7 +75,10 @@ function appendSgd(e: Emitter, opts: OptimizerOptions, h: SgdHyper): OptimizerGr
     if (h.momentum !== 0) {
       const buf = `sgd.momentum/${p.name}`;
       const output = opts.outputName(buf);
-      const newBuf = pe.b.node("Add", [pe.scale(buf, h.momentum, "momentum"), d], { name: `${pe.prefix}/buf`, outputs: [output] })[0]!;
+      const newBuf = pe.b.node("Add", [pe.scale(buf, h.momentum, "momentum"), d], {
+        name: `${pe.prefix}/buf`,
+        outputs: [output],
+      })[0]!;
       state.push({ name: buf, role: "momentum", param: p.name, initial: zeros("float32", p.dims), output });
       d = h.nesterov ? pe.add(d, pe.scale(newBuf, h.momentum, "momentum")) : newBuf;
     }
@@ -71,7 +91,9 @@ function appendAdamW(e: Emitter, opts: OptimizerOptions, h: AdamWHyper): Optimiz
   const paramUpdates = new Map<string, string>();
   const step = "adamw.step";
   const stepOut = opts.outputName(step);
-  const state: OptimizerState[] = [{ name: step, role: "step", param: null, initial: zeros("float32", []), output: stepOut }];
+  const state: OptimizerState[] = [
+    { name: step, role: "step", param: null, initial: zeros("float32", []), output: stepOut },
+  ];
   const one = e.scalar(1, "one");
   const t = e.opTo(stepOut, "Add", [step, one]);
   const decay = e.sub(one, e.scale(opts.lr, h.weightDecay, "weight_decay"));
@@ -83,7 +105,10 @@ function appendAdamW(e: Emitter, opts: OptimizerOptions, h: AdamWHyper): Optimiz
     const [mOut, vOut] = [opts.outputName(m), opts.outputName(v)];
     const decayed = pe.mul(p.name, decay);
     const newM = pe.opTo(mOut, "Add", [m, pe.scale(pe.sub(p.grad, m), 1 - h.beta1, "one_minus_beta1")]);
-    const newV = pe.opTo(vOut, "Add", [pe.scale(v, h.beta2, "beta2"), pe.scale(pe.mul(p.grad, p.grad), 1 - h.beta2, "one_minus_beta2")]);
+    const newV = pe.opTo(vOut, "Add", [
+      pe.scale(v, h.beta2, "beta2"),
+      pe.scale(pe.mul(p.grad, p.grad), 1 - h.beta2, "one_minus_beta2"),
+    ]);
     const denom = pe.add(pe.div(pe.op("Sqrt", [newV]), bc2Sqrt), pe.scalar(h.eps, "eps"));
     paramUpdates.set(p.name, pe.opTo(opts.outputName(p.name), "Sub", [decayed, pe.mul(stepSize, pe.div(newM, denom))]));
     state.push(

@@ -12,10 +12,21 @@ import { DataType, type GraphProto, type NodeProto, type TensorProto } from "../
 
 /** Input slots that hold weights, per op ("any" = every input, for tensors with > 1 element). */
 const WEIGHT_SLOTS: Record<string, number[] | "any"> = {
-  Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [0, 1, 2], MatMul: [0, 1],
-  BatchNormalization: [1, 2], LayerNormalization: [1, 2], InstanceNormalization: [1, 2], GroupNormalization: [1, 2],
-  PRelu: [1], Gather: [0],
-  Add: "any", Sub: "any", Mul: "any", Div: "any", Concat: "any",
+  Conv: [1, 2],
+  ConvTranspose: [1, 2],
+  Gemm: [0, 1, 2],
+  MatMul: [0, 1],
+  BatchNormalization: [1, 2],
+  LayerNormalization: [1, 2],
+  InstanceNormalization: [1, 2],
+  GroupNormalization: [1, 2],
+  PRelu: [1],
+  Gather: [0],
+  Add: "any",
+  Sub: "any",
+  Mul: "any",
+  Div: "any",
+  Concat: "any",
 };
 
 /** Ops that pass a tensor's values through unchanged in another layout (input 0). */
@@ -36,7 +47,12 @@ function consumers(graph: GraphProto): Map<string, { node: NodeProto; slot: numb
   return out;
 }
 
-function usedAsWeight(name: string, bigEnough: boolean, uses: ReturnType<typeof consumers>, seen = new Set<string>()): boolean {
+function usedAsWeight(
+  name: string,
+  bigEnough: boolean,
+  uses: ReturnType<typeof consumers>,
+  seen = new Set<string>(),
+): boolean {
   if (seen.has(name)) return false;
   seen.add(name);
   for (const { node, slot } of uses.get(name) ?? []) {

@@ -7,7 +7,14 @@
 import * as ort from "onnxruntime-node";
 import { UserError } from "../../errors.js";
 import type { Dims } from "../../onnx/graph-view.js";
-import { cloneModel, encodeModel, newTensorValueInfo, valueInfoDims, valueInfoElemType, type ModelProto } from "../../onnx/proto.js";
+import {
+  cloneModel,
+  encodeModel,
+  newTensorValueInfo,
+  valueInfoDims,
+  valueInfoElemType,
+  type ModelProto,
+} from "../../onnx/proto.js";
 import { dtypeFromOnnx, zeros } from "../../onnx/tensor.js";
 import { toOrt } from "../ort-tensor.js";
 
@@ -26,10 +33,18 @@ export async function probeShapes(model: ModelProto, input: string, file: string
   const dtype = dtypeFromOnnx(valueInfoElemType(declared) ?? 0);
   const unknown = (dims ?? []).slice(1).filter((d) => typeof d !== "number");
   if (!dims || unknown.length || dtype !== "float32") {
-    throw new UserError(`input '${input}' must be float32 with static dims after the batch dim, got ${dtype ?? "?"} [${(dims ?? []).map((d) => d ?? "?")}]`, file);
+    throw new UserError(
+      `input '${input}' must be float32 with static dims after the batch dim, got ${dtype ?? "?"} [${(dims ?? []).map((d) => d ?? "?")}]`,
+      file,
+    );
   }
   const known = new Set(g.output.map((o) => o.name));
-  for (const n of g.node) for (const o of n.output) if (o && !known.has(o)) { known.add(o); g.output.push(newTensorValueInfo(o, 0)); }
+  for (const n of g.node)
+    for (const o of n.output)
+      if (o && !known.has(o)) {
+        known.add(o);
+        g.output.push(newTensorValueInfo(o, 0));
+      }
   // ValueInfo with element type 0 is "unknown": strip the type so ORT infers it
   for (const o of g.output) if (valueInfoElemType(o) === 0) o.type = undefined;
   let session: ort.InferenceSession;
@@ -47,7 +62,10 @@ export async function probeShapes(model: ModelProto, input: string, file: string
   try {
     [one, three] = [await run(1), await run(3)];
   } catch (e) {
-    throw new UserError(`onnxruntime cannot run it at batch sizes 1 and 3 (${(e as Error).message.split("\n")[0]}); is the batch size fixed inside the graph (e.g. a Reshape to [1, ...])? Re-export it with a dynamic batch axis`, file);
+    throw new UserError(
+      `onnxruntime cannot run it at batch sizes 1 and 3 (${(e as Error).message.split("\n")[0]}); is the batch size fixed inside the graph (e.g. a Reshape to [1, ...])? Re-export it with a dynamic batch axis`,
+      file,
+    );
   } finally {
     await session.release();
   }

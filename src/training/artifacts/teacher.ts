@@ -22,9 +22,14 @@ export interface TeacherOptions {
 
 /** Appends the teacher to the train-step graph; returns its logits and source name -> teacher name. */
 export function embedTeacher(b: GraphBuilder, opts: TeacherOptions): { logits: string; renamed: Map<string, string> } {
-  const nested = opts.source.node.filter((n) => n.attribute.some((a) => a.type === AttrType.GRAPH || a.type === AttrType.GRAPHS));
+  const nested = opts.source.node.filter((n) =>
+    n.attribute.some((a) => a.type === AttrType.GRAPH || a.type === AttrType.GRAPHS),
+  );
   if (nested.length) {
-    throw new UserError(`the teacher copy does not support control-flow nodes (${nested.map((n) => `'${n.name}' (${n.opType})`).join(", ")})`, opts.file);
+    throw new UserError(
+      `the teacher copy does not support control-flow nodes (${nested.map((n) => `'${n.name}' (${n.opType})`).join(", ")})`,
+      opts.file,
+    );
   }
   const renamed = new Map<string, string>();
   const rename = (name: string) => {
@@ -37,12 +42,14 @@ export function embedTeacher(b: GraphBuilder, opts: TeacherOptions): { logits: s
     b.graph.initializer.push(t);
   }
   for (const n of opts.source.node) {
-    b.graph.node.push(newNode({
-      ...n,
-      name: rename(n.name || n.output[0] || n.opType),
-      input: n.input.map((i) => (i === "" || i === opts.input ? i : rename(i))),
-      output: n.output.map((o) => (o === "" ? o : rename(o))),
-    }));
+    b.graph.node.push(
+      newNode({
+        ...n,
+        name: rename(n.name || n.output[0] || n.opType),
+        input: n.input.map((i) => (i === "" || i === opts.input ? i : rename(i))),
+        output: n.output.map((o) => (o === "" ? o : rename(o))),
+      }),
+    );
   }
   const logits = renamed.get(opts.output);
   if (!logits) throw new UserError(`no node produces the output '${opts.output}'`, opts.file);

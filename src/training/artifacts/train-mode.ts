@@ -50,28 +50,45 @@ export function toTrainingMode(b: GraphBuilder, opts: TrainModeOptions): StateUp
     if (node.opType === "BatchNormalization") {
       const stats = stateful.get(node);
       const keep = attrFloat(node, "momentum", 0.9); // read before the node form overwrites it
-      const batch = form === "node" ? batchNormNode(b, node, opts.shapes, opts.opset) : batchNormDecomposed(b, node, opts.shapes, opts.opset);
-      if (stats) runningUpdate(b, node, { stats, batch, keep, opset: opts.opset, outputName: opts.outputName }, bessel(node.input[0]!), updates);
+      const batch =
+        form === "node"
+          ? batchNormNode(b, node, opts.shapes, opts.opset)
+          : batchNormDecomposed(b, node, opts.shapes, opts.opset);
+      if (stats)
+        runningUpdate(
+          b,
+          node,
+          { stats, batch, keep, opset: opts.opset, outputName: opts.outputName },
+          bessel(node.input[0]!),
+          updates,
+        );
     }
   }
   let k = 0;
-  for (const node of b.graph.node) if (node.opType === "Dropout") dropoutTraining(b, node, opts.opset, (opts.dropoutSeed ?? 0) + k++);
+  for (const node of b.graph.node)
+    if (node.opType === "Dropout") dropoutTraining(b, node, opts.opset, (opts.dropoutSeed ?? 0) + k++);
   return updates;
 }
 
-interface BatchStats { mean: string; variance: string }
+interface BatchStats {
+  mean: string;
+  variance: string;
+}
 
 const nodeLabel = (n: NodeProto) => n.name || n.output[0] || "BatchNormalization";
 
 function setAttr(node: NodeProto, name: string, value: { i?: number; f?: number }): void {
   node.attribute = node.attribute.filter((a) => a.name !== name);
-  node.attribute.push(value.f !== undefined
-    ? newAttribute({ name, type: AttrType.FLOAT, f: value.f })
-    : newAttribute({ name, type: AttrType.INT, i: BigInt(value.i!) }));
+  node.attribute.push(
+    value.f !== undefined
+      ? newAttribute({ name, type: AttrType.FLOAT, f: value.f })
+      : newAttribute({ name, type: AttrType.INT, i: BigInt(value.i!) }),
+  );
 }
 
 function checkSpatial(node: NodeProto): void {
-  if (attrInt(node, "spatial", 1) !== 1) throw new UserError("BatchNormalization with spatial=0 is not supported in training", `node '${nodeLabel(node)}'`);
+  if (attrInt(node, "spatial", 1) !== 1)
+    throw new UserError("BatchNormalization with spatial=0 is not supported in training", `node '${nodeLabel(node)}'`);
 }
 
 /**
@@ -87,7 +104,11 @@ function batchStatistics(e: Emitter, x: string, rank: number): { meanK: string; 
 
 function rankOf(node: NodeProto, shapes: ReadonlyMap<string, Dims>): number {
   const rank = shapes.get(node.input[0]!)?.length;
-  if (rank === undefined || rank < 2) throw new UserError("cannot tell the rank (>= 2) of its input to build training-mode BatchNormalization", `node '${nodeLabel(node)}'`);
+  if (rank === undefined || rank < 2)
+    throw new UserError(
+      "cannot tell the rank (>= 2) of its input to build training-mode BatchNormalization",
+      `node '${nodeLabel(node)}'`,
+    );
   return rank;
 }
 
@@ -115,7 +136,12 @@ function batchNormNode(b: GraphBuilder, node: NodeProto, shapes: ReadonlyMap<str
 }
 
 /** Y = (X - mean) / sqrt(var + eps) * scale + bias with the batch statistics. */
-function batchNormDecomposed(b: GraphBuilder, node: NodeProto, shapes: ReadonlyMap<string, Dims>, opset: number): BatchStats {
+function batchNormDecomposed(
+  b: GraphBuilder,
+  node: NodeProto,
+  shapes: ReadonlyMap<string, Dims>,
+  opset: number,
+): BatchStats {
   checkSpatial(node);
   const [x, scale, bias] = [node.input[0]!, node.input[1]!, node.input[2]!];
   const rank = rankOf(node, shapes);
@@ -132,7 +158,13 @@ function batchNormDecomposed(b: GraphBuilder, node: NodeProto, shapes: ReadonlyM
   return { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
 }
 
-interface RunningUpdate { stats: BatchNormStats; batch: BatchStats; keep: number; opset: number; outputName: (state: string) => string }
+interface RunningUpdate {
+  stats: BatchNormStats;
+  batch: BatchStats;
+  keep: number;
+  opset: number;
+  outputName: (state: string) => string;
+}
 
 /**
  * Bessel's factor n / (n - 1), n = elements per channel = Size(X) / C, built once per distinct shape of X
@@ -155,7 +187,13 @@ function besselFactors(b: GraphBuilder, opset: number, shapes: ReadonlyMap<strin
 }
 
 /** PyTorch's update: running = (1 - m) * running + m * batch, running_var with the unbiased variance. */
-function runningUpdate(b: GraphBuilder, node: NodeProto, { stats, batch, keep, opset, outputName }: RunningUpdate, bessel: string, updates: StateUpdates): void {
+function runningUpdate(
+  b: GraphBuilder,
+  node: NodeProto,
+  { stats, batch, keep, opset, outputName }: RunningUpdate,
+  bessel: string,
+  updates: StateUpdates,
+): void {
   const e = new Emitter(b, opset, `${nodeLabel(node)}/running`);
   const blend = (running: string, value: string) =>
     e.opTo(outputName(running), "Add", [e.scale(running, keep, "keep"), e.scale(value, 1 - keep, "momentum")]);
@@ -166,7 +204,9 @@ function runningUpdate(b: GraphBuilder, node: NodeProto, { stats, batch, keep, o
 function dropoutTraining(b: GraphBuilder, node: NodeProto, opset: number, seed: number): void {
   if (opset < 12) return; // opset < 12 Dropout has no training flag: it stays the identity (documented)
   const name = nodeLabel(node);
-  const ratio = node.input[1] || b.constant(`${name}/ratio`, { dtype: "float32", dims: [], data: Float32Array.of(0.5) } satisfies Tensor);
+  const ratio =
+    node.input[1] ||
+    b.constant(`${name}/ratio`, { dtype: "float32", dims: [], data: Float32Array.of(0.5) } satisfies Tensor);
   const training = b.constant(`${name}/training_mode`, { dtype: "bool", dims: [], data: Uint8Array.of(1) });
   node.input = [node.input[0]!, ratio, training];
   if (node.output.length < 2 || !node.output[1]) node.output = [node.output[0]!, b.unique(`${name}/mask`)];

@@ -31,27 +31,47 @@ export interface VerifyTorchOptions {
   batchNorm?: BatchNormForm;
 }
 
-export interface TensorCheck { kind: string; name: string; error: number }
-export interface KindSummary { kind: string; count: number; worst: TensorCheck }
-export interface VerifyReport { ok: boolean; tol: number; kinds: KindSummary[]; failed: TensorCheck[]; tensors: TensorCheck[] }
+export interface TensorCheck {
+  kind: string;
+  name: string;
+  error: number;
+}
+export interface KindSummary {
+  kind: string;
+  count: number;
+  worst: TensorCheck;
+}
+export interface VerifyReport {
+  ok: boolean;
+  tol: number;
+  kinds: KindSummary[];
+  failed: TensorCheck[];
+  tensors: TensorCheck[];
+}
 
 export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyReport> {
   const tol = opts.tol ?? 1e-3;
   const { trainStep, initialState, manifest } = await buildArtifacts(opts.model, {
-    loss: opts.loss, optimizer: "sgd", gradients: true, batchNorm: opts.batchNorm,
+    loss: opts.loss,
+    optimizer: "sgd",
+    gradients: true,
+    batchNorm: opts.batchNorm,
     hyper: { momentum: TORCH_SGD.momentum, weightDecay: TORCH_SGD.weightDecay, nesterov: false },
   });
   const ref = checkReference(opts, manifest);
   const session = await ort.InferenceSession.create(encodeModel(trainStep));
   const checks: TensorCheck[] = [];
-  const check = (kind: string, name: string, ours: Tensor | undefined, torch: Tensor) => checks.push({ kind, name, error: relError(ours!, torch) });
+  const check = (kind: string, name: string, ours: Tensor | undefined, torch: Tensor) =>
+    checks.push({ kind, name, error: relError(ours!, torch) });
   const state = new Map(initialState);
   const targets = opts.loss === "mse" ? ref("teacher_logits") : ref("labels");
   const out1 = await runStep(session, manifest, state, ref("input_noisy"), targets);
   check(`loss_${opts.loss}`, `loss_${opts.loss}`, out1.get(manifest.outputs.loss), ref(`loss_${opts.loss}`));
   check("train_logits", "train_logits", out1.get(manifest.outputs.logits), ref("train_logits"));
-  for (const [param, output] of Object.entries(manifest.outputs.gradients!)) check(`grad_${opts.loss}`, param, out1.get(output), ref(`grad_${opts.loss}/${param}`));
-  for (const s of manifest.state.filter((e) => e.role.startsWith("bn_running"))) check("buffer_after", s.name, out1.get(s.output), ref(`buffer_after/${s.name}`));
+  for (const [param, output] of Object.entries(manifest.outputs.gradients!))
+    check(`grad_${opts.loss}`, param, out1.get(output), ref(`grad_${opts.loss}/${param}`));
+  for (const s of manifest.state.filter((e) => e.role.startsWith("bn_running")))
+    check("buffer_after", s.name, out1.get(s.output), ref(`buffer_after/${s.name}`));
   if (opts.sgd) {
     const params = manifest.state.filter((s) => s.role === "param");
     if (opts.loss === "mse") {
@@ -62,14 +82,26 @@ export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyRepor
       for (const s of params) check("sgd_after2", s.name, out2.get(s.output), ref(`sgd_after2/${s.name}`));
     } else {
       // no SGD run on CE in the reference: check our step against torch's rule applied to torch's gradient
-      for (const s of params) check("sgd_after_ce", s.name, out1.get(s.output), sgdFromTorchGrad(initialState.get(s.name)!, ref(`grad_ce/${s.name}`)));
+      for (const s of params)
+        check(
+          "sgd_after_ce",
+          s.name,
+          out1.get(s.output),
+          sgdFromTorchGrad(initialState.get(s.name)!, ref(`grad_ce/${s.name}`)),
+        );
     }
   }
   await session.release();
   return summarize(checks, tol);
 }
 
-async function runStep(session: ort.InferenceSession, m: Manifest, state: Map<string, Tensor>, batch: Tensor, targets: Tensor): Promise<Map<string, Tensor>> {
+async function runStep(
+  session: ort.InferenceSession,
+  m: Manifest,
+  state: Map<string, Tensor>,
+  batch: Tensor,
+  targets: Tensor,
+): Promise<Map<string, Tensor>> {
   const feeds: Record<string, ort.Tensor> = {
     [m.inputs.batch]: toOrt(batch),
     [m.inputs.targets!]: toOrt(targets),
@@ -125,7 +157,8 @@ function checkReference(opts: VerifyTorchOptions, m: Manifest): (key: string) =>
     const t = opts.ref.get(key);
     if (!t) problems.push(`'${key}' is missing`);
     else if (t.dtype !== dtype) problems.push(`'${key}' is ${t.dtype}, expected ${dtype}`);
-    else if (dims && (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i]))) problems.push(`'${key}' has shape [${t.dims}], the model's is [${dims}]`);
+    else if (dims && (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])))
+      problems.push(`'${key}' has shape [${t.dims}], the model's is [${dims}]`);
   };
   expect("input_noisy");
   expect(opts.loss === "mse" ? "teacher_logits" : "labels", undefined, opts.loss === "mse" ? "float32" : "int64");
@@ -134,8 +167,11 @@ function checkReference(opts: VerifyTorchOptions, m: Manifest): (key: string) =>
   const params = m.state.filter((s) => s.role === "param");
   for (const s of params) expect(`grad_${opts.loss}/${s.name}`, s.dims);
   const ours = new Set(params.map((s) => s.name));
-  const extra = [...opts.ref.keys()].filter((k) => k.startsWith(`grad_${opts.loss}/`) && !ours.has(k.slice(opts.loss.length + 6)));
-  if (extra.length) problems.push(`the reference has gradients for tensors the model does not train: ${extra.join(", ")}`);
+  const extra = [...opts.ref.keys()].filter(
+    (k) => k.startsWith(`grad_${opts.loss}/`) && !ours.has(k.slice(opts.loss.length + 6)),
+  );
+  if (extra.length)
+    problems.push(`the reference has gradients for tensors the model does not train: ${extra.join(", ")}`);
   for (const s of m.state.filter((e) => e.role.startsWith("bn_running"))) expect(`buffer_after/${s.name}`, s.dims);
   if (opts.sgd && opts.loss === "mse") {
     expect("loss_mse_step2");
@@ -144,12 +180,20 @@ function checkReference(opts: VerifyTorchOptions, m: Manifest): (key: string) =>
   const batch = opts.ref.get("input_noisy");
   const declared = opts.model.proto.graph!.input.find((i) => i.name === m.inputs.batch);
   const dims = declared ? valueInfoDims(declared) : undefined;
-  if (batch && dims && (dims.length !== batch.dims.length || dims.some((d, i) => typeof d === "number" && d !== batch.dims[i]))) {
-    problems.push(`input_noisy has shape [${batch.dims}], the model's input '${m.inputs.batch}' is [${dims.map((d) => d ?? "?")}]`);
+  if (
+    batch &&
+    dims &&
+    (dims.length !== batch.dims.length || dims.some((d, i) => typeof d === "number" && d !== batch.dims[i]))
+  ) {
+    problems.push(
+      `input_noisy has shape [${batch.dims}], the model's input '${m.inputs.batch}' is [${dims.map((d) => d ?? "?")}]`,
+    );
   }
   const logits = opts.ref.get("train_logits");
-  if (batch && logits && batch.dims[0] !== logits.dims[0]) problems.push(`batch of ${batch.dims[0]} but ${logits.dims[0]} logits rows`);
-  if (logits && logits.dims.at(-1) !== m.source.numClasses) problems.push(`train_logits has ${logits.dims.at(-1)} classes, the model ${m.source.numClasses}`);
+  if (batch && logits && batch.dims[0] !== logits.dims[0])
+    problems.push(`batch of ${batch.dims[0]} but ${logits.dims[0]} logits rows`);
+  if (logits && logits.dims.at(-1) !== m.source.numClasses)
+    problems.push(`train_logits has ${logits.dims.at(-1)} classes, the model ${m.source.numClasses}`);
   if (problems.length) throw new UserError(`does not fit ${m.source.file}: ${problems.join("; ")}`, opts.refFile);
   return (key) => {
     const t = opts.ref.get(key)!;

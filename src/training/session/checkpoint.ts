@@ -15,7 +15,12 @@ const PARAMS_KIND = "onnx-unlearn/parameters";
 /** PyTorch's BatchNorm counter: in state_dicts, not in ONNX models; ignored on load. */
 const IGNORED = /(^|\.)num_batches_tracked$/;
 
-export function writeStateFile(path: string, state: Map<string, Tensor>, stepCount: number, source: string | undefined): void {
+export function writeStateFile(
+  path: string,
+  state: Map<string, Tensor>,
+  stepCount: number,
+  source: string | undefined,
+): void {
   writeSafetensors(path, state, { format: STATE_KIND, step: String(stepCount), ...(source ? { source } : {}) });
 }
 
@@ -24,13 +29,21 @@ export function writeParameterFile(path: string, params: Map<string, Tensor>, so
 }
 
 /** Reads a state file and checks it holds exactly this model's state tensors. */
-export function readStateFile(path: string, specs: readonly StateSpec[]): { state: Map<string, Tensor>; stepCount: number } {
+export function readStateFile(
+  path: string,
+  specs: readonly StateSpec[],
+): { state: Map<string, Tensor>; stepCount: number } {
   const { tensors, metadata } = readSafetensors(path);
   if (metadata.format !== STATE_KIND) {
     const hint = metadata.format === PARAMS_KIND ? " (it is a parameter file: use loadParameters)" : "";
     throw new UserError(`is not an onnx-unlearn training state file${hint}`, path);
   }
-  checkAgainst(path, tensors, specs.map((s) => ({ key: s.name, dtype: s.dtype, dims: s.dims })), metadata.source);
+  checkAgainst(
+    path,
+    tensors,
+    specs.map((s) => ({ key: s.name, dtype: s.dtype, dims: s.dims })),
+    metadata.source,
+  );
   const stepCount = Number(metadata.step ?? "0");
   return { state: tensors, stepCount: Number.isInteger(stepCount) && stepCount >= 0 ? stepCount : 0 };
 }
@@ -39,7 +52,9 @@ export function readStateFile(path: string, specs: readonly StateSpec[]): { stat
 export function readParameterFile(path: string, specs: readonly StateSpec[]): Map<string, Tensor> {
   const { tensors, metadata } = readSafetensors(path);
   for (const k of [...tensors.keys()]) if (IGNORED.test(k)) tensors.delete(k);
-  const expected = specs.filter((s) => s.initializer !== null).map((s) => ({ key: s.initializer!, dtype: s.dtype, dims: s.dims }));
+  const expected = specs
+    .filter((s) => s.initializer !== null)
+    .map((s) => ({ key: s.initializer!, dtype: s.dtype, dims: s.dims }));
   checkAgainst(path, tensors, expected, metadata.source);
   return tensors;
 }
@@ -54,7 +69,11 @@ function checkAgainst(
   const want = new Map(expected.map((e) => [e.key, e]));
   const missing = expected.filter((e) => !tensors.has(e.key)).map((e) => e.key);
   const unexpected = [...tensors.keys()].filter((k) => !want.has(k));
-  const list = (xs: string[]) => xs.slice(0, 5).map((x) => `'${x}'`).join(", ") + (xs.length > 5 ? ` and ${xs.length - 5} more` : "");
+  const list = (xs: string[]) =>
+    xs
+      .slice(0, 5)
+      .map((x) => `'${x}'`)
+      .join(", ") + (xs.length > 5 ? ` and ${xs.length - 5} more` : "");
   if (missing.length) problems.push(`missing ${missing.length} tensor(s) of this model: ${list(missing)}`);
   if (unexpected.length) problems.push(`${unexpected.length} tensor(s) this model does not have: ${list(unexpected)}`);
   for (const [k, t] of tensors) {

@@ -20,7 +20,14 @@ export interface StateSpec {
 }
 
 export interface ManifestLike {
-  source: { file?: string; inputName: string; outputName: string; opset: number; irVersion?: number; initializers?: string[] };
+  source: {
+    file?: string;
+    inputName: string;
+    outputName: string;
+    opset: number;
+    irVersion?: number;
+    initializers?: string[];
+  };
   /** Train-step inputs besides the state; targets is null when the teacher runs inside the step. */
   inputs: { batch: string; targets?: string | null; lr: string; classWeights?: string | null };
   outputs: { loss: string; logits?: string | null };

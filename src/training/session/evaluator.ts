@@ -17,7 +17,11 @@ export class Evaluator {
     private readonly output: string,
   ) {}
 
-  static async create(model: ModelProto, io: { input: string; output: string }, options: InferenceSession.SessionOptions): Promise<Evaluator> {
+  static async create(
+    model: ModelProto,
+    io: { input: string; output: string },
+    options: InferenceSession.SessionOptions,
+  ): Promise<Evaluator> {
     const session = await InferenceSession.create(encodeModel(model), options);
     return new Evaluator(session, inputSpec(model.graph!, io.input, "batch"), io.output);
   }

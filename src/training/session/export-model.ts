@@ -8,7 +8,11 @@ import { cloneModel, type ModelProto } from "../../onnx/proto.js";
 import { makeTensorProto, writeTensorData, type Tensor } from "../../onnx/tensor.js";
 import type { ManifestLike } from "./contract.js";
 
-export function inferenceModel(evalModel: ModelProto, manifest: ManifestLike, current: (stateName: string) => Tensor): ModelProto {
+export function inferenceModel(
+  evalModel: ModelProto,
+  manifest: ManifestLike,
+  current: (stateName: string) => Tensor,
+): ModelProto {
   const model = cloneModel(evalModel);
   const g = model.graph!;
   const inputs = new Set(g.input.map((v) => v.name));
@@ -30,14 +34,18 @@ export function inferenceModel(evalModel: ModelProto, manifest: ManifestLike, cu
   const order = manifest.source.initializers;
   if (order) {
     const rank = new Map(order.map((name, i) => [name, i]));
-    g.initializer = [...g.initializer].sort((a, b) => (rank.get(a.name) ?? order.length) - (rank.get(b.name) ?? order.length));
+    g.initializer = [...g.initializer].sort(
+      (a, b) => (rank.get(a.name) ?? order.length) - (rank.get(b.name) ?? order.length),
+    );
   }
   // before IR 4 every initializer had to be a graph input too; the eval model is IR >= 4 and stays so then
-  if (manifest.source.irVersion !== undefined && manifest.source.irVersion >= 4) model.irVersion = BigInt(manifest.source.irVersion);
+  if (manifest.source.irVersion !== undefined && manifest.source.irVersion >= 4)
+    model.irVersion = BigInt(manifest.source.irVersion);
   const leftover = g.input.map((v) => v.name).filter((n) => n !== manifest.source.inputName && !inits.has(n));
   const problems: string[] = [];
   if (leftover.length) problems.push(`inputs other than '${manifest.source.inputName}' remain: ${leftover.join(", ")}`);
-  if (!g.output.some((v) => v.name === manifest.source.outputName)) problems.push(`no output '${manifest.source.outputName}'`);
+  if (!g.output.some((v) => v.name === manifest.source.outputName))
+    problems.push(`no output '${manifest.source.outputName}'`);
   if (problems.length) throw new UserError(`cannot export the inference model: ${problems.join("; ")}`, "eval model");
   return model;
 }

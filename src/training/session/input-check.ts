@@ -30,18 +30,28 @@ export function checkInputs(given: { spec: InputSpec; tensor: Tensor | undefined
   const symbols = new Map<string, { value: number; role: string }>();
   for (const { spec, tensor } of given) {
     const label = `${spec.role} ('${spec.name}')`;
-    if (!tensor) { problems.push(`${label} is missing`); continue; }
+    if (!tensor) {
+      problems.push(`${label} is missing`);
+      continue;
+    }
     if (spec.dtype && tensor.dtype !== spec.dtype) problems.push(`${label} is ${tensor.dtype}, expected ${spec.dtype}`);
-    if (tensor.data.length !== numel(tensor.dims)) problems.push(`${label} holds ${tensor.data.length} values but its dims [${tensor.dims}] need ${numel(tensor.dims)}`);
+    if (tensor.data.length !== numel(tensor.dims))
+      problems.push(
+        `${label} holds ${tensor.data.length} values but its dims [${tensor.dims}] need ${numel(tensor.dims)}`,
+      );
     if (!spec.dims) continue;
     const expected = `${label} has dims [${tensor.dims}], expected ${show(spec.dims)}`;
-    if (tensor.dims.length !== spec.dims.length) { problems.push(expected); continue; }
+    if (tensor.dims.length !== spec.dims.length) {
+      problems.push(expected);
+      continue;
+    }
     spec.dims.forEach((d, i) => {
       const got = tensor.dims[i]!;
       if (typeof d === "number" && d !== got) problems.push(`${expected} (axis ${i})`);
       if (typeof d === "string") {
         const seen = symbols.get(d);
-        if (seen && seen.value !== got) problems.push(`${label} has ${d}=${got} on axis ${i} but ${seen.role} has ${d}=${seen.value}`);
+        if (seen && seen.value !== got)
+          problems.push(`${label} has ${d}=${got} on axis ${i} but ${seen.role} has ${d}=${seen.value}`);
         else if (!seen) symbols.set(d, { value: got, role: spec.role });
       }
       if (got < 1) problems.push(`${label} has an empty axis ${i}`);

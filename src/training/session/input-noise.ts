@@ -17,7 +17,8 @@ export interface InputNoise {
 }
 
 export function withInputNoise(trainStep: ModelProto, batch: string, noise: InputNoise): ModelProto {
-  if (!(noise.std >= 0) || !Number.isFinite(noise.std)) throw new UserError(`input noise std must be a finite number >= 0, got ${noise.std}`);
+  if (!(noise.std >= 0) || !Number.isFinite(noise.std))
+    throw new UserError(`input noise std must be a finite number >= 0, got ${noise.std}`);
   const model = cloneModel(trainStep);
   const g = model.graph!;
   const b = new GraphBuilder(g);
@@ -26,8 +27,16 @@ export function withInputNoise(trainStep: ModelProto, batch: string, noise: Inpu
   const sample = b.unique(`${batch}/noise`);
   g.node.unshift(
     newNode({
-      opType: "RandomNormalLike", name: sample, input: [batch], output: [sample],
-      attribute: makeAttributes({ dtype: DataType.FLOAT, mean: float(0), scale: float(noise.std), seed: float(noise.seed ?? 0) }),
+      opType: "RandomNormalLike",
+      name: sample,
+      input: [batch],
+      output: [sample],
+      attribute: makeAttributes({
+        dtype: DataType.FLOAT,
+        mean: float(0),
+        scale: float(noise.std),
+        seed: float(noise.seed ?? 0),
+      }),
     }),
     newNode({ opType: "Add", name: noisy, input: [batch, sample], output: [noisy] }),
   );

@@ -6,7 +6,15 @@
  */
 import { UserError } from "../../errors.js";
 import { GraphBuilder } from "../../onnx/builder.js";
-import { newGraph, newModel, newNode, newTensorValueInfo, valueInfoDims, valueInfoElemType, type ModelProto } from "../../onnx/proto.js";
+import {
+  newGraph,
+  newModel,
+  newNode,
+  newTensorValueInfo,
+  valueInfoDims,
+  valueInfoElemType,
+  type ModelProto,
+} from "../../onnx/proto.js";
 import { makeAttribute } from "../../onnx/attributes.js";
 import { int64, onnxFromDtype } from "../../onnx/tensor.js";
 import type { ManifestLike } from "./contract.js";
@@ -24,10 +32,16 @@ export interface MultiStepNames {
 
 const BODY = "step/";
 
-export function buildMultiStep(trainStep: ModelProto, manifest: ManifestLike): { model: ModelProto; names: MultiStepNames } {
+export function buildMultiStep(
+  trainStep: ModelProto,
+  manifest: ManifestLike,
+): { model: ModelProto; names: MultiStepNames } {
   const src = trainStep.graph!;
   const nested = src.node.filter((n) => n.attribute.some((a) => a.g || a.graphs.length));
-  if (nested.length) throw new UserError(`K steps per run need a train step without control flow (found ${nested.map((n) => n.opType).join(", ")})`);
+  if (nested.length)
+    throw new UserError(
+      `K steps per run need a train step without control flow (found ${nested.map((n) => n.opType).join(", ")})`,
+    );
   const names: MultiStepNames = {
     batches: "multi_step/batches",
     targets: manifest.inputs.targets ? "multi_step/targets" : null,
@@ -35,22 +49,39 @@ export function buildMultiStep(trainStep: ModelProto, manifest: ManifestLike): {
     losses: "multi_step/losses",
   };
   // Other inputs (class weights) are the same every step: outer inputs the body reads by their own name.
-  const own = new Set([manifest.inputs.batch, manifest.inputs.targets, manifest.inputs.lr, ...manifest.state.map((s) => s.name)]);
+  const own = new Set([
+    manifest.inputs.batch,
+    manifest.inputs.targets,
+    manifest.inputs.lr,
+    ...manifest.state.map((s) => s.name),
+  ]);
   const passThrough = src.input.filter((v) => !own.has(v.name));
   const outerNames = new Set(passThrough.map((v) => v.name));
   const r = (name: string) => (name === "" || outerNames.has(name) ? name : `${BODY}${name}`);
   const inputInfo = (name: string) => src.input.find((v) => v.name === name)!;
 
   const body = newGraph({ name: "train_step_body" });
-  body.input.push(newTensorValueInfo(r("iter"), onnxFromDtype("int64"), []), newTensorValueInfo(r("cond_in"), onnxFromDtype("bool"), []));
+  body.input.push(
+    newTensorValueInfo(r("iter"), onnxFromDtype("int64"), []),
+    newTensorValueInfo(r("cond_in"), onnxFromDtype("bool"), []),
+  );
   for (const s of manifest.state) body.input.push(newTensorValueInfo(r(s.name), onnxFromDtype(s.dtype), s.dims));
   const gather = (outer: string, inner: string) =>
-    body.node.push(newNode({ opType: "Gather", name: `${BODY}gather/${inner}`, input: [outer, r("iter")], output: [r(inner)], attribute: [makeAttribute("axis", 0)] }));
+    body.node.push(
+      newNode({
+        opType: "Gather",
+        name: `${BODY}gather/${inner}`,
+        input: [outer, r("iter")],
+        output: [r(inner)],
+        attribute: [makeAttribute("axis", 0)],
+      }),
+    );
   gather(names.batches, manifest.inputs.batch);
   if (names.targets) gather(names.targets, manifest.inputs.targets!);
   gather(names.lrs, manifest.inputs.lr);
   body.node.push(newNode({ opType: "Identity", name: `${BODY}cond`, input: [r("cond_in")], output: [r("cond_out")] }));
-  for (const n of src.node) body.node.push(newNode({ ...n, name: r(n.name || n.output[0]!), input: n.input.map(r), output: n.output.map(r) }));
+  for (const n of src.node)
+    body.node.push(newNode({ ...n, name: r(n.name || n.output[0]!), input: n.input.map(r), output: n.output.map(r) }));
   for (const t of src.initializer) body.initializer.push({ ...t, name: r(t.name) });
   for (const v of src.valueInfo) body.valueInfo.push({ ...v, name: r(v.name) });
   body.output.push(newTensorValueInfo(r("cond_out"), onnxFromDtype("bool"), []));
@@ -68,7 +99,12 @@ export function buildMultiStep(trainStep: ModelProto, manifest: ManifestLike): {
   outer.input.push(newTensorValueInfo(names.lrs, onnxFromDtype("float32"), ["K"]));
   outer.input.push(...passThrough);
   for (const s of manifest.state) outer.input.push(newTensorValueInfo(s.name, onnxFromDtype(s.dtype), s.dims));
-  const k = b.op("Gather", [b.op("Shape", [names.lrs], undefined, "multi_step/shape"), b.constant("multi_step/axis0", int64([], [0]))], { axis: 0 }, "multi_step/k");
+  const k = b.op(
+    "Gather",
+    [b.op("Shape", [names.lrs], undefined, "multi_step/shape"), b.constant("multi_step/axis0", int64([], [0]))],
+    { axis: 0 },
+    "multi_step/k",
+  );
   b.node("Loop", [k, "", ...manifest.state.map((s) => s.name)], {
     name: "multi_step/loop",
     outputs: [...manifest.state.map((s) => s.output), names.losses],
@@ -76,5 +112,8 @@ export function buildMultiStep(trainStep: ModelProto, manifest: ManifestLike): {
   });
   for (const s of manifest.state) outer.output.push(newTensorValueInfo(s.output, onnxFromDtype(s.dtype), s.dims));
   outer.output.push(newTensorValueInfo(names.losses, onnxFromDtype("float32"), ["K"]));
-  return { model: newModel({ irVersion: trainStep.irVersion, opsetImport: trainStep.opsetImport, graph: outer }), names };
+  return {
+    model: newModel({ irVersion: trainStep.irVersion, opsetImport: trainStep.opsetImport, graph: outer }),
+    names,
+  };
 }

@@ -35,16 +35,29 @@ export interface TrainingSessionOptions {
   classWeights?: Tensor;
 }
 
-export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">> & Pick<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">;
+export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">> &
+  Pick<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">;
 
 export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
   const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as TrainingSessionOptions;
-  const r = { executionProvider: "cpu" as ExecutionProvider, deviceId: 0, fallbackToCpu: false, graphOptimizationLevel: "all" as GraphOptimizationLevel, checkLoss: true, allowSpinning: false, ...given };
+  const r = {
+    executionProvider: "cpu" as ExecutionProvider,
+    deviceId: 0,
+    fallbackToCpu: false,
+    graphOptimizationLevel: "all" as GraphOptimizationLevel,
+    checkLoss: true,
+    allowSpinning: false,
+    ...given,
+  };
   const problems: string[] = [];
-  if (r.executionProvider !== "cpu" && r.executionProvider !== "cuda") problems.push(`executionProvider must be "cpu" or "cuda", got "${r.executionProvider}"`);
-  if (!Number.isInteger(r.deviceId) || r.deviceId < 0) problems.push(`deviceId must be a non-negative integer, got ${r.deviceId}`);
-  if (r.intraOpThreads !== undefined && (!Number.isInteger(r.intraOpThreads) || r.intraOpThreads < 1)) problems.push(`intraOpThreads must be a positive integer, got ${r.intraOpThreads}`);
-  if (!["disabled", "basic", "extended", "all"].includes(r.graphOptimizationLevel)) problems.push(`graphOptimizationLevel must be disabled, basic, extended or all, got "${r.graphOptimizationLevel}"`);
+  if (r.executionProvider !== "cpu" && r.executionProvider !== "cuda")
+    problems.push(`executionProvider must be "cpu" or "cuda", got "${r.executionProvider}"`);
+  if (!Number.isInteger(r.deviceId) || r.deviceId < 0)
+    problems.push(`deviceId must be a non-negative integer, got ${r.deviceId}`);
+  if (r.intraOpThreads !== undefined && (!Number.isInteger(r.intraOpThreads) || r.intraOpThreads < 1))
+    problems.push(`intraOpThreads must be a positive integer, got ${r.intraOpThreads}`);
+  if (!["disabled", "basic", "extended", "all"].includes(r.graphOptimizationLevel))
+    problems.push(`graphOptimizationLevel must be disabled, basic, extended or all, got "${r.graphOptimizationLevel}"`);
   if (problems.length) throw new UserError(problems.join("; "), "training session options");
   return r;
 }
@@ -83,13 +96,16 @@ export function ortNativeDir(): string {
 /** Explains a failure to create a CUDA session: which provider libraries are missing, and ORT's message. */
 export function cudaLoadError(cause: unknown, deviceId: number): UserError {
   const dir = ortNativeDir();
-  const libs = process.platform === "win32"
-    ? ["onnxruntime_providers_shared.dll", "onnxruntime_providers_cuda.dll"]
-    : ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"];
+  const libs =
+    process.platform === "win32"
+      ? ["onnxruntime_providers_shared.dll", "onnxruntime_providers_cuda.dll"]
+      : ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"];
   const missing = libs.filter((l) => !existsSync(join(dir, l)));
   const why = missing.length
     ? `missing ${missing.join(" and ")} in ${dir} (this onnxruntime-node install is CPU-only; see docs/PERFORMANCE.md for the CUDA kit)`
     : `the provider libraries are in ${dir} but did not load (CUDA/cuDNN libraries on LD_LIBRARY_PATH? device ${deviceId} present?)`;
   const msg = cause instanceof Error ? cause.message : String(cause);
-  return new UserError(`the CUDA execution provider failed to load: ${why}; onnxruntime said: ${msg}. Pass fallbackToCpu to run on the CPU instead`);
+  return new UserError(
+    `the CUDA execution provider failed to load: ${why}; onnxruntime said: ${msg}. Pass fallbackToCpu to run on the CPU instead`,
+  );
 }

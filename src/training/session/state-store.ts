@@ -78,7 +78,8 @@ function checkTensor(s: StateSpec, t: Tensor | undefined): string[] {
   const p: string[] = [];
   if (t.dtype !== s.dtype) p.push(`'${s.name}' is ${t.dtype}, expected ${s.dtype}`);
   if (!sameDims(t.dims, s.dims)) p.push(`'${s.name}' has dims [${t.dims}], expected [${s.dims}]`);
-  else if (t.data.length !== numel(s.dims)) p.push(`'${s.name}' holds ${t.data.length} values, expected ${numel(s.dims)}`);
+  else if (t.data.length !== numel(s.dims))
+    p.push(`'${s.name}' holds ${t.data.length} values, expected ${numel(s.dims)}`);
   return p;
 }
 

@@ -13,7 +13,14 @@ import { Evaluator } from "./evaluator.js";
 import { inferenceModel } from "./export-model.js";
 import { isModelTensor, type ArtifactsLike, type ManifestLike } from "./contract.js";
 import { checkInputs, inputSpec, type InputSpec } from "./input-check.js";
-import { cudaLoadError, resolveOptions, sessionOptions, type ExecutionProvider, type ResolvedOptions, type TrainingSessionOptions } from "./options.js";
+import {
+  cudaLoadError,
+  resolveOptions,
+  sessionOptions,
+  type ExecutionProvider,
+  type ResolvedOptions,
+  type TrainingSessionOptions,
+} from "./options.js";
 import { withInputNoise } from "./input-noise.js";
 import { buildMultiStep, type MultiStepNames } from "./multi-step.js";
 import { fromOrt, toOrt } from "../ort-tensor.js";
@@ -55,13 +62,20 @@ export class TrainingSession {
   static async create(artifacts: ArtifactsLike, options: TrainingSessionOptions = {}): Promise<TrainingSession> {
     const o = resolveOptions(options);
     const m = artifacts.manifest;
-    if (o.inputNoise) artifacts = { ...artifacts, trainStep: withInputNoise(artifacts.trainStep, m.inputs.batch, o.inputNoise) };
+    if (o.inputNoise)
+      artifacts = { ...artifacts, trainStep: withInputNoise(artifacts.trainStep, m.inputs.batch, o.inputNoise) };
     const state = new StateStore(m.state, artifacts.initialState);
     const graph = artifacts.trainStep.graph!;
     if (m.inputs.classWeights) {
-      checkInputs([{ spec: inputSpec(graph, m.inputs.classWeights, "classWeights"), tensor: o.classWeights }], "training session options");
+      checkInputs(
+        [{ spec: inputSpec(graph, m.inputs.classWeights, "classWeights"), tensor: o.classWeights }],
+        "training session options",
+      );
     } else if (o.classWeights) {
-      throw new UserError("classWeights given, but the train step was built without class weights", "training session options");
+      throw new UserError(
+        "classWeights given, but the train step was built without class weights",
+        "training session options",
+      );
     }
     const specs = {
       batch: inputSpec(graph, m.inputs.batch, "batch"),
@@ -75,7 +89,9 @@ export class TrainingSession {
     } catch (e) {
       if (ep !== "cuda") throw e;
       if (!o.fallbackToCpu) throw cudaLoadError(e, o.deviceId);
-      process.stderr.write(`onnx-unlearn: warning: ${cudaLoadError(e, o.deviceId).message.split("; onnxruntime said")[0]}; running on the CPU\n`);
+      process.stderr.write(
+        `onnx-unlearn: warning: ${cudaLoadError(e, o.deviceId).message.split("; onnxruntime said")[0]}; running on the CPU\n`,
+      );
       ep = "cpu";
       sessions = await openSessions(artifacts, o, ep);
     }
@@ -114,7 +130,9 @@ export class TrainingSession {
       const out = await this.train.run(feeds, fetches);
       const loss = (this.loss.data as Float32Array)[0]!;
       if (this.options.checkLoss && !Number.isFinite(loss)) {
-        throw new UserError(`the loss is ${loss} at step ${this.completed + 1}; stopped, the state is as it was before this step (lower the learning rate?)`);
+        throw new UserError(
+          `the loss is ${loss} at step ${this.completed + 1}; stopped, the state is as it was before this step (lower the learning rate?)`,
+        );
       }
       this.state.commit();
       this.completed++;
@@ -132,13 +150,21 @@ export class TrainingSession {
    * Same numbers as K calls of step(). A non-finite loss throws naming its step and leaves the state as it
    * was before the K steps.
    */
-  async stepMany(batches: Tensor, targets: Tensor | undefined, lr: number | readonly number[]): Promise<{ losses: Float32Array }> {
+  async stepMany(
+    batches: Tensor,
+    targets: Tensor | undefined,
+    lr: number | readonly number[],
+  ): Promise<{ losses: Float32Array }> {
     const where = `steps ${this.completed + 1}..${this.completed + (batches.dims[0] ?? 0)}`;
     const multi = this.multi ?? (this.multi = await this.openMultiStep());
     const feeds = this.batchFeeds(multi, batches, targets, where);
     const k = batches.dims[0]!;
     const lrs = typeof lr === "number" ? new Float32Array(k).fill(lr) : Float32Array.from(lr);
-    if (lrs.length !== k || !lrs.every(Number.isFinite)) throw new UserError(`expected ${k} finite learning rates, got [${Array.from(lr as ArrayLike<number>).join(", ")}]`, where);
+    if (lrs.length !== k || !lrs.every(Number.isFinite))
+      throw new UserError(
+        `expected ${k} finite learning rates, got [${Array.from(lr as ArrayLike<number>).join(", ")}]`,
+        where,
+      );
     this.enter();
     try {
       feeds[multi.names.lrs] = new OrtTensor("float32", lrs, [k]);
@@ -147,7 +173,9 @@ export class TrainingSession {
       const losses = out[multi.names.losses]!.data as Float32Array;
       const bad = this.options.checkLoss ? losses.findIndex((v) => !Number.isFinite(v)) : -1;
       if (bad >= 0) {
-        throw new UserError(`the loss is ${losses[bad]} at step ${this.completed + bad + 1}; stopped, the state is as it was before step ${this.completed + 1} (lower the learning rate?)`);
+        throw new UserError(
+          `the loss is ${losses[bad]} at step ${this.completed + bad + 1}; stopped, the state is as it was before step ${this.completed + 1} (lower the learning rate?)`,
+        );
       }
       this.state.commit();
       this.completed += k;
@@ -159,7 +187,10 @@ export class TrainingSession {
 
   private async openMultiStep() {
     const { model, names } = buildMultiStep(this.artifacts.trainStep, this.manifest);
-    const session = await InferenceSession.create(encodeModel(model), sessionOptions(this.options, this.executionProvider));
+    const session = await InferenceSession.create(
+      encodeModel(model),
+      sessionOptions(this.options, this.executionProvider),
+    );
     return {
       session,
       names,
@@ -173,7 +204,10 @@ export class TrainingSession {
     checkInputs([{ spec: this.specs.evalBatch, tensor: batch }], "evaluate");
     this.enter();
     try {
-      const io = this.manifest.eval ?? { input: this.manifest.source.inputName, output: this.manifest.source.outputName };
+      const io = this.manifest.eval ?? {
+        input: this.manifest.source.inputName,
+        output: this.manifest.source.outputName,
+      };
       const feeds: Record<string, OrtTensor> = { [io.input]: toOrt(batch) };
       const current = this.state.feeds();
       for (const name of this.evalSession.inputNames) if (Object.hasOwn(current, name)) feeds[name] = current[name]!;
@@ -193,7 +227,8 @@ export class TrainingSession {
   setParameters(values: Map<string, Tensor>, what = "parameters"): void {
     const byInit = new Map(this.manifest.state.filter(isModelTensor).map((s) => [s.initializer!, s.name]));
     const unknown = [...values.keys()].filter((k) => !byInit.has(k));
-    if (unknown.length) throw new UserError(`not tensors of this model: ${unknown.map((k) => `'${k}'`).join(", ")}`, what);
+    if (unknown.length)
+      throw new UserError(`not tensors of this model: ${unknown.map((k) => `'${k}'`).join(", ")}`, what);
     this.state.set(new Map([...values].map(([k, t]) => [byInit.get(k)!, t])), what);
   }
 
@@ -236,7 +271,11 @@ export class TrainingSession {
   /** A frozen snapshot of the current model for bulk inference (faster than evaluate; see evaluator.ts). */
   async createEvaluator(): Promise<Evaluator> {
     const m = this.manifest;
-    return Evaluator.create(this.inferenceModel(), { input: m.source.inputName, output: m.source.outputName }, sessionOptions(this.options, this.executionProvider));
+    return Evaluator.create(
+      this.inferenceModel(),
+      { input: m.source.inputName, output: m.source.outputName },
+      sessionOptions(this.options, this.executionProvider),
+    );
   }
 
   /** Writes inferenceModel() to `path` (same graph, input/output names and opset as the source model). */
@@ -254,7 +293,12 @@ export class TrainingSession {
    * Checks a step's batch and targets against the train step's inputs (every problem at once) and returns
    * the feeds without the learning rate: the state, the class weights, the batch and the targets.
    */
-  private batchFeeds(specs: { batch: InputSpec; targets?: InputSpec }, batch: Tensor, targets: Tensor | undefined, where: string): Record<string, OrtTensor> {
+  private batchFeeds(
+    specs: { batch: InputSpec; targets?: InputSpec },
+    batch: Tensor,
+    targets: Tensor | undefined,
+    where: string,
+  ): Record<string, OrtTensor> {
     const given: { spec: InputSpec; tensor: Tensor | undefined }[] = [{ spec: specs.batch, tensor: batch }];
     if (specs.targets) given.push({ spec: specs.targets, tensor: targets });
     else if (targets) throw new UserError("this train step takes no targets (the teacher runs inside it)", where);
@@ -270,7 +314,11 @@ export class TrainingSession {
   }
 }
 
-async function openSessions(a: ArtifactsLike, o: ResolvedOptions, ep: ExecutionProvider): Promise<[InferenceSession, InferenceSession]> {
+async function openSessions(
+  a: ArtifactsLike,
+  o: ResolvedOptions,
+  ep: ExecutionProvider,
+): Promise<[InferenceSession, InferenceSession]> {
   const opts = sessionOptions(o, ep);
   const train = await InferenceSession.create(encodeModel(a.trainStep), opts);
   try {

@@ -2,7 +2,15 @@ import { expect } from "chai";
 import * as ort from "onnxruntime-node";
 import { appendBackward } from "../../../src/autograd/engine.js";
 import { float, makeAttributes } from "../../../src/onnx/attributes.js";
-import { encodeModel, newGraph, newModel, newNode, newOpset, newTensorValueInfo, DataType } from "../../../src/onnx/proto.js";
+import {
+  encodeModel,
+  newGraph,
+  newModel,
+  newNode,
+  newOpset,
+  newTensorValueInfo,
+  DataType,
+} from "../../../src/onnx/proto.js";
 import { makeTensorProto } from "../../../src/onnx/tensor.js";
 import { checkGradient } from "../../helpers/gradcheck.js";
 
@@ -24,21 +32,51 @@ async function dropoutGrad(c: TrainCase) {
   const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1));
   const u = Float32Array.from({ length: n }, (_, i) => Math.cos(3 * i));
   const init = [makeTensorProto("u", { dtype: "float32", dims, data: u })];
-  if (c.ratio !== undefined) init.push(makeTensorProto("ratio", { dtype: "float32", dims: [], data: Float32Array.from([c.ratio]) }));
-  if (c.training === "constant") init.push(makeTensorProto("training", { dtype: "bool", dims: [], data: Uint8Array.from([1]) }));
+  if (c.ratio !== undefined)
+    init.push(makeTensorProto("ratio", { dtype: "float32", dims: [], data: Float32Array.from([c.ratio]) }));
+  if (c.training === "constant")
+    init.push(makeTensorProto("training", { dtype: "bool", dims: [], data: Uint8Array.from([1]) }));
   const g = newGraph({
     name: "dropout",
     node: [
-      newNode({ opType: "Dropout", name: "drop", input: ["x", c.ratio === undefined ? "" : "ratio", "training"], output: ["y", "mask"], attribute: makeAttributes({ seed: 7 }) }),
+      newNode({
+        opType: "Dropout",
+        name: "drop",
+        input: ["x", c.ratio === undefined ? "" : "ratio", "training"],
+        output: ["y", "mask"],
+        attribute: makeAttributes({ seed: 7 }),
+      }),
       newNode({ opType: "Mul", name: "proj", input: ["y", "u"], output: ["p"] }),
-      newNode({ opType: "ReduceSum", name: "sum", input: ["p"], output: ["loss"], attribute: makeAttributes({ keepdims: 0 }) }),
+      newNode({
+        opType: "ReduceSum",
+        name: "sum",
+        input: ["p"],
+        output: ["loss"],
+        attribute: makeAttributes({ keepdims: 0 }),
+      }),
     ],
-    input: [newTensorValueInfo("x", DataType.FLOAT, dims), ...(c.training === "input" ? [newTensorValueInfo("training", DataType.BOOL, [])] : [])],
+    input: [
+      newTensorValueInfo("x", DataType.FLOAT, dims),
+      ...(c.training === "input" ? [newTensorValueInfo("training", DataType.BOOL, [])] : []),
+    ],
     initializer: init,
   });
-  const grads = appendBackward(g, { loss: "loss", wrt: ["x"], opset: 17, shapes: new Map([["y", dims], ["loss", []]]) });
-  g.output = [newTensorValueInfo(grads.get("x")!, DataType.FLOAT, dims), newTensorValueInfo("mask", DataType.BOOL, dims)];
-  const session = await ort.InferenceSession.create(encodeModel(newModel({ irVersion: 9n, opsetImport: [newOpset("", 17)], graph: g })));
+  const grads = appendBackward(g, {
+    loss: "loss",
+    wrt: ["x"],
+    opset: 17,
+    shapes: new Map([
+      ["y", dims],
+      ["loss", []],
+    ]),
+  });
+  g.output = [
+    newTensorValueInfo(grads.get("x")!, DataType.FLOAT, dims),
+    newTensorValueInfo("mask", DataType.BOOL, dims),
+  ];
+  const session = await ort.InferenceSession.create(
+    encodeModel(newModel({ irVersion: 9n, opsetImport: [newOpset("", 17)], graph: g })),
+  );
   const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor("float32", x, dims) };
   if (c.training === "input") feeds["training"] = new ort.Tensor("bool", Uint8Array.from([c.mode ? 1 : 0]), []);
   const out = await session.run(feeds);
@@ -52,17 +90,28 @@ function expectDropoutGrad(r: Awaited<ReturnType<typeof dropoutGrad>>, scale: nu
 }
 
 describe("Dropout gradient rule", () => {
-  it("inference (no training_mode input): identity", () => checkGradient({ op: "Dropout", dtype: "float32", inputs: [{ dims: [3, 4] }] }));
+  it("inference (no training_mode input): identity", () =>
+    checkGradient({ op: "Dropout", dtype: "float32", inputs: [{ dims: [3, 4] }] }));
   it("training_mode constant false: identity", () =>
     checkGradient({
       op: "Dropout",
       dtype: "float32",
       inputs: [{ dims: [3, 4] }, { dims: [], constant: true, values: [0.3] }, { dims: [], dtype: "bool", values: [0] }],
     }));
-  it("opset 10 (ratio attribute): identity", () => checkGradient({ op: "Dropout", opset: 10, dtype: "float32", attrs: { ratio: float(0.2) }, inputs: [{ dims: [2, 3] }] }));
-  it("training, constant ratio 0.3: dY * mask / 0.7", async () => expectDropoutGrad(await dropoutGrad({ ratio: 0.3, training: "constant" }), 1 / 0.7, true));
-  it("training, default ratio 0.5", async () => expectDropoutGrad(await dropoutGrad({ training: "constant" }), 2, true));
-  it("training_mode fed at run time, true", async () => expectDropoutGrad(await dropoutGrad({ ratio: 0.25, training: "input", mode: true }), 1 / 0.75, true));
+  it("opset 10 (ratio attribute): identity", () =>
+    checkGradient({
+      op: "Dropout",
+      opset: 10,
+      dtype: "float32",
+      attrs: { ratio: float(0.2) },
+      inputs: [{ dims: [2, 3] }],
+    }));
+  it("training, constant ratio 0.3: dY * mask / 0.7", async () =>
+    expectDropoutGrad(await dropoutGrad({ ratio: 0.3, training: "constant" }), 1 / 0.7, true));
+  it("training, default ratio 0.5", async () =>
+    expectDropoutGrad(await dropoutGrad({ training: "constant" }), 2, true));
+  it("training_mode fed at run time, true", async () =>
+    expectDropoutGrad(await dropoutGrad({ ratio: 0.25, training: "input", mode: true }), 1 / 0.75, true));
   it("training_mode fed at run time, false: identity", async () => {
     const r = await dropoutGrad({ ratio: 0.25, training: "input", mode: false });
     expect(Array.from(r.mask).every((m) => m === 1)).to.equal(true);
@@ -74,7 +123,11 @@ describe("Dropout gradient rule", () => {
       const err = await checkGradient({
         op: "Dropout",
         dtype: "float32",
-        inputs: [{ dims: [3, 4] }, { dims: [], constant: true, values: [0.3] }, { dims: [], dtype: "bool", values: [1] }],
+        inputs: [
+          { dims: [3, 4] },
+          { dims: [], constant: true, values: [0.3] },
+          { dims: [], dtype: "bool", values: [1] },
+        ],
       }).catch((e: Error) => e);
       expect(err).to.be.instanceOf(Error);
       expect((err as Error).name).to.equal("UserError");

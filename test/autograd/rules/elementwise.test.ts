@@ -17,19 +17,51 @@ const unary: Case[] = [
   { title: "Reciprocal", op: "Reciprocal", inputs: [{ dims: [2, 3], range: pos }] },
   { title: "Abs", op: "Abs", inputs: [{ dims: [2, 3] }] },
   { title: "Erf", op: "Erf", dtype: "float32", inputs: [{ dims: [2, 3] }] },
-  { title: "Gelu none (opset 20)", op: "Gelu", opset: 20, dtype: "float32", inputs: [{ dims: [2, 5], range: [-3, 3] }] },
-  { title: "Gelu tanh (opset 20)", op: "Gelu", opset: 20, dtype: "float32", attrs: { approximate: "tanh" }, inputs: [{ dims: [2, 5], range: [-3, 3] }] },
+  {
+    title: "Gelu none (opset 20)",
+    op: "Gelu",
+    opset: 20,
+    dtype: "float32",
+    inputs: [{ dims: [2, 5], range: [-3, 3] }],
+  },
+  {
+    title: "Gelu tanh (opset 20)",
+    op: "Gelu",
+    opset: 20,
+    dtype: "float32",
+    attrs: { approximate: "tanh" },
+    inputs: [{ dims: [2, 5], range: [-3, 3] }],
+  },
   { title: "Identity", op: "Identity", inputs: [{ dims: [2, 3] }] },
   { title: "Cast float->double", op: "Cast", attrs: { to: 11 }, inputs: [{ dims: [2, 3], dtype: "float32" }] },
   { title: "Cast double->double", op: "Cast", attrs: { to: 11 }, inputs: [{ dims: [2, 3] }] },
 ];
 
 const clip: Case[] = [
-  { title: "Clip min/max inputs (ReLU6)", op: "Clip", inputs: [{ dims: [3, 4], range: [-2, 8] }, { dims: [], constant: true, values: [0] }, { dims: [], constant: true, values: [6] }] },
-  { title: "Clip max only", op: "Clip", inputs: [{ dims: [3, 4] }, { dims: [], omit: true }, { dims: [], constant: true, values: [0.3] }] },
+  {
+    title: "Clip min/max inputs (ReLU6)",
+    op: "Clip",
+    inputs: [
+      { dims: [3, 4], range: [-2, 8] },
+      { dims: [], constant: true, values: [0] },
+      { dims: [], constant: true, values: [6] },
+    ],
+  },
+  {
+    title: "Clip max only",
+    op: "Clip",
+    inputs: [{ dims: [3, 4] }, { dims: [], omit: true }, { dims: [], constant: true, values: [0.3] }],
+  },
   { title: "Clip min only", op: "Clip", inputs: [{ dims: [3, 4] }, { dims: [], constant: true, values: [-0.2] }] },
   { title: "Clip no bounds", op: "Clip", inputs: [{ dims: [3, 4] }] },
-  { title: "Clip attributes (opset 10)", op: "Clip", opset: 10, dtype: "float32", attrs: { min: float(-0.5), max: float(0.5) }, inputs: [{ dims: [3, 4] }] },
+  {
+    title: "Clip attributes (opset 10)",
+    op: "Clip",
+    opset: 10,
+    dtype: "float32",
+    attrs: { min: float(-0.5), max: float(0.5) },
+    inputs: [{ dims: [3, 4] }],
+  },
 ];
 
 const binary: Case[] = [
@@ -42,26 +74,59 @@ const binary: Case[] = [
   { title: "Div broadcast", op: "Div", inputs: [{ dims: [2, 3, 4] }, { dims: [4], range: pos }] },
   { title: "Pow both inputs", op: "Pow", inputs: [{ dims: [2, 3], range: pos }, { dims: [3] }] },
   { title: "Pow integer exponent", op: "Pow", inputs: [{ dims: [2, 3] }, { dims: [], dtype: "int64", values: [3] }] },
-  { title: "Mul broadcast (opset 11: ReduceSum axes attribute)", op: "Mul", opset: 11, inputs: [{ dims: [2, 1, 4] }, { dims: [3, 1] }] },
+  {
+    title: "Mul broadcast (opset 11: ReduceSum axes attribute)",
+    op: "Mul",
+    opset: 11,
+    inputs: [{ dims: [2, 1, 4] }, { dims: [3, 1] }],
+  },
   { title: "Sum of three", op: "Sum", inputs: [{ dims: [2, 3] }, { dims: [3] }, { dims: [2, 1] }] },
 ];
 
 const more: Case[] = [
   { title: "Softplus", op: "Softplus", dtype: "float32", inputs: [{ dims: [2, 3], range: [-3, 3] }] },
-  { title: "Elu alpha 0.5", op: "Elu", dtype: "float32", attrs: { alpha: float(0.5) }, inputs: [{ dims: [2, 3], range: [-2, 2] }] },
+  {
+    title: "Elu alpha 0.5",
+    op: "Elu",
+    dtype: "float32",
+    attrs: { alpha: float(0.5) },
+    inputs: [{ dims: [2, 3], range: [-2, 2] }],
+  },
   { title: "HardSigmoid", op: "HardSigmoid", dtype: "float32", inputs: [{ dims: [3, 4], range: [-4, 4] }] },
-  { title: "HardSwish (opset 14)", op: "HardSwish", opset: 14, dtype: "float32", inputs: [{ dims: [3, 4], range: [-5, 5] }] },
+  {
+    title: "HardSwish (opset 14)",
+    op: "HardSwish",
+    opset: 14,
+    dtype: "float32",
+    inputs: [{ dims: [3, 4], range: [-5, 5] }],
+  },
   { title: "Mean broadcast", op: "Mean", dtype: "float32", inputs: [{ dims: [2, 3] }, { dims: [3] }] },
   { title: "Max broadcast", op: "Max", inputs: [{ dims: [2, 3] }, { dims: [3] }, { dims: [2, 1] }] },
-  { title: "Max with ties: split evenly", op: "Max", inputs: [{ dims: [4], values: [1, 2, 3, -1] }, { dims: [4], values: [1, 0, 5, -1] }] },
+  {
+    title: "Max with ties: split evenly",
+    op: "Max",
+    inputs: [
+      { dims: [4], values: [1, 2, 3, -1] },
+      { dims: [4], values: [1, 0, 5, -1] },
+    ],
+  },
   { title: "Min", op: "Min", inputs: [{ dims: [2, 3] }, { dims: [2, 3] }] },
   { title: "PRelu per-channel slope", op: "PRelu", inputs: [{ dims: [2, 3, 2] }, { dims: [3, 1] }] },
 ];
 
-const runtimeShapes: Case[] = [...binary.slice(1, 5), binary[6]!].map((c) => ({ ...c, title: `${c.title}, runtime shapes`, shapes: "runtime" }));
+const runtimeShapes: Case[] = [...binary.slice(1, 5), binary[6]!].map((c) => ({
+  ...c,
+  title: `${c.title}, runtime shapes`,
+  shapes: "runtime",
+}));
 
-const symbolic: Case[] = [binary[1]!, binary[3]!, binary[6]!, more[8]!].map((c) => ({ ...c, title: `${c.title}, symbolic batch dim`, shapes: "symbolic" }));
+const symbolic: Case[] = [binary[1]!, binary[3]!, binary[6]!, more[8]!].map((c) => ({
+  ...c,
+  title: `${c.title}, symbolic batch dim`,
+  shapes: "symbolic",
+}));
 
 describe("elementwise gradient rules", () => {
-  for (const c of [...unary, ...clip, ...binary, ...more, ...runtimeShapes, ...symbolic]) it(c.title, () => checkGradient(c));
+  for (const c of [...unary, ...clip, ...binary, ...more, ...runtimeShapes, ...symbolic])
+    it(c.title, () => checkGradient(c));
 });

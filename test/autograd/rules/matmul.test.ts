@@ -9,7 +9,11 @@ type Case = GradCheckCase & { title: string };
 // of u, far below the O(1) error of a wrong gradient.
 const FUSED_SCALE_TOL = 1e-6;
 
-const matMul = (title: string, a: number[], b: number[]): Case => ({ title, op: "MatMul", inputs: [{ dims: a }, { dims: b }] });
+const matMul = (title: string, a: number[], b: number[]): Case => ({
+  title,
+  op: "MatMul",
+  inputs: [{ dims: a }, { dims: b }],
+});
 
 const matMuls: Case[] = [
   matMul("2-D", [3, 4], [4, 5]),
@@ -26,7 +30,13 @@ const matMuls: Case[] = [
   { title: "float32", op: "MatMul", dtype: "float32", inputs: [{ dims: [2, 3, 4] }, { dims: [4, 2] }] },
 ];
 
-const gemm = (title: string, a: number[], b: number[], c: number[] | undefined, attrs: GradCheckCase["attrs"]): Case => ({
+const gemm = (
+  title: string,
+  a: number[],
+  b: number[],
+  c: number[] | undefined,
+  attrs: GradCheckCase["attrs"],
+): Case => ({
   title,
   op: "Gemm",
   attrs,
@@ -44,7 +54,12 @@ const gemms: Case[] = [
   gemm("C broadcast [M,1]", [3, 4], [4, 5], [3, 1], ab),
   gemm("C scalar", [3, 4], [4, 5], [], ab),
   gemm("no C", [3, 4], [5, 4], undefined, { transB: 1, alpha: float(1.5) }),
-  { title: "C constant", op: "Gemm", attrs: { transB: 1 }, inputs: [{ dims: [2, 3] }, { dims: [4, 3] }, { dims: [4], constant: true }] },
+  {
+    title: "C constant",
+    op: "Gemm",
+    attrs: { transB: 1 },
+    inputs: [{ dims: [2, 3] }, { dims: [4, 3] }, { dims: [4], constant: true }],
+  },
 ];
 
 describe("matrix product gradient rules", () => {

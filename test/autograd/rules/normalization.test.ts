@@ -36,7 +36,12 @@ const batchNorms: Case[] = [
   bn("training, [N, C, L]", [2, 3, 5], { training_mode: 1 }),
   bn("training, opset 14", [3, 2, 2, 3], { training_mode: 1 }, { opset: 14 }),
   bn("training, opset 15, scale and B constant", [3, 2, 2, 2], { training_mode: 1 }, { opset: 15 }),
-  bn("training, symbolic batch dim (elements per channel from Size)", [3, 2, 2, 3], { training_mode: 1 }, { shapes: "symbolic" }),
+  bn(
+    "training, symbolic batch dim (elements per channel from Size)",
+    [3, 2, 2, 3],
+    { training_mode: 1 },
+    { shapes: "symbolic" },
+  ),
   bn("training, x constant: only dScale and dB", [4, 2, 3, 2], { training_mode: 1 }),
   bn("inference (running statistics)", [2, 3, 3, 2], {}),
   bn("inference, float32, epsilon", [2, 3, 2, 2], { epsilon: float(1e-3) }, { dtype: "float32" }),
@@ -46,12 +51,20 @@ batchNorms[5]!.inputs[1]!.constant = true;
 batchNorms[5]!.inputs[2]!.constant = true;
 batchNorms[7]!.inputs[0]!.constant = true;
 // momentum 0 (the artifacts' form): outputs 1 and 2 are the batch statistics and depend on x, but carry no gradient
-const momentumZero = bn("training, momentum 0 (outputs 1 and 2 are the batch statistics)", [3, 4, 2, 3], { training_mode: 1 });
+const momentumZero = bn("training, momentum 0 (outputs 1 and 2 are the batch statistics)", [3, 4, 2, 3], {
+  training_mode: 1,
+});
 momentumZero.attrs = { training_mode: 1, momentum: float(0) };
 momentumZero.lossOutputs = [0]; // outputs 1 and 2 now depend on x, but carry no gradient (as in the train step)
 batchNorms.push(momentumZero);
 
-const ln = (title: string, x: number[], axis: number | undefined, bias = true, extra: Partial<GradCheckCase> = {}): Case => {
+const ln = (
+  title: string,
+  x: number[],
+  axis: number | undefined,
+  bias = true,
+  extra: Partial<GradCheckCase> = {},
+): Case => {
   const rank = x.length;
   const a = axis === undefined ? rank - 1 : axis < 0 ? axis + rank : axis;
   const normShape = x.slice(a);
@@ -59,7 +72,11 @@ const ln = (title: string, x: number[], axis: number | undefined, bias = true, e
     title,
     op: "LayerNormalization",
     attrs: axis === undefined ? {} : { axis },
-    inputs: [{ dims: x, range: [-2, 2] }, { dims: normShape, range: [0.5, 1.5] }, ...(bias ? [{ dims: normShape }] : [])],
+    inputs: [
+      { dims: x, range: [-2, 2] },
+      { dims: normShape, range: [0.5, 1.5] },
+      ...(bias ? [{ dims: normShape }] : []),
+    ],
     ...extra,
   };
 };

@@ -5,7 +5,13 @@ import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
 type Case = GradCheckCase & { title: string };
 
 // Pools run in float32 only in ORT; the helper's float32 tolerance applies.
-const pool = (op: string, title: string, x: number[], attrs: GradCheckCase["attrs"], extra: Partial<GradCheckCase> = {}): Case => ({
+const pool = (
+  op: string,
+  title: string,
+  x: number[],
+  attrs: GradCheckCase["attrs"],
+  extra: Partial<GradCheckCase> = {},
+): Case => ({
   title,
   op,
   dtype: "float32",
@@ -29,32 +35,105 @@ function separated(dims: number[], seed: string): number[] {
 
 const maxPools: Case[] = [
   pool("MaxPool", "2x2 stride 2", [2, 2, 4, 4], { kernel_shape: [2, 2], strides: [2, 2] }),
-  pool("MaxPool", "3x3 stride 2 pad 1, overlapping (ResNet stem)", [2, 2, 7, 8], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+  pool("MaxPool", "3x3 stride 2 pad 1, overlapping (ResNet stem)", [2, 2, 7, 8], {
+    kernel_shape: [3, 3],
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+  }),
   pool("MaxPool", "stride 1 overlapping, no pads", [1, 2, 5, 5], { kernel_shape: [3, 2] }),
   pool("MaxPool", "ceil_mode", [1, 1, 6, 6], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }),
-  pool("MaxPool", "ceil_mode with pads, odd sizes", [1, 2, 6, 5], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }),
-  pool("MaxPool", "asymmetric pads, stride 3 drops rows", [1, 1, 8, 7], { kernel_shape: [2, 3], strides: [3, 2], pads: [1, 0, 0, 1] }),
+  pool("MaxPool", "ceil_mode with pads, odd sizes", [1, 2, 6, 5], {
+    kernel_shape: [3, 3],
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+    ceil_mode: 1,
+  }),
+  pool("MaxPool", "asymmetric pads, stride 3 drops rows", [1, 1, 8, 7], {
+    kernel_shape: [2, 3],
+    strides: [3, 2],
+    pads: [1, 0, 0, 1],
+  }),
   pool("MaxPool", "dilations 2", [1, 1, 6, 7], { kernel_shape: [2, 2], dilations: [2, 2], pads: [1, 1, 0, 0] }),
-  pool("MaxPool", "auto_pad SAME_UPPER", [1, 1, 5, 6], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER" }),
-  pool("MaxPool", "auto_pad SAME_LOWER", [1, 1, 5, 6], { kernel_shape: [2, 2], strides: [2, 2], auto_pad: "SAME_LOWER" }),
-  pool("MaxPool", "Indices output present", [2, 1, 5, 5], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, { outputs: 2 }),
-  pool("MaxPool", "Indices output in column-major order (recomputed)", [1, 2, 4, 5], { kernel_shape: [2, 2], strides: [1, 2], storage_order: 1 }, { outputs: 2 }),
+  pool("MaxPool", "auto_pad SAME_UPPER", [1, 1, 5, 6], {
+    kernel_shape: [3, 3],
+    strides: [2, 2],
+    auto_pad: "SAME_UPPER",
+  }),
+  pool("MaxPool", "auto_pad SAME_LOWER", [1, 1, 5, 6], {
+    kernel_shape: [2, 2],
+    strides: [2, 2],
+    auto_pad: "SAME_LOWER",
+  }),
+  pool(
+    "MaxPool",
+    "Indices output present",
+    [2, 1, 5, 5],
+    { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+    { outputs: 2 },
+  ),
+  pool(
+    "MaxPool",
+    "Indices output in column-major order (recomputed)",
+    [1, 2, 4, 5],
+    { kernel_shape: [2, 2], strides: [1, 2], storage_order: 1 },
+    { outputs: 2 },
+  ),
   pool("MaxPool", "1-D", [2, 3, 9], { kernel_shape: [3], strides: [2], pads: [1, 1] }),
-  pool("MaxPool", "opset 11, non-overlapping windows", [1, 2, 4, 6], { kernel_shape: [2, 3], strides: [2, 3] }, { opset: 11 }),
+  pool(
+    "MaxPool",
+    "opset 11, non-overlapping windows",
+    [1, 2, 4, 6],
+    { kernel_shape: [2, 3], strides: [2, 3] },
+    { opset: 11 },
+  ),
 ];
 
 const averagePools: Case[] = [
   pool("AveragePool", "2x2 stride 2", [2, 2, 4, 4], { kernel_shape: [2, 2], strides: [2, 2] }),
   pool("AveragePool", "stride 2 drops a row and a column", [1, 1, 7, 7], { kernel_shape: [2, 2], strides: [2, 2] }),
   pool("AveragePool", "pads, count_include_pad 0", [1, 2, 5, 5], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
-  pool("AveragePool", "pads, count_include_pad 1", [1, 2, 5, 5], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }),
-  pool("AveragePool", "ceil_mode, pads, count_include_pad 0", [1, 2, 6, 6], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }),
-  pool("AveragePool", "ceil_mode, pads, count_include_pad 1", [1, 2, 6, 6], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1, count_include_pad: 1 }),
-  pool("AveragePool", "ceil_mode, no pads, count_include_pad 1", [1, 1, 6, 7], { kernel_shape: [3, 2], strides: [2, 2], ceil_mode: 1, count_include_pad: 1 }),
-  pool("AveragePool", "asymmetric pads, odd sizes", [1, 1, 7, 6], { kernel_shape: [2, 3], strides: [2, 3], pads: [0, 1, 1, 0] }),
-  pool("AveragePool", "auto_pad SAME_UPPER", [1, 1, 5, 6], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER" }),
+  pool("AveragePool", "pads, count_include_pad 1", [1, 2, 5, 5], {
+    kernel_shape: [3, 3],
+    pads: [1, 1, 1, 1],
+    count_include_pad: 1,
+  }),
+  pool("AveragePool", "ceil_mode, pads, count_include_pad 0", [1, 2, 6, 6], {
+    kernel_shape: [3, 3],
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+    ceil_mode: 1,
+  }),
+  pool("AveragePool", "ceil_mode, pads, count_include_pad 1", [1, 2, 6, 6], {
+    kernel_shape: [3, 3],
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+    ceil_mode: 1,
+    count_include_pad: 1,
+  }),
+  pool("AveragePool", "ceil_mode, no pads, count_include_pad 1", [1, 1, 6, 7], {
+    kernel_shape: [3, 2],
+    strides: [2, 2],
+    ceil_mode: 1,
+    count_include_pad: 1,
+  }),
+  pool("AveragePool", "asymmetric pads, odd sizes", [1, 1, 7, 6], {
+    kernel_shape: [2, 3],
+    strides: [2, 3],
+    pads: [0, 1, 1, 0],
+  }),
+  pool("AveragePool", "auto_pad SAME_UPPER", [1, 1, 5, 6], {
+    kernel_shape: [3, 3],
+    strides: [2, 2],
+    auto_pad: "SAME_UPPER",
+  }),
   pool("AveragePool", "auto_pad VALID", [1, 1, 5, 6], { kernel_shape: [2, 2], strides: [2, 2], auto_pad: "VALID" }),
-  pool("AveragePool", "dilations (opset 19)", [1, 1, 7, 7], { kernel_shape: [2, 2], dilations: [2, 2], pads: [1, 1, 1, 1] }, { opset: 19 }),
+  pool(
+    "AveragePool",
+    "dilations (opset 19)",
+    [1, 1, 7, 7],
+    { kernel_shape: [2, 2], dilations: [2, 2], pads: [1, 1, 1, 1] },
+    { opset: 19 },
+  ),
   pool("AveragePool", "1-D", [2, 2, 9], { kernel_shape: [3], strides: [2], pads: [1, 1] }),
 ];
 

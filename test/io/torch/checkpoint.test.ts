@@ -7,7 +7,11 @@ import { readTorchFile } from "../../../src/io/torch/checkpoint.js";
 import { op, pickle, storedZip, tensorOps } from "./build-files.js";
 
 const DIR = "test/fixtures/pytorch";
-const sameBytes = (a: Tensor, b: Tensor) => a.dtype === b.dtype && Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+const sameBytes = (a: Tensor, b: Tensor) =>
+  a.dtype === b.dtype &&
+  Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(
+    Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+  );
 
 function expectStateDict(value: unknown, ref: Map<string, Tensor>): void {
   expect(value).to.be.instanceOf(Map);
@@ -22,12 +26,16 @@ function expectStateDict(value: unknown, ref: Map<string, Tensor>): void {
 describe("io/torch: torch.save files", () => {
   for (const m of ["resnet18w8_fmnist", "resnet18w8_tvstem"]) {
     it(`${m}.state_dict.pth (zip) holds exactly the weights of ${m}.weights.safetensors`, () => {
-      expectStateDict(readTorchFile(`${DIR}/${m}.state_dict.pth`), readSafetensors(`${DIR}/${m}.weights.safetensors`).tensors);
+      expectStateDict(
+        readTorchFile(`${DIR}/${m}.state_dict.pth`),
+        readSafetensors(`${DIR}/${m}.weights.safetensors`).tensors,
+      );
     });
   }
   const ref = () => readSafetensors(`${DIR}/resnet18w8_fmnist.weights.safetensors`).tensors;
 
-  it("reads the legacy (pre-1.6) format", () => expectStateDict(readTorchFile(`${DIR}/resnet18w8_fmnist.legacy.pth`), ref()));
+  it("reads the legacy (pre-1.6) format", () =>
+    expectStateDict(readTorchFile(`${DIR}/resnet18w8_fmnist.legacy.pth`), ref()));
 
   it("reads a training checkpoint dict with plain data and the optimizer state", () => {
     const ck = readTorchFile(`${DIR}/resnet18w8_fmnist.checkpoint.pth`) as Map<string, unknown>;
@@ -41,20 +49,26 @@ describe("io/torch: torch.save files", () => {
     const opt = ck.get("optimizer_state_dict") as Map<string, Map<number, Map<string, Tensor>>>;
     expect(opt.get("state")!.size).to.equal(62);
     const buffers = [...opt.get("state")!.values()].map((s) => s.get("momentum_buffer")!);
-    expect(buffers.every((b) => b.dtype === "float32" && b.data.length === b.dims.reduce((x, y) => x * y, 1))).to.equal(true);
+    expect(buffers.every((b) => b.dtype === "float32" && b.data.length === b.dims.reduce((x, y) => x * y, 1))).to.equal(
+      true,
+    );
   });
 
   it("keeps float16 tensors as half bits, within half precision of the float32 weights", () => {
     const sd = readTorchFile(`${DIR}/resnet18w8_fmnist.fp16.pth`) as Map<string, Tensor>;
     for (const [k, w] of ref()) {
       const h = sd.get(k)!;
-      if (w.dtype !== "float32") { expect(sameBytes(h, w), k).to.equal(true); continue; }
+      if (w.dtype !== "float32") {
+        expect(sameBytes(h, w), k).to.equal(true);
+        continue;
+      }
       expect(h.dtype, k).to.equal("float16");
       const hf = halfToFloat32(h.data as Uint16Array);
       const wf = w.data as Float32Array;
       // round-to-nearest half: relative error <= 2^-11 for normal values, absolute <= 2^-25 below 2^-14
       let worst = -Infinity;
-      for (let i = 0; i < wf.length; i++) worst = Math.max(worst, Math.abs(hf[i]! - wf[i]!) - Math.max(Math.abs(wf[i]!) * 2 ** -11, 2 ** -25));
+      for (let i = 0; i < wf.length; i++)
+        worst = Math.max(worst, Math.abs(hf[i]! - wf[i]!) - Math.max(Math.abs(wf[i]!) * 2 ** -11, 2 ** -25));
       expect(worst, k).to.be.at.most(0);
     }
   });
@@ -62,7 +76,10 @@ describe("io/torch: torch.save files", () => {
   it("refuses malicious.pth, naming the global, without running it", () => {
     const marker = "/tmp/pwned";
     const before = existsSync(marker) ? statSync(marker).mtimeMs : undefined;
-    expect(() => readTorchFile(`${DIR}/malicious.pth`)).to.throw(UserError, /malicious\.pth: refuses to load: .*global 'posix\.system'.*nothing was executed/);
+    expect(() => readTorchFile(`${DIR}/malicious.pth`)).to.throw(
+      UserError,
+      /malicious\.pth: refuses to load: .*global 'posix\.system'.*nothing was executed/,
+    );
     expect(existsSync(marker) ? statSync(marker).mtimeMs : undefined).to.equal(before);
   });
 
@@ -74,7 +91,9 @@ describe("io/torch: torch.save files", () => {
       pickle(op.emptyDict, op.mark, ...tensors.flatMap(([name, t]) => [op.str(name), t]), op.setitems);
 
     it("gathers strided (transposed) and offset views of a storage", () => {
-      const sd = readTorchFile(archive(dictOf(["t", tensorOps("0", 6, 0, [3, 2], [1, 3])], ["o", tensorOps("0", 6, 1, [2], [2])]))) as Map<string, Tensor>;
+      const sd = readTorchFile(
+        archive(dictOf(["t", tensorOps("0", 6, 0, [3, 2], [1, 3])], ["o", tensorOps("0", 6, 1, [2], [2])])),
+      ) as Map<string, Tensor>;
       expect(Array.from(sd.get("t")!.data as Float32Array)).to.deep.equal([0, 3, 1, 4, 2, 5]);
       expect(sd.get("t")!.dims).to.deep.equal([3, 2]);
       expect(Array.from(sd.get("o")!.data as Float32Array)).to.deep.equal([1, 3]);
@@ -82,9 +101,18 @@ describe("io/torch: torch.save files", () => {
 
     it("accepts the _metadata state PyTorch attaches to a state_dict (BUILD on an OrderedDict)", () => {
       const pkl = pickle(
-        op.global("collections", "OrderedDict"), op.emptyTuple, op.reduce,
-        op.mark, op.str("w"), tensorOps("0", 6, 0, [6], [1]), op.setitems,
-        op.emptyDict, op.str("_metadata"), op.emptyDict, op.setitem, 0x62,
+        op.global("collections", "OrderedDict"),
+        op.emptyTuple,
+        op.reduce,
+        op.mark,
+        op.str("w"),
+        tensorOps("0", 6, 0, [6], [1]),
+        op.setitems,
+        op.emptyDict,
+        op.str("_metadata"),
+        op.emptyDict,
+        op.setitem,
+        0x62,
       );
       const sd = readTorchFile(archive(pkl)) as Map<string, Tensor>;
       expect([...sd.keys()]).to.deep.equal(["w"]);
@@ -92,27 +120,51 @@ describe("io/torch: torch.save files", () => {
     });
 
     it("refuses a tensor that reaches past its storage", () => {
-      expect(() => readTorchFile(archive(dictOf(["t", tensorOps("0", 6, 4, [4], [1])])), { name: "x.pth" })).to.throw(UserError, /x\.pth: tensor reaches element 7 of storage '0', which holds 6/);
+      expect(() => readTorchFile(archive(dictOf(["t", tensorOps("0", 6, 4, [4], [1])])), { name: "x.pth" })).to.throw(
+        UserError,
+        /x\.pth: tensor reaches element 7 of storage '0', which holds 6/,
+      );
     });
 
     for (const [how, pkl] of [
       ["GLOBAL", pickle(op.global("builtins", "eval"), op.str("1+1"), op.tuple, op.reduce)],
-      ["STACK_GLOBAL", pickle(op.str("os"), op.str("system"), op.stackGlobal, op.mark, op.str("true"), op.tuple, op.reduce)],
+      [
+        "STACK_GLOBAL",
+        pickle(op.str("os"), op.str("system"), op.stackGlobal, op.mark, op.str("true"), op.tuple, op.reduce),
+      ],
       ["INST", pickle(op.mark, op.str("true"), op.inst("subprocess", "Popen"))],
     ] as const) {
       it(`refuses a disallowed global reached through ${how}`, () => {
-        expect(() => readTorchFile(archive(pkl), { name: "evil.pth" })).to.throw(UserError, /evil\.pth: refuses to load: .*global '(builtins\.eval|os\.system|subprocess\.Popen)'/);
+        expect(() => readTorchFile(archive(pkl), { name: "evil.pth" })).to.throw(
+          UserError,
+          /evil\.pth: refuses to load: .*global '(builtins\.eval|os\.system|subprocess\.Popen)'/,
+        );
       });
     }
 
     it("refuses truncated and foreign files", () => {
       const zip = readFileSync(`${DIR}/resnet18w8_fmnist.state_dict.pth`);
-      expect(() => readTorchFile(zip.subarray(0, zip.length - 3000), { name: "cut.pth" })).to.throw(UserError, /cut\.pth: .*truncated/);
+      expect(() => readTorchFile(zip.subarray(0, zip.length - 3000), { name: "cut.pth" })).to.throw(
+        UserError,
+        /cut\.pth: .*truncated/,
+      );
       const legacy = readFileSync(`${DIR}/resnet18w8_fmnist.legacy.pth`);
-      expect(() => readTorchFile(legacy.subarray(0, legacy.length - 100), { name: "cut.pth" })).to.throw(UserError, /cut\.pth: .*(truncated|ends)/);
-      expect(() => readTorchFile(legacy.subarray(0, 5000), { name: "cut.pth" })).to.throw(UserError, /cut\.pth: .*(truncated|ends early)/);
-      expect(() => readTorchFile(new TextEncoder().encode("hello"), { name: "t.pth" })).to.throw(UserError, /t\.pth: is not a torch\.save file/);
-      expect(() => readTorchFile(storedZip({ "x/readme": new Uint8Array(1) }), { name: "z.pth" })).to.throw(UserError, /z\.pth: .*no data\.pkl/);
+      expect(() => readTorchFile(legacy.subarray(0, legacy.length - 100), { name: "cut.pth" })).to.throw(
+        UserError,
+        /cut\.pth: .*(truncated|ends)/,
+      );
+      expect(() => readTorchFile(legacy.subarray(0, 5000), { name: "cut.pth" })).to.throw(
+        UserError,
+        /cut\.pth: .*(truncated|ends early)/,
+      );
+      expect(() => readTorchFile(new TextEncoder().encode("hello"), { name: "t.pth" })).to.throw(
+        UserError,
+        /t\.pth: is not a torch\.save file/,
+      );
+      expect(() => readTorchFile(storedZip({ "x/readme": new Uint8Array(1) }), { name: "z.pth" })).to.throw(
+        UserError,
+        /z\.pth: .*no data\.pkl/,
+      );
     });
   });
 });

@@ -10,23 +10,29 @@ import { runCli } from "../../helpers/run-cli.js";
 import { modelOf } from "./helpers.js";
 
 async function buildError(model: ModelFile, opts: BuildOptions): Promise<Error> {
-  const err = await buildArtifacts(model, opts).then(() => undefined, (e: Error) => e);
+  const err = await buildArtifacts(model, opts).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   expect(err, "buildArtifacts should fail").to.be.instanceOf(Error);
   expect(err!.name).to.equal("UserError");
   return err!;
 }
 
 /** logits = op(x * w) with w [3] */
-const withOp = (op: string) => modelOf((g) => {
-  g.addInput("x", "float32", ["N", 3]);
-  g.initializer("w", float32([3], [1, 2, 3]));
-  g.node(op, [g.op("Mul", ["x", "w"])], { outputs: ["logits"], name: "head" });
-  g.addOutput("logits", "float32", ["N", 3]);
-});
+const withOp = (op: string) =>
+  modelOf((g) => {
+    g.addInput("x", "float32", ["N", 3]);
+    g.initializer("w", float32([3], [1, 2, 3]));
+    g.node(op, [g.op("Mul", ["x", "w"])], { outputs: ["logits"], name: "head" });
+    g.addOutput("logits", "float32", ["N", 3]);
+  });
 
 describe("artifacts: bad input", () => {
   let dir: string;
-  before(() => { dir = mkdtempSync(join(tmpdir(), "artifacts-bad-")); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "artifacts-bad-"));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("an op without a gradient rule: the engine names op, node and opset; the CLI exits 2", async () => {
@@ -43,7 +49,9 @@ describe("artifacts: bad input", () => {
       g.node("Relu", ["x"], { outputs: ["logits"] });
       g.addOutput("logits", "float32", ["N", 3]);
     });
-    expect((await buildError(model, { loss: "mse" })).message).to.match(/^tiny\.onnx: has no float parameters to train/);
+    expect((await buildError(model, { loss: "mse" })).message).to.match(
+      /^tiny\.onnx: has no float parameters to train/,
+    );
   });
 
   it("a requested parameter the loss does not reach, and one that is no float initializer", async () => {
@@ -56,9 +64,12 @@ describe("artifacts: bad input", () => {
       g.addOutput("logits", "float32", ["N", 3]);
       g.addOutput("features", "float32", ["N", 3]);
     });
-    expect((await buildError(model, { loss: "mse", parameters: ["w", "unused"] })).message).to.match(/does not depend .* on: unused/);
-    expect((await buildError(model, { loss: "mse", parameters: ["w", "nope", "x"] })).message)
-      .to.equal("tiny.onnx: cannot train the requested parameters: 'nope' is not an initializer; 'x' is not an initializer");
+    expect((await buildError(model, { loss: "mse", parameters: ["w", "unused"] })).message).to.match(
+      /does not depend .* on: unused/,
+    );
+    expect((await buildError(model, { loss: "mse", parameters: ["w", "nope", "x"] })).message).to.equal(
+      "tiny.onnx: cannot train the requested parameters: 'nope' is not an initializer; 'x' is not an initializer",
+    );
   });
 
   it("logits that are not [N,K] float, and an ambiguous batch input", async () => {
@@ -68,7 +79,9 @@ describe("artifacts: bad input", () => {
       g.node("Mul", ["x", "w"], { outputs: ["logits"] });
       g.addOutput("logits", "float32", ["N", 2, 3]);
     });
-    expect((await buildError(rank3, { loss: "ce" })).message).to.contain("output 'logits' must be logits [N,K], got [N,2,3]");
+    expect((await buildError(rank3, { loss: "ce" })).message).to.contain(
+      "output 'logits' must be logits [N,K], got [N,2,3]",
+    );
     const twoInputs = modelOf((g) => {
       g.addInput("x", "float32", ["N", 3]);
       g.addInput("y", "float32", ["N", 3]);
@@ -76,38 +89,68 @@ describe("artifacts: bad input", () => {
       g.node("Add", [g.op("Mul", ["x", "w"]), "y"], { outputs: ["logits"] });
       g.addOutput("logits", "float32", ["N", 3]);
     });
-    expect((await buildError(twoInputs, { loss: "ce" })).message).to.contain("cannot tell the batch input among [x, y]; name it");
+    expect((await buildError(twoInputs, { loss: "ce" })).message).to.contain(
+      "cannot tell the batch input among [x, y]; name it",
+    );
   });
 
   it("the artifacts CLI names a missing input or output (exit 2)", async () => {
-    const r = await runCli(["artifacts", "test/fixtures/pytorch/resnet18w8_fmnist.dynamo.onnx", "--out", join(dir, "o"), "--input", "x", "--output", "nope"]);
+    const r = await runCli([
+      "artifacts",
+      "test/fixtures/pytorch/resnet18w8_fmnist.dynamo.onnx",
+      "--out",
+      join(dir, "o"),
+      "--input",
+      "x",
+      "--output",
+      "nope",
+    ]);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.equal("onnx-unlearn: resnet18w8_fmnist.dynamo.onnx: has no input 'x' (inputs: input); has no output 'nope' (outputs: logits)\n");
+    expect(r.stderr).to.equal(
+      "onnx-unlearn: resnet18w8_fmnist.dynamo.onnx: has no input 'x' (inputs: input); has no output 'nope' (outputs: logits)\n",
+    );
   });
 
   it("the artifacts CLI rejects bad options at once (exit 2)", async () => {
-    const r = await runCli(["artifacts", "m.onnx", "--out", dir, "--loss", "l1", "--optimizer", "adam", "--momentum", "x"]);
+    const r = await runCli([
+      "artifacts",
+      "m.onnx",
+      "--out",
+      dir,
+      "--loss",
+      "l1",
+      "--optimizer",
+      "adam",
+      "--momentum",
+      "x",
+    ]);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.contain("--loss expects one of mse, ce, neg-ce, got 'l1'; --optimizer expects one of sgd, adamw, got 'adam'; --momentum expects a number >= 0, got 'x'");
+    expect(r.stderr).to.contain(
+      "--loss expects one of mse, ce, neg-ce, got 'l1'; --optimizer expects one of sgd, adamw, got 'adam'; --momentum expects a number >= 0, got 'x'",
+    );
   });
 });
 
 describe("artifacts: exports with a fixed batch size", () => {
   /** logits = Reshape(x * w, shape) with x declared [1, 3] */
-  const fixedBatch = (shape: number[]) => modelOf((g) => {
-    g.addInput("x", "float32", [1, 3]);
-    g.initializer("w", float32([3], [1, 2, 3]));
-    g.initializer("shape", { dtype: "int64", dims: [2], data: BigInt64Array.from(shape, BigInt) });
-    g.node("Reshape", [g.op("Mul", ["x", "w"]), "shape"], { outputs: ["logits"] });
-    g.addOutput("logits", "float32", [1, 3]);
-  });
+  const fixedBatch = (shape: number[]) =>
+    modelOf((g) => {
+      g.addInput("x", "float32", [1, 3]);
+      g.initializer("w", float32([3], [1, 2, 3]));
+      g.initializer("shape", { dtype: "int64", dims: [2], data: BigInt64Array.from(shape, BigInt) });
+      g.node("Reshape", [g.op("Mul", ["x", "w"]), "shape"], { outputs: ["logits"] });
+      g.addOutput("logits", "float32", [1, 3]);
+    });
 
   it("a batch dim declared 1 is relaxed to N in the train step and the eval model", async () => {
     const a = await buildArtifacts(fixedBatch([-1, 3]), { loss: "mse" });
-    for (const m of [a.trainStep, a.eval]) expect(valueInfoDims(m.graph!.input.find((i) => i.name === "x")!)).to.deep.equal(["N", 3]);
+    for (const m of [a.trainStep, a.eval])
+      expect(valueInfoDims(m.graph!.input.find((i) => i.name === "x")!)).to.deep.equal(["N", 3]);
   });
 
   it("a batch size fixed inside the graph is refused with advice", async () => {
-    expect((await buildError(fixedBatch([1, 3]), { loss: "mse" })).message).to.match(/cannot run it at batch sizes 1 and 3 .*Re-export it with a dynamic batch axis/);
+    expect((await buildError(fixedBatch([1, 3]), { loss: "mse" })).message).to.match(
+      /cannot run it at batch sizes 1 and 3 .*Re-export it with a dynamic batch axis/,
+    );
   });
 });

@@ -33,16 +33,36 @@ export { fromOrt, toOrt };
 
 /** Runs train steps, carrying the state from one step to the next. */
 export class StepRunner {
-  private constructor(readonly session: ort.InferenceSession, readonly manifest: Manifest, readonly state: Map<string, Tensor>) {}
+  private constructor(
+    readonly session: ort.InferenceSession,
+    readonly manifest: Manifest,
+    readonly state: Map<string, Tensor>,
+  ) {}
 
-  static async create(a: { trainStep: ModelProto; initialState: Map<string, Tensor>; manifest: Manifest }): Promise<StepRunner> {
-    return new StepRunner(await ort.InferenceSession.create(encodeModel(a.trainStep)), a.manifest, new Map(a.initialState));
+  static async create(a: {
+    trainStep: ModelProto;
+    initialState: Map<string, Tensor>;
+    manifest: Manifest;
+  }): Promise<StepRunner> {
+    return new StepRunner(
+      await ort.InferenceSession.create(encodeModel(a.trainStep)),
+      a.manifest,
+      new Map(a.initialState),
+    );
   }
 
   /** One step; returns every output by name and moves the state forward. */
-  async step(feeds: { batch: Tensor; targets?: Tensor; lr: number; classWeights?: Tensor }): Promise<Map<string, Tensor>> {
+  async step(feeds: {
+    batch: Tensor;
+    targets?: Tensor;
+    lr: number;
+    classWeights?: Tensor;
+  }): Promise<Map<string, Tensor>> {
     const m = this.manifest;
-    const f: Record<string, ort.Tensor> = { [m.inputs.batch]: toOrt(feeds.batch), [m.inputs.lr]: new ort.Tensor("float32", Float32Array.of(feeds.lr), []) };
+    const f: Record<string, ort.Tensor> = {
+      [m.inputs.batch]: toOrt(feeds.batch),
+      [m.inputs.lr]: new ort.Tensor("float32", Float32Array.of(feeds.lr), []),
+    };
     if (m.inputs.targets) f[m.inputs.targets] = toOrt(feeds.targets!);
     if (m.inputs.classWeights) f[m.inputs.classWeights] = toOrt(feeds.classWeights!);
     for (const s of m.state) f[s.name] = toOrt(this.state.get(s.name)!);

@@ -21,8 +21,14 @@ function crossEntropy(x: number[], labels: number[], w: number[], b: number[], w
     den += weight[y]!;
     for (let k = 0; k < K; k++) dz.push(weight[y]! * (Math.exp(z[k]! - lse) - (k === y ? 1 : 0)));
   }
-  const gw = Array.from({ length: K }, (_, k) => Array.from({ length: N }, (_, n) => dz[n * K + k]! * x[n * K + k]!).reduce((s, v) => s + v) / den);
-  const gb = Array.from({ length: K }, (_, k) => Array.from({ length: N }, (_, n) => dz[n * K + k]!).reduce((s, v) => s + v) / den);
+  const gw = Array.from(
+    { length: K },
+    (_, k) => Array.from({ length: N }, (_, n) => dz[n * K + k]! * x[n * K + k]!).reduce((s, v) => s + v) / den,
+  );
+  const gb = Array.from(
+    { length: K },
+    (_, k) => Array.from({ length: N }, (_, n) => dz[n * K + k]!).reduce((s, v) => s + v) / den,
+  );
   return { loss: num / den, gw, gb };
 }
 
@@ -41,7 +47,10 @@ describe("artifacts losses against hand computations (tiny model)", () => {
         expect(a.manifest.inputs.classWeights).to.equal(weighted ? "class_weights" : null);
         const runner = await StepRunner.create(a);
         const out = await runner.step({
-          batch: float32([N, K], x), targets: int64([N], labels), lr: 0, classWeights: weighted ? float32([K], classWeights) : undefined,
+          batch: float32([N, K], x),
+          targets: int64([N], labels),
+          lr: 0,
+          classWeights: weighted ? float32([K], classWeights) : undefined,
         });
         await runner.release();
         const ref = crossEntropy(x, labels, w, b, weighted ? classWeights : [1, 1, 1]);
@@ -49,17 +58,37 @@ describe("artifacts losses against hand computations (tiny model)", () => {
         expect(values(out.get(a.manifest.outputs.loss))[0]).to.be.closeTo(sign * ref.loss, 1e-6 * ref.loss);
         const grads = a.manifest.outputs.gradients!;
         // float32 log-softmax and sums of ~N terms of size ~1: errors ~1e-7
-        expect(maxAbsDiff(values(out.get(grads.w)), ref.gw.map((g) => sign * g))).to.be.below(1e-6);
-        expect(maxAbsDiff(values(out.get(grads.b)), ref.gb.map((g) => sign * g))).to.be.below(1e-6);
+        expect(
+          maxAbsDiff(
+            values(out.get(grads.w)),
+            ref.gw.map((g) => sign * g),
+          ),
+        ).to.be.below(1e-6);
+        expect(
+          maxAbsDiff(
+            values(out.get(grads.b)),
+            ref.gb.map((g) => sign * g),
+          ),
+        ).to.be.below(1e-6);
       });
     }
   }
 
   it("older opsets (9, 11: ReduceSum axes as attribute; static broadcast paths via the probe's symbolic batch dim)", async () => {
     for (const opset of [9, 11]) {
-      const a = await buildArtifacts(tinyModel(w, b, opset), { loss: "ce", classWeights: true, optimizer: "adamw", gradients: true });
+      const a = await buildArtifacts(tinyModel(w, b, opset), {
+        loss: "ce",
+        classWeights: true,
+        optimizer: "adamw",
+        gradients: true,
+      });
       const runner = await StepRunner.create(a);
-      const out = await runner.step({ batch: float32([N, K], x), targets: int64([N], labels), lr: 0, classWeights: float32([K], classWeights) });
+      const out = await runner.step({
+        batch: float32([N, K], x),
+        targets: int64([N], labels),
+        lr: 0,
+        classWeights: float32([K], classWeights),
+      });
       await runner.release();
       const ref = crossEntropy(x, labels, w, b, classWeights);
       expect(values(out.get(a.manifest.outputs.loss))[0]).to.be.closeTo(ref.loss, 1e-6 * ref.loss);
@@ -78,7 +107,13 @@ describe("artifacts losses against hand computations (tiny model)", () => {
   });
 
   it("refuses class weights with mse and lists every option problem", async () => {
-    const err = await buildArtifacts(tinyModel(w, b), { loss: "mse", classWeights: true, optimizer: "adam" as "sgd" }).catch((e: Error) => e);
-    expect((err as Error).message).to.equal("tiny.onnx: cannot build training artifacts: optimizer 'adam' is not one of sgd, adamw; class weights need loss 'ce' or 'neg-ce'");
+    const err = await buildArtifacts(tinyModel(w, b), {
+      loss: "mse",
+      classWeights: true,
+      optimizer: "adam" as "sgd",
+    }).catch((e: Error) => e);
+    expect((err as Error).message).to.equal(
+      "tiny.onnx: cannot build training artifacts: optimizer 'adam' is not one of sgd, adamw; class weights need loss 'ce' or 'neg-ce'",
+    );
   });
 });

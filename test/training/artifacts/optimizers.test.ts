@@ -35,7 +35,13 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
     const { x, t, w, b } = setup("adamw");
     const a = await buildArtifacts(tinyModel(w, b), { loss: "mse", optimizer: "adamw" });
     expect(a.manifest.state.map((s) => `${s.name}:${s.role}`)).to.deep.equal([
-      "w:param", "b:param", "adamw.step:step", "adamw.m/w:adam_m", "adamw.v/w:adam_v", "adamw.m/b:adam_m", "adamw.v/b:adam_v",
+      "w:param",
+      "b:param",
+      "adamw.step:step",
+      "adamw.m/w:adam_m",
+      "adamw.v/w:adam_v",
+      "adamw.m/b:adam_m",
+      "adamw.v/b:adam_v",
     ]);
     const runner = await StepRunner.create(a);
     const h = ADAMW_DEFAULTS;
@@ -47,7 +53,10 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
       const ref = mseGrads(x, t, p.w, p.b);
       const out = await runner.step({ batch: float32([N, K], x), targets: float32([N, K], t), lr });
       expect(values(out.get(a.manifest.outputs.loss))[0]).to.be.closeTo(ref.loss, 1e-6 * Math.max(1, ref.loss));
-      for (const [name, g] of [["w", ref.gw], ["b", ref.gb]] as const) {
+      for (const [name, g] of [
+        ["w", ref.gw],
+        ["b", ref.gb],
+      ] as const) {
         for (let k = 0; k < K; k++) {
           p[name][k] *= 1 - lr * h.weightDecay;
           m[name][k] = h.beta1 * m[name][k] + (1 - h.beta1) * g[k]!;
@@ -78,7 +87,10 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
       for (let step = 1; step <= 3; step++) {
         const ref = mseGrads(x, t, p.w, p.b);
         await runner.step({ batch: float32([N, K], x), targets: float32([N, K], t), lr });
-        for (const [name, g] of [["w", ref.gw], ["b", ref.gb]] as const) {
+        for (const [name, g] of [
+          ["w", ref.gw],
+          ["b", ref.gb],
+        ] as const) {
           for (let k = 0; k < K; k++) {
             const d = g[k]! + wd * p[name][k]!;
             buf[name][k] = step === 1 ? d : mu * buf[name][k]! + d; // torch: buf = d on the first step

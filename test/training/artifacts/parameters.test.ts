@@ -10,7 +10,9 @@ const FIX = "test/fixtures/pytorch";
 describe("artifacts parameters: which initializers are trained", () => {
   it("ts-preserve: exactly PyTorch's parameters (the reference's gradient names), BN statistics excluded", () => {
     const params = findParameters(loadModel(`${FIX}/resnet18w8_tvstem.ts-preserve.onnx`).proto.graph!);
-    const torch = [...readSafetensors(`${FIX}/resnet18w8_tvstem.ref.safetensors`).tensors.keys()].filter((k) => k.startsWith("grad_mse/")).map((k) => k.slice(9));
+    const torch = [...readSafetensors(`${FIX}/resnet18w8_tvstem.ref.safetensors`).tensors.keys()]
+      .filter((k) => k.startsWith("grad_mse/"))
+      .map((k) => k.slice(9));
     expect([...params].sort()).to.deep.equal(torch.sort());
   });
 
@@ -39,6 +41,12 @@ describe("artifacts parameters: which initializers are trained", () => {
       g.node("MatMul", [z, "head.weight_t"], { outputs: ["logits"] });
       g.addOutput("logits", "float32", ["N", 5, 3]);
     });
-    expect(findParameters(model.proto.graph!)).to.deep.equal(["cls_token", "pos_embed", "ln.weight", "ln.bias", "head.weight_t"]);
+    expect(findParameters(model.proto.graph!)).to.deep.equal([
+      "cls_token",
+      "pos_embed",
+      "ln.weight",
+      "ln.bias",
+      "head.weight_t",
+    ]);
   });
 });

@@ -14,7 +14,10 @@ const FIX = "test/fixtures/pytorch";
 describe("artifacts teacher variant (the frozen original model inside the train step)", () => {
   it("ts-preserve: the teacher runs eval-mode BN, the student train-mode BN, on the same batch (PyTorch's numbers)", async () => {
     const ref = readSafetensors(`${FIX}/resnet18w8_fmnist.ref.safetensors`).tensors;
-    const a = await buildArtifacts(loadModel(`${FIX}/resnet18w8_fmnist.ts-preserve.onnx`), { loss: "mse", teacher: true });
+    const a = await buildArtifacts(loadModel(`${FIX}/resnet18w8_fmnist.ts-preserve.onnx`), {
+      loss: "mse",
+      teacher: true,
+    });
     expect(a.manifest.inputs.targets).to.equal(null);
     expect(a.manifest.outputs.teacherLogits).to.equal("teacher/logits");
     const runner = await StepRunner.create(a);
@@ -33,7 +36,11 @@ describe("artifacts teacher variant (the frozen original model inside the train 
 
   it("ts-eval (no BN, no dropout): student = teacher at step 0, so loss ~0, gradients ~0, only weight decay moves the parameters", async () => {
     const ref = readSafetensors(`${FIX}/resnet18w8_tvstem.ref.safetensors`).tensors;
-    const a = await buildArtifacts(loadModel(`${FIX}/resnet18w8_tvstem.ts-eval.onnx`), { loss: "mse", teacher: true, gradients: true });
+    const a = await buildArtifacts(loadModel(`${FIX}/resnet18w8_tvstem.ts-eval.onnx`), {
+      loss: "mse",
+      teacher: true,
+      gradients: true,
+    });
     const runner = await StepRunner.create(a);
     const initial = new Map(runner.state);
     const lr = 0.05;
@@ -48,14 +55,19 @@ describe("artifacts teacher variant (the frozen original model inside the train 
       worstGrad = Math.max(worstGrad, ...values(out.get(grad)).map(Math.abs));
       const p0 = values(initial.get(param));
       const decayed = p0.map((p) => p - lr * SGD_DEFAULTS.weightDecay * p);
-      expect(maxAbsDiff(values(runner.state.get(param)), decayed), param).to.be.below(1e-6 * Math.max(...p0.map(Math.abs)));
+      expect(maxAbsDiff(values(runner.state.get(param)), decayed), param).to.be.below(
+        1e-6 * Math.max(...p0.map(Math.abs)),
+      );
     }
     expect(worstGrad).to.be.below(1e-6);
     await runner.release();
   });
 
   it("needs the mse loss", async () => {
-    const err = await buildArtifacts(loadModel(`${FIX}/resnet18w8_tvstem.ts-eval.onnx`), { loss: "ce", teacher: true }).catch((e: Error) => e);
+    const err = await buildArtifacts(loadModel(`${FIX}/resnet18w8_tvstem.ts-eval.onnx`), {
+      loss: "ce",
+      teacher: true,
+    }).catch((e: Error) => e);
     expect(err).to.be.instanceOf(Error).with.property("name", "UserError");
     expect((err as Error).message).to.contain("the teacher variant needs loss 'mse'");
   });
@@ -63,9 +75,14 @@ describe("artifacts teacher variant (the frozen original model inside the train 
 
 describe("artifacts teacher variant on a freshly initialised model (BN buffers zeros and ones)", () => {
   it("the teacher stays the eval model over steps, and a run leaves the fed state arrays alone", async () => {
-    const model = loadModel(encodeModel(buildZooModel("resnet18w8", { channels: 1, classes: 10, imageSize: 28, seed: 3 })));
+    const model = loadModel(
+      encodeModel(buildZooModel("resnet18w8", { channels: 1, classes: 10, imageSize: 28, seed: 3 })),
+    );
     const a = await buildArtifacts(model, { loss: "mse", teacher: true });
-    const x = float32([4, 1, 28, 28], Array.from({ length: 4 * 784 }, (_, i) => Math.sin(i * 0.37)));
+    const x = float32(
+      [4, 1, 28, 28],
+      Array.from({ length: 4 * 784 }, (_, i) => Math.sin(i * 0.37)),
+    );
     const evalSession = await ort.InferenceSession.create(encodeModel(a.eval));
     const feeds: Record<string, ort.Tensor> = { input: toOrt(x) };
     for (const s of a.manifest.state.filter((e) => e.eval)) feeds[s.name] = toOrt(a.initialState.get(s.name)!);
@@ -75,7 +92,9 @@ describe("artifacts teacher variant on a freshly initialised model (BN buffers z
     const runner = await StepRunner.create(a);
     for (let step = 0; step < 3; step++) {
       const out = await runner.step({ batch: x, lr: 0.05 });
-      expect(maxAbsDiff(values(out.get("teacher/logits")), expected), `step ${step}`).to.be.below(1e-5 * Math.max(...expected.map(Math.abs)));
+      expect(maxAbsDiff(values(out.get("teacher/logits")), expected), `step ${step}`).to.be.below(
+        1e-5 * Math.max(...expected.map(Math.abs)),
+      );
     }
     await runner.release();
     for (const [k, t] of a.initialState) expect(values(t), k).to.deep.equal(fed.get(k));

@@ -11,17 +11,28 @@ const draw = (n: number, s = 1) => Array.from({ length: n }, () => Math.fround((
 const convWeight = draw(54);
 
 /** Conv 2->3 (3x3) -> BatchNormalization -> GlobalAveragePool -> Flatten -> logits [N,3] */
-const convBn = (opset: number) => modelOf((g) => {
-  g.addInput("x", "float32", ["N", 2, 5, 5]);
-  g.initializer("conv.weight", float32([3, 2, 3, 3], convWeight));
-  g.initializer("bn.weight", float32([3], [1.5, 0.5, 1]));
-  g.initializer("bn.bias", float32([3], [0.1, -0.2, 0.3]));
-  g.initializer("bn.running_mean", float32([3], [0.2, -0.1, 0]));
-  g.initializer("bn.running_var", float32([3], [1.2, 0.8, 2]));
-  const y = g.op("BatchNormalization", [g.op("Conv", ["x", "conv.weight"], { pads: [1, 1, 1, 1] }), "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"], { epsilon: float(1e-5), momentum: float(0.9) });
-  g.node("Flatten", [g.op("GlobalAveragePool", [y])], { outputs: ["logits"] });
-  g.addOutput("logits", "float32", ["N", 3]);
-}, opset);
+const convBn = (opset: number) =>
+  modelOf((g) => {
+    g.addInput("x", "float32", ["N", 2, 5, 5]);
+    g.initializer("conv.weight", float32([3, 2, 3, 3], convWeight));
+    g.initializer("bn.weight", float32([3], [1.5, 0.5, 1]));
+    g.initializer("bn.bias", float32([3], [0.1, -0.2, 0.3]));
+    g.initializer("bn.running_mean", float32([3], [0.2, -0.1, 0]));
+    g.initializer("bn.running_var", float32([3], [1.2, 0.8, 2]));
+    const y = g.op(
+      "BatchNormalization",
+      [
+        g.op("Conv", ["x", "conv.weight"], { pads: [1, 1, 1, 1] }),
+        "bn.weight",
+        "bn.bias",
+        "bn.running_mean",
+        "bn.running_var",
+      ],
+      { epsilon: float(1e-5), momentum: float(0.9) },
+    );
+    g.node("Flatten", [g.op("GlobalAveragePool", [y])], { outputs: ["logits"] });
+    g.addOutput("logits", "float32", ["N", 3]);
+  }, opset);
 
 describe("artifacts train mode: BatchNormalization forms and Dropout", () => {
   const batch = float32([4, 2, 5, 5], draw(200));
@@ -37,7 +48,15 @@ describe("artifacts train mode: BatchNormalization forms and Dropout", () => {
       await runner.release();
     }
     const [node, dec] = outs;
-    for (const name of ["loss", "logits", "gradients/conv.weight", "gradients/bn.weight", "gradients/bn.bias", "bn.running_mean.new", "bn.running_var.new"]) {
+    for (const name of [
+      "loss",
+      "logits",
+      "gradients/conv.weight",
+      "gradients/bn.weight",
+      "gradients/bn.bias",
+      "bn.running_mean.new",
+      "bn.running_var.new",
+    ]) {
       const scale = Math.max(...values(node!.out.get(name)).map(Math.abs));
       expect(maxAbsDiff(values(dec!.out.get(name)), values(node!.out.get(name))), name).to.be.below(1e-5 * scale);
     }
@@ -54,14 +73,19 @@ describe("artifacts train mode: BatchNormalization forms and Dropout", () => {
     const x = values(batch);
     for (let c = 0; c < 3; c++) {
       const conv: number[] = [];
-      for (let n = 0; n < 4; n++) for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) {
-        let s = 0;
-        for (let ci = 0; ci < 2; ci++) for (let ki = 0; ki < 3; ki++) for (let kj = 0; kj < 3; kj++) {
-          const [ii, jj] = [i + ki - 1, j + kj - 1];
-          if (ii >= 0 && ii < 5 && jj >= 0 && jj < 5) s += x[((n * 2 + ci) * 5 + ii) * 5 + jj]! * w[((c * 2 + ci) * 3 + ki) * 3 + kj]!;
-        }
-        conv.push(s);
-      }
+      for (let n = 0; n < 4; n++)
+        for (let i = 0; i < 5; i++)
+          for (let j = 0; j < 5; j++) {
+            let s = 0;
+            for (let ci = 0; ci < 2; ci++)
+              for (let ki = 0; ki < 3; ki++)
+                for (let kj = 0; kj < 3; kj++) {
+                  const [ii, jj] = [i + ki - 1, j + kj - 1];
+                  if (ii >= 0 && ii < 5 && jj >= 0 && jj < 5)
+                    s += x[((n * 2 + ci) * 5 + ii) * 5 + jj]! * w[((c * 2 + ci) * 3 + ki) * 3 + kj]!;
+                }
+            conv.push(s);
+          }
       const mean = conv.reduce((s, v) => s + v) / conv.length;
       const unbiased = conv.reduce((s, v) => s + (v - mean) ** 2, 0) / (conv.length - 1);
       expect(values(out.get("bn.running_mean.new"))[c]).to.be.closeTo(0.9 * [0.2, -0.1, 0][c]! + 0.1 * mean, 1e-6);

@@ -7,35 +7,92 @@ describe("verify-torch: generated train steps against PyTorch (ts-preserve fixtu
   for (const model of ["resnet18w8_fmnist", "resnet18w8_tvstem"]) {
     for (const loss of ["mse", "ce"]) {
       it(`${model} ${loss} --sgd: loss, logits, gradients, BN running stats and SGD steps within 1e-4`, async () => {
-        const r = await runCli(["verify-torch", "--model", `${FIX}/${model}.ts-preserve.onnx`, "--ref", `${FIX}/${model}.ref.safetensors`, "--loss", loss, "--sgd", "--tol", "1e-4", "--json"]);
+        const r = await runCli([
+          "verify-torch",
+          "--model",
+          `${FIX}/${model}.ts-preserve.onnx`,
+          "--ref",
+          `${FIX}/${model}.ref.safetensors`,
+          "--loss",
+          loss,
+          "--sgd",
+          "--tol",
+          "1e-4",
+          "--json",
+        ]);
         expect(r.stderr).to.equal("");
         expect(r.code).to.equal(0);
-        const report = JSON.parse(r.stdout) as { ok: boolean; tensors: { kind: string }[]; kinds: { kind: string; count: number }[] };
+        const report = JSON.parse(r.stdout) as {
+          ok: boolean;
+          tensors: { kind: string }[];
+          kinds: { kind: string; count: number }[];
+        };
         expect(report.ok).to.equal(true);
         const counts = Object.fromEntries(report.kinds.map((k) => [k.kind, k.count]));
         // 62 parameters (20 convs, 20 BNs x 2, fc x 2), 40 BN buffers
-        expect(counts).to.deep.equal(loss === "mse"
-          ? { loss_mse: 1, train_logits: 1, grad_mse: 62, buffer_after: 40, sgd_after: 62, loss_mse_step2: 1, sgd_after2: 62 }
-          : { loss_ce: 1, train_logits: 1, grad_ce: 62, buffer_after: 40, sgd_after_ce: 62 });
+        expect(counts).to.deep.equal(
+          loss === "mse"
+            ? {
+                loss_mse: 1,
+                train_logits: 1,
+                grad_mse: 62,
+                buffer_after: 40,
+                sgd_after: 62,
+                loss_mse_step2: 1,
+                sgd_after2: 62,
+              }
+            : { loss_ce: 1, train_logits: 1, grad_ce: 62, buffer_after: 40, sgd_after_ce: 62 },
+        );
       });
     }
   }
 
   it("resnet18w8_tvstem mse --sgd --bn decomposed (the form every execution provider runs): within 1e-4", async () => {
-    const r = await runCli(["verify-torch", "--model", `${FIX}/resnet18w8_tvstem.ts-preserve.onnx`, "--ref", `${FIX}/resnet18w8_tvstem.ref.safetensors`, "--loss", "mse", "--sgd", "--tol", "1e-4", "--bn", "decomposed"]);
+    const r = await runCli([
+      "verify-torch",
+      "--model",
+      `${FIX}/resnet18w8_tvstem.ts-preserve.onnx`,
+      "--ref",
+      `${FIX}/resnet18w8_tvstem.ref.safetensors`,
+      "--loss",
+      "mse",
+      "--sgd",
+      "--tol",
+      "1e-4",
+      "--bn",
+      "decomposed",
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^all 229 tensors within 0\.0001$/m);
   });
 
   it("prints a per-kind summary and exits 1 when a tensor is outside --tol", async () => {
-    const r = await runCli(["verify-torch", "--model", `${FIX}/resnet18w8_fmnist.ts-preserve.onnx`, "--ref", `${FIX}/resnet18w8_fmnist.ref.safetensors`, "--loss", "ce", "--tol", "1e-12"]);
+    const r = await runCli([
+      "verify-torch",
+      "--model",
+      `${FIX}/resnet18w8_fmnist.ts-preserve.onnx`,
+      "--ref",
+      `${FIX}/resnet18w8_fmnist.ref.safetensors`,
+      "--loss",
+      "ce",
+      "--tol",
+      "1e-12",
+    ]);
     expect(r.code).to.equal(1);
     expect(r.stdout).to.match(/^grad_ce\s+62 tensors\s+worst \d\.\d\de-\d+\s+\S+\s+FAIL$/m);
     expect(r.stderr).to.match(/tensors differ from PyTorch by more than 1e-12/);
   });
 
   it("refuses a reference whose shapes do not fit the model, listing the problems (exit 2)", async () => {
-    const r = await runCli(["verify-torch", "--model", `${FIX}/resnet18w8_fmnist.ts-preserve.onnx`, "--ref", `${FIX}/resnet18w8_tvstem.ref.safetensors`, "--loss", "mse"]);
+    const r = await runCli([
+      "verify-torch",
+      "--model",
+      `${FIX}/resnet18w8_fmnist.ts-preserve.onnx`,
+      "--ref",
+      `${FIX}/resnet18w8_tvstem.ref.safetensors`,
+      "--loss",
+      "mse",
+    ]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain("'grad_mse/conv1.weight' has shape [8,3,7,7], the model's is [8,1,3,3]");
     expect(r.stderr).to.contain("input_noisy has shape [8,3,32,32], the model's input 'input' is [N,1,28,28]");
@@ -43,7 +100,15 @@ describe("verify-torch: generated train steps against PyTorch (ts-preserve fixtu
   });
 
   it("refuses a BN-folded export: the reference's gradients name tensors it does not have (exit 2)", async () => {
-    const r = await runCli(["verify-torch", "--model", `${FIX}/resnet18w8_fmnist.ts-eval.onnx`, "--ref", `${FIX}/resnet18w8_fmnist.ref.safetensors`, "--loss", "ce"]);
+    const r = await runCli([
+      "verify-torch",
+      "--model",
+      `${FIX}/resnet18w8_fmnist.ts-eval.onnx`,
+      "--ref",
+      `${FIX}/resnet18w8_fmnist.ref.safetensors`,
+      "--loss",
+      "ce",
+    ]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/'grad_ce\/onnx::Conv_192' is missing/);
     expect(r.stderr).to.match(/the reference has gradients for tensors the model does not train: .*bn1\.weight/);

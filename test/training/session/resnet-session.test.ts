@@ -16,22 +16,35 @@ import { DISABLED_OPTIMIZERS } from "../../../src/training/session/options.js";
 const FIX = "test/fixtures/pytorch/resnet18w8_fmnist";
 const values = (t: Tensor) => Array.from(t.data as Float32Array);
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i]! - b[i]!) ** 2; den += b[i]! ** 2; }
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
   return Math.sqrt(num / den);
 };
 
 /** The train step run by hand: one InferenceSession, state fed and read back by the test. */
-async function referenceLoop(a: Artifacts, batches: Tensor[], lr: number): Promise<{ losses: number[]; state: Map<string, Float32Array> }> {
-  const session = await ort.InferenceSession.create(encodeModel(a.trainStep), { extra: { optimization: { disable_specified_optimizers: DISABLED_OPTIMIZERS } } });
-  const state = new Map<string, Float32Array>([...a.initialState].map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]));
+async function referenceLoop(
+  a: Artifacts,
+  batches: Tensor[],
+  lr: number,
+): Promise<{ losses: number[]; state: Map<string, Float32Array> }> {
+  const session = await ort.InferenceSession.create(encodeModel(a.trainStep), {
+    extra: { optimization: { disable_specified_optimizers: DISABLED_OPTIMIZERS } },
+  });
+  const state = new Map<string, Float32Array>(
+    [...a.initialState].map(([k, t]) => [k, Float32Array.from(t.data as Float32Array)]),
+  );
   const losses: number[] = [];
   for (const b of batches) {
     const feeds: Record<string, ort.Tensor> = {
       [a.manifest.inputs.batch]: new ort.Tensor("float32", b.data as Float32Array, b.dims),
       [a.manifest.inputs.lr]: new ort.Tensor("float32", new Float32Array([lr]), []),
     };
-    for (const s of a.manifest.state) feeds[s.name] = new ort.Tensor("float32", Float32Array.from(state.get(s.name)!), s.dims);
+    for (const s of a.manifest.state)
+      feeds[s.name] = new ort.Tensor("float32", Float32Array.from(state.get(s.name)!), s.dims);
     const out = await session.run(feeds);
     losses.push((out[a.manifest.outputs.loss]!.data as Float32Array)[0]!);
     for (const s of a.manifest.state) state.set(s.name, out[s.output]!.data as Float32Array);
@@ -44,7 +57,9 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
   this.timeout(120_000);
   let dir: string;
   let teacherArtifacts: Artifacts;
-  const source = loadModel(encodeModel(buildZooModel("resnet18w8", { channels: 1, imageSize: 28, seed: 4 })), { name: "zoo.onnx" });
+  const source = loadModel(encodeModel(buildZooModel("resnet18w8", { channels: 1, imageSize: 28, seed: 4 })), {
+    name: "zoo.onnx",
+  });
   const batches = [0, 1, 2, 3].map((i) => randomBatch([2, 1, 28, 28], 50 + i));
 
   before(async () => {
@@ -100,11 +115,16 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
     const want: number[] = [];
     for (const b of batches.slice(0, 3)) want.push((await single.step(b, undefined, 0.05)).loss);
     const multi = await TrainingSession.create(teacherArtifacts);
-    const stacked = { dtype: "float32" as const, dims: [3, 2, 1, 28, 28], data: Float32Array.from(batches.slice(0, 3).flatMap(values)) };
+    const stacked = {
+      dtype: "float32" as const,
+      dims: [3, 2, 1, 28, 28],
+      data: Float32Array.from(batches.slice(0, 3).flatMap(values)),
+    };
     const { losses } = await multi.stepMany(stacked, undefined, 0.05);
     // Same kernels on the same inputs; allow float32 reassociation should ORT plan the loop body differently.
     expect(relErr(losses, want)).to.be.below(1e-5);
-    for (const [name, t] of single.getState()) expect(relErr(values(multi.getState().get(name)!), values(t)), name).to.be.below(1e-5);
+    for (const [name, t] of single.getState())
+      expect(relErr(values(multi.getState().get(name)!), values(t)), name).to.be.below(1e-5);
     await single.release();
     await multi.release();
   });
@@ -115,7 +135,8 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
     const path = join(dir, "exported.onnx");
     session.exportInferenceModel(path);
     const exported = loadModel(path);
-    const g = exported.proto.graph!, src = source.proto.graph!;
+    const g = exported.proto.graph!,
+      src = source.proto.graph!;
     expect(g.input.map((v) => v.name)).to.deep.equal(["input"]);
     expect(g.output.map((v) => v.name)).to.deep.equal(["logits"]);
     expect(opsetVersion(exported.proto)).to.equal(17);
@@ -123,8 +144,12 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
     expect(g.initializer.map((t) => t.name)).to.deep.equal(src.initializer.map((t) => t.name)); // same order too
     expect(exported.proto.irVersion).to.equal(source.proto.irVersion);
     const weights = readInitializers(exported);
-    expect(values(weights.get("layer1.0.conv1.weight")!)).to.deep.equal(values(session.getParameters().get("layer1.0.conv1.weight")!));
-    expect(values(weights.get("layer1.0.conv1.weight")!)).to.not.deep.equal(values(readInitializers(source).get("layer1.0.conv1.weight")!));
+    expect(values(weights.get("layer1.0.conv1.weight")!)).to.deep.equal(
+      values(session.getParameters().get("layer1.0.conv1.weight")!),
+    );
+    expect(values(weights.get("layer1.0.conv1.weight")!)).to.not.deep.equal(
+      values(readInitializers(source).get("layer1.0.conv1.weight")!),
+    );
     const fresh = await ort.InferenceSession.create(path);
     const x = batches[3]!;
     const out = await fresh.run({ input: new ort.Tensor("float32", x.data as Float32Array, x.dims) });
@@ -151,7 +176,9 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
     session.loadParameters(`${FIX}.weights.safetensors`); // a PyTorch state_dict (num_batches_tracked ignored)
     const ref = readSafetensors(`${FIX}.ref.safetensors`).tensors;
     // float32 inference, same weights: PyTorch and ORT agree to ~1e-6 relative
-    expect(relErr(values(await session.evaluate(ref.get("input")!)), values(ref.get("eval_logits")!))).to.be.below(1e-5);
+    expect(relErr(values(await session.evaluate(ref.get("input")!)), values(ref.get("eval_logits")!))).to.be.below(
+      1e-5,
+    );
     // torch.optim.SGD(lr=0.05, momentum=0.9, weight_decay=5e-4), twice on the same batch and targets
     const [x, t] = [ref.get("input_noisy")!, ref.get("teacher_logits")!];
     const l1 = (await session.step(x, t, 0.05)).loss;
@@ -172,11 +199,20 @@ describe("training/session on generated ResNet-18 (width 8) artifacts", function
 describe("training/session with cross-entropy and class weights", function () {
   this.timeout(60_000);
   it("feeds the class weights to step and stepMany alike, and requires them", async () => {
-    const source = loadModel(encodeModel(buildZooModel("resnet18w8", { channels: 1, imageSize: 8, seed: 5 })), { name: "zoo.onnx" });
+    const source = loadModel(encodeModel(buildZooModel("resnet18w8", { channels: 1, imageSize: 8, seed: 5 })), {
+      name: "zoo.onnx",
+    });
     const artifacts = await buildArtifacts(source, { loss: "ce", classWeights: true });
-    const classWeights: Tensor = { dtype: "float32", dims: [10], data: Float32Array.from({ length: 10 }, (_, i) => 0.5 + i / 10) };
+    const classWeights: Tensor = {
+      dtype: "float32",
+      dims: [10],
+      data: Float32Array.from({ length: 10 }, (_, i) => 0.5 + i / 10),
+    };
     const err = await TrainingSession.create(artifacts).catch((e: unknown) => e);
-    expect(err).to.be.instanceOf(Error).with.property("message").match(/classWeights \('class_weights'\) is missing/);
+    expect(err)
+      .to.be.instanceOf(Error)
+      .with.property("message")
+      .match(/classWeights \('class_weights'\) is missing/);
     const labels: Tensor = { dtype: "int64", dims: [3], data: BigInt64Array.from([1n, 7n, 3n]) };
     const x = randomBatch([3, 1, 8, 8], 60);
     const single = await TrainingSession.create(artifacts, { classWeights });

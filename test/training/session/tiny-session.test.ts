@@ -35,7 +35,9 @@ describe("training/session on a hand-built train step", () => {
       expect(loss, `loss of step ${i + 1}`).to.be.closeTo(want, 1e-5 * Math.abs(want));
     }
     for (const [name, t] of session.getState()) {
-      Array.from(t.data as Float32Array).forEach((v, j) => expect(v, `${name}[${j}]`).to.be.closeTo(js.get(name)![j]!, 1e-5));
+      Array.from(t.data as Float32Array).forEach((v, j) =>
+        expect(v, `${name}[${j}]`).to.be.closeTo(js.get(name)![j]!, 1e-5),
+      );
     }
     expect(session.stepCount).to.equal(4);
     await session.release();
@@ -57,9 +59,13 @@ describe("training/session on a hand-built train step", () => {
     await session.step(a!.x, a!.t, 1e30); // parameters blow up to ~1e30
     const kept = session.getState();
     const err = await session.step(b!.x, b!.t, 1e30).catch((e: unknown) => e);
-    expect(err).to.be.instanceOf(UserError).with.property("message").match(/the loss is (NaN|Infinity) at step 2; stopped/);
+    expect(err)
+      .to.be.instanceOf(UserError)
+      .with.property("message")
+      .match(/the loss is (NaN|Infinity) at step 2; stopped/);
     expect(session.stepCount).to.equal(1);
-    for (const [k, t] of session.getState()) expect(Array.from(t.data as Float32Array)).to.deep.equal(Array.from(kept.get(k)!.data as Float32Array));
+    for (const [k, t] of session.getState())
+      expect(Array.from(t.data as Float32Array)).to.deep.equal(Array.from(kept.get(k)!.data as Float32Array));
     await session.release();
   });
 
@@ -68,11 +74,22 @@ describe("training/session on a hand-built train step", () => {
     const t = float32([N, 3], new Array(N * 3).fill(0));
     const wrong = float32([N, 1, 3, 3], new Array(N * 9).fill(0));
     const err1 = await session.step(wrong, t, 0.1).catch((e: unknown) => e);
-    expect(err1).to.be.instanceOf(UserError).with.property("message").match(/step 1: batch \('input'\) has dims \[5,1,3,3\], expected \[N,1,2,2\] \(axis 2\).*axis 3/);
-    const err2 = await session.step(int64([N, 1, 2, 2], new Array(N * 4).fill(0)), float32([4, 3], new Array(12).fill(0)), 0.1).catch((e: unknown) => e);
-    expect(err2).to.be.instanceOf(UserError).with.property("message").match(/batch \('input'\) is int64, expected float32; targets \('targets'\) has N=4 on axis 0 but batch has N=5/);
+    expect(err1)
+      .to.be.instanceOf(UserError)
+      .with.property("message")
+      .match(/step 1: batch \('input'\) has dims \[5,1,3,3\], expected \[N,1,2,2\] \(axis 2\).*axis 3/);
+    const err2 = await session
+      .step(int64([N, 1, 2, 2], new Array(N * 4).fill(0)), float32([4, 3], new Array(12).fill(0)), 0.1)
+      .catch((e: unknown) => e);
+    expect(err2)
+      .to.be.instanceOf(UserError)
+      .with.property("message")
+      .match(/batch \('input'\) is int64, expected float32; targets \('targets'\) has N=4 on axis 0 but batch has N=5/);
     const err3 = await session.evaluate(float32([2, 4], new Array(8).fill(0))).catch((e: unknown) => e);
-    expect(err3).to.be.instanceOf(UserError).with.property("message").match(/evaluate: batch \('input'\) has dims \[2,4\], expected \[N,1,2,2\]/);
+    expect(err3)
+      .to.be.instanceOf(UserError)
+      .with.property("message")
+      .match(/evaluate: batch \('input'\) has dims \[2,4\], expected \[N,1,2,2\]/);
     await session.release();
   });
 
@@ -85,22 +102,38 @@ describe("training/session on a hand-built train step", () => {
     const otherSession = await TrainingSession.create(other);
     const path = join(dir, "other.safetensors");
     otherSession.saveState(path);
-    expect(() => session.loadState(path)).to.throw(UserError, /other.safetensors: does not match this model \(saved from tiny.onnx\): missing 1 tensor\(s\) of this model: 'b'; 1 tensor\(s\) this model does not have: 'bias'/);
+    expect(() => session.loadState(path)).to.throw(
+      UserError,
+      /other.safetensors: does not match this model \(saved from tiny.onnx\): missing 1 tensor\(s\) of this model: 'b'; 1 tensor\(s\) this model does not have: 'bias'/,
+    );
     otherSession.saveParameters(join(dir, "p.safetensors"));
-    expect(() => session.loadState(join(dir, "p.safetensors"))).to.throw(UserError, /not an onnx-unlearn training state file \(it is a parameter file: use loadParameters\)/);
+    expect(() => session.loadState(join(dir, "p.safetensors"))).to.throw(
+      UserError,
+      /not an onnx-unlearn training state file \(it is a parameter file: use loadParameters\)/,
+    );
     await session.release();
     await otherSession.release();
   });
 
   const cudaPresent = existsSync(join(ortNativeDir(), "libonnxruntime_providers_cuda.so"));
   (cudaPresent ? it.skip : it)("names the missing CUDA provider, and falls back only when asked", async () => {
-    const err = await TrainingSession.create(tinyArtifacts(seededRandom(10)), { executionProvider: "cuda" }).catch((e: unknown) => e);
-    expect(err).to.be.instanceOf(UserError).with.property("message").match(/CUDA execution provider failed to load: missing libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so in .*onnxruntime-node/);
+    const err = await TrainingSession.create(tinyArtifacts(seededRandom(10)), { executionProvider: "cuda" }).catch(
+      (e: unknown) => e,
+    );
+    expect(err)
+      .to.be.instanceOf(UserError)
+      .with.property("message")
+      .match(
+        /CUDA execution provider failed to load: missing libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so in .*onnxruntime-node/,
+      );
     const write = process.stderr.write;
     let warned = "";
     process.stderr.write = ((s: string) => ((warned += s), true)) as typeof process.stderr.write;
     try {
-      const s = await TrainingSession.create(tinyArtifacts(seededRandom(10)), { executionProvider: "cuda", fallbackToCpu: true });
+      const s = await TrainingSession.create(tinyArtifacts(seededRandom(10)), {
+        executionProvider: "cuda",
+        fallbackToCpu: true,
+      });
       expect(s.executionProvider).to.equal("cpu");
       await s.release();
     } finally {
@@ -110,8 +143,14 @@ describe("training/session on a hand-built train step", () => {
   });
 
   it("rejects bad options, listing every problem", async () => {
-    const err = await TrainingSession.create(tinyArtifacts(seededRandom(11)), { executionProvider: "tpu" as never, intraOpThreads: 0 }).catch((e: unknown) => e);
-    expect(err).to.be.instanceOf(UserError).with.property("message").match(/executionProvider must be "cpu" or "cuda", got "tpu"; intraOpThreads must be a positive integer, got 0/);
+    const err = await TrainingSession.create(tinyArtifacts(seededRandom(11)), {
+      executionProvider: "tpu" as never,
+      intraOpThreads: 0,
+    }).catch((e: unknown) => e);
+    expect(err)
+      .to.be.instanceOf(UserError)
+      .with.property("message")
+      .match(/executionProvider must be "cpu" or "cuda", got "tpu"; intraOpThreads must be a positive integer, got 0/);
   });
 
   it("exports an inference model that a fresh InferenceSession runs like evaluate", async () => {
@@ -123,7 +162,9 @@ describe("training/session on a hand-built train step", () => {
     expect(fresh.inputNames).to.deep.equal(["input"]);
     const [{ x }] = batches(14, 1);
     const out = await fresh.run({ input: new ort.Tensor("float32", x!.data as Float32Array, x!.dims) });
-    expect(Array.from(out.logits!.data as Float32Array)).to.deep.equal(Array.from((await session.evaluate(x!)).data as Float32Array));
+    expect(Array.from(out.logits!.data as Float32Array)).to.deep.equal(
+      Array.from((await session.evaluate(x!)).data as Float32Array),
+    );
     await fresh.release();
     await session.release();
   });
@@ -138,13 +179,24 @@ describe("training/session: K steps per run (ONNX Loop)", () => {
     const want: number[] = [];
     for (const [i, { x, t }] of data.entries()) want.push((await single.step(x, t, lrs[i]!)).loss);
     const stack = (ts: { dims: number[]; data: unknown }[]) =>
-      float32([ts.length, ...ts[0]!.dims], ts.flatMap((t) => Array.from(t.data as Float32Array)));
+      float32(
+        [ts.length, ...ts[0]!.dims],
+        ts.flatMap((t) => Array.from(t.data as Float32Array)),
+      );
     const { losses } = await multi.stepMany(stack(data.map((d) => d.x)), stack(data.map((d) => d.t)), lrs);
     expect(Array.from(losses)).to.deep.equal(want);
     expect(multi.stepCount).to.equal(3);
-    for (const [k, t] of single.getState()) expect(Array.from(multi.getState().get(k)!.data as Float32Array), k).to.deep.equal(Array.from(t.data as Float32Array));
-    const err = await multi.stepMany(stack(data.map((d) => d.x)), stack(data.map((d) => d.t)), [0.1]).catch((e: unknown) => e);
-    expect(err).to.be.instanceOf(UserError).with.property("message").match(/steps 4..6: expected 3 finite learning rates, got \[0.1\]/);
+    for (const [k, t] of single.getState())
+      expect(Array.from(multi.getState().get(k)!.data as Float32Array), k).to.deep.equal(
+        Array.from(t.data as Float32Array),
+      );
+    const err = await multi
+      .stepMany(stack(data.map((d) => d.x)), stack(data.map((d) => d.t)), [0.1])
+      .catch((e: unknown) => e);
+    expect(err)
+      .to.be.instanceOf(UserError)
+      .with.property("message")
+      .match(/steps 4..6: expected 3 finite learning rates, got \[0.1\]/);
     await single.release();
     await multi.release();
   });
