@@ -4,7 +4,9 @@
  *   normalising-output ops (Flatten, Reshape, Identity, Softmax, pooling, ...).
  * - shortcut: a projection on a residual skip path. The layer's output meets another branch at an Add,
  *   its input is (up to parameter-free ops such as pooling) a tensor X, and the Add's other operand is
- *   computed from the same X through a longer chain of layers (at least two): the main branch.
+ *   computed from the same X through a longer chain of layers (at least two): the main branch. The other
+ *   operand must not itself depend on the layer's output: the projection conv that ends an inverted-residual
+ *   block feeds both the next block's identity skip and its main branch, and stays body.
  *   Identity shortcuts have no layer; inverted-residual and transformer residual Adds have no such X.
  * - body: everything else.
  */
@@ -84,11 +86,26 @@ export function assignRoles(
     return out;
   };
 
+  /** Whether `value` is computed (through any path) from `from`. */
+  const dependsOn = (value: string, from: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [value];
+    while (stack.length) {
+      const v = stack.pop()!;
+      if (v === from) return true;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      for (const i of view.producer.get(v)?.input ?? []) if (i) stack.push(i);
+    }
+    return false;
+  };
+
   const isShortcut = (layer: Layer): boolean => {
     for (const add of view.consumersOf(layer.output)) {
       if (add.opType !== "Add" || add.input.length !== 2) continue;
       const other = add.input[0] === layer.output ? add.input[1]! : add.input[0]!;
       if (other === layer.output || view.initializerNames.has(other)) continue;
+      if (dependsOn(other, layer.output)) continue;
       if (sources(layer).some((s) => layersBetween(s, other) >= 2)) return true;
     }
     return false;

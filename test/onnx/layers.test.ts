@@ -139,6 +139,28 @@ describe("onnx/layers: structure detection beyond ResNet", () => {
     expect([dw.groups, dw.fanIn, dw.fanOut, dw.kernelShape]).to.deep.equal([96, 9, 96 * 9, [3, 3]]);
   });
 
+  it("MobileNetV2-style: the projection conv whose output is the next block's identity skip stays body", () => {
+    // features.1 has no residual (channels change); features.2 adds its input (features.1's projection) back,
+    // so features.1.project.conv feeds both the Add and, through features.2's three convs, the Add's other operand
+    const inv = layerInventory(
+      model((b) => {
+        b.addInput("input", "float32", ["N", 3, 32, 32]);
+        const stem = relu6(b, convBn(b, "features.0.conv", "input", 3, 16, 3, { stride: 2 }));
+        const block = (name: string, x: string, cin: number, cout: number) => {
+          const e = relu6(b, convBn(b, `${name}.expand.conv`, x, cin, 6 * cin, 1));
+          const d = relu6(b, convBn(b, `${name}.dw.conv`, e, 6 * cin, 6 * cin, 3, { group: 6 * cin }));
+          return convBn(b, `${name}.project.conv`, d, 6 * cin, cout, 1);
+        };
+        const p1 = block("features.1", stem, 16, 24);
+        const p2 = block("features.2", p1, 24, 24);
+        head(b, b.op("Add", [p1, p2]), 24);
+      }),
+    );
+    expect(roles(inv.layers, "shortcut")).to.deep.equal([]);
+    expect(roles(inv.layers, "body")).to.include.members(["features.1.project.conv", "features.2.project.conv"]);
+    expect(roles(inv.layers, "body")).to.have.length(7);
+  });
+
   it("ResNet-D-style: an AvgPool + 1x1 conv + BN projection is a shortcut; identity blocks have none", () => {
     const inv = layerInventory(
       model((b) => {
