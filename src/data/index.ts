@@ -14,7 +14,13 @@ export { openFolder, IMAGE_EXTENSIONS, type FolderOptions } from "./sources/fold
 export { openNpy, type NpyOptions } from "./sources/npy.js";
 export { MemoryExamples, type MemoryExamplesOptions } from "./memory-examples.js";
 export { FileExamples, type CorruptPolicy, type FileExamplesOptions } from "./file-examples.js";
-export { buildDataset, DEFAULT_SPLIT_SEED, type SplitOptions, type TestSplitOptions } from "./splits.js";
+export {
+  buildDataset,
+  DEFAULT_SPLIT_SEED,
+  subsetTrainSplit,
+  type SplitOptions,
+  type TestSplitOptions,
+} from "./splits.js";
 export {
   FORGET_SPEC_FORMS,
   parseForgetSpec,
@@ -32,3 +38,4 @@ export { checkNormalisation, computeNormalisation, type Normalisation } from "./
 export { checkAgainstModel, type ModelInputCheck } from "./validate.js";
 export { summariseDataset, type DatasetSummary, type SplitSummary } from "./summary.js";
 export { rngFor, type Rng, type Seed } from "./random.js";
+export { datasetIdentity, splitIdentity, type DatasetIdentity, type SplitIdentity } from "./identity.js";

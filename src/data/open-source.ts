@@ -1,6 +1,6 @@
 import { UserError } from "../errors.js";
 import type { CorruptPolicy } from "./file-examples.js";
-import type { SplitOptions } from "./splits.js";
+import { subsetTrainSplit, type SplitOptions } from "./splits.js";
 import { openCifar10 } from "./sources/cifar10.js";
 import { openFashionMnist } from "./sources/fashion-mnist.js";
 import { openFolder } from "./sources/folder.js";
@@ -35,6 +35,12 @@ export interface OpenSourceOptions extends SplitOptions {
  * `npy:<x.npy>,<y.npy>`. Options that do not apply to the source are an error.
  */
 export async function openSource(spec: string, options: OpenSourceOptions = {}): Promise<Dataset> {
+  const { trainSubset, ...rest } = options;
+  const dataset = await openBySpec(spec, rest);
+  return trainSubset === undefined ? dataset : subsetTrainSplit(dataset, trainSubset, options.splitSeed);
+}
+
+async function openBySpec(spec: string, options: OpenSourceOptions): Promise<Dataset> {
   const colon = spec.indexOf(":");
   const kind = colon < 0 ? spec : spec.slice(0, colon);
   const arg = colon < 0 ? "" : spec.slice(colon + 1);
