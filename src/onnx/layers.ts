@@ -4,6 +4,7 @@
  * BatchNormalization right after it; a standalone BatchNormalization, LayerNormalization,
  * InstanceNormalization or GroupNormalization), with a role from graph structure alone (roles in
  * layer-roles.ts). Initializer names are not trusted: BN-folded exports call convs `onnx::Conv_192`.
+ * Initializers the exporter tied with Identity nodes are untied first (tied-initializers.ts).
  */
 import { attrInt, attrInts } from "./attributes.js";
 import { GraphView } from "./graph-view.js";
@@ -19,6 +20,7 @@ import {
 } from "./proto.js";
 import { dtypeFromOnnx, numel, type DType } from "./tensor.js";
 import { assignRoles, WEIGHTED } from "./layer-roles.js";
+import { untieInitializers } from "./tied-initializers.js";
 
 export type LayerRole = "classifier" | "shortcut" | "body";
 export type ParamKind = "weight" | "bias" | "bn-scale" | "bn-bias" | "bn-mean" | "bn-var" | "norm-scale" | "norm-bias";
@@ -86,7 +88,8 @@ export const nodeLabel = (n: NodeProto): string => n.name || `${n.opType}:${n.ou
 /** The parameterised layers of the model's main graph, in graph order, with roles. */
 export function layerInventory(model: ModelFile | ModelProto, opts: InventoryOptions = {}): Inventory {
   const proto = "proto" in model ? model.proto : model;
-  const graph = proto.graph!;
+  // a TorchScript export's merged initializers count as the separate parameters they are in PyTorch
+  const graph = untieInitializers(proto.graph!);
   const view = new GraphView(graph);
   const order = view.topoOrder();
   const inits = new Map(graph.initializer.map((t) => [t.name, t]));

@@ -20,6 +20,7 @@ import {
   type ModelProto,
 } from "../../onnx/proto.js";
 import { readTensor, writeTensorData, type Tensor } from "../../onnx/tensor.js";
+import { untieModel } from "../../onnx/tied-initializers.js";
 import { Emitter } from "./emit.js";
 import { appendLoss, LOSS_KINDS, type LossKind } from "./losses.js";
 import { MANIFEST_VERSION, type Manifest, type StateEntry } from "./manifest.js";
@@ -77,8 +78,12 @@ export const FILES = {
   manifest: "manifest.json",
 } as const;
 
-/** Builds the artifacts; runs the source model twice on zeros (probeShapes) to learn static shapes. */
-export async function buildArtifacts(model: ModelFile, opts: BuildOptions): Promise<Artifacts> {
+/**
+ * Builds the artifacts; runs the source model twice on zeros (probeShapes) to learn static shapes. Initializers
+ * the exporter tied with Identity nodes are untied first (each trains, and is written back, under its own name).
+ */
+export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Promise<Artifacts> {
+  const model: ModelFile = { ...source, proto: untieModel(source.proto) };
   const src = await inspectSource(model, opts);
   const { file, opset, input, output, params, bnStats, statNames, initial, shapes, numClasses } = src;
   const optimizer = opts.optimizer ?? "sgd";
