@@ -11,6 +11,7 @@ interface VerifyCliOptions {
   loss: string;
   sgd?: boolean;
   tol: string;
+  floor: string;
   json?: boolean;
   bn: string;
 }
@@ -31,7 +32,16 @@ export function register(program: Command): void {
     )
     .requiredOption("--loss <kind>", "mse or ce")
     .option("--sgd", "also compare the parameters after SGD steps (lr 0.05, momentum 0.9, weight decay 5e-4)")
-    .option("--tol <x>", "largest allowed error per tensor, max|ours - torch| / max|torch|", "1e-3")
+    .option(
+      "--tol <x>",
+      "largest allowed error per tensor: max|ours - torch| / max(max|torch|, floor), floor = --floor times the largest |torch| of the tensor's kind",
+      "1e-3",
+    )
+    .option(
+      "--floor <x>",
+      "the scale floor, as a fraction of the kind's largest |torch| (0: plain relative error)",
+      "1e-3",
+    )
     .option("--bn <form>", "training-mode BatchNormalization form: node or decomposed", "node")
     .option("--json", "print the full report (every tensor) as JSON")
     .action(async (o: VerifyCliOptions) => {
@@ -39,6 +49,8 @@ export function register(program: Command): void {
       if (o.loss !== "mse" && o.loss !== "ce") problems.push(`--loss expects mse or ce, got '${o.loss}'`);
       const tol = Number(o.tol);
       if (!(tol > 0)) problems.push(`--tol expects a positive number, got '${o.tol}'`);
+      const floor = Number(o.floor);
+      if (!(floor >= 0 && floor <= 1)) problems.push(`--floor expects a number in [0, 1], got '${o.floor}'`);
       if (o.bn !== "node" && o.bn !== "decomposed") problems.push(`--bn expects node or decomposed, got '${o.bn}'`);
       if (problems.length) throw new UserError(problems.join("; "));
       const model = loadModel(o.model);
@@ -50,6 +62,7 @@ export function register(program: Command): void {
         loss: o.loss as "mse" | "ce",
         sgd: !!o.sgd,
         tol,
+        floor,
         batchNorm: o.bn as "node",
       });
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
@@ -60,12 +73,15 @@ export function register(program: Command): void {
     });
 }
 
+/** Per kind: the worst error (the criterion, floored scale) and the worst plain relative error. */
 export function formatReport(r: VerifyReport): string {
   const width = Math.max(...r.kinds.map((k) => k.kind.length));
+  const nameWidth = Math.max(...r.kinds.map((k) => k.worst.name.length));
   const lines = r.kinds.map(
     (k) =>
-      `${k.kind.padEnd(width)}  ${String(k.count).padStart(3)} tensor${k.count === 1 ? " " : "s"}  worst ${k.worst.error.toExponential(2)}  ${k.worst.name}${k.worst.error > r.tol ? "  FAIL" : ""}`,
+      `${k.kind.padEnd(width)}  ${String(k.count).padStart(3)} tensor${k.count === 1 ? " " : "s"}  worst ${k.worst.error.toExponential(2)}  ${k.worst.name.padEnd(nameWidth)}  relative ${k.worstRelative.relative.toExponential(2)} ${k.worstRelative.name}${k.worst.error > r.tol ? "  FAIL" : ""}`,
   );
+  lines.push(`error = max|ours - torch| / max(max|torch|, ${r.floor} x the kind's largest |torch|)`);
   lines.push(
     r.ok
       ? `all ${r.tensors.length} tensors within ${r.tol}`

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { summarize } from "../../../src/training/artifacts/verify-torch.js";
 import { runCli } from "../../helpers/run-cli.js";
 
 const FIX = "test/fixtures/pytorch";
@@ -79,7 +80,9 @@ describe("verify-torch: generated train steps against PyTorch (ts-preserve fixtu
       "1e-12",
     ]);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.match(/^grad_ce\s+62 tensors\s+worst \d\.\d\de-\d+\s+\S+\s+FAIL$/m);
+    expect(r.stdout).to.match(
+      /^grad_ce\s+62 tensors\s+worst \d\.\d\de-\d+\s+\S+\s+relative \d\.\d\de-\d+ \S+\s+FAIL$/m,
+    );
     expect(r.stderr).to.match(/tensors differ from PyTorch by more than 1e-12/);
   });
 
@@ -118,5 +121,35 @@ describe("verify-torch: generated train steps against PyTorch (ts-preserve fixtu
     const r = await runCli(["verify-torch", "--model", "x.onnx", "--ref", "y", "--loss", "l1", "--tol", "-1"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain("--loss expects mse or ce, got 'l1'; --tol expects a positive number, got '-1'");
+  });
+});
+
+describe("verify-torch: the error measure", () => {
+  // one kind, three gradients: a large one, a mathematically zero one (float noise in both autograds) and a
+  // small one that is wrong by 10%
+  const grads = [
+    { kind: "grad_mse", name: "conv.weight", maxDiff: 2e-5, maxTorch: 25 },
+    { kind: "grad_mse", name: "bn.bias", maxDiff: 3e-8, maxTorch: 1e-9 },
+    { kind: "grad_mse", name: "fc.bias", maxDiff: 0.01, maxTorch: 0.1 },
+    { kind: "loss_mse", name: "loss_mse", maxDiff: 1e-7, maxTorch: 2 },
+  ];
+
+  it("floors the scale at 1e-3 of the kind's largest |torch|: float noise on a zero gradient passes, a wrong small one fails", () => {
+    const r = summarize(grads, 1e-4);
+    const byName = Object.fromEntries(r.tensors.map((t) => [t.name, t]));
+    expect(byName["conv.weight"]!.error).to.be.closeTo(8e-7, 1e-12);
+    expect(byName["bn.bias"]!.error).to.be.closeTo(3e-8 / 0.025, 1e-12);
+    expect(byName["bn.bias"]!.relative).to.be.closeTo(30, 1e-9);
+    expect(byName["fc.bias"]!.error).to.be.closeTo(0.1, 1e-12);
+    expect(byName["loss_mse"]!.error).to.be.closeTo(5e-8, 1e-15);
+    expect(r.failed.map((t) => t.name)).to.deep.equal(["fc.bias"]);
+    const kind = r.kinds.find((k) => k.kind === "grad_mse")!;
+    expect([kind.floor, kind.worst.name, kind.worstRelative.name]).to.deep.equal([0.025, "fc.bias", "bn.bias"]);
+  });
+
+  it("floor 0 is the plain relative error", () => {
+    const r = summarize(grads, 1e-4, 0);
+    expect(r.failed.map((t) => t.name)).to.deep.equal(["bn.bias", "fc.bias"]);
+    expect(r.tensors.every((t) => t.error === t.relative)).to.equal(true);
   });
 });
