@@ -8,10 +8,23 @@ import { register as artifacts } from "./artifacts.js";
 import { register as verifyTorch } from "./verify-torch.js";
 import { register as unlearn } from "./unlearn.js";
 import { register as demo } from "./demo.js";
+import { register as train } from "./train.js";
+import { register as report } from "./report.js";
 
 /** Each command lives in its own file and exports `register(program)`. */
 type Register = (program: Command) => void;
-const commands: Register[] = [zoo, data, inspect, exportWeights, importWeights, artifacts, verifyTorch, unlearn, demo];
+const commands: Register[] = [
+  zoo,
+  data,
+  inspect,
+  exportWeights,
+  importWeights,
+  artifacts,
+  verifyTorch,
+  unlearn,
+  demo,
+  report,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
