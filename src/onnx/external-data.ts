@@ -1,13 +1,15 @@
 /**
  * ONNX external data: tensors whose bytes live in a side file next to the model (`location`, `offset`,
- * `length` in TensorProto.external_data). Locations are resolved inside the model's folder only; one that
- * escapes it (`../x`, an absolute path) is refused. Writing puts every tensor at or above a size threshold
- * into one side file, then writes the model; both writes are atomic.
+ * `length` in TensorProto.external_data). Locations are resolved inside the model's folder only: an empty or
+ * absolute location, a `..` segment, or a symbolic link whose target lies outside the folder is refused
+ * (src/io/paths.ts). Each side file is read once however many tensors it holds. Writing puts every tensor at or
+ * above a size threshold into one side file, then writes the model; both writes are atomic.
  */
-import { statSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { confineExisting, isInside, resolveWriteTarget, sameFile } from "../io/paths.js";
 import type { ModelFile } from "./model-io.js";
 import {
   cloneModel,
@@ -47,12 +49,12 @@ export const hasExternalData = (model: ModelProto): boolean =>
   !!model.graph && allInitializers(model.graph).some(isExternal);
 
 /**
- * Checks that every external tensor's file exists inside `dir` and that its byte range fits in it.
- * Throws one UserError listing every problem.
+ * Checks that every external tensor's file lies inside `dir` (links resolved) and that its byte range fits in
+ * it. Throws one UserError listing every problem.
  */
 export function checkExternalData(model: ModelProto, dir: string | undefined, file: string): void {
   const problems: string[] = [];
-  const sizes = new Map<string, number | undefined>();
+  const files = new Map<string, { path?: string; problem?: string; size?: number }>();
   for (const t of model.graph ? allInitializers(model.graph) : []) {
     if (!isExternal(t)) continue;
     const ref = externalDataRef(t);
@@ -65,30 +67,33 @@ export function checkExternalData(model: ModelProto, dir: string | undefined, fi
       problems.push(`initializer '${t.name}' has external data but the model was given as bytes`);
       continue;
     }
-    let path: string;
-    try {
-      path = externalPath(location, dir, `initializer '${t.name}'`);
-    } catch (e) {
-      problems.push((e as Error).message);
+    let f = files.get(location);
+    if (!f) {
+      f = confineExisting(dir, location);
+      if (f.path !== undefined) f.size = statSync(f.path).size;
+      files.set(location, f);
+    }
+    if (f.problem !== undefined) {
+      problems.push(`initializer '${t.name}': external data ${f.problem}`);
       continue;
     }
-    if (!sizes.has(path)) {
-      try {
-        const st = statSync(path);
-        sizes.set(path, st.isFile() ? st.size : undefined);
-      } catch {
-        sizes.set(path, undefined);
-      }
-    }
-    const size = sizes.get(path);
-    if (size === undefined) {
-      problems.push(`initializer '${t.name}': external data file '${location}' is missing`);
-      continue;
-    }
-    const { problem } = externalRange(ref, size);
+    const { problem } = externalRange(ref, f.size!);
     if (problem) problems.push(`initializer '${t.name}': ${problem}`);
   }
   if (problems.length) throw new UserError(problems.join("; "), file);
+}
+
+/** The real paths of the side files the model's external tensors read (those that resolve inside its folder). */
+export function externalDataFiles(model: ModelFile): string[] {
+  const out = new Set<string>();
+  if (model.dir === undefined || !model.proto.graph) return [];
+  for (const t of allInitializers(model.proto.graph)) {
+    const location = isExternal(t) ? externalDataRef(t).location : undefined;
+    if (location === undefined) continue;
+    const { path } = confineExisting(model.dir, location);
+    if (path !== undefined) out.add(path);
+  }
+  return [...out];
 }
 
 /** Reads every external tensor of the model into raw_data, in place; afterwards the model stands alone. */
@@ -112,12 +117,15 @@ export interface ExternalDataOptions {
  * that were external in the source are read from its folder first.
  */
 export function saveModelWithExternalData(model: ModelFile, path: string, opts: ExternalDataOptions = {}): void {
-  const location = opts.location ?? `${basename(path)}.data`;
+  const target = resolveWriteTarget(path);
+  const location = opts.location ?? `${basename(target)}.data`;
   const threshold = opts.threshold ?? 1024;
   const align = opts.align ?? 64;
-  const dir = dirname(resolve(path));
-  const dataPath = externalPath(location, dir, path);
-  if (resolve(dataPath) === resolve(path))
+  const dir = dirname(target);
+  const dataPath = resolveWriteTarget(externalPath(location, dir, path));
+  if (!isInside(realpathSync(dir), dataPath))
+    throw new UserError(`external data location '${location}' leaves the model's folder through a symbolic link`, path);
+  if (sameFile(dataPath, target))
     throw new UserError(`external data location '${location}' is the model file itself`, path);
   const out = cloneModel(model.proto);
   const source = allInitializers(model.proto.graph!);
@@ -146,7 +154,7 @@ export function saveModelWithExternalData(model: ModelFile, path: string, opts: 
     pos += bytes.length;
   });
   if (chunks.length) writeFileAtomic(dataPath, chunks);
-  writeFileAtomic(path, encodeModel(out));
+  writeFileAtomic(target, encodeModel(out));
 }
 
 /** Bytes the tensor's values take, or undefined for a data type without a host dtype (strings, ...). */

@@ -2,9 +2,11 @@
  * Loading and saving ModelProto. A model we did not change saves back byte for byte (onnx-buf keeps every
  * field, known or not). Saves are atomic.
  */
+import { realpathSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
+import { resolveWriteTarget } from "../io/paths.js";
 import { readInputFile } from "../io/read-input.js";
 import {
   checkExternalData,
@@ -78,12 +80,24 @@ export interface SaveOptions {
 export function saveModel(model: ModelFile | ModelProto, path: string, opts: SaveOptions = {}): void {
   const file: ModelFile = "proto" in model ? model : { proto: model, file: "<model>" };
   if (opts.externalData) return saveModelWithExternalData(file, path, opts.externalData);
-  if (hasExternalData(file.proto) && file.dir !== undefined && file.dir !== dirname(resolve(path))) {
+  if (
+    hasExternalData(file.proto) &&
+    file.dir !== undefined &&
+    !sameFolder(file.dir, dirname(resolveWriteTarget(path)))
+  ) {
     const copy: ModelFile = { ...file, proto: cloneModel(file.proto) };
     embedExternalData(copy);
     return writeFileAtomic(path, modelBytes(copy));
   }
   writeFileAtomic(path, modelBytes(file));
+}
+
+function sameFolder(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
 }
 
 export function findInitializer(model: ModelFile, name: string): TensorProto | undefined {

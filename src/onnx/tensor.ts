@@ -4,9 +4,10 @@
  * IEEE half bits in a Uint16Array (Node 20 has no Float16Array), with converters to float32. The host
  * tensor itself lives in src/io/tensor-data.ts (file formats below onnx/ use it too) and is re-exported here.
  */
-import { readFileSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import { UserError } from "../errors.js";
+import { locationProblem, resolveInside } from "../io/paths.js";
+import { readShared } from "../io/read-once.js";
 import { clearDataLocation, DataLocation, DataType, newTensor, type TensorProto } from "./proto.js";
 import {
   bytesPerElement,
@@ -112,14 +113,15 @@ function fromTypedField(t: TensorProto, dtype: DType, n: number, where: string):
   }
 }
 
-/** Resolves an external-data location inside `baseDir`; a location that escapes it is refused. */
+/**
+ * Where an external-data location points inside `baseDir` (lexically: not empty, not absolute, no `..`
+ * segment; src/io/paths.ts). Reading also resolves symbolic links and refuses a file outside the folder.
+ */
 export function externalPath(location: string, baseDir: string, where: string): string {
-  const full = resolve(baseDir, location);
-  const rel = relative(resolve(baseDir), full);
-  if (location === "" || isAbsolute(location) || rel.startsWith("..") || isAbsolute(rel)) {
-    throw new UserError(`external data location '${location}' escapes the model's folder`, where);
-  }
-  return full;
+  const problem = locationProblem(location);
+  if (problem)
+    throw new UserError(`external data location '${location}' escapes the model's folder (${problem})`, where);
+  return resolve(baseDir, location);
 }
 
 /** An external tensor's side file and byte range, as its external_data entries say (no length: to the file's end). */
@@ -157,10 +159,10 @@ function readExternal(t: TensorProto, opts: ReadTensorOptions, where: string): U
   if (location === undefined) throw new UserError("external data has no 'location'", where);
   if (opts.baseDir === undefined)
     throw new UserError("external data needs the model's folder (load the model from a path)", where);
-  const path = externalPath(location, opts.baseDir, where);
+  const path = resolveInside(opts.baseDir, location, where);
   let file: Buffer;
   try {
-    file = readFileSync(path);
+    file = readShared(path);
   } catch {
     throw new UserError(`external data file '${location}' is missing or unreadable`, where);
   }

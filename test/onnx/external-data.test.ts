@@ -1,5 +1,15 @@
 import { expect } from "chai";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../../src/errors.js";
@@ -74,14 +84,11 @@ describe("onnx/external-data", () => {
     it("refuses a location that escapes the model's folder (../x)", () => {
       expect(() => loadModel(withLocation("../model.onnx.data"))).to.throw(
         UserError,
-        /bad\.onnx: .*'\.\.\/model\.onnx\.data' escapes the model's folder/,
+        /bad\.onnx: .*'\.\.\/model\.onnx\.data' escapes the model's folder \(has a '\.\.' segment\)/,
       );
     });
     it("refuses an absolute location", () => {
-      expect(() => loadModel(withLocation(join(tmp, "model.onnx.data")))).to.throw(
-        UserError,
-        /escapes the model's folder/,
-      );
+      expect(() => loadModel(withLocation(join(tmp, "model.onnx.data")))).to.throw(UserError, /is an absolute path/);
     });
     it("refuses a missing side file, naming it", () => {
       expect(() => loadModel(withLocation("nothing-here.data"))).to.throw(
@@ -98,9 +105,82 @@ describe("onnx/external-data", () => {
       const out = join(tmp, "x.onnx");
       expect(() => saveModelWithExternalData(loadModel(SRC), out, { location: "../x.data" })).to.throw(
         UserError,
-        /escapes/,
+        /'\.\.\/x\.data' escapes the model's folder \(has a '\.\.' segment\)/,
       );
       expect(existsSync(out)).to.equal(false);
+    });
+    it("refuses an inner '..' segment even when it would land inside the folder", () => {
+      mkdirSync(join(tmp, "sub"));
+      expect(() => loadModel(withLocation("sub/../model.onnx.data"))).to.throw(UserError, /has a '\.\.' segment/);
+    });
+
+    describe("symbolic links that leave the model's folder", () => {
+      let outside: string;
+      beforeEach(() => {
+        outside = mkdtempSync(join(tmpdir(), "onnx-outside-"));
+      });
+      afterEach(() => rmSync(outside, { recursive: true, force: true }));
+
+      /** A model in tmp/m/ whose side file (same bytes) is reached through `link` -> a path outside. */
+      function linkedModel(kind: "file" | "folder"): string {
+        const out = writeExternal();
+        const dir = join(tmp, "m");
+        mkdirSync(dir);
+        const m = loadModel(out);
+        if (kind === "file") {
+          copyFileSync(`${out}.data`, join(outside, "secret.data"));
+          symlinkSync(join(outside, "secret.data"), join(dir, "model.onnx.data"));
+          saveModel(m.proto, join(dir, "model.onnx"));
+        } else {
+          copyFileSync(`${out}.data`, join(outside, "model.onnx.data"));
+          symlinkSync(outside, join(dir, "etc"));
+          for (const t of m.proto.graph!.initializer.filter(isExternal))
+            t.externalData = t.externalData.map((e) =>
+              e.key === "location" ? newEntry("location", "etc/model.onnx.data") : e,
+            );
+          saveModel(m.proto, join(dir, "model.onnx"));
+        }
+        return join(dir, "model.onnx");
+      }
+
+      it("a file link: loading refuses it, naming the target", () => {
+        expect(() => loadModel(linkedModel("file"))).to.throw(
+          UserError,
+          /leaves the model's folder through a symbolic link/,
+        );
+      });
+      it("a folder link: loading refuses it", () => {
+        expect(() => loadModel(linkedModel("folder"))).to.throw(
+          UserError,
+          /'etc\/model\.onnx\.data' leaves the model's folder/,
+        );
+      });
+      it("reading a tensor refuses it too (no check at load), so no outside bytes reach exported weights", () => {
+        const m = loadModel(linkedModel("file"), { checkExternal: false });
+        expect(() => readInitializers(m)).to.throw(UserError, /leaves the model's folder/);
+        expect(() => embedExternalData(m)).to.throw(UserError, /leaves the model's folder/);
+      });
+      it("a link inside the folder is fine", () => {
+        const out = writeExternal();
+        const dir = join(tmp, "m");
+        mkdirSync(join(dir, "blobs"), { recursive: true });
+        copyFileSync(`${out}.data`, join(dir, "blobs", "w.data"));
+        symlinkSync("blobs/w.data", join(dir, "model.onnx.data"));
+        saveModel(loadModel(out).proto, join(dir, "model.onnx"));
+        const back = readInitializers(loadModel(join(dir, "model.onnx")));
+        expect(back.size).to.equal(readInitializers(loadModel(SRC)).size);
+      });
+      it("writing refuses a side file whose existing link leads outside", () => {
+        const dir = join(tmp, "w");
+        mkdirSync(dir);
+        writeFileSync(join(outside, "victim"), "keep");
+        symlinkSync(join(outside, "victim"), join(dir, "x.onnx.data"));
+        expect(() => saveModelWithExternalData(loadModel(SRC), join(dir, "x.onnx"))).to.throw(
+          UserError,
+          /leaves the model's folder through a symbolic link/,
+        );
+        expect(readFileSync(join(outside, "victim"), "utf8")).to.equal("keep");
+      });
     });
   });
 });
