@@ -47,3 +47,12 @@ export function parseRuntimeOptions(o: { ep: string; threads?: string }): {
     intraOpThreads: parseInteger("--threads", o.threads, 1),
   };
 }
+
+/** `--normalise` as the jobs take it: none, auto (retain-set statistics), or means then stds (one pair: every channel). */
+export function parseNormaliseRequest(text: string): "none" | "auto" | { mean: number[]; std: number[] } {
+  if (text === "none" || text === "auto") return text;
+  const v = parseNumberList("--normalise", text)!;
+  if (v.length % 2 !== 0)
+    throw new UserError(`--normalise expects none, auto, <mean>,<std> or C means then C stds, got '${text}'`);
+  return { mean: v.slice(0, v.length / 2), std: v.slice(v.length / 2) };
+}

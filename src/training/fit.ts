@@ -25,6 +25,9 @@ export interface FitOptions {
   /** Stop each epoch after this many steps. Default: the whole set. */
   maxStepsPerEpoch?: number;
   onEpoch?: (e: { epoch: number; meanLoss: number; seconds: number; images: number }) => void;
+  /** Called after every epoch with the session (e.g. to score a validation split); awaited. */
+  afterEpoch?: (session: TrainingSession, epoch: number) => Promise<void>;
+  onStep?: (e: { epoch: number; step: number; steps: number; loss: number; lr: number }) => void;
 }
 
 /** Trains and returns the session holding the trained weights (release() it when done). */
@@ -51,7 +54,9 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
         dropLast: true,
       });
       const lr = (step: number) => (peak * (1 + Math.cos((Math.PI * (epoch * steps + step)) / (epochs * steps)))) / 2;
-      o.onEpoch?.({ epoch, ...(await trainEpoch(session, batches, { steps, lr, labels: true })) });
+      const onStep = (step: number, loss: number, rate: number) => o.onStep?.({ epoch, step, steps, loss, lr: rate });
+      o.onEpoch?.({ epoch, ...(await trainEpoch(session, batches, { steps, lr, labels: true, onStep })) });
+      await o.afterEpoch?.(session, epoch);
     }
   } catch (e) {
     await session.release();

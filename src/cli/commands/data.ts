@@ -30,6 +30,7 @@ export interface SourceCliOptions {
   onCorrupt?: string;
   numClasses?: string;
   pixelCache?: boolean;
+  trainSubset?: string;
 }
 
 export interface ForgetCliOptions {
@@ -52,7 +53,11 @@ export function addSourceOptions(cmd: Command): Command {
     .option("--resize", "folder: resize images of another size instead of stopping")
     .option("--on-corrupt <policy>", "folder: stop (default) or skip on a file that cannot be decoded")
     .option("--pixel-cache", "folder: decode every file once into a cache of 8-bit rows and read batches from it")
-    .option("--num-classes <n>", "npy: number of classes (default: largest label + 1)");
+    .option("--num-classes <n>", "npy: number of classes (default: largest label + 1)")
+    .option(
+      "--train-subset <n>",
+      "keep only n training examples, drawn with the split seed (test and validation unchanged)",
+    );
 }
 
 /** Adds --forget, --seed and --write-forget. */
@@ -64,7 +69,13 @@ export function addForgetOptions(cmd: Command): Command {
 }
 
 export async function openSourceFromCli(spec: string, o: SourceCliOptions): Promise<Dataset> {
+  return openSource(spec, sourceOptionsFromCli(o));
+}
+
+/** The OpenSourceOptions the source flags give (with a progress bar for the pixel cache). */
+export function sourceOptionsFromCli(o: SourceCliOptions): OpenSourceOptions {
   const options: OpenSourceOptions = {
+    trainSubset: parseNumber("--train-subset", o.trainSubset),
     validationFraction: parseNumber("--validation", o.validation),
     testFraction: parseNumber("--test-fraction", o.testFraction),
     splitSeed: o.splitSeed,
@@ -86,7 +97,7 @@ export async function openSourceFromCli(spec: string, o: SourceCliOptions): Prom
     else bar.update(done);
     if (done === total) bar.stop();
   };
-  return openSource(spec, options);
+  return options;
 }
 
 /** The forget set of --forget (undefined without it), written to --write-forget when given. */

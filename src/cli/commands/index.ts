@@ -8,8 +8,10 @@ import { register as artifacts } from "./artifacts.js";
 import { register as verifyTorch } from "./verify-torch.js";
 import { register as unlearn } from "./unlearn.js";
 import { register as demo } from "./demo.js";
+import { register as score } from "./score.js";
 import { register as train } from "./train.js";
 import { register as report } from "./report.js";
+import { register as evaluate } from "./eval.js";
 
 /** Each command lives in its own file and exports `register(program)`. */
 type Register = (program: Command) => void;
@@ -24,6 +26,8 @@ const commands: Register[] = [
   unlearn,
   demo,
   report,
+  train,
+  evaluate,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,0 +1,42 @@
+/**
+ * onnx-unlearn's library front door: everything the CLI uses, for Node scripts and pipelines.
+ *
+ *   import { train, unlearn, openSource, selectForget } from "onnx-unlearn";
+ */
+export { UserError, isUserError } from "./errors.js";
+export {
+  openSource,
+  selectForget,
+  parseForgetSpec,
+  retainOnly,
+  datasetIdentity,
+  computeNormalisation,
+  SOURCE_SPECS,
+  FORGET_SPEC_FORMS,
+  type Dataset,
+  type Examples,
+  type ForgetSet,
+  type ForgetSpec,
+  type Normalisation,
+  type OpenSourceOptions,
+  type RetainOnly,
+  type DatasetIdentity,
+} from "./data/index.js";
+export { loadModel, saveModel, type ModelFile } from "./onnx/model-io.js";
+export { layerInventory, type Inventory, type Layer } from "./onnx/layers.js";
+export { TrainingSession, type ExecutionProvider, type TrainingSessionOptions } from "./training/session/index.js";
+export { InferenceModel } from "./training/inference.js";
+export {
+  listRuns,
+  parseShard,
+  readManifest,
+  requireRun,
+  runEnvironment,
+  sha256File,
+  type RunManifest,
+  type Shard,
+} from "./runs/index.js";
+export type { JobEvent, EventSink } from "./jobs/events.js";
+export { train, type TrainOptions } from "./jobs/train.js";
+export { TRAIN_DEFAULTS, type TrainConfig } from "./jobs/train-config.js";
+export type { RunGroupResult } from "./jobs/run-group.js";

@@ -1,0 +1,128 @@
+/**
+ * `train`: classifiers from scratch, as run folders. The original (all of train) or a retrained reference
+ * (`excludeForget`: the retain set only); `runs` of them with seeds seed..seed+runs-1, each from its own
+ * fresh initialisation and data order. Cross-entropy, SGD with momentum, cosine to 0 over all steps.
+ */
+import { evaluate } from "../evaluation/accuracy.js";
+import type { OpenSourceOptions, Normalisation } from "../data/index.js";
+import { fitClassifier } from "../training/fit.js";
+import type { ExecutionProvider } from "../training/session/index.js";
+import type { EpochRecord, Shard } from "../runs/index.js";
+import type { EventSink } from "./events.js";
+import { openJobData } from "./job-data.js";
+import { parseModelSpec } from "./model-spec.js";
+import { runGroup, type RunGroupResult } from "./run-group.js";
+import { TRAIN_DEFAULTS, type TrainConfig } from "./train-config.js";
+import { exportedModel } from "./exported-model.js";
+
+export interface TrainOptions extends Partial<TrainConfig> {
+  /** A .onnx file (every layer re-initialised from the run seed) or zoo:<name>[:key=value,...]. */
+  model: string;
+  /** Data source spec and its options. */
+  data: string;
+  sourceOptions?: OpenSourceOptions;
+  /** Train on the retain set only: the train split minus this forget spec (a retrained reference). */
+  excludeForget?: string;
+  /** Seed of a random forget draw. Default 0. */
+  forgetSeed?: number;
+  normalise?: "none" | "auto" | Normalisation;
+  /** The run folder, or with `runs` the folder of run-NNN folders. */
+  out: string;
+  runs?: number;
+  shard?: Shard;
+  /** Seed of run 0. Default 0. */
+  seed?: number;
+  executionProvider?: ExecutionProvider;
+  intraOpThreads?: number;
+  /** Stop each epoch after this many steps (quick runs, tests). */
+  maxStepsPerEpoch?: number;
+  onEvent?: EventSink;
+}
+
+export async function train(o: TrainOptions): Promise<RunGroupResult> {
+  const config: TrainConfig = { ...TRAIN_DEFAULTS, ...definedOnly(o, Object.keys(TRAIN_DEFAULTS)) };
+  const data = await openJobData({
+    source: o.data,
+    sourceOptions: o.sourceOptions,
+    forget: o.excludeForget,
+    forgetSeed: o.forgetSeed,
+    normalise: o.normalise,
+  });
+  const spec = parseModelSpec(o.model, data.dataset);
+  const ep = o.executionProvider ?? "cpu";
+  const examples = o.excludeForget === undefined ? data.dataset.train : data.retain;
+  const validation = data.dataset.validation;
+  const seed = o.seed ?? 0;
+  return runGroup(
+    {
+      out: o.out,
+      runs: o.runs,
+      shard: o.shard,
+      seed,
+      job: "train",
+      executionProvider: ep,
+      threads: o.intraOpThreads,
+      onEvent: o.onEvent,
+    },
+    (index, runSeed) => ({
+      kind: "train",
+      method: "train",
+      run: { index, of: o.runs ?? 1, seed: runSeed, ...(data.forget ? { forgetSeed: o.forgetSeed ?? 0 } : {}) },
+      input: spec.record,
+      data: { ...data.identity },
+      retain: o.excludeForget === undefined ? trainRecord(data) : data.retainRecord,
+      forget: data.forgetRecord,
+      readsForget: false,
+      config: {
+        ...config,
+        normalisation: data.normalisation ?? "none",
+        trainedOn: o.excludeForget === undefined ? "train" : "retain",
+        maxStepsPerEpoch: o.maxStepsPerEpoch ?? null,
+      },
+    }),
+    async ({ index, seed: runSeed }) => {
+      const model = spec.build(runSeed);
+      const epochs: EpochRecord[] = [];
+      const t0 = performance.now();
+      const session = await fitClassifier({
+        model,
+        data: examples,
+        normalisation: data.normalisation,
+        epochs: config.epochs,
+        lr: config.lr,
+        batchSize: config.batchSize,
+        momentum: config.momentum,
+        weightDecay: config.weightDecay,
+        seed: runSeed,
+        executionProvider: ep,
+        intraOpThreads: o.intraOpThreads,
+        maxStepsPerEpoch: o.maxStepsPerEpoch,
+        onStep: (e) => o.onEvent?.({ event: "step", run: index, phase: "train", ...e }),
+        onEpoch: (e) => epochs.push({ phase: "train", ...e }),
+        afterEpoch: async (s) => {
+          const record = epochs[epochs.length - 1]!;
+          if (validation.count > 0) {
+            const v = await evaluate((b) => s.evaluate(b), validation, { normalisation: data.normalisation });
+            record.validation = { accuracy: v.accuracy, loss: v.loss };
+          }
+          o.onEvent?.({ event: "epoch", run: index, ...record });
+        },
+      });
+      const trained = performance.now();
+      try {
+        return { model: exportedModel(model, session), epochs, seconds: { train: (trained - t0) / 1000 } };
+      } finally {
+        await session.release();
+      }
+    },
+  );
+}
+
+function trainRecord(data: Awaited<ReturnType<typeof openJobData>>) {
+  // without a forget spec the whole train split is trained on; retainRecord then covers it
+  return data.retainRecord;
+}
+
+function definedOnly<T extends object>(o: T, keys: string[]): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => keys.includes(k) && v !== undefined)) as Partial<T>;
+}
