@@ -25,6 +25,7 @@ const commands: Register[] = [
   verifyTorch,
   unlearn,
   demo,
+  score,
   report,
   train,
   evaluate,
