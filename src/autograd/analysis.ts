@@ -3,65 +3,16 @@
  * the values a `wrt` reaches (active) and the values that reach the loss (relevant), both along
  * differentiable float edges only. A node is differentiated when one of its outputs is active and relevant.
  */
-import { attrFloat, attrFloats, attrInt, attrInts, attrTensor } from "../onnx/attributes.js";
 import type { GraphView } from "../onnx/graph-view.js";
 import { DataType, type NodeProto } from "../onnx/proto.js";
-import { float32, int64, onnxFromDtype, readTensor, type Tensor } from "../onnx/tensor.js";
+import { readTensor, type Tensor } from "../onnx/tensor.js";
+import { constantNodeValue } from "./infer/values.js";
+import { producedType } from "./ops.js";
 import type { GradRule } from "./rule.js";
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
 export const isFloatType = (t: number | undefined): boolean => t !== undefined && FLOAT_TYPES.has(t);
 export const isAiOnnx = (n: NodeProto): boolean => !n.domain || n.domain === "ai.onnx";
-
-/** Element type of output `k` of ops whose outputs do not follow their first input. */
-export function producedType(n: NodeProto, k: number, typeOf: (v: string) => number | undefined): number | undefined {
-  switch (n.opType) {
-    case "Cast":
-      return attrInt(n, "to");
-    case "CastLike":
-      return typeOf(n.input[1]!);
-    case "Shape":
-    case "Size":
-    case "ArgMax":
-    case "ArgMin":
-    case "NonZero":
-      return DataType.INT64;
-    case "Equal":
-    case "Less":
-    case "Greater":
-    case "LessOrEqual":
-    case "GreaterOrEqual":
-    case "Not":
-    case "And":
-    case "Or":
-    case "Xor":
-    case "IsNaN":
-    case "IsInf":
-      return DataType.BOOL;
-    case "Where":
-      return typeOf(n.input[1]!);
-    case "ConstantOfShape":
-      return attrTensor(n, "value") ? dtypeOfAttr(n) : DataType.FLOAT;
-    case "Constant": {
-      const t = constantNodeValue(n);
-      return t ? onnxFromDtype(t.dtype) : undefined;
-    }
-    case "MaxPool":
-    case "TopK":
-      return k === 1 ? DataType.INT64 : typeOf(n.input[0]!);
-    case "Dropout":
-      return k === 1 ? DataType.BOOL : typeOf(n.input[0]!);
-    case "OneHot":
-      return typeOf(n.input[2]!);
-    default:
-      return n.input[0] ? typeOf(n.input[0]) : undefined;
-  }
-}
-
-function dtypeOfAttr(n: NodeProto): number | undefined {
-  const a = n.attribute.find((x) => x.name === "value");
-  return a?.t?.dataType;
-}
 
 export interface Analysis {
   elemType: Map<string, number>;
@@ -140,18 +91,4 @@ function collectConstants(view: GraphView, order: NodeProto[]): (value: string) 
     }
     return cache.get(value);
   };
-}
-
-/** The value of a Constant node, whichever attribute holds it (value, value_int(s), value_float(s)). */
-export function constantNodeValue(n: NodeProto): Tensor | undefined {
-  const t = attrTensor(n, "value");
-  if (t) return t;
-  const int = attrInt(n, "value_int");
-  if (int !== undefined) return int64([], [int]);
-  const ints = attrInts(n, "value_ints");
-  if (ints) return int64([ints.length], ints);
-  const f = attrFloat(n, "value_float");
-  if (f !== undefined) return float32([], [f]);
-  const fs = attrFloats(n, "value_floats");
-  return fs ? float32([fs.length], fs) : undefined;
 }

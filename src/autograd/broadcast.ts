@@ -9,7 +9,7 @@ import { UserError } from "../errors.js";
 import { reduce, reshapeLike } from "./emit.js";
 import type { GradContext } from "./rule.js";
 
-type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
+type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype" | "axesAsInput">;
 
 /** Axes of `outDims` to sum so the result has `inDims`; undefined when the shapes cannot be compared. */
 function broadcastAxes(inDims: Dims, outDims: Dims): number[] | undefined {

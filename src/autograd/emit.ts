@@ -1,54 +1,36 @@
 /**
- * Opset-aware shorthands for the nodes gradient rules emit most (axes moved from attributes to inputs at
- * opset 13 for ReduceSum/Squeeze/Unsqueeze/Split and at 18 for the other reductions), and shape helpers
- * that use a constant when the static shape is known and a runtime Shape node otherwise.
+ * Opset-aware shorthands for the nodes gradient rules emit most (axes as an attribute or input 1, as the op
+ * table says for the context's opset: ctx.axesAsInput), and shape helpers that use a constant when the
+ * static shape is known and a runtime Shape node otherwise.
  */
 import { float32ToHalf, int64, zeros, type DType, type Tensor } from "../onnx/tensor.js";
 import type { GradContext } from "./rule.js";
 
-type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype">;
+type Ctx = Pick<GradContext, "op" | "ops" | "constant" | "shape" | "opset" | "dtype" | "axesAsInput">;
 
 /** Normalises a possibly negative axis. */
 export const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
 
-/** Opset at which `op` takes its axes as an input instead of an attribute. */
-const AXES_AS_INPUT: Record<string, number> = {
-  ReduceSum: 13,
-  Squeeze: 13,
-  Unsqueeze: 13,
-  Split: 13,
-  ReduceMean: 18,
-  ReduceMax: 18,
-  ReduceMin: 18,
-  ReduceProd: 18,
-  ReduceL2: 18,
-  ReduceSumSquare: 18,
-  ReduceLogSumExp: 18,
-};
-
-export const axesAsInput = (ctx: Pick<GradContext, "opset">, opType: string): boolean =>
-  ctx.opset >= (AXES_AS_INPUT[opType] ?? Infinity);
-
 /** A reduction over constant `axes` (keepdims default 1); `x` itself when there are none. */
 export function reduce(ctx: Ctx, opType: string, x: string, axes: number[], keepdims = 1): string {
   if (axes.length === 0) return x;
-  if (axesAsInput(ctx, opType)) return ctx.op(opType, [x, ctx.constant(int64([axes.length], axes))], { keepdims });
+  if (ctx.axesAsInput(opType)) return ctx.op(opType, [x, ctx.constant(int64([axes.length], axes))], { keepdims });
   return ctx.op(opType, [x], { axes, keepdims });
 }
 
 export function unsqueeze(ctx: Ctx, x: string, axes: number[]): string {
-  if (axesAsInput(ctx, "Unsqueeze")) return ctx.op("Unsqueeze", [x, ctx.constant(int64([axes.length], axes))]);
+  if (ctx.axesAsInput("Unsqueeze")) return ctx.op("Unsqueeze", [x, ctx.constant(int64([axes.length], axes))]);
   return ctx.op("Unsqueeze", [x], { axes });
 }
 
 export function squeeze(ctx: Ctx, x: string, axes: number[]): string {
-  if (axesAsInput(ctx, "Squeeze")) return ctx.op("Squeeze", [x, ctx.constant(int64([axes.length], axes))]);
+  if (ctx.axesAsInput("Squeeze")) return ctx.op("Squeeze", [x, ctx.constant(int64([axes.length], axes))]);
   return ctx.op("Squeeze", [x], { axes });
 }
 
 /** Splits `x` along `axis` into pieces of the given constant sizes. */
 export function split(ctx: Ctx, x: string, sizes: number[], axis: number): string[] {
-  if (axesAsInput(ctx, "Split"))
+  if (ctx.axesAsInput("Split"))
     return ctx.ops("Split", [x, ctx.constant(int64([sizes.length], sizes))], sizes.length, { axis });
   return ctx.ops("Split", [x], sizes.length, { axis, split: sizes });
 }

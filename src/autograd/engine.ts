@@ -1,20 +1,19 @@
 /**
  * Reverse-mode autodiff over an ONNX graph: appends the backward nodes for d(loss)/d(wrt) to the graph.
  * The engine owns the plumbing (which nodes to differentiate, fan-out sums, broadcast reduction, shape
- * checks, names); each op's derivative is a rule in the registry.
+ * checks, names); each op's derivative is a rule in the op table (ops.ts).
  */
 import { UserError } from "../errors.js";
 import { GraphBuilder } from "../onnx/builder.js";
 import { GraphView, type Dims } from "../onnx/graph-view.js";
 import { DataType, type GraphProto, type NodeProto } from "../onnx/proto.js";
 import { dtypeFromOnnx, numel, onnxFromDtype, type DType, type Tensor } from "../onnx/tensor.js";
-import { analyze, isAiOnnx, isFloatType, producedType, type Analysis } from "./analysis.js";
+import { analyze, isAiOnnx, isFloatType, type Analysis } from "./analysis.js";
 import { reduceToShape } from "./broadcast.js";
 import { tensorOf } from "./emit.js";
-import { NON_DIFFERENTIABLE, RULES } from "./registry.js";
+import { axesAsInput, inferShapes, inferValue, nodeAxes, NON_DIFFERENTIABLE, producedType, RULES } from "./ops.js";
 import type { GradContext, GradRule } from "./rule.js";
-import { inferShapes, shapesConflict } from "./shape-infer.js";
-import { inferValue } from "./shape-values.js";
+import { shapesConflict } from "./infer/shapes.js";
 
 export type { Dims };
 
@@ -213,6 +212,8 @@ class Emitter {
       dtype: (v) => this.dtypeOf(v),
       scalar: (x, like) => this.constant(filled(this.dtypeOf(like), [], x)),
       constantValue: (v) => this.generated.get(v) ?? this.a.constantValue(v),
+      axesAsInput: (opType) => axesAsInput(opType, this.opset),
+      axes: () => nodeAxes(n, this.opset, (v) => this.generated.get(v) ?? this.a.constantValue(v)),
     };
   }
 

@@ -46,6 +46,10 @@ export interface GradContext {
   scalar(x: number, like: string): string;
   /** The value of a constant (initializer or Constant node output), or undefined when it is computed. */
   constantValue(value: string): Tensor | undefined;
+  /** Whether `opType` takes its axes (Split: split sizes) as input 1 at this opset (the op table, ops.ts). */
+  axesAsInput(opType: string): boolean;
+  /** The node's own axes (attribute or constant input 1, [] when none given), undefined when computed. */
+  axes(): number[] | undefined;
 }
 
 export interface GradRule {

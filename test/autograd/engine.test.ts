@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as ort from "onnxruntime-node";
 import { appendBackward } from "../../src/autograd/engine.js";
-import { RULES } from "../../src/autograd/registry.js";
+import { RULES } from "../../src/autograd/ops.js";
 import type { GradRule } from "../../src/autograd/rule.js";
 import { UserError } from "../../src/errors.js";
 import { float } from "../../src/onnx/attributes.js";

@@ -1,8 +1,7 @@
 /** The engine's static shape inference against the shapes onnxruntime computes, op by op. */
 import { expect } from "chai";
 import * as ort from "onnxruntime-node";
-import { inferShapes } from "../../src/autograd/shape-infer.js";
-import { inferValue } from "../../src/autograd/shape-values.js";
+import { inferShapes, inferValue } from "../../src/autograd/ops.js";
 import { makeAttributes, type Attrs } from "../../src/onnx/attributes.js";
 import type { Dims } from "../../src/onnx/graph-view.js";
 import { encodeModel, newGraph, newModel, newNode, newOpset, newTensorValueInfo } from "../../src/onnx/proto.js";

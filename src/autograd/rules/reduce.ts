@@ -3,25 +3,18 @@
  * optional input from then on; no axes means all axes unless noop_with_empty_axes = 1 (then Identity).
  */
 import { UserError } from "../../errors.js";
-import { attrInt, attrInts } from "../../onnx/attributes.js";
+import { attrInt } from "../../onnx/attributes.js";
 import { numel, onnxFromDtype } from "../../onnx/tensor.js";
-import { axesAsInput, normAxis, shapeOf, unsqueeze } from "../emit.js";
+import { normAxis, shapeOf, unsqueeze } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { dY } from "./elementwise.js";
 
 /** The reduced axes: a list, "all", "none" (noop), or undefined when they are computed at run time. */
 function reducedAxes(c: GradContext): number[] | "all" | "none" | undefined {
-  let axes: number[] | undefined;
-  if (axesAsInput(c, c.node.opType)) {
-    if (!c.I(1)) axes = [];
-    else {
-      const t = c.constantValue(c.I(1));
-      axes = t ? Array.from(t.data as BigInt64Array, Number) : undefined;
-    }
-  } else axes = attrInts(c.node, "axes", []);
+  const axes = c.axes();
   if (axes === undefined) return undefined;
   if (axes.length > 0) return axes;
-  return axesAsInput(c, c.node.opType) && attrInt(c.node, "noop_with_empty_axes", 0) === 1 ? "none" : "all";
+  return c.axesAsInput(c.node.opType) && attrInt(c.node, "noop_with_empty_axes", 0) === 1 ? "none" : "all";
 }
 
 /** dY broadcast back over the reduced axes to X's shape. */

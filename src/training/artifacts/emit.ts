@@ -3,6 +3,7 @@
  * axes as attribute or input), with float32 scalar constants. Every node goes through a GraphBuilder, so
  * names stay unique and readable (`<prefix>/<Op>`).
  */
+import { axesAsInput } from "../../autograd/index.js";
 import type { Attrs } from "../../onnx/attributes.js";
 import type { GraphBuilder } from "../../onnx/builder.js";
 import { float32, int64 } from "../../onnx/tensor.js";
@@ -45,9 +46,8 @@ export class Emitter {
 
   /** ReduceMean/ReduceSum over `axes` (all axes when undefined). */
   reduce(opType: "ReduceMean" | "ReduceSum", x: string, axes: number[] | undefined, keepdims: boolean): string {
-    const axesAsInput = opType === "ReduceSum" ? this.opset >= 13 : this.opset >= 18;
     if (axes === undefined) return this.op(opType, [x], { keepdims: keepdims ? 1 : 0 });
-    if (axesAsInput) return this.op(opType, [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
+    if (axesAsInput(opType, this.opset)) return this.op(opType, [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
     return this.op(opType, [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
