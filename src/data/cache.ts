@@ -1,10 +1,13 @@
 /**
  * A compact binary copy of a decoded packaged data set (8-bit pixels, labels, ids), so that the 150 MB of JSON
- * is parsed once. It is derived data: missing, stale (other key) or damaged files are rebuilt.
+ * is parsed once. It is derived data: missing, stale (other key) or damaged files are rebuilt. Damage is found by
+ * the SHA-256 of the payload, stored in the header and checked on every read (a file of the right size with other
+ * bytes is damaged too), and by checking every label against the class count.
  *
- * Layout: magic "ONNXUNLEARN-DS1\n", uint32 LE header length, JSON header, then int32 ids, int32 labels, uint8
- * pixels (count * C*H*W, channels first).
+ * Layout: magic "ONNXUNLEARN-DS2\n", uint32 LE header length, JSON header {key, count, shape, numClasses, info,
+ * sha256}, then int32 ids, int32 labels, uint8 pixels (count * C*H*W, channels first).
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
@@ -12,7 +15,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { fromBytes, toBytes } from "../io/tensor-data.js";
 import { imageSize, type ImageShape } from "./types.js";
 
-const MAGIC = "ONNXUNLEARN-DS1\n";
+const MAGIC = "ONNXUNLEARN-DS2\n";
 
 export interface CachedImages {
   shape: ImageShape;
@@ -55,17 +58,22 @@ export function readCache(path: string, key: string): CachedImages | undefined {
       shape: ImageShape;
       numClasses: number;
       info: Record<string, unknown>;
+      sha256: string;
     };
     off += headerLen;
-    const { count, shape } = header;
+    const { count, shape, numClasses } = header;
+    if (header.key !== key || !Number.isSafeInteger(count) || count < 0 || !validShape(shape)) return undefined;
+    if (!Number.isSafeInteger(numClasses) || numClasses < 1) return undefined;
     const size = imageSize(shape);
-    if (header.key !== key || bytes.length !== off + count * 8 + count * size) return undefined;
+    if (bytes.length !== off + count * 8 + count * size) return undefined;
+    if (digest(bytes.subarray(off)) !== header.sha256) return undefined;
     const ids = fromBytes("int32", bytes.subarray(off), count) as Int32Array;
     off += count * 4;
     const labels = fromBytes("int32", bytes.subarray(off), count) as Int32Array;
     off += count * 4;
+    if (labels.some((c) => c < 0 || c >= numClasses)) return undefined;
     const pixels = new Uint8Array(bytes.buffer, bytes.byteOffset + off, count * size);
-    return { shape, numClasses: header.numClasses, ids, labels, pixels, info: header.info };
+    return { shape, numClasses, ids, labels, pixels, info: header.info };
   } catch {
     return undefined;
   }
@@ -75,10 +83,23 @@ export function readCache(path: string, key: string): CachedImages | undefined {
 export function writeCache(path: string, key: string, images: CachedImages): void {
   mkdirSync(dirname(path), { recursive: true });
   const { shape, numClasses, ids, labels, pixels, info } = images;
-  const header = Buffer.from(JSON.stringify({ key, count: ids.length, shape, numClasses, info }), "utf8");
+  const payload = [toBytes(ids), toBytes(labels), pixels];
+  const sha256 = digest(...payload);
+  const header = Buffer.from(JSON.stringify({ key, count: ids.length, shape, numClasses, info, sha256 }), "utf8");
   const len = Buffer.alloc(4);
   len.writeUInt32LE(header.length);
-  writeFileAtomic(path, [Buffer.from(MAGIC, "latin1"), len, header, toBytes(ids), toBytes(labels), pixels]);
+  writeFileAtomic(path, [Buffer.from(MAGIC, "latin1"), len, header, ...payload]);
+}
+
+function digest(...parts: Uint8Array[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("hex");
+}
+
+function validShape(s: unknown): s is ImageShape {
+  const dims = s as ImageShape | undefined;
+  return [dims?.channels, dims?.height, dims?.width].every((d) => Number.isSafeInteger(d) && (d as number) > 0);
 }
 
 /** A key that changes when the installed package's version or data files change. */

@@ -4,6 +4,7 @@
  */
 import sharp from "sharp";
 import { UserError } from "../errors.js";
+import { MAX_IMAGE_PIXELS } from "./sources/image-limits.js";
 import type { Examples, ImageShape, ReadFailure } from "./types.js";
 import { checkPositions, checkReadImages, formatShape } from "./types.js";
 
@@ -76,7 +77,8 @@ export class FileExamples implements Examples {
   async #decodeInto(position: number, out: Float32Array): Promise<void> {
     const file = this.#files[position];
     const { channels, height, width } = this.shape;
-    let image = sharp(file, { failOn: "error" }).removeAlpha();
+    // sharp reads the header first and refuses an image above the pixel limit before decoding it
+    let image = sharp(file, { failOn: "error", limitInputPixels: MAX_IMAGE_PIXELS }).removeAlpha();
     image = channels === 1 ? image.greyscale() : image.toColourspace("srgb");
     if (this.#resize) image = image.resize(width, height, { fit: "fill" });
     const { data, info } = await image.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });

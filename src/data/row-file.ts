@@ -2,7 +2,8 @@
  * Decoded images on disk: a row file holds N images as uint8 rows of C*H*W bytes (channels first), followed by a
  * JSON trailer {key, count, shape, bad}, its uint32 LE length and the magic. Reading a batch reads just its rows,
  * so memory stays bounded however many images there are; it spares decoding image files again every epoch.
- * Files are written to a temporary name and renamed, so a reader sees a whole file or none.
+ * Files are written to a temporary name and renamed, so a reader sees a whole file or none. The trailer holds the
+ * SHA-256 of the rows; opening a cache (`verify`) checks it, so a file of the right size with other bytes is rebuilt.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -21,10 +22,15 @@ export interface RowFileTrailer {
   shape: ImageShape;
   /** Rows whose image could not be decoded (left as zeros). */
   bad: number[];
+  /** SHA-256 of the rows (hex); written by RowFileWriter. */
+  sha256?: string;
 }
 
-/** Reads the trailer of a row file; undefined when absent, damaged or made for another key. */
-export function readRowFileTrailer(path: string, key: string): RowFileTrailer | undefined {
+/**
+ * Reads the trailer of a row file; undefined when absent, damaged or made for another key. With `verify`, the rows
+ * are read once and their SHA-256 compared with the trailer's.
+ */
+export function readRowFileTrailer(path: string, key: string, verify = false): RowFileTrailer | undefined {
   if (!existsSync(path)) return undefined;
   let fd: number | undefined;
   try {
@@ -35,10 +41,13 @@ export function readRowFileTrailer(path: string, key: string): RowFileTrailer | 
     readSync(fd, tail, 0, tail.length, size - tail.length);
     if (!tail.subarray(4).equals(MAGIC)) return undefined;
     const len = tail.readUInt32LE(0);
+    if (len > size - tail.length) return undefined;
     const json = Buffer.alloc(len);
     readSync(fd, json, 0, len, size - tail.length - len);
     const trailer = JSON.parse(json.toString("utf8")) as RowFileTrailer;
     if (trailer.key !== key || size !== trailer.count * imageSize(trailer.shape) + len + tail.length) return undefined;
+    if (!Array.isArray(trailer.bad) || !trailer.bad.every((r) => Number.isSafeInteger(r))) return undefined;
+    if (verify && rowsDigest(fd, size - len - tail.length) !== trailer.sha256) return undefined;
     return trailer;
   } catch {
     return undefined;
@@ -47,9 +56,22 @@ export function readRowFileTrailer(path: string, key: string): RowFileTrailer | 
   }
 }
 
+function rowsDigest(fd: number, length: number): string {
+  const hash = createHash("sha256");
+  const buf = Buffer.alloc(1 << 20);
+  for (let pos = 0; pos < length;) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, length - pos), pos);
+    if (n <= 0) break;
+    hash.update(buf.subarray(0, n));
+    pos += n;
+  }
+  return hash.digest("hex");
+}
+
 /** Writes a row file: rows are appended in order, then finish() adds the trailer and renames it into place. */
 export class RowFileWriter {
   readonly #file: AtomicFile;
+  readonly #hash = createHash("sha256");
 
   constructor(path: string) {
     this.#file = new AtomicFile(path);
@@ -57,6 +79,7 @@ export class RowFileWriter {
 
   append(rows: Uint8Array): void {
     this.#file.write(rows);
+    this.#hash.update(rows);
   }
 
   finish(trailer: RowFileTrailer): void {
@@ -64,7 +87,7 @@ export class RowFileWriter {
       if (this.#file.bytes !== trailer.count * imageSize(trailer.shape)) {
         throw new Error(`RowFileWriter: ${this.#file.bytes} bytes of rows, expected ${trailer.count} rows`);
       }
-      const json = Buffer.from(JSON.stringify(trailer), "utf8");
+      const json = Buffer.from(JSON.stringify({ ...trailer, sha256: this.#hash.digest("hex") }), "utf8");
       const len = Buffer.alloc(4);
       len.writeUInt32LE(json.length);
       for (const c of [json, len, MAGIC]) this.#file.write(c);
@@ -196,7 +219,7 @@ export class RowFileExamples implements Examples {
       size = imageSize(shape),
       n = this.count;
     const bad = Array.from({ length: n }, (_, k) => k).filter((k) => this.#bad.has(this.#rows[k]));
-    if (!readRowFileTrailer(path, key)) {
+    if (!readRowFileTrailer(path, key, true)) {
       const writer = new RowFileWriter(path);
       const fd = openSync(this.#path, "r");
       try {

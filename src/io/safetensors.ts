@@ -206,10 +206,13 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata?: Recor
     offsets.set(name, [pos, pos + len]);
     pos += len;
   }
-  const header: Record<string, unknown> = {};
+  // no prototype: a tensor named "__proto__" (or "constructor") is a key like any other
+  const header = Object.create(null) as Record<string, unknown>;
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
-  for (const [name, t] of tensors)
+  for (const [name, t] of tensors) {
+    if (name === "__metadata__") throw new UserError(`a tensor may not be named '__metadata__' in safetensors`);
     header[name] = { dtype: CODES[t.dtype], shape: t.dims, data_offsets: offsets.get(name) };
+  }
   let json = JSON.stringify(header);
   json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);

@@ -29,6 +29,11 @@ export interface ResNet18Options {
   seed?: number;
 }
 
+/** An ONNX file is one protobuf message, which holds at most 2 GiB; the graph itself needs a little of that. */
+export const MAX_PARAMETER_BYTES = 2 ** 31 - 2 ** 24;
+/** Largest declared input height and width. */
+export const MAX_IMAGE_SIZE = 8192;
+
 const BN_EPSILON = 1e-5;
 const BN_MOMENTUM = 0.9; // ONNX's momentum: running = 0.9 * running + 0.1 * batch, PyTorch's momentum 0.1
 
@@ -44,9 +49,36 @@ function validated(opts: ResNet18Options): Required<ResNet18Options> {
   if (o.channels !== 1 && o.channels !== 3) problems.push(`channels must be 1 or 3, got ${o.channels}`);
   if (o.stem !== "torchvision" && o.stem !== "small")
     problems.push(`stem must be "torchvision" or "small", got "${o.stem}"`);
-  if (!Number.isInteger(o.seed)) problems.push(`seed must be an integer, got ${o.seed}`);
+  if (!Number.isSafeInteger(o.seed)) problems.push(`seed must be an integer of at most 2^53, got ${o.seed}`);
+  if (Number.isInteger(o.imageSize) && o.imageSize > MAX_IMAGE_SIZE)
+    problems.push(`imageSize must be at most ${MAX_IMAGE_SIZE}, got ${o.imageSize}`);
   if (problems.length > 0) throw new UserError(problems.join("; "), "resnet18");
+  const bytes = 4 * resnet18ParameterCount(o);
+  if (bytes > MAX_PARAMETER_BYTES) {
+    throw new UserError(
+      `width ${o.width} and ${o.classes} classes make ${resnet18ParameterCount(o).toExponential(3)} parameters ` +
+        `(${(bytes / 2 ** 30).toFixed(1)} GiB), more than an ONNX file holds (2 GiB); use a smaller width or fewer classes`,
+      "resnet18",
+    );
+  }
   return o;
+}
+
+/** Number of values in the initializers of a ResNet-18 (BatchNormalization: 4 tensors per layer). */
+export function resnet18ParameterCount(o: Required<Pick<ResNet18Options, "width" | "channels" | "classes" | "stem">>) {
+  const k = o.stem === "torchvision" ? 7 : 3;
+  let n = o.width * o.channels * k * k + 4 * o.width;
+  let inC = o.width;
+  for (let stage = 1; stage <= 4; stage++) {
+    const outC = o.width * 2 ** (stage - 1);
+    for (let block = 0; block < 2; block++) {
+      const stride = stage > 1 && block === 0 ? 2 : 1;
+      n += outC * inC * 9 + outC * outC * 9 + 8 * outC;
+      if (stride !== 1 || inC !== outC) n += outC * inC + 4 * outC;
+      inC = outC;
+    }
+  }
+  return n + o.classes * inC + o.classes;
 }
 
 /** Builds the model with freshly initialised parameters. */

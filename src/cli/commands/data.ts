@@ -5,7 +5,9 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
+import { checkNotAnInput, checkOutputPath } from "../../io/paths.js";
 import { parseNumber } from "../parse.js";
+import { checkImageShape } from "../../data/sources/image-limits.js";
 import {
   FORGET_SPEC_FORMS,
   openSource,
@@ -100,6 +102,18 @@ export function sourceOptionsFromCli(o: SourceCliOptions): OpenSourceOptions {
   return options;
 }
 
+/**
+ * Checks --forget/--write-forget before any work: the output path (folder exists, not a folder, writable), that
+ * it is not the id list being read, and that --write-forget comes with --forget.
+ */
+export function checkForgetCliOptions(o: ForgetCliOptions): void {
+  if (o.writeForget === undefined) return;
+  if (o.forget === undefined) throw new UserError("--write-forget needs --forget");
+  checkOutputPath(o.writeForget, "--write-forget");
+  const idFile = o.forget.startsWith("ids:") ? o.forget.slice(4) : o.forget.includes(":") ? undefined : o.forget;
+  if (idFile) checkNotAnInput(o.writeForget, [{ path: idFile, what: "the forget id list" }], "--write-forget");
+}
+
 /** The forget set of --forget (undefined without it), written to --write-forget when given. */
 export function forgetFromCli(dataset: Dataset, o: ForgetCliOptions): ForgetSet | undefined {
   if (o.forget === undefined) {
@@ -115,7 +129,9 @@ function parseShape(text: string) {
   const m = /^(\d+)x(\d+)x(\d+)$/.exec(text);
   if (!m || m.slice(1).some((d) => Number(d) < 1))
     throw new UserError(`--shape expects CxHxW (e.g. 1x28x28), got '${text}'`);
-  return { channels: Number(m[1]), height: Number(m[2]), width: Number(m[3]) };
+  const shape = { channels: Number(m[1]), height: Number(m[2]), width: Number(m[3]) };
+  checkImageShape(shape, "--shape");
+  return shape;
 }
 
 function corruptPolicy(text: string): "stop" | "skip" {
@@ -134,6 +150,7 @@ export function register(program: Command): void {
     .option("--no-scan", "skip reading every image for the value range");
   addForgetOptions(addSourceOptions(cmd)).action(
     async (spec: string, o: SourceCliOptions & ForgetCliOptions & { json?: boolean; scan: boolean }) => {
+      checkForgetCliOptions(o);
       const dataset = await openSourceFromCli(spec, o);
       const forget = forgetFromCli(dataset, o);
       const summary = await summariseDataset(dataset, { forget, valueRange: o.scan });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { buildZooModel, ZOO, type ResNetStem } from "../../models/index.js";
+import { checkOutputPath } from "../../io/paths.js";
 import { saveModel } from "../../onnx/model-io.js";
 import { parseInteger } from "../parse.js";
 
@@ -34,6 +35,7 @@ export function register(program: Command): void {
     .option("--seed <n>", "seed of the initialisation", "0")
     .requiredOption("--out <file>", "output ONNX file")
     .action((name: string, o: ZooCliOptions) => {
+      checkOutputPath(o.out, "--out");
       const model = buildZooModel(name, {
         width: parseInteger("--width", o.width),
         channels: parseInteger("--channels", o.channels),

@@ -4,7 +4,7 @@
  * 1024 blue, rows of 32). `dir` may be the extracted cifar-10-batches-bin folder or the folder holding it.
  * ids: record index over the files in that order (train files first, then test).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../../errors.js";
 import { throwProblems } from "../problems.js";
@@ -36,10 +36,12 @@ export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset 
   const names = [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE];
   const missing = names.filter((n) => !existsSync(join(root, n)));
   if (missing.length) throw new UserError(`missing CIFAR-10 binary files: ${missing.join(", ")}`, root);
+  const notFiles = names.filter((n) => !statSync(join(root, n)).isFile());
+  if (notFiles.length) throw new UserError(`not regular files: ${notFiles.join(", ")}`, root);
   const problems: string[] = [];
   const files = names.map((n) => {
     const path = join(root, n);
-    const bytes = readFileSync(path);
+    const bytes = readBatch(path);
     if (bytes.length % RECORD !== 0)
       problems.push(`${path}: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records`);
     return { path, bytes, records: Math.floor(bytes.length / RECORD) };
@@ -78,10 +80,19 @@ export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset 
   });
 }
 
+function readBatch(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UserError(`cannot read CIFAR-10 batch (${(e as NodeJS.ErrnoException).code ?? String(e)})`, path);
+  }
+}
+
 function readClassNames(root: string): string[] {
   const meta = join(root, "batches.meta.txt");
-  if (!existsSync(meta)) return CIFAR10_CLASSES;
-  const names = readFileSync(meta, "utf8")
+  if (!statSync(meta, { throwIfNoEntry: false })?.isFile()) return CIFAR10_CLASSES;
+  const names = readBatch(meta)
+    .toString("utf8")
     .split(/\r?\n/)
     .map((s) => s.trim())
     .filter(Boolean);

@@ -32,7 +32,7 @@ export async function cachedFolderPixels(all: FileExamples, options: FolderCache
   }
   const key = hash.digest("hex");
   const path = join(options.dir, `folder-${key.slice(0, 32)}.bin`);
-  let bad = readRowFileTrailer(path, key)?.bad;
+  let bad = readRowFileTrailer(path, key, true)?.bad;
   if (!bad) {
     mkdirSync(options.dir, { recursive: true });
     bad = await buildRows(all, path, key, options.onProgress);

@@ -14,6 +14,7 @@ import { UserError } from "../../errors.js";
 import { cacheDir } from "../cache.js";
 import { FileExamples, type CorruptPolicy } from "../file-examples.js";
 import { cachedFolderPixels } from "./folder-cache.js";
+import { checkImageShape } from "./image-limits.js";
 import { buildDataset, checkFraction, testCount, type TestSplitOptions } from "../splits.js";
 import type { Dataset, ImageShape } from "../types.js";
 
@@ -69,6 +70,7 @@ export async function openFolder(dir: string, options: FolderOptions = {}): Prom
   }
   if (files.length === 0)
     throw new UserError(`no image files (${IMAGE_EXTENSIONS.join(", ")}) in the class sub-folders`, dir);
+  if (options.shape) checkImageShape(options.shape, dir);
   const shape = options.shape ?? (await firstShape(files, options.onCorrupt ?? "stop"));
   const onDemand = new FileExamples({
     shape,
@@ -128,10 +130,13 @@ function isDir(path: string): boolean {
 async function firstShape(files: string[], onCorrupt: CorruptPolicy): Promise<ImageShape> {
   for (const file of files) {
     try {
-      const m = await sharp(file).metadata();
+      const m = await sharp(file).metadata(); // the header only
       const colours = (m.channels ?? 3) - (m.hasAlpha ? 1 : 0);
-      return { channels: colours === 1 ? 1 : 3, height: m.height, width: m.width };
+      const shape = { channels: colours === 1 ? 1 : 3, height: m.height, width: m.width };
+      checkImageShape(shape, file);
+      return shape;
     } catch (e) {
+      if (e instanceof UserError) throw e;
       if (onCorrupt === "stop") throw new UserError(`cannot decode image: ${(e as Error).message.trim()}`, file);
     }
   }

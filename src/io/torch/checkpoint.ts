@@ -5,6 +5,10 @@
  * int64 element count and its raw bytes). The object pickle goes through the restricted unpickler with
  * the globals a tensor state_dict or a plain training checkpoint needs, the set PyTorch's
  * `weights_only=True` loader also trusts for these; anything else is refused.
+ *
+ * Nothing is allocated from a size the file states before it is checked against the bytes there: a tensor may
+ * hold at most as many elements as its storage (a stride-0 "expanded" view larger than its storage is refused),
+ * and its elements must lie inside the storage.
  */
 import { UserError } from "../../errors.js";
 import { readInputFile } from "../read-input.js";
@@ -51,10 +55,21 @@ function makeGlobals(file: string): Map<string, PyGlobal> {
   };
   const g = new Map<string, PyGlobal>();
   const add = (qualname: string, call?: (args: PyValue[]) => PyValue) => g.set(qualname, { qualname, call });
-  add("collections.OrderedDict", (args) => new Map((args[0] as [unknown, unknown][] | undefined) ?? []));
+  add("collections.OrderedDict", (args) => {
+    const items = args[0] ?? [];
+    if (!Array.isArray(items) || !items.every((p) => Array.isArray(p) && p.length === 2))
+      bad("OrderedDict built from something other than a list of pairs");
+    return new Map(items as [unknown, unknown][]);
+  });
   add("torch._utils._rebuild_tensor_v2", ([storage, offset, size, stride]) => {
     if (!(typeof storage === "object" && storage !== null && "key" in storage)) bad("tensor without storage");
-    if (!Number.isSafeInteger(offset) || !isIntList(size) || !isIntList(stride) || size.length !== stride.length)
+    if (
+      !Number.isSafeInteger(offset) ||
+      (offset as number) < 0 ||
+      !isIntList(size) ||
+      !isIntList(stride) ||
+      size.length !== stride.length
+    )
       bad("tensor geometry");
     return new TensorRef(storage as StorageRef, offset as number, size as number[], stride as number[]);
   });
@@ -62,7 +77,10 @@ function makeGlobals(file: string): Map<string, PyGlobal> {
   add("torch._utils._rebuild_parameter_with_state", ([data]) => data);
   add("torch.Size", ([dims]) => dims);
   for (const set of ["builtins.set", "builtins.frozenset", "__builtin__.set"])
-    add(set, ([items]) => new Set((items as unknown[] | undefined) ?? []));
+    add(set, ([items]) => {
+      if (items !== undefined && !Array.isArray(items)) bad("set built from something other than a list");
+      return new Set((items as unknown[] | undefined) ?? []);
+    });
   add("_codecs.encode", ([text]) => Uint8Array.from(String(text), (c) => c.charCodeAt(0) & 0xff));
   for (const [name, storage] of Object.entries(STORAGE_DTYPES))
     g.set(`torch.${name}`, { qualname: `torch.${name}`, storage } as StorageType);
@@ -113,7 +131,12 @@ export function readTorchFile(source: string | Uint8Array, opts: ReadTorchOption
     if (order !== "little")
       throw new UserError(`stores tensors in '${order}' byte order; only little-endian is supported`, file);
     value = unpickle(zip.read(pkl), { file, globals, persistentLoad }).value;
-    storageBytes = (ref) => zip.read(`${prefix}data/${ref.key}`);
+    const storages = new Map<string, Uint8Array>(); // each storage read (inflated) once, however many views use it
+    storageBytes = (ref) => {
+      let b = storages.get(ref.key);
+      if (!b) storages.set(ref.key, (b = zip.read(`${prefix}data/${ref.key}`)));
+      return b;
+    };
   } else if (bytes[0] === 0x80) {
     const legacy = readLegacy(bytes, file, globals, persistentLoad, refs);
     value = legacy.value;
@@ -172,6 +195,13 @@ function rebuildTensor(ref: TensorRef, bytes: Uint8Array, file: string): Tensor 
   const es = storageElementBytes(storage.type);
   const avail = Math.floor(bytes.length / es);
   const n = numel(size);
+  if (n > avail) {
+    throw new UserError(
+      `tensor of shape [${size}] has ${n} elements but its storage '${storage.key}' holds ${avail}` +
+        " (an expanded, stride-0 view larger than its storage is not supported; save it with .contiguous())",
+      file,
+    );
+  }
   const lastIndex = n === 0 ? offset : offset + size.reduce((acc, d, i) => acc + (d - 1) * stride[i]!, 0);
   if (lastIndex >= avail && n > 0) {
     throw new UserError(
@@ -199,21 +229,32 @@ function rebuildTensor(ref: TensorRef, bytes: Uint8Array, file: string): Tensor 
   return { dtype, dims: [...size], data };
 }
 
-/** Replaces every TensorRef in the value tree (Maps, arrays, Sets) by its tensor. */
-function materialize(v: PyValue, make: (ref: TensorRef) => Tensor, seen = new Set<unknown>()): PyValue {
-  if (v instanceof TensorRef) return make(v);
-  if (seen.has(v)) return v;
-  seen.add(v);
-  if (v instanceof Map) {
-    for (const [k, x] of v) v.set(k, materialize(x, make, seen));
-  } else if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = materialize(v[i], make, seen);
-  } else if (v instanceof Set) {
-    const items = [...v].map((x) => materialize(x, make, seen));
-    v.clear();
-    items.forEach((x) => v.add(x));
+/** Replaces every TensorRef in the value tree (Maps, arrays, Sets) by its tensor, without recursion. */
+function materialize(root: PyValue, make: (ref: TensorRef) => Tensor): PyValue {
+  if (root instanceof TensorRef) return make(root);
+  const seen = new Set<unknown>([root]);
+  const todo: unknown[] = [root];
+  const visit = (x: unknown): unknown => {
+    if (x instanceof TensorRef) return make(x);
+    if ((x instanceof Map || Array.isArray(x) || x instanceof Set) && !seen.has(x)) {
+      seen.add(x);
+      todo.push(x);
+    }
+    return x;
+  };
+  while (todo.length) {
+    const v = todo.pop();
+    if (v instanceof Map) {
+      for (const [k, x] of v) v.set(k, visit(x));
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) v[i] = visit(v[i]);
+    } else if (v instanceof Set) {
+      const items = [...v].map(visit);
+      v.clear();
+      items.forEach((x) => v.add(x));
+    }
   }
-  return v;
+  return root;
 }
 
 export const isTensor = (v: unknown): v is Tensor =>

@@ -4,6 +4,10 @@
  * with a UserError naming it, before anything that would use it is read. Containers become JS values:
  * list and tuple -> array, dict -> Map, set -> Set, bytes -> Uint8Array, str -> string, int -> number
  * (bigint beyond 2^53), float -> number, None -> null.
+ *
+ * Work is bounded by the input: every opcode is O(its own bytes) (MARK keeps a stack of stacks, as CPython does,
+ * so closing a mark never scans; LONG1/LONG4 convert in linear time; decimal integers longer than Python's own
+ * limit of 4300 digits are refused), and nothing recurses, so deep nesting cannot overflow the stack.
  */
 import { UserError } from "../../errors.js";
 
@@ -31,7 +35,8 @@ export interface Unpickled {
   end: number;
 }
 
-const MARK = Symbol("mark");
+/** CPython's limit on decimal digits in an int conversion (sys.get_int_max_str_digits()). */
+const MAX_DECIMAL_DIGITS = 4300;
 /** Bytes as code points 0-255 (TextDecoder's "latin1" is really windows-1252). */
 const latin1 = (b: Uint8Array): string => {
   let s = "";
@@ -48,6 +53,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): Unpickled {
 class Machine {
   private pos: number;
   private stack: unknown[] = [];
+  /** The stacks below each open MARK. */
+  private readonly marks: unknown[][] = [];
   private readonly memo = new Map<number, unknown>();
   private readonly view: DataView;
 
@@ -98,11 +105,19 @@ class Machine {
     if (this.stack.length === 0) this.fail("malformed pickle (stack underflow)");
     return this.stack[this.stack.length - 1];
   }
+  /** Pushes onto the current stack, read after `v` is computed (popMark() may have switched stacks meanwhile). */
+  private push(v: unknown): void {
+    this.stack.push(v);
+  }
+  private pushMark(): void {
+    this.marks.push(this.stack);
+    this.stack = [];
+  }
   private popMark(): unknown[] {
-    const i = this.stack.lastIndexOf(MARK);
-    if (i < 0) this.fail("malformed pickle (no MARK)");
-    const items = this.stack.slice(i + 1);
-    this.stack.length = i;
+    const below = this.marks.pop();
+    if (below === undefined) this.fail("malformed pickle (no MARK)");
+    const items = this.stack;
+    this.stack = below;
     return items;
   }
   private memoGet(k: number): unknown {
@@ -135,11 +150,10 @@ class Machine {
 
   private append(target: unknown, items: unknown[]): void {
     if (!Array.isArray(target)) this.fail("malformed pickle (APPEND on a non-list)");
-    target.push(...items);
+    for (const x of items) target.push(x); // not push(...items): a spread of 300k items overflows the stack
   }
 
   run(): Unpickled {
-    const s = this.stack;
     for (;;) {
       const op = this.u8();
       switch (op) {
@@ -152,8 +166,8 @@ class Machine {
         case 0x2e:
           return { value: this.pop(), end: this.pos }; // STOP
         case 0x28:
-          s.push(MARK);
-          break;
+          this.pushMark();
+          break; // MARK
         case 0x30:
           this.pop();
           break; // POP
@@ -161,82 +175,84 @@ class Machine {
           this.popMark();
           break; // POP_MARK
         case 0x32:
-          s.push(this.top());
+          this.push(this.top());
           break; // DUP
         case 0x4e:
-          s.push(null);
+          this.push(null);
           break; // NONE
         case 0x88:
-          s.push(true);
+          this.push(true);
           break;
         case 0x89:
-          s.push(false);
+          this.push(false);
           break;
         case 0x49: {
           // INT
           const t = this.line();
-          s.push(t === "01" ? true : t === "00" ? false : this.parseInt(t));
+          this.push(t === "01" ? true : t === "00" ? false : this.parseInt(t));
           break;
         }
         case 0x4a:
-          s.push(this.le(4, true));
+          this.push(this.le(4, true));
           break; // BININT
         case 0x4b:
-          s.push(this.le(1));
+          this.push(this.le(1));
           break; // BININT1
         case 0x4d:
-          s.push(this.le(2));
+          this.push(this.le(2));
           break; // BININT2
         case 0x4c:
-          s.push(this.parseInt(this.line().replace(/L$/, "")));
+          this.push(this.parseInt(this.line().replace(/L$/, "")));
           break; // LONG
         case 0x8a:
-          s.push(this.long(this.le(1)));
+          this.push(this.long(this.le(1)));
           break; // LONG1
         case 0x8b:
-          s.push(this.long(this.le(4)));
+          this.push(this.long(this.le(4)));
           break; // LONG4
         case 0x46:
-          s.push(Number.parseFloat(this.line()));
+          this.push(Number.parseFloat(this.line()));
           break; // FLOAT
         case 0x47: {
           const b = this.take(8);
-          s.push(new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false));
+          this.push(new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, false));
           break;
         }
         case 0x53:
-          s.push(this.pyStringLiteral(this.line()));
+          this.push(this.pyStringLiteral(this.line()));
           break; // STRING
         case 0x54:
-          s.push(this.latin1(this.le(4)));
+          this.push(this.latin1(this.le(4)));
           break; // BINSTRING
         case 0x55:
-          s.push(this.latin1(this.le(1)));
+          this.push(this.latin1(this.le(1)));
           break; // SHORT_BINSTRING
         case 0x42:
-          s.push(new Uint8Array(this.take(this.le(4))));
+          this.push(new Uint8Array(this.take(this.le(4))));
           break; // BINBYTES
         case 0x43:
-          s.push(new Uint8Array(this.take(this.le(1))));
+          this.push(new Uint8Array(this.take(this.le(1))));
           break; // SHORT_BINBYTES
         case 0x8e:
         case 0x96:
-          s.push(new Uint8Array(this.take(this.le(8))));
+          this.push(new Uint8Array(this.take(this.le(8))));
           break; // BINBYTES8, BYTEARRAY8
         case 0x56:
-          s.push(this.line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
+          this.push(
+            this.line().replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+          );
           break;
         case 0x58:
-          s.push(this.utf8(this.le(4)));
+          this.push(this.utf8(this.le(4)));
           break; // BINUNICODE
         case 0x8c:
-          s.push(this.utf8(this.le(1)));
+          this.push(this.utf8(this.le(1)));
           break; // SHORT_BINUNICODE
         case 0x8d:
-          s.push(this.utf8(this.le(8)));
+          this.push(this.utf8(this.le(8)));
           break; // BINUNICODE8
         case 0x5d:
-          s.push([]);
+          this.push([]);
           break; // EMPTY_LIST
         case 0x61: {
           const v = this.pop();
@@ -249,35 +265,35 @@ class Machine {
           break;
         } // APPENDS
         case 0x6c:
-          s.push(this.popMark());
+          this.push(this.popMark());
           break; // LIST
         case 0x29:
-          s.push([]);
+          this.push([]);
           break; // EMPTY_TUPLE
         case 0x74:
-          s.push(this.popMark());
+          this.push(this.popMark());
           break; // TUPLE
         case 0x85:
-          s.push([this.pop()]);
+          this.push([this.pop()]);
           break;
         case 0x86: {
           const b = this.pop();
-          s.push([this.pop(), b]);
+          this.push([this.pop(), b]);
           break;
         }
         case 0x87: {
           const c = this.pop();
           const b = this.pop();
-          s.push([this.pop(), b, c]);
+          this.push([this.pop(), b, c]);
           break;
         }
         case 0x7d:
-          s.push(new Map());
+          this.push(new Map());
           break; // EMPTY_DICT
         case 0x64: {
           const m = new Map();
           this.setItems(m, this.popMark());
-          s.push(m);
+          this.push(m);
           break;
         } // DICT
         case 0x73: {
@@ -292,7 +308,7 @@ class Machine {
           break;
         } // SETITEMS
         case 0x8f:
-          s.push(new Set());
+          this.push(new Set());
           break; // EMPTY_SET
         case 0x90: {
           // ADDITEMS
@@ -303,16 +319,16 @@ class Machine {
           break;
         }
         case 0x91:
-          s.push(new Set(this.popMark()));
+          this.push(new Set(this.popMark()));
           break; // FROZENSET
         case 0x67:
-          s.push(this.memoGet(this.parseIntNumber(this.line())));
+          this.push(this.memoGet(this.parseIntNumber(this.line())));
           break; // GET
         case 0x68:
-          s.push(this.memoGet(this.le(1)));
+          this.push(this.memoGet(this.le(1)));
           break; // BINGET
         case 0x6a:
-          s.push(this.memoGet(this.le(4)));
+          this.push(this.memoGet(this.le(4)));
           break; // LONG_BINGET
         case 0x70:
           this.memo.set(this.parseIntNumber(this.line()), this.top());
@@ -328,7 +344,7 @@ class Machine {
           break; // MEMOIZE
         case 0x63: {
           const module = this.line();
-          s.push(this.global(module, this.line()));
+          this.push(this.global(module, this.line()));
           break;
         } // GLOBAL
         case 0x93: {
@@ -337,39 +353,39 @@ class Machine {
           const module = this.pop();
           if (typeof module !== "string" || typeof name !== "string")
             this.fail("malformed pickle (STACK_GLOBAL needs two strings)");
-          s.push(this.global(module, name));
+          this.push(this.global(module, name));
           break;
         }
         case 0x52: {
           const args = this.pop();
-          s.push(this.call(this.pop(), args));
+          this.push(this.call(this.pop(), args));
           break;
         } // REDUCE
         case 0x81: {
           const args = this.pop();
-          s.push(this.call(this.pop(), args));
+          this.push(this.call(this.pop(), args));
           break;
         } // NEWOBJ
         case 0x69: {
           // INST
           const module = this.line();
           const g = this.global(module, this.line());
-          s.push(this.call(g, this.popMark()));
+          this.push(this.call(g, this.popMark()));
           break;
         }
         case 0x6f: {
           const [cls, ...args] = this.popMark();
-          s.push(this.call(cls, args));
+          this.push(this.call(cls, args));
           break;
         } // OBJ
         case 0x62:
           this.build(this.pop(), this.top());
           break; // BUILD
         case 0x50:
-          s.push(this.persistent(this.line()));
+          this.push(this.persistent(this.line()));
           break; // PERSID
         case 0x51:
-          s.push(this.persistent(this.pop()));
+          this.push(this.persistent(this.pop()));
           break; // BINPERSID
         default:
           this.fail(
@@ -390,8 +406,11 @@ class Machine {
   }
 
   private parseInt(t: string): number | bigint {
-    if (!/^[-+]?\d+$/.test(t.trim())) this.fail(`malformed pickle integer '${t}'`);
-    const b = BigInt(t.trim());
+    const digits = t.trim();
+    if (digits.length > MAX_DECIMAL_DIGITS + 1)
+      this.fail(`pickle integer has more than ${MAX_DECIMAL_DIGITS} digits (Python's own limit)`);
+    if (!/^[-+]?\d+$/.test(digits)) this.fail(`malformed pickle integer '${t.slice(0, 40)}'`);
+    const b = BigInt(digits);
     return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
   }
   private parseIntNumber(t: string): number {
@@ -399,11 +418,12 @@ class Machine {
     return typeof v === "number" ? v : this.fail("malformed pickle (memo key too large)");
   }
 
+  /** A little-endian two's-complement integer of n bytes, in time linear in n (one hex parse). */
   private long(n: number): number | bigint {
     const b = this.take(n);
     if (n === 0) return 0;
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    const hex = Buffer.from(b).reverse().toString("hex");
+    let v = BigInt(`0x${hex}`);
     if (b[n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }

@@ -78,7 +78,8 @@ export function storedZip(entries: Record<string, Uint8Array>): Uint8Array {
       ...u16(0),
     ];
     const offset = locals.length;
-    locals.push(...u32(0x04034b50), ...u16(20), ...common.slice(2), ...nameBytes, ...data);
+    locals.push(...u32(0x04034b50), ...u16(20), ...common.slice(2), ...nameBytes);
+    for (const b of data) locals.push(b); // no spread: entries may be large
     central.push(
       ...u32(0x02014b50),
       ...u16(20),
