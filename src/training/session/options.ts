@@ -10,6 +10,18 @@ import { UserError } from "../../errors.js";
 import type { Tensor } from "../../onnx/tensor.js";
 import type { InputNoise } from "./input-noise.js";
 
+/**
+ * onnxruntime-node 1.29 collects usage telemetry: its first session writes a device id and an event database
+ * under ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ (and its 1DS SDK may send the events). The library reads
+ * ORT_DISABLE_TELEMETRY when it creates its environment, at the first session, so setting it here, when this
+ * module loads (before any session: every session of this project is made with these options), turns that off.
+ * A user who wants it on sets ORT_DISABLE_TELEMETRY=0.
+ */
+export function disableOrtTelemetry(): void {
+  process.env.ORT_DISABLE_TELEMETRY ??= "1";
+}
+disableOrtTelemetry();
+
 export type ExecutionProvider = "cpu" | "cuda";
 export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
 
@@ -74,6 +86,7 @@ export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
 export const DISABLED_OPTIMIZERS = "ConstantSharing";
 
 export function sessionOptions(o: ResolvedOptions, ep: ExecutionProvider): InferenceSession.SessionOptions {
+  disableOrtTelemetry();
   return {
     executionProviders: ep === "cuda" ? [{ name: "cuda", deviceId: o.deviceId }] : ["cpu"],
     graphOptimizationLevel: o.graphOptimizationLevel,
