@@ -40,3 +40,19 @@ export type { JobEvent, EventSink } from "./jobs/events.js";
 export { train, type TrainOptions } from "./jobs/train.js";
 export { TRAIN_DEFAULTS, type TrainConfig } from "./jobs/train-config.js";
 export type { RunGroupResult } from "./jobs/run-group.js";
+export { unlearn, type UnlearnJobOptions } from "./jobs/unlearn.js";
+export {
+  CONFIG_KEYS,
+  EXCLUSIONS,
+  LOSSES,
+  METHOD_DEFAULTS,
+  METHODS,
+  PRESETS,
+  REINIT_MODES,
+  resolveUnlearnConfig,
+  type UnlearnConfig,
+  type UnlearnConfigInput,
+  type MethodName,
+} from "./unlearning/config.js";
+export { stochasticUnlearning, type UnlearnOptions, type UnlearnResult } from "./unlearning/stochastic-unlearning.js";
+export { negGrad } from "./unlearning/neggrad.js";

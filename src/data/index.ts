@@ -39,4 +39,4 @@ export { checkAgainstModel, type ModelInputCheck } from "./validate.js";
 export { summariseDataset, type DatasetSummary, type SplitSummary } from "./summary.js";
 export { rngFor, type Rng, type Seed } from "./random.js";
 export { datasetIdentity, splitIdentity, type DatasetIdentity, type SplitIdentity } from "./identity.js";
-export { retainOnly, type RetainOnly } from "./retain-only.js";
+export { retainOnly, retainOnlyOf, type RetainOnly } from "./retain-only.js";

@@ -15,3 +15,8 @@ export function retainOnly(dataset: Dataset, forget: ForgetSet | undefined): Ret
   const retain = forget ? splitTrain(dataset, forget).retain : dataset.train;
   return retain.detach() as RetainOnly;
 }
+
+/** A collection the caller vouches holds retain examples only (a retain-only source), detached from anything else. */
+export function retainOnlyOf(examples: Examples): RetainOnly {
+  return examples.detach() as RetainOnly;
+}

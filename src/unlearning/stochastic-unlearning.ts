@@ -1,10 +1,17 @@
 /**
- * Stochastic unlearning with a knowledge-preserving loss (method.md): forget-remember cycles. Each cycle
- * re-initialises k randomly drawn body layers, then trains on noisy retain images to reproduce the frozen
- * original model's logits (MSE), the original running inside the same train step on the same noisy batch.
- * It reads the retain set only: it is given no way to reach the forget set.
+ * Forget-remember cycles (method.md): each cycle re-initialises layers drawn from the pool, then trains on noisy
+ * retain images, by default to reproduce the frozen original model's logits (MSE; the original runs inside the
+ * same train step on the same noisy batch). The config's switches turn each idea of the paper's ablation on or
+ * off; `finetune` is one cycle with no re-initialisation and cross-entropy. It reads the retain set only: the
+ * RetainOnly type gives it no way to reach the forget set.
  */
-import { checkAgainstModel, trainingBatches, type Examples, type Normalisation } from "../data/index.js";
+import {
+  checkAgainstModel,
+  trainingBatches,
+  type Examples,
+  type Normalisation,
+  type RetainOnly,
+} from "../data/index.js";
 import { rngFor, type Seed } from "../data/random.js";
 import { UserError } from "../errors.js";
 import { layerInventory, type Inventory, type Layer } from "../onnx/layers.js";
@@ -12,31 +19,19 @@ import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { zeros } from "../onnx/tensor.js";
 import { openTrainingSession, stepsPerEpoch, trainEpoch, type EpochStats } from "../training/epoch.js";
 import type { ExecutionProvider, TrainingSession } from "../training/session/index.js";
-import { drawLayers, freshLayerTensors, type InitScheme } from "./reinit.js";
+import { resolveUnlearnConfig, type UnlearnConfig, type UnlearnConfigInput } from "./config.js";
+import { drawLayers, freshLayerTensors } from "./reinit.js";
 import { learningRate, type Schedule } from "./schedule.js";
 
 export interface UnlearnOptions {
   /** The trained original model (also the frozen teacher). */
   model: ModelFile;
   /** The retain set: the only data the method sees. */
-  retain: Examples;
+  retain: RetainOnly;
   /** Per-channel normalisation the model expects (default: none, images in [0, 1]). */
   normalisation?: Normalisation;
-  /** Epochs of each cycle's remembering phase; its length is the number of cycles. Default [1, 2, 2] (Algo 1). */
-  epochs?: number[];
-  /** Layer draws per cycle, with replacement. Default 6. */
-  layersPerCycle?: number;
-  /** Default cosine from 0.001 with T_max 2 epochs, restarted every cycle (Algo 1). */
-  schedule?: Schedule;
-  /** Default 64. */
-  batchSize?: number;
-  /** Gaussian input noise std, after normalisation. Default 0.01. */
-  noiseSigma?: number;
-  /** SGD momentum and weight decay. Defaults 0.9 and 5e-4 (the challenge baseline). */
-  momentum?: number;
-  weightDecay?: number;
-  /** How re-initialised layers look (reinit.ts). Default "torchvision". */
-  init?: InitScheme;
+  /** The method's options (config.ts): resolved, or given as input to resolve (defaults: Algo 1). */
+  config?: UnlearnConfig | UnlearnConfigInput;
   /** Run seed: layer draws, shuffling and noise. Default 0. */
   seed?: Seed;
   executionProvider?: ExecutionProvider;
@@ -62,27 +57,31 @@ export interface CycleReport {
 export interface UnlearnResult {
   /** The session holding the unlearned weights (release() it when done). */
   session: TrainingSession;
+  config: UnlearnConfig;
   cycles: CycleReport[];
 }
 
 export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnResult> {
-  const epochs = o.epochs ?? [1, 2, 2];
-  const batchSize = o.batchSize ?? 64;
+  const config = isResolved(o.config) ? o.config : resolveUnlearnConfig(o.config ?? {});
+  if (config.method === "neggrad")
+    throw new UserError("neggrad reads the forget set: run it with negGrad(), not the retain-only cycles");
   const seed = o.seed ?? 0;
-  const schedule = o.schedule ?? { kind: "cosine", lr: 0.001, tMax: 2 };
-  if (epochs.length === 0 || !epochs.every((e) => Number.isInteger(e) && e >= 0)) {
-    throw new UserError(`epochs per cycle must be whole numbers >= 0, got [${epochs.join(", ")}]`);
-  }
   const inventory = layerInventory(o.model);
   checkRetainFitsModel(inventory, displayName(o.model), o.retain);
-  if (o.retain.count < batchSize)
-    throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${batchSize}`);
-  const pool = inventory.layers.filter((l) => l.reinit);
+  if (o.retain.count < config.batchSize) {
+    throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${config.batchSize}`);
+  }
+  const pool = reinitPool(inventory, config);
+  if (config.reinit !== "none" && pool.length === 0) {
+    throw new UserError(
+      `${displayName(o.model)}: no layer may be re-initialised (the pool after excluding ${config.exclude.join(", ") || "nothing"} is empty)`,
+    );
+  }
   const session = await openTrainingSession(o.model, {
-    loss: "mse",
-    teacher: true,
-    momentum: o.momentum,
-    weightDecay: o.weightDecay,
+    loss: config.loss,
+    teacher: config.loss === "mse",
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
   });
@@ -92,17 +91,15 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     kind: "start",
     retain: o.retain.count,
     poolSize: pool.length,
-    stepsPerEpoch: stepsPerEpoch(o.retain.count, batchSize, o.maxStepsPerEpoch),
+    stepsPerEpoch: stepsPerEpoch(o.retain.count, config.batchSize, o.maxStepsPerEpoch),
   });
   try {
-    for (let c = 0; c < epochs.length; c++) {
-      const report = forget(session, pool, c, o, seed);
-      o.onProgress?.({ kind: "reinit", cycle: c, ...report });
+    for (let c = 0; c < config.epochs.length; c++) {
+      const report = forget(session, pool, c, config, seed);
+      if (config.reinit !== "none") o.onProgress?.({ kind: "reinit", cycle: c, ...report });
       const cycle: CycleReport = { cycle: c, ...report, epochs: [] };
-      for (let e = 0; e < epochs[c]!; e++, globalEpoch++) {
-        cycle.epochs.push(
-          await remember(session, o, { cycle: c, epochInCycle: e, globalEpoch, batchSize, seed, schedule }),
-        );
+      for (let e = 0; e < config.epochs[c]!; e++, globalEpoch++) {
+        cycle.epochs.push(await remember(session, o, config, { cycle: c, epochInCycle: e, globalEpoch, seed }));
       }
       cycles.push(cycle);
     }
@@ -110,15 +107,35 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     await session.release();
     throw e;
   }
-  return { session, cycles };
+  return { session, config, cycles };
 }
 
-/** Forgetting phase: fresh values for the drawn layers, and the optimizer's buffers cleared. */
-function forget(session: TrainingSession, pool: Layer[], cycle: number, o: UnlearnOptions, seed: Seed) {
+function isResolved(c: UnlearnOptions["config"]): c is UnlearnConfig {
+  return (
+    !!c &&
+    Array.isArray(c.epochs) &&
+    Array.isArray(c.layers) &&
+    typeof c.schedule === "object" &&
+    Array.isArray(c.exclude)
+  );
+}
+
+/** The layers a cycle may re-initialise: body layers, plus the classifier and shortcuts unless excluded. */
+export function reinitPool(inventory: Inventory, config: Pick<UnlearnConfig, "exclude">): Layer[] {
+  const excluded = new Set<string>(config.exclude.map((e) => (e === "shortcuts" ? "shortcut" : e)));
+  return inventory.layers.filter((l) => l.role === "body" || !excluded.has(l.role));
+}
+
+/** Forgetting phase: fresh values for the chosen layers, and the optimizer's buffers cleared. */
+function forget(session: TrainingSession, pool: Layer[], cycle: number, config: UnlearnConfig, seed: Seed) {
+  if (config.reinit === "none") return { draws: [], layers: [] };
   const rng = rngFor(seed, "reinit", cycle);
-  const { layers, draws } = drawLayers(pool, o.layersPerCycle ?? 6, rng);
+  const { layers, draws } =
+    config.reinit === "all-body"
+      ? { layers: pool, draws: pool.map((l) => l.name) }
+      : drawLayers(pool, config.layers[cycle]!, rng);
   const current = session.getParameters();
-  const fresh = new Map(layers.flatMap((l) => [...freshLayerTensors(l, current, o.init ?? "torchvision", rng)]));
+  const fresh = new Map(layers.flatMap((l) => [...freshLayerTensors(l, current, config.init, rng)]));
   session.setParameters(fresh, `re-initialisation of cycle ${cycle + 1}`);
   const buffers = new Map(
     session.manifest.state
@@ -129,25 +146,28 @@ function forget(session: TrainingSession, pool: Layer[], cycle: number, o: Unlea
   return { draws, layers: layers.map((l) => l.name) };
 }
 
-/** Remembering phase, one epoch over the retain set: MSE to the original's logits on noisy images. */
+/** Remembering phase, one epoch over the retain set: MSE to the original's logits (or CE) on noisy images. */
 async function remember(
   session: TrainingSession,
   o: UnlearnOptions,
-  at: { cycle: number; epochInCycle: number; globalEpoch: number; batchSize: number; seed: Seed; schedule: Schedule },
+  config: UnlearnConfig,
+  at: { cycle: number; epochInCycle: number; globalEpoch: number; seed: Seed },
 ): Promise<EpochStats> {
-  const steps = stepsPerEpoch(o.retain.count, at.batchSize, o.maxStepsPerEpoch);
+  const steps = stepsPerEpoch(o.retain.count, config.batchSize, o.maxStepsPerEpoch);
   const batches = trainingBatches(o.retain, {
-    batchSize: at.batchSize,
+    batchSize: config.batchSize,
     seed: at.seed,
     epoch: at.globalEpoch,
-    noiseSigma: o.noiseSigma ?? 0.01,
+    noiseSigma: config.sigma,
     normalisation: o.normalisation,
     dropLast: true,
   });
+  const schedule: Schedule = config.schedule;
   const epoch = await trainEpoch(session, batches, {
     steps,
+    labels: config.loss === "ce",
     lr: (step) =>
-      learningRate(at.schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / steps }),
+      learningRate(schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / steps }),
     onStep: (step, loss, lr) =>
       o.onProgress?.({ kind: "step", cycle: at.cycle, epoch: at.globalEpoch, step, stepsInEpoch: steps, loss, lr }),
   });
@@ -155,14 +175,19 @@ async function remember(
   return epoch;
 }
 
-/** The retain images must fit the model's input, and their labels its classes. */
-function checkRetainFitsModel(inventory: Inventory, file: string, retain: Examples): void {
+/** The images must fit the model's input, and their labels its classes. */
+export function checkRetainFitsModel(
+  inventory: Inventory,
+  file: string,
+  examples: Examples,
+  what = "retain set",
+): void {
   const [input] = inventory.inputs;
   const k = inventory.outputs[0]?.dims?.at(-1);
-  checkAgainstModel(retain, {
+  checkAgainstModel(examples, {
     inputDims: input?.dims ?? [],
     numClasses: typeof k === "number" ? k : undefined,
     model: `${file} (input '${input?.name}')`,
-    data: "retain set",
+    data: what,
   });
 }

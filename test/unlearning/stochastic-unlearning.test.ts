@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { MemoryExamples } from "../../src/data/index.js";
+import { MemoryExamples, retainOnlyOf, type RetainOnly } from "../../src/data/index.js";
 import { rngFor } from "../../src/data/random.js";
 import { loadModel, modelBytes, readInitializers } from "../../src/onnx/model-io.js";
 import { withWeights } from "../../src/interop/with-weights.js";
@@ -12,15 +12,17 @@ import {
 
 const FIXTURE = "test/fixtures/pytorch/resnet18w8_fmnist.ts-preserve.onnx";
 
-function randomRetain(count: number): MemoryExamples {
+function randomRetain(count: number): RetainOnly {
   const rng = rngFor("retain-fixture");
-  return new MemoryExamples({
-    shape: { channels: 1, height: 28, width: 28 },
-    numClasses: 10,
-    pixels: Uint8Array.from({ length: count * 784 }, () => Math.floor(rng() * 256)),
-    ids: Int32Array.from({ length: count }, (_, i) => i),
-    labels: Int32Array.from({ length: count }, (_, i) => i % 10),
-  });
+  return retainOnlyOf(
+    new MemoryExamples({
+      shape: { channels: 1, height: 28, width: 28 },
+      numClasses: 10,
+      pixels: Uint8Array.from({ length: count * 784 }, () => Math.floor(rng() * 256)),
+      ids: Int32Array.from({ length: count }, (_, i) => i),
+      labels: Int32Array.from({ length: count }, (_, i) => i % 10),
+    }),
+  );
 }
 
 async function run(extra: Partial<UnlearnOptions> = {}) {
@@ -28,8 +30,7 @@ async function run(extra: Partial<UnlearnOptions> = {}) {
   const r = await stochasticUnlearning({
     model: loadModel(FIXTURE),
     retain: randomRetain(64),
-    epochs: [1, 1],
-    batchSize: 16,
+    config: { epochs: [1, 1], batchSize: 16 },
     maxStepsPerEpoch: 3,
     intraOpThreads: 1,
     seed: 5,
@@ -105,14 +106,14 @@ describe("unlearning/stochasticUnlearning", function () {
   it("refuses a retain set smaller than a batch and bad cycle lists", async () => {
     let err: unknown;
     try {
-      await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(8), batchSize: 16 });
+      await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(8), config: { batchSize: 16 } });
     } catch (e) {
       err = e;
     }
     expect(String(err)).to.match(/retain set has 8 examples, fewer than one batch of 16/);
     err = undefined;
     try {
-      await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(32), epochs: [1.5] });
+      await stochasticUnlearning({ model: loadModel(FIXTURE), retain: randomRetain(32), config: { epochs: [1.5] } });
     } catch (e) {
       err = e;
     }

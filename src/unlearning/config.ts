@@ -1,0 +1,231 @@
+/**
+ * The one home of the unlearning options: each method's defaults, the named presets of method.md, and the one
+ * validation every entry point (API, CLI flags, --config files) goes through. Unknown keys are named.
+ *
+ * A run is a few forget-remember cycles: each cycle re-initialises layers (`reinit`, `layers` draws from the
+ * pool left after `exclude`), then trains `epochs[c]` epochs on the retain set with `loss` (MSE to the original's
+ * logits, or cross-entropy to the labels) on images with Gaussian noise `sigma`. `finetune` is one cycle with
+ * no re-initialisation, cross-entropy and no noise; `neggrad` ascends the cross-entropy on the forget set.
+ */
+import { UserError } from "../errors.js";
+import { INIT_SCHEMES, type InitScheme } from "./reinit.js";
+import { parseSchedule, type Schedule } from "./schedule.js";
+
+export const METHODS = ["stochastic", "finetune", "neggrad"] as const;
+export type MethodName = (typeof METHODS)[number];
+export const REINIT_MODES = ["random", "none", "all-body"] as const;
+/** random: `layers` draws with replacement from the pool; all-body: every pool layer; none: nothing. */
+export type ReinitMode = (typeof REINIT_MODES)[number];
+export const EXCLUSIONS = ["classifier", "shortcuts"] as const;
+export type Exclusion = (typeof EXCLUSIONS)[number];
+export const LOSSES = ["mse", "ce"] as const;
+export type UnlearnLoss = (typeof LOSSES)[number];
+
+export interface UnlearnConfig {
+  method: MethodName;
+  /** Epochs of each cycle; its length is the number of cycles. */
+  epochs: number[];
+  /** Layer draws of each cycle (one per cycle). */
+  layers: number[];
+  schedule: Schedule;
+  batchSize: number;
+  momentum: number;
+  weightDecay: number;
+  /** Gaussian input noise std, after normalisation (0: none). */
+  sigma: number;
+  loss: UnlearnLoss;
+  reinit: ReinitMode;
+  /** Layer roles kept out of the re-initialisation pool. */
+  exclude: Exclusion[];
+  init: InitScheme;
+}
+
+/** The paper's Algo 1, the default of `unlearn`. */
+const STOCHASTIC: UnlearnConfig = {
+  method: "stochastic",
+  epochs: [1, 2, 2],
+  layers: [6],
+  schedule: { kind: "cosine", lr: 0.001, tMax: 2 },
+  batchSize: 64,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  sigma: 0.01,
+  loss: "mse",
+  reinit: "random",
+  exclude: ["classifier", "shortcuts"],
+  init: "torchvision",
+};
+
+/** Each method's defaults. finetune: the challenge's baseline (1 epoch, SGD 1e-3, cosine, batch 64). */
+export const METHOD_DEFAULTS: Record<MethodName, UnlearnConfig> = {
+  stochastic: STOCHASTIC,
+  finetune: {
+    ...STOCHASTIC,
+    method: "finetune",
+    epochs: [1],
+    layers: [0],
+    schedule: { kind: "cosine", lr: 0.001, tMax: 1 },
+    sigma: 0,
+    loss: "ce",
+    reinit: "none",
+  },
+  neggrad: {
+    ...STOCHASTIC,
+    method: "neggrad",
+    epochs: [1],
+    layers: [0],
+    schedule: { kind: "cosine", lr: 0.001, tMax: 1 },
+    weightDecay: 0,
+    sigma: 0,
+    loss: "ce",
+    reinit: "none",
+  },
+};
+
+/** Named presets (method.md): algo1 = the default, algo2 = 4 cycles with per-epoch rates. */
+export const PRESETS: Record<string, Partial<UnlearnConfig> & { method: MethodName }> = {
+  algo1: { method: "stochastic", epochs: [1, 2, 2], layers: [6], schedule: { kind: "cosine", lr: 0.001, tMax: 2 } },
+  algo2: {
+    method: "stochastic",
+    epochs: [2, 1, 1, 1],
+    layers: [6],
+    schedule: { kind: "per-epoch", rates: [0.0005, 0.001, 0.001, 0.001, 0.001] },
+  },
+  finetune: { method: "finetune" },
+  neggrad: { method: "neggrad" },
+};
+
+/** What a caller may give: any config field, numbers/lists/schedules as values or as CLI-style text. */
+export type UnlearnConfigInput = { preset?: string } & {
+  [K in keyof UnlearnConfig]?: UnlearnConfig[K] | string | number;
+};
+
+export const CONFIG_KEYS = ["preset", ...Object.keys(STOCHASTIC)] as const;
+
+/**
+ * The full config: method defaults, then the preset, then `given` (later wins). `source` names where the values
+ * came from in messages (a --config file, "options").
+ */
+export function resolveUnlearnConfig(given: UnlearnConfigInput, source = "options"): UnlearnConfig {
+  const unknown = Object.keys(given).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
+  if (unknown.length) {
+    throw new UserError(
+      `unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; known: ${CONFIG_KEYS.join(", ")}`,
+      source,
+    );
+  }
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as UnlearnConfigInput;
+  let preset: Partial<UnlearnConfig> = {};
+  if (defined.preset !== undefined) {
+    const p = PRESETS[String(defined.preset)];
+    if (!p)
+      throw new UserError(`unknown preset '${defined.preset}'; presets: ${Object.keys(PRESETS).join(", ")}`, source);
+    preset = p;
+  }
+  const method = oneOf("method", defined.method ?? preset.method ?? "stochastic", METHODS, source);
+  const base = METHOD_DEFAULTS[method];
+  const pick = <K extends keyof UnlearnConfig>(k: K) =>
+    (defined[k] ?? preset[k]) as UnlearnConfig[K] | string | number | undefined;
+  const epochs = intList("epochs", pick("epochs") ?? base.epochs, 0, source);
+  if (epochs.length === 0) throw new UserError("epochs: expected at least one cycle", source);
+  if (epochs.every((e) => e === 0))
+    throw new UserError("epochs: every cycle has 0 epochs; nothing would be trained", source);
+  const layersGiven = intList("layers", pick("layers") ?? base.layers, 0, source);
+  const layers = broadcast("layers", layersGiven, epochs.length, source);
+  const totalEpochs = epochs.reduce((a, b) => a + b, 0);
+  const schedule = scheduleOf(pick("schedule") ?? defaultSchedule(base, method, totalEpochs), source);
+  if (schedule.kind === "per-epoch" && schedule.rates.length < totalEpochs) {
+    throw new UserError(`schedule: per-epoch gives ${schedule.rates.length} rates for ${totalEpochs} epochs`, source);
+  }
+  const config: UnlearnConfig = {
+    method,
+    epochs,
+    layers,
+    schedule,
+    batchSize: int("batchSize", pick("batchSize") ?? base.batchSize, 1, source),
+    momentum: num("momentum", pick("momentum") ?? base.momentum, (x) => x >= 0 && x < 1, "in [0, 1)", source),
+    weightDecay: num("weightDecay", pick("weightDecay") ?? base.weightDecay, (x) => x >= 0, ">= 0", source),
+    sigma: num("sigma", pick("sigma") ?? base.sigma, (x) => x >= 0, ">= 0", source),
+    loss: oneOf("loss", pick("loss") ?? base.loss, LOSSES, source),
+    reinit: oneOf("reinit", pick("reinit") ?? base.reinit, REINIT_MODES, source),
+    exclude: exclusions(pick("exclude") ?? base.exclude, source),
+    init: oneOf("init", pick("init") ?? base.init, INIT_SCHEMES, source),
+  };
+  if (config.reinit === "random" && config.layers.every((k) => k === 0)) {
+    throw new UserError(
+      "layers: 0 draws in every cycle with reinit random; use reinit none to skip re-initialisation",
+      source,
+    );
+  }
+  if (method === "neggrad" && config.loss !== "ce")
+    throw new UserError("neggrad ascends the cross-entropy: loss must be ce", source);
+  return config;
+}
+
+/** finetune/neggrad anneal over the whole run unless a schedule is given. */
+function defaultSchedule(base: UnlearnConfig, method: MethodName, totalEpochs: number): Schedule {
+  if (method !== "stochastic" && base.schedule.kind === "cosine") return { ...base.schedule, tMax: totalEpochs };
+  return base.schedule;
+}
+
+function scheduleOf(v: unknown, source: string): Schedule {
+  if (typeof v === "string") return parseSchedule(v);
+  const s = v as Schedule;
+  if (s && typeof s === "object" && (s.kind === "cosine" || s.kind === "constant" || s.kind === "per-epoch")) {
+    const rates = s.kind === "per-epoch" ? s.rates : s.kind === "cosine" ? [s.lr, s.tMax] : [s.lr];
+    if (Array.isArray(rates) && rates.every((r) => typeof r === "number" && Number.isFinite(r) && r >= 0)) return s;
+  }
+  throw new UserError(
+    `schedule: expected cosine:<lr>[:<tMax>], per-epoch:<lr>,... or constant:<lr>, got ${JSON.stringify(v)}`,
+    source,
+  );
+}
+
+function intList(key: string, v: unknown, min: number, source: string): number[] {
+  const list =
+    typeof v === "string" ? v.split(",").map((s) => (s.trim() === "" ? NaN : Number(s))) : Array.isArray(v) ? v : [v];
+  if (!list.every((x) => typeof x === "number" && Number.isInteger(x) && x >= min)) {
+    throw new UserError(
+      `${key}: expected whole numbers >= ${min} (one or a comma-separated list), got ${JSON.stringify(v)}`,
+      source,
+    );
+  }
+  return list as number[];
+}
+
+function broadcast(key: string, list: number[], cycles: number, source: string): number[] {
+  if (list.length === 1) return Array<number>(cycles).fill(list[0]!);
+  if (list.length !== cycles)
+    throw new UserError(`${key}: ${list.length} values for ${cycles} cycles; give one or one per cycle`, source);
+  return list;
+}
+
+function int(key: string, v: unknown, min: number, source: string): number {
+  const x = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  if (!(typeof x === "number" && Number.isInteger(x) && x >= min))
+    throw new UserError(`${key}: expected a whole number >= ${min}, got ${JSON.stringify(v)}`, source);
+  return x;
+}
+
+function num(key: string, v: unknown, ok: (x: number) => boolean, what: string, source: string): number {
+  const x = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  if (!(typeof x === "number" && Number.isFinite(x) && ok(x)))
+    throw new UserError(`${key}: expected a number ${what}, got ${JSON.stringify(v)}`, source);
+  return x;
+}
+
+function oneOf<T extends string>(key: string, v: unknown, choices: readonly T[], source: string): T {
+  if (!choices.includes(v as T))
+    throw new UserError(`${key}: expected one of ${choices.join(", ")}, got ${JSON.stringify(v)}`, source);
+  return v as T;
+}
+
+function exclusions(v: unknown, source: string): Exclusion[] {
+  const list = typeof v === "string" ? (v === "none" ? [] : v.split(",").map((s) => s.trim())) : v;
+  if (!Array.isArray(list))
+    throw new UserError(
+      `exclude: expected a list of ${EXCLUSIONS.join(", ")} or none, got ${JSON.stringify(v)}`,
+      source,
+    );
+  return [...new Set(list.map((x) => oneOf("exclude", x, EXCLUSIONS, source)))].sort();
+}

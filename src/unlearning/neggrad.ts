@@ -1,0 +1,71 @@
+/**
+ * NegGrad, the baseline that reads the forget set: gradient ascent on its cross-entropy (SGD with the rate's sign
+ * flipped; weight decay 0 by default, since decay under a flipped sign would grow the weights).
+ */
+import { trainingBatches, type Examples, type Normalisation } from "../data/index.js";
+import type { Seed } from "../data/random.js";
+import { UserError } from "../errors.js";
+import { layerInventory } from "../onnx/layers.js";
+import { displayName, type ModelFile } from "../onnx/model-io.js";
+import { openTrainingSession, stepsPerEpoch, trainEpoch, type EpochStats } from "../training/epoch.js";
+import type { ExecutionProvider, TrainingSession } from "../training/session/index.js";
+import type { UnlearnConfig } from "./config.js";
+import { learningRate } from "./schedule.js";
+import { checkRetainFitsModel } from "./stochastic-unlearning.js";
+
+export interface NegGradOptions {
+  model: ModelFile;
+  /** The forget set: the examples whose loss is ascended. */
+  forget: Examples;
+  normalisation?: Normalisation;
+  config: UnlearnConfig;
+  seed?: Seed;
+  executionProvider?: ExecutionProvider;
+  intraOpThreads?: number;
+  maxStepsPerEpoch?: number;
+  onEpoch?: (e: EpochStats & { epoch: number }) => void;
+  onStep?: (e: { epoch: number; step: number; steps: number; loss: number; lr: number }) => void;
+}
+
+export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSession; epochs: EpochStats[] }> {
+  const { config } = o;
+  checkRetainFitsModel(layerInventory(o.model), displayName(o.model), o.forget, "forget set");
+  if (o.forget.count < config.batchSize) {
+    throw new UserError(`the forget set has ${o.forget.count} examples, fewer than one batch of ${config.batchSize}`);
+  }
+  const session = await openTrainingSession(o.model, {
+    loss: "ce",
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    executionProvider: o.executionProvider,
+    intraOpThreads: o.intraOpThreads,
+  });
+  const epochs: EpochStats[] = [];
+  const total = config.epochs.reduce((a, b) => a + b, 0);
+  const steps = stepsPerEpoch(o.forget.count, config.batchSize, o.maxStepsPerEpoch);
+  try {
+    for (let epoch = 0; epoch < total; epoch++) {
+      const batches = trainingBatches(o.forget, {
+        batchSize: config.batchSize,
+        seed: o.seed ?? 0,
+        epoch,
+        noiseSigma: config.sigma,
+        normalisation: o.normalisation,
+        dropLast: true,
+      });
+      const at = (step: number) => ({ globalEpoch: epoch, epochInCycle: epoch, progress: step / steps });
+      const stats = await trainEpoch(session, batches, {
+        steps,
+        labels: true,
+        lr: (step) => -learningRate(config.schedule, at(step)),
+        onStep: (step, loss, lr) => o.onStep?.({ epoch, step, steps, loss, lr: -lr }),
+      });
+      epochs.push(stats);
+      o.onEpoch?.({ epoch, ...stats });
+    }
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  return { session, epochs };
+}
