@@ -49,8 +49,8 @@ export function epsilonScorer(n: number, o: EpsilonOptions = {}): (u: Float64Arr
     // 0 / 0 is NaN and does not count as peaky, as in numpy.
     if (smallest / largest < SPREAD_RATIO) return EPSILON_CAP;
     const best = new Best(rates);
-    windowAttack(pos, neg, best);
-    if (best.value !== Infinity) singleThresholdAttack(pos, neg, grid, best);
+    const add = (fp: number, fn: number) => best.add(fp, fn);
+    if (!windowAttack(pos, neg, add)) singleThresholdAttack(pos, neg, grid, add);
     return Math.min(Math.max(best.value, 0), EPSILON_CAP);
   };
 }
@@ -76,19 +76,20 @@ class Best {
   value = NaN;
   constructor(readonly rates: RateEpsilon) {}
 
-  /** One threshold: fp false positives, fn false negatives, both out of n. */
-  add(fp: number, fn: number): void {
+  /** One threshold: fp false positives, fn false negatives, both out of n. True once the value is Infinity. */
+  add(fp: number, fn: number): boolean {
     if (fp === 0 || fn === 0) {
       if (fp === fn) this.value = Infinity;
-      return; // exactly one rate is 0: discarded as an artefact of few samples
+      return fp === fn; // exactly one rate is 0: discarded as an artefact of few samples
     }
     const { logComplement: lc, logRate: lr } = this.rates;
     const a = lc[fp]! - lr[fn]!;
     const b = lc[fn]! - lr[fp]!;
     let e = a !== a ? b : b !== b ? a : a > b ? a : b; // nanmax
-    if (e !== e) return;
+    if (e !== e) return false;
     if (e < 0) e = 0;
     if (!(this.value >= e)) this.value = e;
+    return false;
   }
 }
 
@@ -123,8 +124,17 @@ function walkBelow(a: Float64Array, x: number, p: number): number {
   return p;
 }
 
-/** Predict "positive" when c >= t, over linspace(min, max, ceil(range * 100)) of the pooled values (float32). */
-function singleThresholdAttack(pos: Float64Array, neg: Float64Array, grid: TorchGrid, best: Best): void {
+/**
+ * Receives each threshold's false positives and false negatives (counts out of N); returning true stops the
+ * attack (perfect separation: nothing can beat it).
+ */
+export type RateSink = (fp: number, fn: number) => boolean;
+
+/**
+ * Predict "positive" when c >= t, over linspace(min, max, ceil(range * 100)) of the pooled values (float32).
+ * `pos` and `neg` sorted, positive = larger median. Returns true if `add` stopped it. Exported for tests.
+ */
+export function singleThresholdAttack(pos: Float64Array, neg: Float64Array, grid: TorchGrid, add: RateSink): boolean {
   const n = pos.length;
   const min = Math.min(pos[0]!, neg[0]!);
   const max = Math.max(pos[n - 1]!, neg[n - 1]!);
@@ -134,17 +144,18 @@ function singleThresholdAttack(pos: Float64Array, neg: Float64Array, grid: Torch
   for (const t of thresholds) {
     pBelow = walkBelow(pos, t, pBelow);
     nBelow = walkBelow(neg, t, nBelow);
-    best.add(n - nBelow, pBelow); // fp: negatives >= t; fn: positives < t
-    if (best.value === Infinity) return;
+    if (add(n - nBelow, pBelow)) return true; // fp: negatives >= t; fn: positives < t
   }
+  return false;
 }
 
 /**
  * Predict "positive" when l <= c <= r, positive being the narrower side (ties: the median-negative side) of
  * range w: right edges linspace(min + w - 2, max + 2, ceil((max + 2 - (min + w - 2)) * 100)) of that side,
- * 400 left edges linspace(r - w - 2, r - w + 2, 400) for each.
+ * 400 left edges linspace(r - w - 2, r - w + 2, 400) for each. Arguments as singleThresholdAttack's; a run of
+ * left edges giving the same counts is reported once.
  */
-function windowAttack(medianPos: Float64Array, medianNeg: Float64Array, best: Best): void {
+export function windowAttack(medianPos: Float64Array, medianNeg: Float64Array, add: RateSink): boolean {
   const n = medianPos.length;
   const posDiff = medianPos[n - 1]! - medianPos[0]!;
   const negDiff = medianNeg[n - 1]! - medianNeg[0]!;
@@ -176,8 +187,8 @@ function windowAttack(medianPos: Float64Array, medianNeg: Float64Array, best: Be
       if (tp === lastTp && fp === lastFp) continue;
       lastTp = tp;
       lastFp = fp;
-      best.add(fp, n - tp);
-      if (best.value === Infinity) return;
+      if (add(fp, n - tp)) return true;
     }
   }
+  return false;
 }
