@@ -3,6 +3,8 @@
  * retrained (retain set only) models exactly as `onnx-unlearn demo` does (seed 0, 4 epochs), then runs the
  * evaluation of `eval` on both. A measurement, not a test (minutes on 2 cores):
  *     npx tsx scripts/mia-reference/demo-mia.ts [outDir]
+ * EPOCHS=12 trains longer than the demo (a model that memorises more); ONLY=original skips the retrained one;
+ * THREADS sets onnxruntime's intra-op threads (default 1).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +18,8 @@ import { fitClassifier } from "../../src/training/fit.js";
 
 const outDir = process.argv[2] ?? "runs/demo-mia";
 const threads = Number(process.env.THREADS ?? 1);
+const epochs = Number(process.env.EPOCHS ?? 4);
+const only = process.env.ONLY;
 
 // the demo's seeded 12,000-image subset of the train split (src/experiments/demo.ts)
 function subsetTrain(ds: Dataset, size: number, seed: number): Dataset {
@@ -37,12 +41,13 @@ for (const [name, data] of [
   ["original", dataset.train],
   ["retrained", splitTrain(dataset, forget).retain],
 ] as const) {
+  if (only !== undefined && only !== name) continue;
   const t0 = performance.now();
   const start = fresh();
   const session = await fitClassifier({
     model: start,
     data,
-    epochs: 4,
+    epochs,
     seed: 0,
     intraOpThreads: threads,
     onEpoch: (e) => console.log(`${name} epoch ${e.epoch + 1}: mean CE ${e.meanLoss.toFixed(4)}`),

@@ -103,7 +103,7 @@ describe("cli/eval", function () {
 
   it("another forget set, seed or normalisation is another key; a damaged cache file is recomputed", async () => {
     const base = await evalJson(run, "--forget", "random:40");
-    const otherSeed = await evalJson(run, "--forget", "random:40", "--seed", "1");
+    const otherSeed = await evalJson(run, "--forget", "random:40", "--forget-seed", "1");
     const otherSpec = await evalJson(run, "--forget", "classes:3");
     const otherNorm = await evalJson(run, "--forget", "random:40", "--normalise", "none");
     for (const r of [otherSeed, otherSpec, otherNorm]) {

@@ -5,23 +5,18 @@
  */
 import { existsSync, statSync } from "node:fs";
 import type { Command } from "commander";
-import { openSource, splitTrain } from "../../data/index.js";
+import { FORGET_SPEC_FORMS, openSource, parseForgetSpec, selectForget, splitTrain } from "../../data/index.js";
 import { UserError } from "../../errors.js";
 import { evaluateTarget, runNormalisation, type EvalOutcome } from "../../evaluation/eval-cache.js";
 import { EVAL_SPLITS } from "../../evaluation/eval-model.js";
 import { NORMALISE_HELP, parseNormaliseOption } from "../normalise-option.js";
 import { addRuntimeOptions, parseInteger, parseRuntimeOptions } from "../parse.js";
-import {
-  addForgetOptions,
-  addSourceOptions,
-  forgetFromCli,
-  sourceOptionsFromCli,
-  type ForgetCliOptions,
-  type SourceCliOptions,
-} from "./data.js";
+import { addSourceOptions, sourceOptionsFromCli, type SourceCliOptions } from "./data.js";
 
-interface EvalCliOptions extends SourceCliOptions, ForgetCliOptions {
+interface EvalCliOptions extends SourceCliOptions {
   data: string;
+  forget?: string;
+  forgetSeed: string;
   normalise?: string;
   batch: string;
   evalSeed: string;
@@ -40,13 +35,15 @@ export function register(program: Command): void {
     )
     .argument("<target>", "a run folder (model.onnx + manifest.json, from train/unlearn) or a model .onnx")
     .requiredOption("--data <source>", "data source: fashion-mnist, mnist, cifar10:<dir>, folder:<dir>, npy:<x>,<y>")
+    .option("--forget <spec>", `the forget set (required): ${FORGET_SPEC_FORMS.join("; ")}`)
+    .option("--forget-seed <n>", "seed of a random forget draw, as given to train/unlearn", "0")
     .option("--normalise <how>", `${NORMALISE_HELP} (default: the run's, else none)`)
     .option("--batch <n>", "batch size", "256")
     .option("--eval-seed <seed>", "seed of the attack's balancing and splits and of the retain logit sample", "0")
     .option("--retain-logits <n>", "retain examples whose logits are kept (the report's histograms)", "1000")
     .option("--no-cache", "run folders: neither read nor write eval/<key>.json")
     .option("--json", "print the whole record as JSON");
-  addForgetOptions(addSourceOptions(addRuntimeOptions(cmd))).action(run);
+  addSourceOptions(addRuntimeOptions(cmd)).action(run);
 }
 
 async function run(target: string, o: EvalCliOptions): Promise<void> {
@@ -54,7 +51,9 @@ async function run(target: string, o: EvalCliOptions): Promise<void> {
   if (!existsSync(target)) throw new UserError("does not exist", target);
   const sourceOptions = sourceOptionsFromCli(o);
   const dataset = await openSource(o.data, sourceOptions);
-  const forget = forgetFromCli(dataset, o)!;
+  const forget = selectForget(dataset, parseForgetSpec(o.forget), {
+    seed: parseInteger("--forget-seed", o.forgetSeed)!,
+  });
   const isFolder = statSync(target).isDirectory();
   const fromRun = isFolder && o.normalise === undefined ? runNormalisation(target) : undefined;
   const normalisation =
