@@ -47,8 +47,18 @@ export function cacheDir(dir: string | undefined, fromPackage: string): string {
 /** Returns the cached images stored under `key`, or undefined when absent, stale or damaged. */
 export function readCache(path: string, key: string): CachedImages | undefined {
   if (!existsSync(path)) return undefined;
+  let bytes: Buffer;
   try {
-    const bytes = readFileSync(path);
+    bytes = readFileSync(path);
+  } catch {
+    return undefined;
+  }
+  return decodeCache(bytes, key);
+}
+
+/** The cached images in `bytes` (a cache file's contents) stored under `key`, or undefined when stale or damaged. */
+export function decodeCache(bytes: Buffer, key: string): CachedImages | undefined {
+  try {
     if (bytes.toString("latin1", 0, MAGIC.length) !== MAGIC) return undefined;
     const headerLen = bytes.readUInt32LE(MAGIC.length);
     let off = MAGIC.length + 4;

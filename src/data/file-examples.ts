@@ -64,7 +64,8 @@ export class FileExamples implements Examples {
           return undefined;
         } catch (e) {
           if (e instanceof UserError) throw e;
-          const message = `${this.#files[p]}: cannot decode image (id ${this.ids[p]}): ${(e as Error).message.trim()}`;
+          const why = (e as Error).message.trim().split("\n")[0];
+          const message = `${this.#files[p]}: cannot decode image (id ${this.ids[p]}): ${why}`;
           if (this.#onCorrupt === "stop")
             throw new UserError(`${message} (use the skip policy for corrupt files to leave it out)`);
           return { index: p, id: this.ids[p], message } satisfies ReadFailure;

@@ -65,8 +65,16 @@ export function readIdList(file: string): number[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new UserError(`cannot read forget id list (${(e as Error).message})`, file);
+    throw new UserError(
+      `cannot read forget id list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      file,
+    );
   }
+  return parseIdList(text, file);
+}
+
+/** The ids of an id list's text (see readIdList); `file` names it in errors. */
+export function parseIdList(text: string, file: string): number[] {
   let values: unknown[];
   const trimmed = text.trim();
   if (trimmed.startsWith("[") || trimmed.startsWith("{")) {
@@ -74,9 +82,9 @@ export function readIdList(file: string): number[] {
     try {
       parsed = JSON.parse(trimmed);
     } catch (e) {
-      throw new UserError(`not valid JSON (${(e as Error).message})`, file);
+      throw new UserError(`not valid JSON (${(e as Error).message.split("\n")[0]})`, file);
     }
-    const list = Array.isArray(parsed) ? parsed : (parsed as { ids?: unknown }).ids;
+    const list = Array.isArray(parsed) ? parsed : (parsed as { ids?: unknown } | null)?.ids;
     if (!Array.isArray(list))
       throw new UserError('expected a JSON array of ids or an object with an "ids" array', file);
     values = list;
@@ -87,11 +95,18 @@ export function readIdList(file: string): number[] {
       .filter(Boolean)
       .map((l) => (/^-?\d+$/.test(l) ? Number(l) : l));
   }
-  const bad = values
-    .map((v, i) => (Number.isSafeInteger(v) ? "" : `entry ${i + 1} is ${JSON.stringify(v)}`))
-    .filter(Boolean);
+  const bad: string[] = [];
+  values.forEach((v, i) => {
+    if (!Number.isSafeInteger(v)) bad.push(`entry ${i + 1} is ${describeValue(v)}`);
+  });
   throwProblems(file, "forget ids must be integers", bad);
   return values as number[];
+}
+
+/** A value for a message: short, on one line. */
+function describeValue(v: unknown): string {
+  const text = typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 export interface SelectForgetOptions {

@@ -63,7 +63,10 @@ export function decodeNpy(bytes: Uint8Array, name = "npy"): NpyArray {
   const dtype = DESCR[descr];
   if (!dtype) {
     const hint = descr.startsWith(">") ? " (big-endian data is not supported)" : "";
-    throw new UserError(`unsupported dtype '${descr}'${hint}; supported: ${Object.keys(DESCR).join(", ")}`, name);
+    throw new UserError(
+      `unsupported dtype '${JSON.stringify(descr.slice(0, 20)).slice(1, -1)}'${hint}; supported: ${Object.keys(DESCR).join(", ")}`,
+      name,
+    );
   }
   const count = numel(shape);
   if (fortran && shape.filter((d) => d > 1).length > 1)
@@ -83,14 +86,16 @@ function parseHeader(header: string, name: string): { descr: string; fortran: bo
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new UserError(`malformed .npy header: ${header.trim()}`, name);
+    const shown = JSON.stringify(header.trim().slice(0, 120));
+    throw new UserError(`malformed .npy header: ${shown}`, name);
   }
   const shape = shapeText
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "")
     .map(Number);
-  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new UserError(`bad shape (${shapeText})`, name);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+    throw new UserError(`bad shape (${JSON.stringify(shapeText.slice(0, 80)).slice(1, -1)})`, name);
   return { descr, fortran: fortran === "True", shape };
 }
 

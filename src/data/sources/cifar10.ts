@@ -38,27 +38,10 @@ export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset 
   if (missing.length) throw new UserError(`missing CIFAR-10 binary files: ${missing.join(", ")}`, root);
   const notFiles = names.filter((n) => !statSync(join(root, n)).isFile());
   if (notFiles.length) throw new UserError(`not regular files: ${notFiles.join(", ")}`, root);
-  const problems: string[] = [];
-  const files = names.map((n) => {
-    const path = join(root, n);
-    const bytes = readBatch(path);
-    if (bytes.length % RECORD !== 0)
-      problems.push(`${path}: ${bytes.length} bytes is not a whole number of ${RECORD}-byte records`);
-    return { path, bytes, records: Math.floor(bytes.length / RECORD) };
-  });
-  const total = files.reduce((a, f) => a + f.records, 0);
-  const labels = new Int32Array(total);
-  const pixels = new Uint8Array(total * 3072);
-  let id = 0;
-  for (const f of files) {
-    for (let r = 0; r < f.records; r++, id++) {
-      const label = f.bytes[r * RECORD];
-      if (label > 9) problems.push(`${f.path}: record ${r} (id ${id}) has label ${label}, expected 0-9`);
-      labels[id] = label;
-      pixels.set(f.bytes.subarray(r * RECORD + 1, (r + 1) * RECORD), id * 3072);
-    }
-  }
+  const files = names.map((n) => ({ path: join(root, n), bytes: readBatch(join(root, n)) }));
+  const { labels, pixels, problems } = decodeCifarBatches(files);
   throwProblems(root, "bad CIFAR-10 data", problems);
+  const total = labels.length;
   const all = new MemoryExamples({
     shape: { channels: 3, height: 32, width: 32 },
     numClasses: 10,
@@ -66,7 +49,7 @@ export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset 
     ids: Int32Array.from({ length: total }, (_, i) => i),
     labels,
   });
-  const testRecords = files[files.length - 1].records;
+  const testRecords = Math.floor(files[files.length - 1].bytes.length / RECORD);
   return buildDataset({
     spec: `cifar10:${dir}`,
     all,
@@ -78,6 +61,35 @@ export function openCifar10(dir: string, options: Cifar10Options = {}): Dataset 
       `published split: ${total - testRecords} train records (data_batch_1..5), ${testRecords} test records (test_batch)`,
     ],
   });
+}
+
+/**
+ * The records of CIFAR-10 binary batches, in order: labels and CHW pixels. Problems (a file that is not a whole
+ * number of records, a label above 9) are listed, not thrown; memory is sized by the bytes given, never by a field.
+ */
+export function decodeCifarBatches(files: { path: string; bytes: Uint8Array }[]): {
+  labels: Int32Array;
+  pixels: Uint8Array;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  for (const f of files)
+    if (f.bytes.length % RECORD !== 0)
+      problems.push(`${f.path}: ${f.bytes.length} bytes is not a whole number of ${RECORD}-byte records`);
+  const total = files.reduce((a, f) => a + Math.floor(f.bytes.length / RECORD), 0);
+  const labels = new Int32Array(total);
+  const pixels = new Uint8Array(total * 3072);
+  let id = 0;
+  for (const f of files) {
+    const records = Math.floor(f.bytes.length / RECORD);
+    for (let r = 0; r < records; r++, id++) {
+      const label = f.bytes[r * RECORD]!;
+      if (label > 9) problems.push(`${f.path}: record ${r} (id ${id}) has label ${label}, expected 0-9`);
+      labels[id] = label;
+      pixels.set(f.bytes.subarray(r * RECORD + 1, (r + 1) * RECORD), id * 3072);
+    }
+  }
+  return { labels, pixels, problems };
 }
 
 function readBatch(path: string): Buffer {

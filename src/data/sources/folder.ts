@@ -130,15 +130,27 @@ function isDir(path: string): boolean {
 async function firstShape(files: string[], onCorrupt: CorruptPolicy): Promise<ImageShape> {
   for (const file of files) {
     try {
-      const m = await sharp(file).metadata(); // the header only
-      const colours = (m.channels ?? 3) - (m.hasAlpha ? 1 : 0);
-      const shape = { channels: colours === 1 ? 1 : 3, height: m.height, width: m.width };
-      checkImageShape(shape, file);
-      return shape;
+      return await readImageShape(file);
     } catch (e) {
-      if (e instanceof UserError) throw e;
-      if (onCorrupt === "stop") throw new UserError(`cannot decode image: ${(e as Error).message.trim()}`, file);
+      if (onCorrupt === "stop" || !(e instanceof UserError)) throw e;
     }
   }
   throw new UserError("no image file could be decoded", files[0]);
+}
+
+/**
+ * The shape of an image file from its header alone (1 channel if grey, else 3; alpha dropped), checked against the
+ * pixel limit. A file sharp cannot read is a UserError "cannot decode image".
+ */
+export async function readImageShape(file: string): Promise<ImageShape> {
+  let m: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+  try {
+    m = await sharp(file).metadata(); // the header only
+  } catch (e) {
+    throw new UserError(`cannot decode image: ${(e as Error).message.trim().split("\n")[0]}`, file);
+  }
+  const colours = (m.channels ?? 3) - (m.hasAlpha ? 1 : 0);
+  const shape = { channels: colours === 1 ? 1 : 3, height: m.height, width: m.width };
+  checkImageShape(shape, file);
+  return shape;
 }
