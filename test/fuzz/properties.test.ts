@@ -148,3 +148,22 @@ describe("fuzz properties: claimed sizes are checked before allocation", () => {
     expect(refusedCheaply(() => JSON.parse("{"))).to.equal(false);
   });
 });
+
+describe("UserError messages are one line whatever names they carry", () => {
+  it("control characters and line breaks are escaped", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 40 }),
+        fc.string({ unit: "binary", maxLength: 20 }),
+        (m, s) => {
+          const e = new UserError(m, s);
+          return [...e.message].every((c) => c.charCodeAt(0) >= 0x20 && c !== "\u2028" && c !== "\u2029");
+        },
+      ),
+      { numRuns: 500, seed: 5 },
+    );
+    expect(new UserError("holds 0 values", "initializer 'a\nb\u0000'").message).to.equal(
+      "initializer 'a\\nb\\x00': holds 0 values",
+    );
+  });
+});
