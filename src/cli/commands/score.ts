@@ -31,6 +31,7 @@ export function toJson(r: ChallengeScore) {
   };
 }
 
+const row = (range: string, points: string, count: number) => `  ${range.padEnd(12)} ${points.padEnd(12)} ${count}`;
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 function formatText(path: string, r: ChallengeScore): string {
@@ -50,8 +51,9 @@ function formatText(path: string, r: ChallengeScore): string {
       `${capped} at the cap 50 (peaky spread or perfect separation)` +
       (undefinedCount ? `; ${undefinedCount} undefined (every threshold discarded; 0 points)` : ""),
     `points by epsilon bucket (none from ${f.maxEps} = ceil(ln(N-1)) on):`,
-    ...f.buckets.map((b) => `  [${b.low.toFixed(1)}, ${b.high.toFixed(1)})  ${String(b.points).padEnd(10)} ${b.count}`),
-    `  >= ${f.maxEps}         0          ${f.S - f.buckets.reduce((s, b) => s + b.count, 0)}`,
+    `  ${"epsilon".padEnd(12)} ${"points".padEnd(12)} examples`,
+    ...f.buckets.map((b) => row(`[${b.low.toFixed(1)}, ${b.high.toFixed(1)})`, String(b.points), b.count)),
+    row(`>= ${f.maxEps}`, "0", f.S - f.buckets.reduce((s, b) => s + b.count, 0)),
     "",
   ];
   return lines.join("\n");
