@@ -10,6 +10,7 @@ import { saveModel, type ModelFile } from "../onnx/model-io.js";
 import {
   ALL_RUNS,
   beginRun,
+  claimRun,
   finishRun,
   MODEL_FILE,
   readManifest,
@@ -59,6 +60,8 @@ export interface RunGroupResult {
   dirs: string[];
   made: number;
   skipped: number;
+  /** Runs left alone because another process is making them. */
+  busy: number;
 }
 
 export async function runGroup(
@@ -77,7 +80,7 @@ export async function runGroup(
   const mine = shardRuns(total, shard);
   const started = performance.now();
   o.onEvent?.({ event: "start", job: o.job, runs: mine, of: total, out: o.out });
-  const result: RunGroupResult = { dirs: [], made: 0, skipped: 0 };
+  const result: RunGroupResult = { dirs: [], made: 0, skipped: 0, busy: 0 };
   for (const index of mine) {
     const seed = o.seed + index;
     const dir = runDir(o.out, index, grouped);
@@ -91,6 +94,30 @@ export async function runGroup(
       result.skipped++;
       continue;
     }
+    const claim = claimRun(dir);
+    if ("heldBy" in claim) {
+      o.onEvent?.({ event: "skip", run: index, dir, reason: `being made by ${claim.heldBy}` });
+      result.busy++;
+      continue;
+    }
+    try {
+      await makeRun(dir, index, seed, wanted);
+    } finally {
+      claim.release();
+    }
+    result.dirs.push(dir);
+    result.made++;
+  }
+  o.onEvent?.({
+    event: "done",
+    job: o.job,
+    made: result.made,
+    skipped: result.skipped,
+    seconds: (performance.now() - started) / 1000,
+  });
+  return result;
+
+  async function makeRun(dir: string, index: number, seed: number, wanted: RunRequest): Promise<void> {
     beginRun(dir);
     const t0 = performance.now();
     const made = await make({ index, seed, dir });
@@ -114,17 +141,7 @@ export async function runGroup(
     };
     finishRun(dir, manifest);
     o.onEvent?.({ event: "run-done", run: index, dir, seconds: seconds.total, sha256 });
-    result.dirs.push(dir);
-    result.made++;
   }
-  o.onEvent?.({
-    event: "done",
-    job: o.job,
-    made: result.made,
-    skipped: result.skipped,
-    seconds: (performance.now() - started) / 1000,
-  });
-  return result;
 }
 
 /** --out must be a folder (new or existing), never an existing file. */

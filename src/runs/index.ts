@@ -17,3 +17,4 @@ export {
   type RunState,
 } from "./run-folder.js";
 export { ALL_RUNS, parseShard, shardRuns, type Shard } from "./shard.js";
+export { claimRun, CLAIM_FILE, type Claim } from "./claim.js";

@@ -18,7 +18,7 @@ import { isManifest, requestOf, type RunManifest } from "./manifest.js";
 export const MODEL_FILE = "model.onnx";
 export const MANIFEST_FILE = "manifest.json";
 /** What a run folder may hold; anything else means the folder is not ours to clear. */
-const OWN_ENTRIES = new Set([MODEL_FILE, MANIFEST_FILE, "eval", "checkpoint", "events.jsonl"]);
+const OWN_ENTRIES = new Set([MODEL_FILE, MANIFEST_FILE, "eval", "checkpoint", "events.jsonl", "claim"]);
 
 export type RunState = "absent" | "incomplete" | "complete";
 
@@ -71,7 +71,8 @@ export function beginRun(dir: string): void {
         dir,
       );
     }
-    for (const e of readdirSync(dir)) if (e !== "checkpoint") rmSync(join(dir, e), { recursive: true, force: true });
+    for (const e of readdirSync(dir))
+      if (e !== "checkpoint" && e !== "claim") rmSync(join(dir, e), { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
 }

@@ -55,7 +55,8 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
       });
       const lr = (step: number) => (peak * (1 + Math.cos((Math.PI * (epoch * steps + step)) / (epochs * steps)))) / 2;
       const onStep = (step: number, loss: number, rate: number) => o.onStep?.({ epoch, step, steps, loss, lr: rate });
-      o.onEpoch?.({ epoch, ...(await trainEpoch(session, batches, { steps, lr, labels: true, onStep })) });
+      const stats = await trainEpoch(session, batches, { steps, lr, labels: true, onStep });
+      o.onEpoch?.({ epoch, ...stats });
       await o.afterEpoch?.(session, epoch);
     }
   } catch (e) {

@@ -10,6 +10,7 @@ import { register as unlearn } from "./unlearn.js";
 import { register as demo } from "./demo.js";
 import { register as score } from "./score.js";
 import { register as train } from "./train.js";
+import { register as benchmark } from "./benchmark.js";
 import { register as report } from "./report.js";
 import { register as evaluate } from "./eval.js";
 
@@ -28,6 +29,7 @@ const commands: Register[] = [
   score,
   report,
   train,
+  benchmark,
   evaluate,
 ];
 

@@ -1,0 +1,94 @@
+/**
+ * The quality benchmark: one original, 2N retrained models (N to score against, N more for the ideal), and N
+ * unlearning runs per method, all as cached run folders under `root/<suite>/`, so that it resumes after any stop
+ * and runs in shards; then every run evaluated (cached in its folder) and each method scored with the challenge
+ * metric against the retrained runs. Stages: original, retrained, methods, score (default: all of them).
+ */
+import { join } from "node:path";
+import { ALL_RUNS, MODEL_FILE, type Shard } from "../../runs/index.js";
+import type { ExecutionProvider } from "../../training/session/index.js";
+import type { EventSink } from "../events.js";
+import { train } from "../train.js";
+import { unlearn } from "../unlearn.js";
+import { scoreBenchmark, type BenchmarkResults } from "./score.js";
+import { SUITES, type Suite } from "./suites.js";
+
+export const STAGES = ["original", "retrained", "methods", "score"] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface BenchmarkOptions {
+  suite: Suite;
+  /** Folder of the suites' run folders. */
+  root: string;
+  /** Methods (keys of suite.methods); default all. */
+  methods?: string[];
+  /** N: runs per method; 2N retrained models. */
+  runs: number;
+  /** Runs per ablation step (default N). */
+  ablationRuns?: number;
+  stages?: Stage[];
+  shard?: Shard;
+  executionProvider?: ExecutionProvider;
+  intraOpThreads?: number;
+  onEvent?: EventSink;
+  log?: (line: string) => void;
+}
+
+export function suiteFolders(root: string, suite: Suite) {
+  const base = join(root, suite.name);
+  return {
+    base,
+    original: join(base, "original"),
+    retrained: join(base, "retrained"),
+    method: (name: string) => join(base, "methods", name),
+  };
+}
+
+export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResults | undefined> {
+  const { suite } = o;
+  const stages = new Set(o.stages ?? STAGES);
+  const shard = o.shard ?? ALL_RUNS;
+  const dirs = suiteFolders(o.root, suite);
+  const methods = o.methods ?? Object.keys(suite.methods);
+  const runtime = { executionProvider: o.executionProvider, intraOpThreads: o.intraOpThreads, onEvent: o.onEvent };
+  const data = { data: suite.data, sourceOptions: suite.sourceOptions, normalise: suite.normalise };
+  const trainCommon = { ...data, ...runtime, ...suite.train, model: suite.model };
+  if (stages.has("original") && shard.index === 0) {
+    await train({ ...trainCommon, seed: suite.originalSeed, out: dirs.original });
+  }
+  if (stages.has("retrained")) {
+    await train({
+      ...trainCommon,
+      excludeForget: suite.forget,
+      forgetSeed: suite.forgetSeed,
+      seed: suite.retrainedSeed,
+      runs: 2 * o.runs,
+      shard,
+      out: dirs.retrained,
+    });
+  }
+  if (stages.has("methods")) {
+    for (const name of methods) {
+      const m = suite.methods[name]!;
+      o.log?.(`method ${name}: ${m.label}`);
+      await unlearn({
+        ...data,
+        ...runtime,
+        model: join(dirs.original, MODEL_FILE),
+        forget: suite.forget,
+        forgetSeed: suite.forgetSeed,
+        config: m.config,
+        seed: suite.unlearnSeed,
+        runs: m.group === "ablation" ? (o.ablationRuns ?? o.runs) : o.runs,
+        shard,
+        out: dirs.method(name),
+      });
+    }
+  }
+  if (!stages.has("score")) return undefined;
+  return scoreBenchmark({ ...o, methods });
+}
+
+export function findSuite(name: string): Suite | undefined {
+  return SUITES[name];
+}

@@ -1,0 +1,39 @@
+/** The benchmark's results as a markdown table (docs/RESULTS.md takes it as it is). */
+import type { BenchmarkResults, MethodResult } from "./score.js";
+
+const f4 = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : "-");
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "-");
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "-");
+
+function row(m: MethodResult): string {
+  const runs = m.finished < m.asked ? `${m.runs} (${m.finished}/${m.asked} done)` : String(m.runs);
+  return `| ${m.label} | ${runs} | ${f4(m.F)} [${f4(m.F_low)}, ${f4(m.F_high)}] | ${f4(m.final)} | ${f2(m.RA)} | ${f2(m.TA)} | ${f2(m.FA)} | ${f4(m.mia)} | ${f1(m.secondsPerRun)} | ${f2(100 * m.timeShare)}% |`;
+}
+
+export function resultsMarkdown(r: BenchmarkResults): string {
+  const head =
+    "| method | N | F [95% bootstrap] | final score | RA % | TA % | forget acc % | MIA | s/run | time vs retrain |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|\n";
+  const lines = [`Suite ${r.suite}: N = ${r.N} runs per side, S = ${r.S} forget examples (${r.date}).`, ""];
+  const main = r.methods.filter((m) => m.group === "main");
+  const abl = r.methods.filter((m) => m.group === "ablation");
+  lines.push(head + [...(r.ideal ? [row(r.ideal)] : []), ...main.map(row)].join("\n"));
+  if (abl.length)
+    lines.push(
+      "",
+      "Ablation chain (each step adds one idea; the last step is algo1):",
+      "",
+      head + abl.map(row).join("\n"),
+    );
+  const rt = r.retrained;
+  lines.push(
+    "",
+    `Retrained reference: ${rt.finished}/${rt.asked} runs finished; RA ${f2(rt.RA)}%, TA ${f2(rt.TA)}%, forget ${f2(rt.FA)}%, MIA ${f4(rt.mia)}, ${f1(rt.secondsPerRun)} s per run.`,
+  );
+  if (r.original) {
+    lines.push(
+      `Original: RA ${f2(r.original.RA)}%, TA ${f2(r.original.TA)}%, forget ${f2(r.original.FA)}%, MIA ${f4(r.original.mia)}.`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,272 @@
+/**
+ * The benchmark's score stage: every finished run evaluated (cached in its run folder), each method scored with
+ * the challenge metric against the first N retrained runs, the ideal (retrained runs N..2N-1 scored the same way),
+ * and the results as JSON, a markdown table and the HTML report.
+ */
+import { join } from "node:path";
+import { openSource, parseForgetSpec, selectForget, type Dataset, type ForgetSet } from "../../data/index.js";
+import { scoreConfs } from "../../evaluation/challenge-score/index.js";
+import { evaluateTarget, type EvalRecord } from "../../evaluation/eval-cache.js";
+import { renderReport, writeReport, type ReportInput, type ReportModel } from "../../evaluation/report/index.js";
+import { writeFileAtomic } from "../../io/atomic-write.js";
+import { listRuns, readManifest, runEnvironment, type RunManifest } from "../../runs/index.js";
+import type { BenchmarkOptions } from "./benchmark.js";
+import { suiteFolders } from "./benchmark.js";
+import { resultsMarkdown } from "./markdown.js";
+
+export interface MethodResult {
+  method: string;
+  label: string;
+  group: string;
+  /** Runs scored (N) and forget examples (S). */
+  runs: number;
+  S: number;
+  F: number;
+  F_low: number;
+  F_high: number;
+  final: number;
+  /** Mean accuracies over the runs, percent. */
+  RA: number;
+  TA: number;
+  FA: number;
+  mia: number;
+  /** Mean wall seconds per run, and as a share of a retraining run's. */
+  secondsPerRun: number;
+  timeShare: number;
+  /** Runs finished out of those asked for. */
+  finished: number;
+  asked: number;
+}
+
+export interface BenchmarkResults {
+  suite: string;
+  N: number;
+  S: number;
+  retrained: {
+    finished: number;
+    asked: number;
+    RA: number;
+    TA: number;
+    FA: number;
+    mia: number;
+    secondsPerRun: number;
+  };
+  original: { RA: number; TA: number; FA: number; mia: number; secondsPerRun: number } | null;
+  ideal: MethodResult | null;
+  methods: MethodResult[];
+  environment: ReturnType<typeof runEnvironment>;
+  date: string;
+}
+
+interface Evaluated {
+  dir: string;
+  manifest: RunManifest;
+  record: EvalRecord;
+}
+
+export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }): Promise<BenchmarkResults> {
+  const { suite } = o;
+  const dirs = suiteFolders(o.root, suite);
+  const dataset = await openSource(suite.data, suite.sourceOptions);
+  const forget = selectForget(dataset, parseForgetSpec(suite.forget), { seed: suite.forgetSeed });
+  const evalRuns = async (folder: string, limit: number): Promise<Evaluated[]> => {
+    const out: Evaluated[] = [];
+    let runs: string[] = [];
+    try {
+      runs = listRuns(folder);
+    } catch {
+      return out;
+    }
+    for (const dir of runs.slice(0, limit)) {
+      const manifest = readManifest(dir);
+      if (!manifest) continue;
+      out.push({ dir, manifest, record: await evaluate(dir, dataset, forget, o) });
+    }
+    return out;
+  };
+  const retrained = await evalRuns(dirs.retrained, 2 * o.runs);
+  const original = (await evalRuns(dirs.original, 1))[0];
+  const half = Math.min(o.runs, Math.floor(retrained.length / 2) || retrained.length);
+  const reference = retrained.slice(0, half);
+  const retrainSeconds = mean(reference.map((r) => r.manifest.seconds.total ?? NaN));
+  const results: MethodResult[] = [];
+  const perMethod: Record<string, Evaluated[]> = {};
+  const epsilons: Record<string, number[]> = {};
+  for (const name of o.methods) {
+    const m = suite.methods[name]!;
+    const asked = m.group === "ablation" ? (o.ablationRuns ?? o.runs) : o.runs;
+    const runs = await evalRuns(dirs.method(name), asked);
+    perMethod[name] = runs;
+    const scored = scoreAgainst(name, m.label, m.group, runs, reference, retrainSeconds, asked);
+    if (scored) {
+      results.push(scored.result);
+      epsilons[name] = scored.epsilons;
+    }
+    o.log?.(`${name}: ${runs.length}/${asked} runs${scored ? `, F ${scored.result.F.toFixed(4)}` : ""}`);
+  }
+  const idealRuns = retrained.slice(half, 2 * half);
+  const ideal =
+    idealRuns.length === half
+      ? (scoreAgainst("ideal", "retrained vs retrained (ideal)", "ideal", idealRuns, reference, retrainSeconds, o.runs)
+          ?.result ?? null)
+      : null;
+  const summary = (rs: Evaluated[]) => ({
+    RA: mean(rs.map((r) => pct(r.record, "retain"))),
+    TA: mean(rs.map((r) => pct(r.record, "test"))),
+    FA: mean(rs.map((r) => pct(r.record, "forget"))),
+    mia: mean(rs.map((r) => r.record.evaluation.mia?.accuracy ?? NaN)),
+    secondsPerRun: mean(rs.map((r) => r.manifest.seconds.total ?? NaN)),
+  });
+  const results_: BenchmarkResults = {
+    suite: suite.name,
+    N: half,
+    S: forget.ids.length,
+    retrained: { finished: retrained.length, asked: 2 * o.runs, ...summary(reference) },
+    original: original ? summary([original]) : null,
+    ideal,
+    methods: results,
+    environment: runEnvironment(),
+    date: new Date().toISOString(),
+  };
+  writeFileAtomic(join(dirs.base, "results.json"), new TextEncoder().encode(JSON.stringify(results_, null, 2) + "\n"));
+  writeFileAtomic(join(dirs.base, "results.md"), new TextEncoder().encode(resultsMarkdown(results_)));
+  const report = reportInput(results_, { original, reference, methods: perMethod, epsilons }, suite.headline);
+  await writeReport(await renderReport(report), { out: join(dirs.base, "report.html") });
+  return results_;
+}
+
+function evalSettings(o: BenchmarkOptions) {
+  return {
+    normalisation: o.suite.normalise,
+    dataOptions: o.suite.sourceOptions as Record<string, unknown>,
+    seed: 0,
+    executionProvider: o.executionProvider,
+    intraOpThreads: o.intraOpThreads,
+  };
+}
+
+async function evaluate(dir: string, dataset: Dataset, forget: ForgetSet, o: BenchmarkOptions): Promise<EvalRecord> {
+  const { record, cached } = await evaluateTarget({ target: dir, dataset, forget, ...evalSettings(o) });
+  if (!cached) o.log?.(`evaluated ${dir}`);
+  return record;
+}
+
+function scoreAgainst(
+  method: string,
+  label: string,
+  group: string,
+  runs: Evaluated[],
+  reference: Evaluated[],
+  retrainSeconds: number,
+  asked: number,
+): { result: MethodResult; epsilons: number[] } | null {
+  const n = Math.min(runs.length, reference.length);
+  if (n < 2) return null;
+  const u = runs.slice(0, n);
+  const r = reference.slice(0, n);
+  const s = scoreConfs({
+    unlearned_confs: u.map((x) => x.record.evaluation.forget.confidences),
+    retrained_confs: r.map((x) => x.record.evaluation.forget.confidences),
+    unlearned_retain_acc: u.map((x) => pct(x.record, "retain")),
+    unlearned_test_acc: u.map((x) => pct(x.record, "test")),
+    retrained_retain_acc: r.map((x) => pct(x.record, "retain")),
+    retrained_test_acc: r.map((x) => pct(x.record, "test")),
+  });
+  const secondsPerRun = mean(u.map((x) => x.manifest.seconds.total ?? NaN));
+  const result: MethodResult = {
+    method,
+    label,
+    group,
+    runs: n,
+    S: s.forget.S,
+    F: s.forget.F,
+    F_low: s.forget.interval.low,
+    F_high: s.forget.interval.high,
+    final: s.finalScore,
+    RA: s.accuracy.unlearnedRetain,
+    TA: s.accuracy.unlearnedTest,
+    FA: mean(u.map((x) => pct(x.record, "forget"))),
+    mia: mean(u.map((x) => x.record.evaluation.mia?.accuracy ?? NaN)),
+    secondsPerRun,
+    timeShare: secondsPerRun / retrainSeconds,
+    finished: runs.length,
+    asked,
+  };
+  return { result, epsilons: Array.from(s.forget.epsilons) };
+}
+
+const pct = (r: EvalRecord, split: "retain" | "test" | "forget") => 100 * (r.evaluation.splits[split]?.accuracy ?? NaN);
+const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : NaN);
+
+/** The report: the paper's figure for original, fine-tune, the headline method and retrained; the headline's score. */
+function reportInput(
+  res: BenchmarkResults,
+  runs: {
+    original?: Evaluated;
+    reference: Evaluated[];
+    methods: Record<string, Evaluated[]>;
+    epsilons: Record<string, number[]>;
+  },
+  headline: string,
+): ReportInput {
+  const trueLogits = (recs: EvalRecord[]) => ({
+    forget: recs.flatMap((r) => r.evaluation.forget.logits.map((z, i) => z[r.evaluation.forget.labels[i]!]!)),
+    retain: recs.flatMap((r) =>
+      r.evaluation.retainSample.logits.map((z, i) => z[r.evaluation.retainSample.labels[i]!]!),
+    ),
+  });
+  const models: ReportModel[] = [];
+  if (runs.original && res.original) {
+    models.push({
+      name: "original",
+      role: "original",
+      runs: 1,
+      logits: trueLogits([runs.original.record]),
+      accuracy: { retain: res.original.RA, forget: res.original.FA, test: res.original.TA },
+      mia: res.original.mia,
+      secondsPerRun: res.original.secondsPerRun,
+    });
+  }
+  for (const m of res.methods.filter((x) => x.method === "finetune" || x.method === headline)) {
+    models.push({
+      name: m.method === headline ? `ours (${m.method})` : m.method,
+      role: m.method === headline ? "unlearned" : "baseline",
+      runs: m.runs,
+      logits: trueLogits((runs.methods[m.method] ?? []).slice(0, 2).map((r) => r.record)),
+      accuracy: { retain: m.RA, forget: m.FA, test: m.TA },
+      mia: m.mia,
+      secondsPerRun: m.secondsPerRun,
+    });
+  }
+  models.push({
+    name: "retrained",
+    role: "retrained",
+    runs: runs.reference.length,
+    logits: trueLogits(runs.reference.slice(0, 2).map((r) => r.record)),
+    accuracy: { retain: res.retrained.RA, forget: res.retrained.FA, test: res.retrained.TA },
+    mia: res.retrained.mia,
+    secondsPerRun: res.retrained.secondsPerRun,
+  });
+  const head = res.methods.find((m) => m.method === headline);
+  return {
+    title: `Benchmark ${res.suite}: N = ${res.N}, S = ${res.S}`,
+    score: head && {
+      model: `ours (${headline})`,
+      forgetScore: head.F,
+      forgetScoreLow: head.F_low,
+      forgetScoreHigh: head.F_high,
+      finalScore: head.final,
+      n: head.runs,
+      s: head.S,
+      epsilons: runs.epsilons[headline] ?? [],
+    },
+    logitsLabel: "logit of the true class",
+    models,
+    facts: {
+      dataSource: res.suite,
+      commit: res.environment.commit,
+      host: `${res.environment.host.name} (${res.environment.host.cpus} cpus, ${res.environment.host.cpuModel})`,
+      date: res.date,
+    },
+  };
+}
