@@ -1,20 +1,76 @@
 import type { Command } from "commander";
 import { scoreConfsFile, type ChallengeScore } from "../../evaluation/challenge-score/index.js";
+import { scoreRuns, type RunScores } from "../../evaluation/run-scores.js";
+import { UserError } from "../../errors.js";
+import { addRuntimeOptions, parseInteger, parseRuntimeOptions } from "../parse.js";
+
+interface ScoreCliOptions {
+  confs?: string;
+  unlearned?: string;
+  retrained?: string;
+  data?: string;
+  cacheDir?: string;
+  forget?: string;
+  forgetSeed?: string;
+  batch: string;
+  json?: boolean;
+  ep: string;
+  threads?: string;
+}
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("score")
-    .description("the NeurIPS 2023 Machine Unlearning Challenge score from per-model forget-set confidences")
-    .requiredOption(
+    .description(
+      "the NeurIPS 2023 Machine Unlearning Challenge score: from run folders (--unlearned, --retrained) or from " +
+        "per-model forget-set confidences (--confs)",
+    )
+    .option(
       "--confs <file.json>",
       "unlearned_confs, retrained_confs ([N][S] logit-scaled confidences) and unlearned_retain_acc, " +
         "unlearned_test_acc, retrained_retain_acc, retrained_test_acc ([N], percent)",
     )
-    .option("--json", "print forget_score, final_score, N, S, F_low, F_high and epsilons as JSON")
-    .action((o: { confs: string; json?: boolean }) => {
+    .option("--unlearned <dir>", "the unlearned runs: the folder 'unlearn --runs N' wrote (run-000, ...)")
+    .option("--retrained <dir>", "the retrained runs: the folder 'train --runs N --exclude-forget <spec>' wrote")
+    .option("--data <source>", "run folders: the data source, when it moved since the runs (checked by hash)")
+    .option("--cache-dir <dir>", "run folders: decoded-data cache folder (fashion-mnist, mnist)")
+    .option(
+      "--forget <spec>",
+      "run folders: the forget set, when the recorded one cannot be reopened (checked by hash)",
+    )
+    .option("--forget-seed <n>", "with --forget: seed of a random forget draw (default: the runs')")
+    .option("--batch <n>", "run folders: evaluation batch size", "256")
+    .option("--json", "print forget_score, final_score, N, S, F_low, F_high and epsilons as JSON");
+  addRuntimeOptions(cmd).action(async (o: ScoreCliOptions) => {
+    const fromRuns = o.unlearned !== undefined || o.retrained !== undefined;
+    if (o.confs !== undefined && fromRuns)
+      throw new UserError("give either --confs or --unlearned and --retrained, not both");
+    if (o.confs !== undefined) {
       const result = scoreConfsFile(o.confs);
-      process.stdout.write(o.json ? `${JSON.stringify(toJson(result))}\n` : formatText(o.confs, result));
+      process.stdout.write(o.json ? `${JSON.stringify(toJson(result))}\n` : formatText(`${o.confs}:`, result));
+      return;
+    }
+    if (o.unlearned === undefined || o.retrained === undefined)
+      throw new UserError(
+        fromRuns
+          ? `--${o.unlearned === undefined ? "unlearned" : "retrained"} is missing: the score compares both groups of runs`
+          : "give --unlearned <dir> and --retrained <dir> (run folders), or --confs <file.json>",
+      );
+    const runs = await scoreRuns({
+      unlearned: o.unlearned,
+      retrained: o.retrained,
+      data: o.data,
+      cacheDir: o.cacheDir,
+      forget: o.forget,
+      forgetSeed: parseInteger("--forget-seed", o.forgetSeed),
+      batchSize: parseInteger("--batch", o.batch, 1),
+      ...parseRuntimeOptions(o),
+      onRun: (r) => {
+        if (!o.json) process.stderr.write(`${r.dir}: ${r.cached ? "evaluation from its cache" : "evaluated"}\n`);
+      },
     });
+    process.stdout.write(o.json ? `${JSON.stringify(runsJson(runs))}\n` : runsText(o.unlearned, o.retrained, runs));
+  });
 }
 
 export function toJson(r: ChallengeScore) {
@@ -31,10 +87,30 @@ export function toJson(r: ChallengeScore) {
   };
 }
 
+/** --json from run folders: toJson's keys, then the runs scored, the forget set and the notes. */
+function runsJson(r: RunScores) {
+  return {
+    ...toJson(r.score),
+    unlearned_runs: r.unlearned.map((x) => x.dir),
+    retrained_runs: r.retrained.map((x) => x.dir),
+    forget: r.forget,
+    data: r.data,
+    notes: r.notes,
+  };
+}
+
+function runsText(unlearned: string, retrained: string, r: RunScores): string {
+  const about = [
+    `data ${r.data}; forget set ${r.forget.spec}, ${r.forget.count} examples, sha256 ${r.forget.idsSha256.slice(0, 12)}...`,
+    ...r.notes.map((n) => `note: ${n}`),
+  ];
+  return formatText(`${unlearned} vs ${retrained}:`, r.score, about);
+}
+
 const row = (range: string, points: string, count: number) => `  ${range.padEnd(12)} ${points.padEnd(12)} ${count}`;
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
-function formatText(path: string, r: ChallengeScore): string {
+function formatText(label: string, r: ChallengeScore, about: string[] = []): string {
   const f = r.forget;
   const a = r.accuracy;
   const sorted = Float64Array.from(f.epsilons.filter((e) => !Number.isNaN(e))).sort();
@@ -42,7 +118,8 @@ function formatText(path: string, r: ChallengeScore): string {
   const capped = f.epsilons.filter((e) => e === 50).length;
   const undefinedCount = f.epsilons.length - sorted.length;
   const lines = [
-    `${path}: N = ${f.N} models per side, S = ${f.S} forget examples`,
+    `${label} N = ${f.N} models per side, S = ${f.S} forget examples`,
+    ...about,
     `forget_score  ${fmt(f.F)}  (${Math.round(f.interval.level * 100)}% bootstrap interval over forget examples ` +
       `${fmt(f.interval.low)} to ${fmt(f.interval.high)}, ${f.interval.resamples} resamples)`,
     `final_score   ${fmt(r.finalScore)}  (= F x retain ${fmt(a.unlearnedRetain, 2)}/${fmt(a.retrainedRetain, 2)} ` +
