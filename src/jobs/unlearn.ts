@@ -6,7 +6,7 @@
 import type { Normalisation, OpenSourceOptions } from "../data/index.js";
 import { splitTrain } from "../data/index.js";
 import { UserError } from "../errors.js";
-import { layerInventory } from "../onnx/layers.js";
+import { layerInventory, type Layer } from "../onnx/layers.js";
 import { loadModel } from "../onnx/model-io.js";
 import { sha256File, type EpochRecord, type Shard } from "../runs/index.js";
 import type { ExecutionProvider } from "../training/session/index.js";
@@ -62,7 +62,7 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
     retainOnly: o.retainOnly,
     normalise: o.normalise,
   });
-  const notes = modelNotes(inventory.layers.map((l) => l.op));
+  const notes = modelNotes(inventory.layers);
   const readsForget = config.method === "neggrad";
   if (readsForget) notes.push("neggrad reads the forget set (gradient ascent on its loss): it is not forget-free");
   for (const message of notes) o.onEvent?.({ event: "note", message });
@@ -186,9 +186,9 @@ async function runNegGrad(
 }
 
 /** What the user should know about the model before its layers are re-initialised. */
-function modelNotes(ops: string[]): string[] {
-  const hasConv = ops.includes("Conv");
-  const hasNorm = ops.some((op) => op === "BatchNormalization");
+function modelNotes(layers: Layer[]): string[] {
+  const hasConv = layers.some((l) => l.op === "Conv");
+  const hasNorm = layers.some((l) => l.params.some((p) => p.kind.startsWith("bn-")));
   if (hasConv && !hasNorm) {
     return [
       "the model has Conv layers but no BatchNormalization: if it was exported in eval mode, BatchNormalization was folded into the convs; re-initialising such a conv gives it fresh weights and a zero bias (what a fresh BatchNormalization's shift would be), and training then adjusts the folded scale through the conv weights (export with TrainingMode.PRESERVE to keep BatchNormalization: README)",

@@ -11,6 +11,7 @@ import { register as demo } from "./demo.js";
 import { register as score } from "./score.js";
 import { register as train } from "./train.js";
 import { register as benchmark } from "./benchmark.js";
+import { register as quickstart } from "./quickstart.js";
 import { register as report } from "./report.js";
 import { register as evaluate } from "./eval.js";
 
@@ -30,6 +31,7 @@ const commands: Register[] = [
   report,
   train,
   benchmark,
+  quickstart,
   evaluate,
 ];
 

@@ -1,0 +1,125 @@
+/**
+ * `npm start`: the shipped fmnist-5k original (models/fmnist-5k, trained by our own `train`; its manifest says how)
+ * unlearned with the default settings, then the original and the unlearned model evaluated side by side
+ * (accuracies, membership inference), with the unlearned model, its run folder and report.html in `outDir`.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openSource, parseForgetSpec, selectForget } from "../data/index.js";
+import { evaluateTarget, type EvalRecord } from "../evaluation/eval-cache.js";
+import { renderReport, writeReport, type ReportModel } from "../evaluation/report/index.js";
+import { UserError } from "../errors.js";
+import { MODEL_FILE, readManifest } from "../runs/index.js";
+import type { ExecutionProvider } from "../training/session/index.js";
+import type { UnlearnConfigInput } from "../unlearning/config.js";
+import type { EventSink } from "./events.js";
+import { unlearn } from "./unlearn.js";
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** The shipped model and the data it was trained on (suite fmnist-5k). */
+export const SHIPPED = {
+  dir: join(packageRoot, "models", "fmnist-5k"),
+  data: "fashion-mnist",
+  sourceOptions: { trainSubset: 5000 },
+  forgetIds: join(packageRoot, "models", "fmnist-5k", "forget-ids.json"),
+  normalise: { mean: [0.286], std: [0.353] },
+};
+
+export interface QuickstartOptions {
+  outDir: string;
+  /** Unlearning options (default: the `unlearn` defaults). */
+  config?: UnlearnConfigInput;
+  seed?: number;
+  executionProvider?: ExecutionProvider;
+  intraOpThreads?: number;
+  onEvent?: EventSink;
+}
+
+export interface QuickstartResult {
+  /** split -> model -> accuracy (fraction). */
+  rows: { name: string; retain: number; forget: number; test: number; mia: number | null; seconds: number }[];
+  runDir: string;
+  report: string;
+}
+
+export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult> {
+  const original = join(SHIPPED.dir, MODEL_FILE);
+  if (!existsSync(original))
+    throw new UserError("the shipped model is missing (models/fmnist-5k/model.onnx)", original);
+  const runDir = join(o.outDir, "unlearned");
+  const forgetSpec = `ids:${SHIPPED.forgetIds}`;
+  await unlearn({
+    model: original,
+    data: SHIPPED.data,
+    sourceOptions: SHIPPED.sourceOptions,
+    forget: forgetSpec,
+    normalise: SHIPPED.normalise,
+    config: o.config,
+    seed: o.seed,
+    out: runDir,
+    executionProvider: o.executionProvider,
+    intraOpThreads: o.intraOpThreads,
+    onEvent: o.onEvent,
+  });
+  const dataset = await openSource(SHIPPED.data, SHIPPED.sourceOptions);
+  const forget = selectForget(dataset, parseForgetSpec(forgetSpec));
+  const common = {
+    dataset,
+    forget,
+    normalisation: SHIPPED.normalise,
+    dataOptions: SHIPPED.sourceOptions,
+    executionProvider: o.executionProvider,
+    intraOpThreads: o.intraOpThreads,
+  };
+  const before = (await evaluateTarget({ ...common, target: original })).record;
+  const after = (await evaluateTarget({ ...common, target: runDir })).record;
+  const seconds = {
+    original: readManifest(SHIPPED.dir)?.seconds.total ?? NaN,
+    unlearned: readManifest(runDir)?.seconds.total ?? NaN,
+  };
+  const row = (name: keyof typeof seconds, r: EvalRecord) => ({
+    name,
+    retain: r.evaluation.splits.retain?.accuracy ?? NaN,
+    forget: r.evaluation.splits.forget?.accuracy ?? NaN,
+    test: r.evaluation.splits.test?.accuracy ?? NaN,
+    mia: r.evaluation.mia?.accuracy ?? null,
+    seconds: seconds[name],
+  });
+  const rows = [row("original", before), row("unlearned", after)];
+  const models: ReportModel[] = rows.map((r, i) => {
+    const rec = i === 0 ? before : after;
+    return {
+      name: r.name,
+      role: i === 0 ? "original" : "unlearned",
+      runs: 1,
+      logits: {
+        forget: rec.evaluation.forget.logits.map((z, k) => z[rec.evaluation.forget.labels[k]!]!),
+        retain: rec.evaluation.retainSample.logits.map((z, k) => z[rec.evaluation.retainSample.labels[k]!]!),
+      },
+      accuracy: { retain: 100 * r.retain, forget: 100 * r.forget, test: 100 * r.test },
+      ...(r.mia === null ? {} : { mia: r.mia }),
+      secondsPerRun: r.seconds,
+    };
+  });
+  const report = join(o.outDir, "report.html");
+  const m = readManifest(runDir);
+  await writeReport(
+    await renderReport({
+      title: "onnx-unlearn quick start: the shipped fmnist-5k model, unlearned",
+      logitsLabel: "logit of the true class",
+      models,
+      facts: {
+        dataSource: `${SHIPPED.data} (train subset 5000)`,
+        forgetIdsHash: m?.forget?.idsSha256,
+        originalModelHash: m?.input.sha256,
+        commit: m?.environment.commit,
+        host: m?.environment.host.name,
+        date: m?.finished,
+      },
+    }),
+    { out: report },
+  );
+  return { rows, runDir, report };
+}
