@@ -3,7 +3,7 @@
  * run in `out` itself; this process makes its shard's share. A complete run that answers the same request is
  * skipped, one made from anything else is an error, an incomplete one is redone from the start.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { saveModel, type ModelFile } from "../onnx/model-io.js";
@@ -78,6 +78,7 @@ export async function runGroup(
   if (shard.count > total)
     throw new UserError(`--shard ${shard.index + 1}/${shard.count}: only ${total} runs to share`);
   const mine = shardRuns(total, shard);
+  const outExisted = existsSync(o.out);
   const started = performance.now();
   o.onEvent?.({ event: "start", job: o.job, runs: mine, of: total, out: o.out });
   const result: RunGroupResult = { dirs: [], made: 0, skipped: 0, busy: 0 };
@@ -94,6 +95,7 @@ export async function runGroup(
       result.skipped++;
       continue;
     }
+    const dirExisted = existsSync(dir);
     const claim = claimRun(dir);
     if ("heldBy" in claim) {
       o.onEvent?.({ event: "skip", run: index, dir, reason: `being made by ${claim.heldBy}` });
@@ -102,9 +104,14 @@ export async function runGroup(
     }
     try {
       await makeRun(dir, index, seed, wanted);
-    } finally {
-      claim.release();
+    } catch (e) {
+      // nothing half-written: a folder this attempt created goes, claim and all (an older incomplete one stays cleared)
+      if (dirExisted) claim.release();
+      else rmSync(dir, { recursive: true, force: true });
+      if (grouped && !outExisted) removeIfEmpty(o.out);
+      throw e;
     }
+    claim.release();
     result.dirs.push(dir);
     result.made++;
   }
@@ -141,6 +148,15 @@ export async function runGroup(
     };
     finishRun(dir, manifest);
     o.onEvent?.({ event: "run-done", run: index, dir, seconds: seconds.total, sha256 });
+  }
+}
+
+/** Removes an empty folder; one another process has meanwhile put a run in stays (rmdir refuses). */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* not empty or already gone */
   }
 }
 

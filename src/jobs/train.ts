@@ -4,8 +4,12 @@
  * fresh initialisation and data order. Cross-entropy, SGD with momentum, cosine to 0 over all steps.
  */
 import { evaluate } from "../evaluation/accuracy.js";
-import type { OpenSourceOptions, Normalisation } from "../data/index.js";
+import type { Examples, OpenSourceOptions, Normalisation } from "../data/index.js";
+import { UserError } from "../errors.js";
+import { layerInventory } from "../onnx/layers.js";
+import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { fitClassifier } from "../training/fit.js";
+import { checkRetainFitsModel } from "../unlearning/stochastic-unlearning.js";
 import type { ExecutionProvider } from "../training/session/index.js";
 import type { EpochRecord, Shard } from "../runs/index.js";
 import type { EventSink } from "./events.js";
@@ -53,6 +57,12 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
   const examples = o.excludeForget === undefined ? data.dataset.train : data.retain;
   const validation = data.dataset.validation;
   const seed = o.seed ?? 0;
+  checkTrainable(
+    spec.build(seed),
+    examples,
+    config.batchSize,
+    o.excludeForget === undefined ? "train split" : "retain set",
+  );
   return runGroup(
     {
       out: o.out,
@@ -116,6 +126,16 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
       }
     },
   );
+}
+
+/** Before any folder is made: the images must fit the model, and give at least one full batch per epoch. */
+function checkTrainable(model: ModelFile, examples: Examples, batchSize: number, what: string): void {
+  checkRetainFitsModel(layerInventory(model), displayName(model), examples, what);
+  if (examples.count < batchSize) {
+    throw new UserError(
+      `the ${what} has ${examples.count} examples, fewer than one batch of ${batchSize} (the last partial batch is dropped)`,
+    );
+  }
 }
 
 function trainRecord(data: Awaited<ReturnType<typeof openJobData>>) {

@@ -107,13 +107,7 @@ export const CONFIG_KEYS = ["preset", ...Object.keys(STOCHASTIC)] as const;
  * came from in messages (a --config file, "options").
  */
 export function resolveUnlearnConfig(given: UnlearnConfigInput, source = "options"): UnlearnConfig {
-  const unknown = Object.keys(given).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
-  if (unknown.length) {
-    throw new UserError(
-      `unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; known: ${CONFIG_KEYS.join(", ")}`,
-      source,
-    );
-  }
+  checkConfigKeys(given, source);
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as UnlearnConfigInput;
   let preset: Partial<UnlearnConfig> = {};
   if (defined.preset !== undefined) {
@@ -160,6 +154,17 @@ export function resolveUnlearnConfig(given: UnlearnConfigInput, source = "option
   if (method === "neggrad" && config.loss !== "ce")
     throw new UserError("neggrad ascends the cross-entropy: loss must be ce", source);
   return config;
+}
+
+/** Every key of `given` must be a config key; the unknown ones are named together. */
+export function checkConfigKeys(given: object, source = "options"): void {
+  const unknown = Object.keys(given).filter((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
+  if (unknown.length) {
+    throw new UserError(
+      `unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; known: ${CONFIG_KEYS.join(", ")}`,
+      source,
+    );
+  }
 }
 
 /** finetune/neggrad anneal over the whole run unless a schedule is given. */

@@ -16,6 +16,7 @@ import {
   unlearn,
   type UnlearnConfigInput,
 } from "../../index.js";
+import { checkConfigKeys } from "../../unlearning/config.js";
 import { INIT_SCHEMES } from "../../unlearning/reinit.js";
 import { jobOutput } from "../job-output.js";
 import { addRuntimeOptions, parseInteger, parseNormaliseRequest, parseRuntimeOptions } from "../parse.js";
@@ -159,9 +160,10 @@ function readConfigFile(path: string): UnlearnConfigInput {
   try {
     value = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new UserError(`cannot read a JSON config (${(e as Error).message.split("\n")[0]})`, path);
+    throw new UserError(`cannot read a JSON config (${(e as Error).message})`, path);
   }
   if (!value || typeof value !== "object" || Array.isArray(value))
     throw new UserError("expected a JSON object of options", path);
+  checkConfigKeys(value, path);
   return value as UnlearnConfigInput;
 }
