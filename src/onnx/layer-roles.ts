@@ -1,7 +1,8 @@
 /**
  * Roles of inventory layers, from graph structure alone:
  * - classifier: a weighted layer whose output reaches a model output through shape-only or
- *   normalising-output ops (Flatten, Reshape, Identity, Softmax, pooling, ...).
+ *   normalising-output ops (Flatten, Reshape, Identity, Softmax, pooling, ...) or a ReLU (SqueezeNet's
+ *   classifier is a 1x1 conv, ReLU, global pooling).
  * - shortcut: a projection on a residual skip path. The layer's output meets another branch at an Add,
  *   its input is (up to parameter-free ops such as pooling) a tensor X, and the Add's other operand is
  *   computed from the same X through a longer chain of layers (at least two): the main branch. The other
@@ -28,6 +29,7 @@ const PASSTHROUGH = new Set([
   "Sigmoid",
   "GlobalAveragePool",
   "ReduceMean",
+  "Relu",
 ]);
 /** Ops that head a weighted layer (the layer inventory groups from them too). */
 export const WEIGHTED = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);

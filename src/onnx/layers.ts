@@ -1,8 +1,10 @@
 /**
  * Layer inventory: the parameterised layers of a model in graph order, each grouping the nodes and
- * initializers one PyTorch module would own (Conv/ConvTranspose/Gemm/MatMul with its bias and the
+ * initializers one PyTorch module would own (Conv/ConvTranspose/Gemm/MatMul (its weight directly or through a
+ * Transpose, as a preserve export writes nn.Linear) with its bias and the
  * BatchNormalization right after it; a standalone BatchNormalization, LayerNormalization,
- * InstanceNormalization or GroupNormalization), with a role from graph structure alone (roles in
+ * InstanceNormalization or GroupNormalization; a LayerNorm decomposed into ReduceMean/Sub/Div/Mul/Add as exports
+ * before opset 17 write it), with a role from graph structure alone (roles in
  * layer-roles.ts). Initializer names are not trusted: BN-folded exports call convs `onnx::Conv_192`.
  * Initializers the exporter tied with Identity nodes are untied first (tied-initializers.ts).
  */
@@ -109,17 +111,70 @@ export function layerInventory(model: ModelFile | ModelProto, opts: InventoryOpt
   const nodesOf = new Map<Layer, NodeProto[]>();
   for (const n of order) {
     if (claimed.has(n)) continue;
-    const layer = WEIGHTED.has(n.opType) ? weightedLayer(n) : NORM_KINDS[n.opType] ? normLayer(n, []) : undefined;
+    const layer = WEIGHTED.has(n.opType)
+      ? weightedLayer(n)
+      : NORM_KINDS[n.opType]
+        ? normLayer(n, [])
+        : n.opType === "Mul"
+          ? decomposedLayerNorm(n)
+          : undefined;
     if (layer) layers.push(layer);
+  }
+
+  /**
+   * A LayerNorm exported before opset 17: ReduceMean -> Sub -> (Pow, ReduceMean, Add eps, Sqrt) -> Div, then
+   * Mul by the weight and Add of the bias (1-D initializers). Found from its Mul.
+   */
+  function decomposedLayerNorm(mul: NodeProto): Layer | undefined {
+    const weight = mul.input.find((i) => isInit(i) && inits.get(i)!.dims.length === 1);
+    const div = view.producer.get(mul.input.find((i) => i !== weight) ?? "");
+    const sub = div?.opType === "Div" ? view.producer.get(div.input[0]!) : undefined;
+    const mean = sub?.opType === "Sub" ? view.producer.get(sub.input[1]!) : undefined;
+    if (!weight || !mean || mean.opType !== "ReduceMean" || mean.input[0] !== sub!.input[0]) return undefined;
+    if ([mean, sub!, div!].some((m) => claimed.has(m))) return undefined;
+    const params = [param(weight, "norm-scale")];
+    const nodes = [mean, sub!, div!, mul];
+    let out = mul.output[0]!;
+    const add = soleConsumer(out, "Add");
+    const bias = add?.input.find((i) => i !== out && isInit(i) && inits.get(i)!.dims.length === 1);
+    if (add && bias) {
+      params.push(param(bias, "norm-bias"));
+      nodes.push(add);
+      out = add.output[0]!;
+    }
+    nodes.forEach((m) => claimed.add(m));
+    const layer: Layer = {
+      name: "",
+      op: "LayerNormalization",
+      nodes: [],
+      params,
+      numel: 0,
+      role: "body",
+      reinit: false,
+      input: sub!.input[0]!,
+      output: out,
+    };
+    return finish(layer, nodes);
+  }
+
+  /** The initializer a MatMul reads through a 2-D Transpose (a preserve export's nn.Linear: x @ W^T). */
+  function transposedWeight(w: string): NodeProto | undefined {
+    const t = view.producer.get(w);
+    if (t?.opType !== "Transpose" || !isInit(t.input[0] ?? "") || claimed.has(t)) return undefined;
+    const perm = attrInts(t, "perm");
+    const rank = inits.get(t.input[0]!)!.dims.length;
+    return rank === 2 && (!perm || (perm[0] === 1 && perm[1] === 0)) ? t : undefined;
   }
 
   function weightedLayer(head: NodeProto): Layer | undefined {
     const [x, w, b] = head.input;
-    if (!x || !w || isInit(x) || !isInit(w)) return undefined;
-    const wt = param(w, "weight");
+    if (!x || !w || isInit(x)) return undefined;
+    const transposed = head.opType === "MatMul" ? transposedWeight(w) : undefined;
+    if (!isInit(w) && !transposed) return undefined;
+    const wt = param(transposed ? transposed.input[0]! : w, "weight");
     if (head.opType === "MatMul" && wt.dims.length < 2) return undefined;
     const params = [wt];
-    const nodes = [head];
+    const nodes = transposed ? [head, transposed] : [head];
     if (b && isInit(b)) params.push(param(b, "bias"));
     let out = head.output[0]!;
     if (head.opType === "MatMul") {
@@ -140,7 +195,7 @@ export function layerInventory(model: ModelFile | ModelProto, opts: InventoryOpt
       numel: 0,
       role: "body",
       reinit: false,
-      ...weightGeometry(head, wt.dims),
+      ...weightGeometry(head, wt.dims, !!transposed),
       input: x,
       output: out,
     };
@@ -194,8 +249,11 @@ export function layerInventory(model: ModelFile | ModelProto, opts: InventoryOpt
   };
 }
 
-/** fan_in / fan_out as PyTorch computes them for the module's weight, in the ONNX weight's layout. */
-function weightGeometry(head: NodeProto, dims: number[]): Partial<Layer> {
+/**
+ * fan_in / fan_out as PyTorch computes them for the module's weight, in the ONNX weight's layout (`transposed`:
+ * a MatMul weight stored as nn.Linear's [out, in]).
+ */
+function weightGeometry(head: NodeProto, dims: number[], transposed = false): Partial<Layer> {
   if (head.opType === "Conv" || head.opType === "ConvTranspose") {
     const rf = numel(dims.slice(2));
     const kernelShape = attrInts(head, "kernel_shape", dims.slice(2));
@@ -205,26 +263,25 @@ function weightGeometry(head: NodeProto, dims: number[]): Partial<Layer> {
     const transB = attrInt(head, "transB", 0) === 1;
     return { fanIn: transB ? dims[1] : dims[0], fanOut: transB ? dims[0] : dims[1] };
   }
+  if (transposed) return { fanIn: dims[1], fanOut: dims[0] };
   return { fanIn: dims[dims.length - 2], fanOut: dims[dims.length - 1] };
 }
 
 /**
  * `layer1.0.conv1` from the weight `layer1.0.conv1.weight`, else from a TorchScript scope such as
- * `/layer2/layer2.0/downsample/downsample.0/Conv` (a Sequential child repeats its parent's prefix).
+ * `/layer2/layer2.0/downsample/downsample.0/Conv` or `/features/features.1/conv/conv.0/conv.0.0/Conv`: a
+ * segment that starts with the previous segment and a dot names a child of that (Sequential) module, whose
+ * own name is the rest (`conv.0.0` under `conv.0` is child `0`).
  */
 function moduleName(head: NodeProto, weight: string | undefined): string {
   const m = weight?.match(/^(.+)\.(weight|scale)$/);
   if (m && !weight!.startsWith("onnx::")) return m[1]!;
   const scope = head.name.split("/").filter(Boolean);
   if (head.name.startsWith("/") && scope.length > 1) {
-    const parts: string[] = [];
-    for (const seg of scope.slice(0, -1)) {
-      const last = parts[parts.length - 1];
-      if (last !== undefined && seg.startsWith(`${last.split(".").pop()}.`))
-        parts[parts.length - 1] = `${last}${seg.slice(seg.indexOf("."))}`;
-      else parts.push(seg);
-    }
-    return parts.join(".");
+    const segments = scope.slice(0, -1);
+    return segments
+      .map((seg, i) => (i > 0 && seg.startsWith(`${segments[i - 1]}.`) ? seg.slice(segments[i - 1]!.length + 1) : seg))
+      .join(".");
   }
   return head.name || weight || head.output[0]!;
 }

@@ -1,14 +1,15 @@
 /**
- * Pooling gradients: MaxPool (to the first argmax of each window, as PyTorch), AveragePool (each window's
+ * Pooling gradients: MaxPool (to the first argmax of each window, as PyTorch; overlapping windows before opset
+ * 16 through one-hot ConvTranspose kernels), AveragePool (each window's
  * gradient spread evenly over the window, divided by the count the runtime itself used), GlobalAveragePool.
  */
 import { UserError } from "../../errors.js";
 import { attrInt, attrInts, attrString, type Attrs } from "../../onnx/attributes.js";
 import type { NodeProto } from "../../onnx/proto.js";
-import { numel, onnxFromDtype } from "../../onnx/tensor.js";
+import { int64, numel, onnxFromDtype } from "../../onnx/tensor.js";
 import { reshapeLike, shapeOf, staticDims, zerosLike } from "../emit.js";
 import type { GradContext, GradRule } from "../rule.js";
-import { nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
+import { constantLike, nodeLabel, onesLike, requireDims, reshape } from "./nn-emit.js";
 import {
   ceilMode,
   kernelShape,
@@ -51,16 +52,15 @@ export const maxPool: GradRule = {
     if (!dY) return [];
     const kernel = kernelShape(ctx.node);
     const { strides, dilations } = readWindowAttrs(ctx.node, kernel.length);
-    if (ctx.opset < 16 && kernel.some((k, i) => (k - 1) * dilations[i]! + 1 > strides[i]!)) {
-      throw new UserError(
-        "the gradient of overlapping MaxPool windows needs ScatterElements with reduction='add' (opset >= 16)",
-        nodeLabel(ctx),
-      );
-    }
     const reuse = ctx.node.output[1] && attrInt(ctx.node, "storage_order", 0) === 0;
     const indices = reuse
       ? ctx.O(1)
       : ctx.ops("MaxPool", [x], 2, { ...forwardWindowAttrs(ctx.node), storage_order: 0 })[1]!;
+    if (ctx.opset < 16 && kernel.some((k, i) => (k - 1) * dilations[i]! + 1 > strides[i]!)) {
+      if (ctx.opset < 10)
+        throw new UserError("the gradient of overlapping MaxPool windows needs opset >= 10 (Mod)", nodeLabel(ctx));
+      return [overlappingWindows(ctx, x, dY, indices)];
+    }
     // Indices are flat offsets into the whole of X (batch and channel included).
     const flat = ctx.op(
       "ScatterElements",
@@ -70,6 +70,54 @@ export const maxPool: GradRule = {
     return [reshapeLike(ctx, flat, x)];
   },
 };
+
+/**
+ * dX of overlapping MaxPool windows without ScatterElements' reduction='add' (opset < 16): each window's argmax
+ * as its offset j inside the window (from the flat Indices), dY split into K = prod(kernel) planes by
+ * [offset == j], and one ConvTranspose with one-hot kernels puts plane j at offset j of every window, summing
+ * where windows overlap.
+ */
+function overlappingWindows(ctx: GradContext, x: string, dY: string, indices: string): string {
+  const win = poolWindow(ctx);
+  const r = win.kernel.length;
+  const K = numel(win.kernel);
+  const ints = (dims: number[], v: number[]) => ctx.constant(int64(dims, v));
+  const int = (v: number) => ints([], [v]);
+  // position of the argmax inside its channel plane, then its coordinate along each spatial dim
+  const inPlane = ctx.op("Mod", [indices, int(numel(win.input))]);
+  let offset: string | undefined;
+  for (let i = 0; i < r; i++) {
+    const coord = ctx.op("Mod", [ctx.op("Div", [inPlane, int(numel(win.input.slice(i + 1)))]), int(win.input[i]!)]);
+    // where window o starts along dim i: o * stride - pad (shaped to broadcast over [N, C, out...])
+    const starts = Array.from({ length: win.output[i]! }, (_, o) => o * win.strides[i]! - win.padsBegin[i]!);
+    const shape = [1, 1, ...win.output.map((d, k) => (k === i ? d : 1))];
+    const along = ctx.op("Div", [ctx.op("Sub", [coord, ints(shape, starts)]), int(win.dilations[i]!)]);
+    const term = ctx.op("Mul", [along, int(numel(win.kernel.slice(i + 1)))]);
+    offset = offset ? ctx.op("Add", [offset, term]) : term;
+  }
+  const planeDims = (c: number) => [-1, c, ...win.output];
+  const which = ints(
+    [1, K, ...Array<number>(r).fill(1)],
+    Array.from({ length: K }, (_, j) => j),
+  );
+  const hit = ctx.op("Equal", [reshape(ctx, offset!, planeDims(1)), which]);
+  const split = ctx.op("Mul", [
+    reshape(ctx, dY, planeDims(1)),
+    ctx.op("Cast", [hit], { to: onnxFromDtype(ctx.dtype(dY)) }),
+  ]);
+  const oneHot = new Float64Array(K * K);
+  for (let j = 0; j < K; j++) oneHot[j * K + j] = 1;
+  const kernels = constantLike(ctx, dY, [K, 1, ...win.kernel], oneHot);
+  const { pads, outputPadding } = transposeSettings(win);
+  const spread = ctx.op("ConvTranspose", [split, kernels], {
+    kernel_shape: win.kernel,
+    strides: win.strides,
+    dilations: win.dilations,
+    pads,
+    output_padding: outputPadding,
+  });
+  return reshapeLike(ctx, spread, x);
+}
 
 // dX = ConvTranspose(dY / count, ones(kernel)) per channel plane, count being the runtime's divisor per window
 export const averagePool: GradRule = {
