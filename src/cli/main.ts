@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { isUserError } from "../errors.js";
+import { setOrtVerbose } from "../training/ort-log.js";
 import { CheckFailed } from "./check-failed.js";
 import { registerCommands } from "./commands/index.js";
 
@@ -12,11 +13,12 @@ export async function main(argv: string[]): Promise<number> {
     .description(
       "Machine unlearning for ONNX image classifiers: remove a forget set's influence using only the retain set.",
     )
-    .option("--verbose", "print stack traces for errors")
+    .option("--verbose", "print stack traces for errors and onnxruntime's own warnings")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCommands(program);
   const verbose = argv.includes("--verbose");
+  setOrtVerbose(verbose);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;

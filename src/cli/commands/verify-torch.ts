@@ -39,8 +39,8 @@ export function register(program: Command): void {
     )
     .option(
       "--floor <x>",
-      "the scale floor, as a fraction of the kind's largest |torch| (0: plain relative error)",
-      "1e-3",
+      "the scale floor, as a fraction of the kind's largest |torch| (1: the kind's scale; 0: plain relative error)",
+      "1",
     )
     .option("--bn <form>", "training-mode BatchNormalization form: node or decomposed", "node")
     .option("--json", "print the full report (every tensor) as JSON")

@@ -16,6 +16,7 @@ import {
   type ModelProto,
 } from "../../onnx/proto.js";
 import { dtypeFromOnnx, zeros } from "../../onnx/tensor.js";
+import { ortLogSeverity } from "../ort-log.js";
 import { toOrt } from "../ort-tensor.js";
 
 /** The symbolic batch dim: values of equal symbolic dims are equal at any batch size. */
@@ -49,7 +50,7 @@ export async function probeShapes(model: ModelProto, input: string, file: string
   for (const o of g.output) if (valueInfoElemType(o) === 0) o.type = undefined;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(encodeModel(probe));
+    session = await ort.InferenceSession.create(encodeModel(probe), { logSeverityLevel: ortLogSeverity() });
   } catch (e) {
     throw new UserError(`onnxruntime cannot load the model: ${(e as Error).message}`, file);
   }

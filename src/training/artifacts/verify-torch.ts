@@ -2,27 +2,45 @@
  * Checks generated train-step graphs against PyTorch's own numbers (a `<model>.ref.safetensors` file, see
  * test/fixtures/pytorch/README.md): the loss, the train-mode logits, every parameter gradient, the BN
  * running statistics after one train-mode forward and, with `sgd`, the parameters after SGD steps
- * (lr 0.05, momentum 0.9, weight decay 5e-4).
+ * (lr 0.05, momentum 0.9, weight decay 5e-4, or the reference's own `sgd_lr`, `sgd_momentum`,
+ * `sgd_weight_decay` scalars).
  *
- * Error per tensor (the criterion) = max|ours - torch| / max(max|torch|, floor), floor = `floor` (default 1e-3)
- * times the largest |torch| of any tensor of the same kind (every parameter gradient, every BN statistic, ...).
- * A gradient that is mathematically zero (a BatchNorm bias followed by a 1x1 conv and a training-mode
- * BatchNorm) comes out of both autograds as float noise (~1e-9 against a largest gradient of ~25): divided by
- * its own max it is O(1), divided by the floor it is what it is, noise. Each check also reports the plain
- * relative error max|ours - torch| / max|torch|.
+ * Error per tensor (the criterion) = max|ours - torch| / max(max|torch|, floor), floor = `floor` (default 1)
+ * times the largest |torch| of any tensor of the same kind (every parameter gradient, every BN statistic, ...):
+ * by default each tensor's error is measured on its kind's scale, where float32 noise lives. A gradient that is
+ * mathematically zero (a BatchNorm bias followed by a 1x1 conv and a training-mode BatchNorm) comes out of both
+ * autograds as float noise (~1e-9 against a largest gradient of ~25): divided by its own max it is O(1),
+ * divided by the floor it is what it is, noise. `floor` 1e-3 is stricter, 0 the plain relative error. Each
+ * check also reports the plain relative error max|ours - torch| / max|torch|.
  */
 import * as ort from "onnxruntime-node";
 import { UserError } from "../../errors.js";
 import { encodeModel, valueInfoDims } from "../../onnx/proto.js";
 import type { ModelFile } from "../../onnx/model-io.js";
 import { numel, type Tensor } from "../../onnx/tensor.js";
+import { ortLogSeverity } from "../ort-log.js";
 import { fromOrt, toOrt } from "../ort-tensor.js";
 import { buildArtifacts } from "./build.js";
 import type { Manifest } from "./manifest.js";
 import type { BatchNormForm } from "./train-mode.js";
 
-/** The reference run's SGD settings (README of the fixtures). */
+/** The reference run's SGD settings (README of the fixtures), unless the reference holds its own. */
 export const TORCH_SGD = { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 } as const;
+
+type SgdSettings = { lr: number; momentum: number; weightDecay: number };
+
+/** The optional scalars `sgd_lr`, `sgd_momentum`, `sgd_weight_decay` of a reference, else TORCH_SGD's. */
+function sgdOf(ref: Map<string, Tensor>): SgdSettings {
+  const scalar = (key: string, fallback: number) => {
+    const t = ref.get(key);
+    return t && t.data.length === 1 ? Number(t.data[0]) : fallback;
+  };
+  return {
+    lr: scalar("sgd_lr", TORCH_SGD.lr),
+    momentum: scalar("sgd_momentum", TORCH_SGD.momentum),
+    weightDecay: scalar("sgd_weight_decay", TORCH_SGD.weightDecay),
+  };
+}
 
 export interface VerifyTorchOptions {
   model: ModelFile;
@@ -34,9 +52,11 @@ export interface VerifyTorchOptions {
   sgd?: boolean;
   /** Default 1e-3. */
   tol?: number;
-  /** The scale floor as a fraction of the kind's largest |torch| (see the file comment). Default 1e-3. */
+  /** The scale floor as a fraction of the kind's largest |torch| (see the file comment). Default 1. */
   floor?: number;
   batchNorm?: BatchNormForm;
+  /** Run convs on tiny maps as dense Gemms (BuildOptions.denseConvs). Default true. */
+  denseConvs?: boolean;
 }
 
 export interface TensorCheck {
@@ -72,21 +92,23 @@ export interface VerifyReport {
 export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyReport> {
   const tol = opts.tol ?? 1e-3;
   const floor = opts.floor ?? DEFAULT_FLOOR;
+  const sgd = sgdOf(opts.ref);
   const { trainStep, initialState, manifest } = await buildArtifacts(opts.model, {
     loss: opts.loss,
     optimizer: "sgd",
     gradients: true,
     batchNorm: opts.batchNorm,
-    hyper: { momentum: TORCH_SGD.momentum, weightDecay: TORCH_SGD.weightDecay, nesterov: false },
+    denseConvs: opts.denseConvs,
+    hyper: { momentum: sgd.momentum, weightDecay: sgd.weightDecay, nesterov: false },
   });
   const ref = checkReference(opts, manifest);
-  const session = await ort.InferenceSession.create(encodeModel(trainStep));
+  const session = await ort.InferenceSession.create(encodeModel(trainStep), { logSeverityLevel: ortLogSeverity() });
   const checks: Compared[] = [];
   const check = (kind: string, name: string, ours: Tensor | undefined, torch: Tensor) =>
     checks.push({ kind, name, ...compare(ours!, torch) });
   const state = new Map(initialState);
   const targets = opts.loss === "mse" ? ref("teacher_logits") : ref("labels");
-  const out1 = await runStep(session, manifest, state, ref("input_noisy"), targets);
+  const out1 = await runStep(session, manifest, state, ref("input_noisy"), targets, sgd.lr);
   check(`loss_${opts.loss}`, `loss_${opts.loss}`, out1.get(manifest.outputs.loss), ref(`loss_${opts.loss}`));
   check("train_logits", "train_logits", out1.get(manifest.outputs.logits), ref("train_logits"));
   for (const [param, output] of Object.entries(manifest.outputs.gradients!))
@@ -98,7 +120,7 @@ export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyRepor
     if (opts.loss === "mse") {
       for (const s of params) check("sgd_after", s.name, out1.get(s.output), ref(`sgd_after/${s.name}`));
       for (const s of manifest.state) state.set(s.name, out1.get(s.output)!);
-      const out2 = await runStep(session, manifest, state, ref("input_noisy"), targets);
+      const out2 = await runStep(session, manifest, state, ref("input_noisy"), targets, sgd.lr);
       check("loss_mse_step2", "loss_mse_step2", out2.get(manifest.outputs.loss), ref("loss_mse_step2"));
       for (const s of params) check("sgd_after2", s.name, out2.get(s.output), ref(`sgd_after2/${s.name}`));
     } else {
@@ -108,7 +130,7 @@ export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyRepor
           "sgd_after_ce",
           s.name,
           out1.get(s.output),
-          sgdFromTorchGrad(initialState.get(s.name)!, ref(`grad_ce/${s.name}`)),
+          sgdFromTorchGrad(initialState.get(s.name)!, ref(`grad_ce/${s.name}`), sgd),
         );
     }
   }
@@ -117,7 +139,7 @@ export async function verifyTorch(opts: VerifyTorchOptions): Promise<VerifyRepor
 }
 
 /** The default scale floor, a fraction of the kind's largest |torch|. */
-export const DEFAULT_FLOOR = 1e-3;
+export const DEFAULT_FLOOR = 1;
 
 interface Compared {
   kind: string;
@@ -132,11 +154,12 @@ async function runStep(
   state: Map<string, Tensor>,
   batch: Tensor,
   targets: Tensor,
+  lr: number,
 ): Promise<Map<string, Tensor>> {
   const feeds: Record<string, ort.Tensor> = {
     [m.inputs.batch]: toOrt(batch),
     [m.inputs.targets!]: toOrt(targets),
-    [m.inputs.lr]: new ort.Tensor("float32", Float32Array.of(TORCH_SGD.lr), []),
+    [m.inputs.lr]: new ort.Tensor("float32", Float32Array.of(lr), []),
   };
   for (const s of m.state) feeds[s.name] = toOrt(state.get(s.name)!);
   const out = await session.run(feeds);
@@ -144,11 +167,11 @@ async function runStep(
 }
 
 /** torch.optim.SGD's first step (buf = d): p - lr * (g + wd * p), in float32 as torch computes it. */
-function sgdFromTorchGrad(p: Tensor, g: Tensor): Tensor {
+function sgdFromTorchGrad(p: Tensor, g: Tensor, sgd: SgdSettings): Tensor {
   const pd = p.data as Float32Array;
   const gd = g.data as Float32Array;
   const f = Math.fround;
-  const out = pd.map((x, i) => f(x - f(f(TORCH_SGD.lr) * f(gd[i]! + f(f(TORCH_SGD.weightDecay) * x)))));
+  const out = pd.map((x, i) => f(x - f(f(sgd.lr) * f(gd[i]! + f(f(sgd.weightDecay) * x)))));
   return { dtype: "float32", dims: p.dims, data: out };
 }
 

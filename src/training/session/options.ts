@@ -9,6 +9,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import { UserError } from "../../errors.js";
 import type { Tensor } from "../../onnx/tensor.js";
 import type { InputNoise } from "./input-noise.js";
+import { ortLogSeverity } from "../ort-log.js";
 
 /**
  * onnxruntime-node 1.29 collects usage telemetry: its first session writes a device id and an event database
@@ -93,6 +94,7 @@ export function sessionOptions(o: ResolvedOptions, ep: ExecutionProvider): Infer
     ...(o.intraOpThreads !== undefined ? { intraOpNumThreads: o.intraOpThreads } : {}),
     interOpNumThreads: 1,
     executionMode: "sequential",
+    logSeverityLevel: ortLogSeverity(),
     extra: {
       optimization: { disable_specified_optimizers: DISABLED_OPTIMIZERS },
       session: { intra_op: { allow_spinning: o.allowSpinning ? "1" : "0" } },

@@ -134,8 +134,19 @@ describe("verify-torch: the error measure", () => {
     { kind: "loss_mse", name: "loss_mse", maxDiff: 1e-7, maxTorch: 2 },
   ];
 
-  it("floors the scale at 1e-3 of the kind's largest |torch|: float noise on a zero gradient passes, a wrong small one fails", () => {
+  it("by default measures each tensor on its kind's scale (the floor is the kind's largest |torch|)", () => {
     const r = summarize(grads, 1e-4);
+    const byName = Object.fromEntries(r.tensors.map((t) => [t.name, t]));
+    expect(byName["conv.weight"]!.error).to.be.closeTo(8e-7, 1e-12);
+    expect(byName["bn.bias"]!.error).to.be.closeTo(3e-8 / 25, 1e-15);
+    expect(byName["fc.bias"]!.error).to.be.closeTo(0.01 / 25, 1e-12);
+    expect(byName["fc.bias"]!.relative).to.be.closeTo(0.1, 1e-12);
+    expect(r.failed.map((t) => t.name)).to.deep.equal(["fc.bias"]);
+    expect(r.kinds.find((k) => k.kind === "grad_mse")!.floor).to.equal(25);
+  });
+
+  it("floor 1e-3: float noise on a zero gradient passes, a wrong small one fails", () => {
+    const r = summarize(grads, 1e-4, 1e-3);
     const byName = Object.fromEntries(r.tensors.map((t) => [t.name, t]));
     expect(byName["conv.weight"]!.error).to.be.closeTo(8e-7, 1e-12);
     expect(byName["bn.bias"]!.error).to.be.closeTo(3e-8 / 0.025, 1e-12);
