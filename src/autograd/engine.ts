@@ -98,15 +98,34 @@ function validate(view: GraphView, a: Analysis, opts: BackwardOptions): void {
       "backward",
     );
   }
-  const unsupported = a.backwardOrder.filter((n) => !isAiOnnx(n) || !RULES[n.opType]);
-  if (unsupported.length) {
-    const list = unsupported.map(
-      (n) => `op '${isAiOnnx(n) ? "" : `${n.domain}.`}${n.opType}' (node '${label(n)}', opset ${opts.opset})`,
-    );
-    throw new UserError(
-      `No gradient rule for ${[...new Set(list)].join(", ")}; supported: ${Object.keys(RULES).sort().join(", ")}`,
-    );
-  }
+  const problem = unsupportedMessage(a.backwardOrder, opts.opset);
+  if (problem) throw new UserError(problem);
+}
+
+/** The error for the nodes on the gradient path that have no rule, or undefined when every one has. */
+function unsupportedMessage(backwardOrder: NodeProto[], opset: number): string | undefined {
+  const unsupported = backwardOrder.filter((n) => !isAiOnnx(n) || !RULES[n.opType]);
+  if (!unsupported.length) return undefined;
+  const list = unsupported.map(
+    (n) => `op '${isAiOnnx(n) ? "" : `${n.domain}.`}${n.opType}' (node '${label(n)}', opset ${opset})`,
+  );
+  return `No gradient rule for ${[...new Set(list)].join(", ")}; supported: ${Object.keys(RULES).sort().join(", ")}`;
+}
+
+/**
+ * Checks, before anything is built, that every node between `wrt` and `loss` can be differentiated; throws the
+ * UserError appendBackward would (every op without a rule, with its node and the opset).
+ */
+export function checkDifferentiable(graph: GraphProto, opts: { loss: string; wrt: string[]; opset: number }): void {
+  const a = analyze({
+    view: new GraphView(graph),
+    loss: opts.loss,
+    wrt: opts.wrt,
+    rules: RULES,
+    nonDifferentiable: NON_DIFFERENTIABLE,
+  });
+  const problem = unsupportedMessage(a.backwardOrder, opts.opset);
+  if (problem) throw new UserError(problem);
 }
 
 class Emitter {

@@ -1,5 +1,5 @@
 /** Public surface of the autodiff engine. */
-export { appendBackward, type BackwardOptions } from "./engine.js";
+export { appendBackward, checkDifferentiable, type BackwardOptions } from "./engine.js";
 export { axesAsInput, NON_DIFFERENTIABLE, OPS, RULES, type OpSpec } from "./ops.js";
 export type { GradContext, GradRule, NonDifferentiable } from "./rule.js";
 export { staticDims } from "./emit.js";

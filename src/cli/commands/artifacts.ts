@@ -3,6 +3,7 @@ import { UserError } from "../../errors.js";
 import { loadModel } from "../../onnx/model-io.js";
 import {
   buildArtifacts,
+  checkWeightedLayers,
   LOSS_KINDS,
   OPTIMIZER_KINDS,
   writeArtifacts,
@@ -84,7 +85,9 @@ export function register(program: Command): void {
       const hyper = Object.fromEntries(
         Object.entries({ momentum, weightDecay, nesterov: o.nesterov }).filter(([, v]) => v !== undefined),
       );
-      const a = await buildArtifacts(loadModel(modelPath), {
+      const model = loadModel(modelPath);
+      checkWeightedLayers(model);
+      const a = await buildArtifacts(model, {
         loss,
         optimizer,
         hyper,

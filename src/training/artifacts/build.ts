@@ -4,7 +4,7 @@
  * See docs/artifacts.md for the file formats and every decision.
  */
 import { UserError } from "../../errors.js";
-import { appendBackward } from "../../autograd/engine.js";
+import { appendBackward, checkDifferentiable } from "../../autograd/engine.js";
 import { GraphBuilder } from "../../onnx/builder.js";
 import { GraphView, type Dims } from "../../onnx/graph-view.js";
 import { displayName, readInitializers, type ModelFile } from "../../onnx/model-io.js";
@@ -33,6 +33,7 @@ import {
   type OptimizerKind,
   type SgdHyper,
 } from "./optimizers.js";
+import { checkOutputs } from "./check-model.js";
 import { checkParameters, findBatchNormStats, findParameters, type BatchNormStats } from "./parameters.js";
 import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
@@ -213,6 +214,7 @@ async function inspectSource(model: ModelFile, opts: BuildOptions): Promise<Sour
   const opset = opsetVersion(model.proto);
   if (opset === undefined) throw new UserError("imports no ai.onnx opset", file);
   const graph = model.proto.graph!;
+  checkOutputs(model, opts.output);
   const { input, output } = ioNames(graph, opts, file);
   const params = opts.parameters ?? findParameters(graph);
   if (opts.parameters) checkParameters(graph, params, file);
@@ -233,6 +235,8 @@ async function inspectSource(model: ModelFile, opts: BuildOptions): Promise<Sour
       .map((p) => `'${p}' is a BatchNormalization statistic, not a parameter`),
   ];
   if (problems.length) throw new UserError(problems.join("; "), file);
+  // before the probe runs anything: every op between the parameters and the logits needs a gradient rule
+  checkDifferentiable(graph, { loss: output, wrt: params, opset });
   const shapes = await probeShapes(inlined(model), input, file);
   const outputDims = shapes.get(output)!;
   const numClasses = outputDims.at(-1);

@@ -12,3 +12,4 @@ export {
 } from "./optimizers.js";
 export { findParameters } from "./parameters.js";
 export type { BatchNormForm } from "./train-mode.js";
+export { checkOutputs, checkTrainable, checkWeightedLayers } from "./check-model.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { saveModel, type ModelFile } from "../../../src/onnx/model-io.js";
 import { valueInfoDims } from "../../../src/onnx/proto.js";
 import { float32 } from "../../../src/onnx/tensor.js";
-import { buildArtifacts, type BuildOptions } from "../../../src/training/artifacts/index.js";
+import { buildArtifacts, checkTrainable, type BuildOptions } from "../../../src/training/artifacts/index.js";
 import { runCli } from "../../helpers/run-cli.js";
 import { modelOf } from "./helpers.js";
 
@@ -19,14 +19,22 @@ async function buildError(model: ModelFile, opts: BuildOptions): Promise<Error> 
   return err!;
 }
 
-/** logits = op(x * w) with w [3] */
-const withOp = (op: string) =>
+/** logits = op(x @ W) with W [3,3] (a weighted layer), op in `domain` */
+const withOp = (op: string, domain = "") =>
   modelOf((g) => {
     g.addInput("x", "float32", ["N", 3]);
-    g.initializer("w", float32([3], [1, 2, 3]));
-    g.node(op, [g.op("Mul", ["x", "w"])], { outputs: ["logits"], name: "head" });
+    g.initializer("w", float32([3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    g.node(op, [g.op("MatMul", ["x", "w"])], { outputs: ["logits"], name: "head" });
+    if (domain) g.graph.node.at(-1)!.domain = domain;
     g.addOutput("logits", "float32", ["N", 3]);
   });
+
+/** One line on stderr, exit 2. */
+function oneLine(r: { code: number; stderr: string }): string {
+  expect(r.code, r.stderr).to.equal(2);
+  expect(r.stderr.trim().split("\n"), r.stderr).to.have.length(1);
+  return r.stderr;
+}
 
 describe("artifacts: bad input", () => {
   let dir: string;
@@ -39,8 +47,58 @@ describe("artifacts: bad input", () => {
     const path = join(dir, "softsign.onnx");
     saveModel(withOp("Softsign").proto, path);
     const r = await runCli(["artifacts", path, "--out", join(dir, "out")]);
-    expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/No gradient rule for op 'Softsign' \(node 'head', opset 17\); supported: .*Conv/);
+    expect(oneLine(r)).to.match(/No gradient rule for op 'Softsign' \(node 'head', opset 17\); supported: .*Conv/);
+  });
+
+  it("an op of another domain is refused before the model is run (onnxruntime could not even load it)", async () => {
+    const path = join(dir, "custom.onnx");
+    saveModel(withOp("Swish", "com.example").proto, path);
+    const r = await runCli(["artifacts", path, "--out", join(dir, "out")]);
+    expect(oneLine(r)).to.match(/No gradient rule for op 'com\.example\.Swish' \(node 'head', opset 17\)/);
+  });
+
+  it("a model without a weighted layer (Conv, Gemm, MatMul): one line, exit 2", async () => {
+    const path = join(dir, "no-layer.onnx");
+    saveModel(
+      modelOf((g) => {
+        g.addInput("x", "float32", ["N", 3]);
+        g.initializer("w", float32([3], [1, 2, 3]));
+        g.node("Mul", ["x", "w"], { outputs: ["logits"] });
+        g.addOutput("logits", "float32", ["N", 3]);
+      }).proto,
+      path,
+    );
+    const r = await runCli(["artifacts", path, "--out", join(dir, "out")]);
+    expect(oneLine(r)).to.equal(
+      "onnx-unlearn: no-layer.onnx: has no weighted layer (Conv, ConvTranspose, Gemm or MatMul with a weight initializer): nothing to train or re-initialise\n",
+    );
+  });
+
+  it("a model with more than one output: one line naming them, exit 2 (unless --output picks the logits)", async () => {
+    const path = join(dir, "two-outputs.onnx");
+    saveModel(
+      modelOf((g) => {
+        g.addInput("x", "float32", ["N", 3]);
+        g.initializer("w", float32([3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+        const y = g.op("MatMul", ["x", "w"]);
+        g.node("Identity", [y], { outputs: ["logits"] });
+        g.node("Relu", [y], { outputs: ["features"] });
+        g.addOutput("logits", "float32", ["N", 3]);
+        g.addOutput("features", "float32", ["N", 3]);
+      }).proto,
+      path,
+    );
+    const r = await runCli(["artifacts", path, "--out", join(dir, "out")]);
+    expect(oneLine(r)).to.equal(
+      "onnx-unlearn: two-outputs.onnx: has 2 outputs ('logits', 'features'); expected one, the logits [N,K]\n",
+    );
+    const ok = await runCli(["artifacts", path, "--out", join(dir, "out2"), "--output", "logits"]);
+    expect(ok.code, ok.stderr).to.equal(0);
+  });
+
+  it("checkTrainable: the three checks for the train and unlearn commands, before anything runs", () => {
+    expect(() => checkTrainable(withOp("Softsign"))).to.throw(/No gradient rule for op 'Softsign' \(node 'head'/);
+    expect(() => checkTrainable(withOp("Relu"))).to.not.throw();
   });
 
   it("a model without float parameters", async () => {
@@ -64,10 +122,12 @@ describe("artifacts: bad input", () => {
       g.addOutput("logits", "float32", ["N", 3]);
       g.addOutput("features", "float32", ["N", 3]);
     });
-    expect((await buildError(model, { loss: "mse", parameters: ["w", "unused"] })).message).to.match(
+    expect((await buildError(model, { loss: "mse", parameters: ["w", "unused"], output: "logits" })).message).to.match(
       /does not depend .* on: unused/,
     );
-    expect((await buildError(model, { loss: "mse", parameters: ["w", "nope", "x"] })).message).to.equal(
+    expect(
+      (await buildError(model, { loss: "mse", parameters: ["w", "nope", "x"], output: "logits" })).message,
+    ).to.equal(
       "tiny.onnx: cannot train the requested parameters: 'nope' is not an initializer; 'x' is not an initializer",
     );
   });
