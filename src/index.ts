@@ -56,3 +56,13 @@ export {
 } from "./unlearning/config.js";
 export { stochasticUnlearning, type UnlearnOptions, type UnlearnResult } from "./unlearning/stochastic-unlearning.js";
 export { negGrad } from "./unlearning/neggrad.js";
+export { evaluateTarget, type EvalRecord } from "./evaluation/eval-cache.js";
+export { evaluateModel, type ModelEvaluation } from "./evaluation/eval-model.js";
+export { membershipInference, type MiaResult } from "./evaluation/mia.js";
+export { scoreConfs, forgetScore, type ChallengeScore } from "./evaluation/challenge-score/index.js";
+export { scoreRuns } from "./evaluation/run-scores.js";
+export { renderReport, writeReport, type ReportInput } from "./evaluation/report/index.js";
+export { runBenchmark, type BenchmarkOptions } from "./jobs/benchmark/benchmark.js";
+export { SUITES, type Suite } from "./jobs/benchmark/suites.js";
+export { runDemo, type DemoOptions } from "./jobs/demo.js";
+export { quickstart } from "./jobs/quickstart.js";

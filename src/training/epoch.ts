@@ -3,6 +3,7 @@
  * provider can run), and one epoch of steps over a stream of batches.
  */
 import type { Batch } from "../data/index.js";
+import { UserError } from "../errors.js";
 import type { ModelFile } from "../onnx/model-io.js";
 import { buildArtifacts, type LossKind } from "./artifacts/index.js";
 import { TrainingSession, type ExecutionProvider } from "./session/index.js";
@@ -44,6 +45,8 @@ export interface EpochOptions {
   /** Feed the batch's labels as targets (cross-entropy); without, the step takes no targets (teacher inside). */
   labels?: boolean;
   onStep?: (step: number, loss: number, lr: number) => void;
+  /** Where this epoch is, for messages ("cycle 2, epoch 3"). */
+  where?: string;
 }
 
 export interface EpochStats {
@@ -66,6 +69,11 @@ export async function trainEpoch(
     const lr = o.lr(step);
     const targets = o.labels ? { dtype: "int64" as const, dims: [b.dims[0]], data: b.y } : undefined;
     const { loss } = await session.step({ dtype: "float32", dims: b.dims, data: b.x }, targets, lr);
+    if (!Number.isFinite(loss)) {
+      throw new UserError(
+        `the loss became ${loss} at step ${step + 1}${o.where ? ` of ${o.where}` : ""} (lr ${lr}); the weights are no longer usable: lower the learning rate or check the inputs for NaN/Inf`,
+      );
+    }
     total += loss;
     images += b.dims[0];
     step++;

@@ -55,7 +55,13 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
       });
       const lr = (step: number) => (peak * (1 + Math.cos((Math.PI * (epoch * steps + step)) / (epochs * steps)))) / 2;
       const onStep = (step: number, loss: number, rate: number) => o.onStep?.({ epoch, step, steps, loss, lr: rate });
-      const stats = await trainEpoch(session, batches, { steps, lr, labels: true, onStep });
+      const stats = await trainEpoch(session, batches, {
+        steps,
+        lr,
+        labels: true,
+        onStep,
+        where: `epoch ${epoch + 1}`,
+      });
       o.onEpoch?.({ epoch, ...stats });
       await o.afterEpoch?.(session, epoch);
     }

@@ -166,6 +166,7 @@ async function remember(
   const epoch = await trainEpoch(session, batches, {
     steps,
     labels: config.loss === "ce",
+    where: `cycle ${at.cycle + 1}, epoch ${at.globalEpoch + 1}`,
     lr: (step) =>
       learningRate(schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / steps }),
     onStep: (step, loss, lr) =>

@@ -86,7 +86,8 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   };
   const retrained = await evalRuns(dirs.retrained, 2 * o.runs);
   const original = (await evalRuns(dirs.original, 1))[0];
-  const half = Math.min(o.runs, Math.floor(retrained.length / 2) || retrained.length);
+  // score against the first N retrained runs; the ideal needs N more (runs N..2N-1)
+  const half = Math.min(o.runs, retrained.length);
   const reference = retrained.slice(0, half);
   const retrainSeconds = mean(reference.map((r) => r.manifest.seconds.total ?? NaN));
   const results: MethodResult[] = [];
