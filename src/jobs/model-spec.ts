@@ -11,6 +11,7 @@ import { withWeights } from "../interop/with-weights.js";
 import { buildZooModel, ZOO, type ZooOptions } from "../models/index.js";
 import { layerInventory } from "../onnx/layers.js";
 import { loadModel, readInitializers, type ModelFile } from "../onnx/model-io.js";
+import { checkTrainable } from "../training/artifacts/check-model.js";
 import type { Tensor } from "../onnx/tensor.js";
 import { sha256File } from "../runs/index.js";
 import { freshLayerTensors } from "../unlearning/reinit.js";
@@ -33,6 +34,7 @@ export function parseModelSpec(spec: string, dataset: Dataset): ModelSpec {
     );
   }
   const model = loadModel(spec);
+  checkTrainable(model);
   const sha256 = sha256File(spec);
   const current = readInitializers(model);
   return {

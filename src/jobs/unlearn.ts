@@ -7,6 +7,7 @@ import type { Normalisation, OpenSourceOptions } from "../data/index.js";
 import { splitTrain } from "../data/index.js";
 import { UserError } from "../errors.js";
 import { layerInventory, type Layer } from "../onnx/layers.js";
+import { checkTrainable } from "../training/artifacts/check-model.js";
 import { loadModel } from "../onnx/model-io.js";
 import { sha256File, type EpochRecord, type Shard } from "../runs/index.js";
 import type { ExecutionProvider } from "../training/session/index.js";
@@ -52,6 +53,7 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
     throw new UserError("neggrad ascends the loss on the forget set, which a --retain-only source does not have");
   }
   const model = loadModel(o.model);
+  checkTrainable(model);
   const inventory = layerInventory(model);
   const sha256 = sha256File(o.model);
   const data = await openJobData({
