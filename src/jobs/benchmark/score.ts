@@ -77,8 +77,9 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
     } catch {
       return out;
     }
-    for (const dir of runs.slice(0, limit)) {
-      const manifest = readManifest(dir);
+    for (const dir of runs) {
+      if (out.length >= limit) break;
+      const manifest = readManifest(dir); // the first `limit` finished runs, in run order
       if (!manifest) continue;
       out.push({ dir, manifest, record: await evaluate(dir, dataset, forget, o) });
     }
