@@ -59,7 +59,7 @@ describe("unlearning/stochasticUnlearning", function () {
     );
     expect(first.cycles).to.have.length(2);
     for (const c of first.cycles) {
-      expect(c.draws).to.have.length(6);
+      expect(c.draws).to.have.length(3);
       for (const d of c.draws) expect(body.has(d), d).to.equal(true);
       expect(c.epochs).to.have.length(1);
       expect(c.epochs[0]!.images).to.equal(48);
