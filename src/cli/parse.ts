@@ -1,5 +1,6 @@
 /** Option-value parsers shared by the commands: each names the flag and what it expected. */
 import { UserError } from "../errors.js";
+import type { NormalisationRequest } from "../data/index.js";
 
 export function parseNumber(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -49,7 +50,7 @@ export function parseRuntimeOptions(o: { ep: string; threads?: string }): {
 }
 
 /** `--normalise` as the jobs take it: none, auto (retain-set statistics), or means then stds (one pair: every channel). */
-export function parseNormaliseRequest(text: string): "none" | "auto" | { mean: number[]; std: number[] } {
+export function parseNormaliseRequest(text: string): NormalisationRequest {
   if (text === "none" || text === "auto") return text;
   const v = parseNumberList("--normalise", text)!;
   if (v.length % 2 !== 0)

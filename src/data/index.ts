@@ -34,7 +34,13 @@ export {
   type SelectForgetOptions,
 } from "./forget.js";
 export { batchCount, evaluationBatches, trainingBatches, type Batch, type BatchOptions } from "./batches.js";
-export { checkNormalisation, computeNormalisation, type Normalisation } from "./normalise.js";
+export {
+  checkNormalisation,
+  computeNormalisation,
+  resolveNormalisation,
+  type Normalisation,
+  type NormalisationRequest,
+} from "./normalise.js";
 export { checkAgainstModel, type ModelInputCheck } from "./validate.js";
 export { summariseDataset, type DatasetSummary, type SplitSummary } from "./summary.js";
 export { rngFor, type Rng, type Seed } from "./random.js";

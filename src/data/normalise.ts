@@ -60,3 +60,28 @@ export async function computeNormalisation(
   const std = Array.from(sumSq, (q, c) => Math.sqrt(Math.max(0, q / n - mean[c] * mean[c])) || 1);
   return { mean, std };
 }
+
+/** What a caller asks for: none (images on the source's scale), auto (statistics of `examples`), or given values. */
+export type NormalisationRequest = "none" | "auto" | Normalisation;
+
+/**
+ * The normalisation a request resolves to for images of `channels` channels: auto computes it from `examples`
+ * (only then are they read); one mean/std pair applies to every channel.
+ */
+export async function resolveNormalisation(
+  n: NormalisationRequest | undefined,
+  examples: Examples,
+  channels: number,
+): Promise<Normalisation | undefined> {
+  if (n === undefined || n === "none") return undefined;
+  if (n === "auto") return computeNormalisation(examples);
+  if (n.mean.length === 1 && n.std.length === 1 && channels > 1) {
+    return { mean: Array<number>(channels).fill(n.mean[0]!), std: Array<number>(channels).fill(n.std[0]!) };
+  }
+  if (n.mean.length !== channels || n.std.length !== channels) {
+    throw new UserError(
+      `normalisation has ${n.mean.length} means and ${n.std.length} stds; the images have ${channels} channels`,
+    );
+  }
+  return n;
+}

@@ -138,7 +138,10 @@ const pct = (r: EvalRecord, split: "retain" | "test") => {
 };
 
 /** The `--confs` input of evaluated runs: forget-set confidences [N][S] and retain/test accuracies in percent. */
-export function confsInputOf(unlearned: EvaluatedRun[], retrained: EvaluatedRun[]): ConfsInput {
+export function confsInputOf(
+  unlearned: Pick<EvaluatedRun, "record">[],
+  retrained: Pick<EvaluatedRun, "record">[],
+): ConfsInput {
   return {
     unlearned_confs: unlearned.map((x) => x.record.evaluation.forget.confidences),
     retrained_confs: retrained.map((x) => x.record.evaluation.forget.confidences),

@@ -3,9 +3,9 @@
  * the methods train on, the normalisation resolved, and the identity recorded in manifests.
  */
 import {
-  computeNormalisation,
   datasetIdentity,
   openSource,
+  resolveNormalisation,
   parseForgetSpec,
   retainOnly,
   selectForget,
@@ -13,6 +13,7 @@ import {
   type DatasetIdentity,
   type ForgetSet,
   type Normalisation,
+  type NormalisationRequest,
   type OpenSourceOptions,
   type RetainOnly,
 } from "../data/index.js";
@@ -30,7 +31,7 @@ export interface DataRequest {
   /** The source already holds only the retain data: no forget spec, the train split is the retain set. */
   retainOnly?: boolean;
   /** "none" (images in [0, 1]), "auto" (mean/std of the retain set) or given per channel. Default "none". */
-  normalise?: "none" | "auto" | Normalisation;
+  normalise?: NormalisationRequest;
 }
 
 export interface JobData {
@@ -66,22 +67,4 @@ export async function openJobData(r: DataRequest): Promise<JobData> {
     retainRecord: { count: retain.count, idsSha256: sha256Ids(retain.ids) },
     forgetRecord: forget && { spec: forget.description, count: forget.ids.length, idsSha256: sha256Ids(forget.ids) },
   };
-}
-
-async function resolveNormalisation(
-  n: DataRequest["normalise"],
-  retain: RetainOnly,
-  channels: number,
-): Promise<Normalisation | undefined> {
-  if (n === undefined || n === "none") return undefined;
-  if (n === "auto") return computeNormalisation(retain);
-  if (n.mean.length === 1 && n.std.length === 1 && channels > 1) {
-    return { mean: Array<number>(channels).fill(n.mean[0]!), std: Array<number>(channels).fill(n.std[0]!) };
-  }
-  if (n.mean.length !== channels || n.std.length !== channels) {
-    throw new UserError(
-      `normalisation has ${n.mean.length} means and ${n.std.length} stds; the images have ${channels} channels`,
-    );
-  }
-  return n;
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { openSource, parseForgetSpec, selectForget } from "../data/index.js";
 import { evaluateTarget, type EvalRecord } from "../evaluation/eval-cache.js";
 import { renderReport, writeReport, type ReportModel } from "../evaluation/report/index.js";
+import { trueClassLogits } from "../evaluation/report/from-runs.js";
 import { UserError } from "../errors.js";
 import { MODEL_FILE, readManifest } from "../runs/index.js";
 import type { ExecutionProvider } from "../training/session/index.js";
@@ -94,10 +95,7 @@ export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult
       name: r.name,
       role: i === 0 ? "original" : "unlearned",
       runs: 1,
-      logits: {
-        forget: rec.evaluation.forget.logits.map((z, k) => z[rec.evaluation.forget.labels[k]!]!),
-        retain: rec.evaluation.retainSample.logits.map((z, k) => z[rec.evaluation.retainSample.labels[k]!]!),
-      },
+      logits: trueClassLogits([rec]),
       accuracy: { retain: 100 * r.retain, forget: 100 * r.forget, test: 100 * r.test },
       ...(r.mia === null ? {} : { mia: r.mia }),
       secondsPerRun: r.seconds,

@@ -4,7 +4,7 @@
  * fresh initialisation and data order. Cross-entropy, SGD with momentum, cosine to 0 over all steps.
  */
 import { evaluate } from "../evaluation/accuracy.js";
-import type { Examples, OpenSourceOptions, Normalisation } from "../data/index.js";
+import type { Examples, OpenSourceOptions, NormalisationRequest } from "../data/index.js";
 import { UserError } from "../errors.js";
 import { layerInventory } from "../onnx/layers.js";
 import { displayName, type ModelFile } from "../onnx/model-io.js";
@@ -29,7 +29,7 @@ export interface TrainOptions extends Partial<TrainConfig> {
   excludeForget?: string;
   /** Seed of a random forget draw. Default 0. */
   forgetSeed?: number;
-  normalise?: "none" | "auto" | Normalisation;
+  normalise?: NormalisationRequest;
   /** The run folder, or with `runs` the folder of run-NNN folders. */
   out: string;
   runs?: number;
@@ -80,7 +80,7 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
       run: { index, of: o.runs ?? 1, seed: runSeed, ...(data.forget ? { forgetSeed: o.forgetSeed ?? 0 } : {}) },
       input: spec.record,
       data: { ...data.identity },
-      retain: o.excludeForget === undefined ? trainRecord(data) : data.retainRecord,
+      retain: data.retainRecord, // without --exclude-forget, the whole train split
       forget: data.forgetRecord,
       readsForget: false,
       config: {
@@ -136,11 +136,6 @@ function checkTrainable(model: ModelFile, examples: Examples, batchSize: number,
       `the ${what} has ${examples.count} examples, fewer than one batch of ${batchSize} (the last partial batch is dropped)`,
     );
   }
-}
-
-function trainRecord(data: Awaited<ReturnType<typeof openJobData>>) {
-  // without a forget spec the whole train split is trained on; retainRecord then covers it
-  return data.retainRecord;
 }
 
 function definedOnly<T extends object>(o: T, keys: string[]): Partial<T> {

@@ -3,12 +3,12 @@
  * seeds seed..seed+runs-1. stochastic and finetune read the retain set only (a RetainOnly copy made before any
  * work: nothing reachable from it can read a forget example); neggrad reads the forget set, and says so.
  */
-import type { Normalisation, OpenSourceOptions } from "../data/index.js";
+import type { NormalisationRequest, OpenSourceOptions } from "../data/index.js";
 import { splitTrain } from "../data/index.js";
 import { UserError } from "../errors.js";
 import { layerInventory, type Layer } from "../onnx/layers.js";
 import { checkTrainable } from "../training/artifacts/check-model.js";
-import { loadModel } from "../onnx/model-io.js";
+import { loadModel, type ModelFile } from "../onnx/model-io.js";
 import { sha256File, type EpochRecord, type Shard } from "../runs/index.js";
 import type { ExecutionProvider } from "../training/session/index.js";
 import { resolveUnlearnConfig, type UnlearnConfig, type UnlearnConfigInput } from "../unlearning/config.js";
@@ -29,7 +29,7 @@ export interface UnlearnJobOptions {
   forgetSeed?: number;
   /** The source holds only the retain data (its forget examples are already gone): no forget spec. */
   retainOnly?: boolean;
-  normalise?: "none" | "auto" | Normalisation;
+  normalise?: NormalisationRequest;
   /** Method, preset and switches (config.ts); defaults: Algo 1. */
   config?: UnlearnConfigInput;
   out: string;
@@ -95,8 +95,8 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
       const t0 = performance.now();
       const epochs: EpochRecord[] = [];
       const made = readsForget
-        ? await runNegGrad(o, config, data, model, seed, index, epochs)
-        : await runCycles(o, config, data, model, seed, index, epochs);
+        ? await runNegGrad({ o, config, data, model, seed, run: index, epochs })
+        : await runCycles({ o, config, data, model, seed, run: index, epochs });
       const t1 = performance.now();
       try {
         return {
@@ -113,15 +113,19 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
   );
 }
 
-async function runCycles(
-  o: UnlearnJobOptions,
-  config: UnlearnConfig,
-  data: JobData,
-  model: ReturnType<typeof loadModel>,
-  seed: number,
-  run: number,
-  epochs: EpochRecord[],
-) {
+/** One run's inputs, shared by the two ways of making it. */
+interface RunContext {
+  o: UnlearnJobOptions;
+  config: UnlearnConfig;
+  data: JobData;
+  model: ModelFile;
+  seed: number;
+  run: number;
+  /** Filled with the run's epochs as they finish. */
+  epochs: EpochRecord[];
+}
+
+async function runCycles({ o, config, data, model, seed, run, epochs }: RunContext) {
   const r = await stochasticUnlearning({
     model,
     retain: data.retain,
@@ -158,15 +162,7 @@ async function runCycles(
   return { session: r.session, reinitialised };
 }
 
-async function runNegGrad(
-  o: UnlearnJobOptions,
-  config: UnlearnConfig,
-  data: JobData,
-  model: ReturnType<typeof loadModel>,
-  seed: number,
-  run: number,
-  epochs: EpochRecord[],
-) {
+async function runNegGrad({ o, config, data, model, seed, run, epochs }: RunContext) {
   const forget = splitTrain(data.dataset, data.forget!).forget;
   const r = await negGrad({
     model,

@@ -131,7 +131,7 @@ function uniqueNames(groups: { path: string; name: string }[]): string[] {
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
 
 /** True-class logits of the forget set and the retain sample, pooled over the records. */
-function trueClassLogits(records: EvalRecord[]): { forget: number[]; retain: number[] } {
+export function trueClassLogits(records: EvalRecord[]): { forget: number[]; retain: number[] } {
   const pick = (s: { logits: number[][]; labels: number[] }) => s.logits.map((z, i) => z[s.labels[i]!]!);
   const finite = (a: number[]) => a.filter((x) => typeof x === "number" && Number.isFinite(x));
   return {

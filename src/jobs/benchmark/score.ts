@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { openSource, parseForgetSpec, selectForget, type Dataset, type ForgetSet } from "../../data/index.js";
 import { scoreConfs } from "../../evaluation/challenge-score/index.js";
 import { evaluateTarget, type EvalRecord } from "../../evaluation/eval-cache.js";
+import { confsInputOf } from "../../evaluation/run-scores.js";
 import { renderReport, writeReport, type ReportInput, type ReportModel } from "../../evaluation/report/index.js";
+import { trueClassLogits } from "../../evaluation/report/from-runs.js";
 import { writeFileAtomic } from "../../io/atomic-write.js";
 import { listRuns, readManifest, runEnvironment, type RunManifest } from "../../runs/index.js";
 import type { BenchmarkOptions } from "./benchmark.js";
@@ -166,14 +168,7 @@ function scoreAgainst(
   if (n < 2) return null;
   const u = runs.slice(0, n);
   const r = reference.slice(0, n);
-  const s = scoreConfs({
-    unlearned_confs: u.map((x) => x.record.evaluation.forget.confidences),
-    retrained_confs: r.map((x) => x.record.evaluation.forget.confidences),
-    unlearned_retain_acc: u.map((x) => pct(x.record, "retain")),
-    unlearned_test_acc: u.map((x) => pct(x.record, "test")),
-    retrained_retain_acc: r.map((x) => pct(x.record, "retain")),
-    retrained_test_acc: r.map((x) => pct(x.record, "test")),
-  });
+  const s = scoreConfs(confsInputOf(u, r));
   const secondsPerRun = mean(u.map((x) => x.manifest.seconds.total ?? NaN));
   const result: MethodResult = {
     method,
@@ -211,19 +206,13 @@ function reportInput(
   },
   headline: string,
 ): ReportInput {
-  const trueLogits = (recs: EvalRecord[]) => ({
-    forget: recs.flatMap((r) => r.evaluation.forget.logits.map((z, i) => z[r.evaluation.forget.labels[i]!]!)),
-    retain: recs.flatMap((r) =>
-      r.evaluation.retainSample.logits.map((z, i) => z[r.evaluation.retainSample.labels[i]!]!),
-    ),
-  });
   const models: ReportModel[] = [];
   if (runs.original && res.original) {
     models.push({
       name: "original",
       role: "original",
       runs: 1,
-      logits: trueLogits([runs.original.record]),
+      logits: trueClassLogits([runs.original.record]),
       accuracy: { retain: res.original.RA, forget: res.original.FA, test: res.original.TA },
       mia: res.original.mia,
       secondsPerRun: res.original.secondsPerRun,
@@ -234,7 +223,7 @@ function reportInput(
       name: m.method === headline ? `ours (${m.method})` : m.method,
       role: m.method === headline ? "unlearned" : "baseline",
       runs: m.runs,
-      logits: trueLogits((runs.methods[m.method] ?? []).slice(0, 2).map((r) => r.record)),
+      logits: trueClassLogits((runs.methods[m.method] ?? []).slice(0, 2).map((r) => r.record)),
       accuracy: { retain: m.RA, forget: m.FA, test: m.TA },
       mia: m.mia,
       secondsPerRun: m.secondsPerRun,
@@ -244,7 +233,7 @@ function reportInput(
     name: "retrained",
     role: "retrained",
     runs: runs.reference.length,
-    logits: trueLogits(runs.reference.slice(0, 2).map((r) => r.record)),
+    logits: trueClassLogits(runs.reference.slice(0, 2).map((r) => r.record)),
     accuracy: { retain: res.retrained.RA, forget: res.retrained.FA, test: res.retrained.TA },
     mia: res.retrained.mia,
     secondsPerRun: res.retrained.secondsPerRun,
