@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option("--root <dir>", "folder of the cached run folders (resumes from what is there)", "runs/benchmark")
     .option("--methods <list>", "methods to run and score (default: all of the suite's)")
     .option("--runs <n>", "N: runs per method (2N retrained models: N to score against, N for the ideal)", "16")
-    .option("--ablation-runs <n>", "runs per ablation step (default N)")
+    .option("--ablation-runs <n>", "runs per ablation step and per sweep setting (default N)")
     .option("--stages <list>", `what to do: ${STAGES.join(",")} (default all; score evaluates finished runs only)`)
     .option("--shard <i/n|auto>", "make only this process's share of the runs (the original: shard 1 only)")
     .option("--json-lines", "print one JSON event per line")

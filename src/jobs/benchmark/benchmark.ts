@@ -24,7 +24,7 @@ export interface BenchmarkOptions {
   methods?: string[];
   /** N: runs per method; 2N retrained models. */
   runs: number;
-  /** Runs per ablation step (default N). */
+  /** Runs per ablation step and per sweep setting (default N). */
   ablationRuns?: number;
   stages?: Stage[];
   shard?: Shard;
@@ -79,7 +79,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
         forgetSeed: suite.forgetSeed,
         config: m.config,
         seed: suite.unlearnSeed,
-        runs: m.group === "ablation" ? (o.ablationRuns ?? o.runs) : o.runs,
+        runs: m.group === "main" ? o.runs : (o.ablationRuns ?? o.runs),
         shard,
         out: dirs.method(name),
       });

@@ -17,6 +17,7 @@ export function resultsMarkdown(r: BenchmarkResults): string {
   const lines = [`Suite ${r.suite}: N = ${r.N} runs per side, S = ${r.S} forget examples (${r.date}).`, ""];
   const main = r.methods.filter((m) => m.group === "main");
   const abl = r.methods.filter((m) => m.group === "ablation");
+  const sweep = r.methods.filter((m) => m.group === "sweep");
   lines.push(head + [...(r.ideal ? [row(r.ideal)] : []), ...main.map(row)].join("\n"));
   if (abl.length)
     lines.push(
@@ -24,6 +25,13 @@ export function resultsMarkdown(r: BenchmarkResults): string {
       "Ablation chain (each step adds one idea; the last step is algo1):",
       "",
       head + abl.map(row).join("\n"),
+    );
+  if (sweep.length)
+    lines.push(
+      "",
+      "Sweep (one cycle, MSE, noise 0.01, classifier/shortcut exclusion; k re-initialised layers x peak rate):",
+      "",
+      head + sweep.map(row).join("\n"),
     );
   const rt = r.retrained;
   lines.push(

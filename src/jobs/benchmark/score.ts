@@ -98,7 +98,7 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const epsilons: Record<string, number[]> = {};
   for (const name of o.methods) {
     const m = suite.methods[name]!;
-    const asked = m.group === "ablation" ? (o.ablationRuns ?? o.runs) : o.runs;
+    const asked = m.group === "main" ? o.runs : (o.ablationRuns ?? o.runs);
     const runs = await evalRuns(dirs.method(name), asked);
     perMethod[name] = runs;
     const scored = scoreAgainst(name, m.label, m.group, runs, reference, retrainSeconds, asked);
