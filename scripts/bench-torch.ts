@@ -3,8 +3,10 @@
  * `scripts/bench.ts` and `scripts/gpu/torch_step.py` as separate processes, the order alternated
  * (ours-torch, torch-ours, ...), equal threads, batch, model and step counts. Each side reports the median
  * ms/step of its repeats (warm-up excluded); the speedup of a round is torch ms / our ms, and the figure to
- * quote is the median over rounds.
- *   npm run bench:torch -- [--model resnet18|resnet18w8] [--batch 64] [--threads 2] [--rounds 3]
+ * quote is the median over rounds. With several thread counts, every round times each of them (so a drift
+ * of the machine's speed hits all alike) and the table adds each side's scaling (ms at the fewest threads
+ * / ms at each count).
+ *   npm run bench:torch -- [--model resnet18,resnet18w8] [--batch 64,256] [--threads 1,2] [--rounds 3]
  *     [--steps 3] [--repeats 3] [--python python3] [--json out.json]
  * Needs a python3 that imports torch (and torchvision for resnet18, else an identical local definition is
  * used), e.g. Debian's `apt-get install python3-torch python3-torchvision`.
@@ -17,9 +19,9 @@ import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
 
 const o = new Command("bench:torch")
-  .option("--model <name>", "resnet18 (32x32x3) | resnet18w8 (28x28x1)", "resnet18")
-  .option("--batch <n>", "batch size", "64")
-  .option("--threads <n>", "threads of both stacks (onnxruntime intra-op, torch.set_num_threads)", "2")
+  .option("--model <list>", "resnet18 (32x32x3) and/or resnet18w8 (28x28x1)", "resnet18")
+  .option("--batch <list>", "batch sizes", "64")
+  .option("--threads <list>", "thread counts of both stacks (onnxruntime intra-op, torch.set_num_threads)", "2")
   .option("--rounds <n>", "paired rounds", "3")
   .option("--steps <n>", "timed steps per repeat", "3")
   .option("--repeats <n>", "timed repeats per process (median)", "3")
@@ -35,10 +37,22 @@ const fail = (msg: string): never => {
   process.stderr.write(`bench:torch: ${msg}\n`);
   process.exit(2);
 };
-if (!["resnet18", "resnet18w8"].includes(o.model)) fail(`--model must be resnet18 or resnet18w8, got '${o.model}'`);
-for (const k of ["batch", "threads", "rounds", "steps", "repeats"] as const) {
-  if (!(Number.isInteger(Number(o[k])) && Number(o[k]) > 0)) fail(`--${k} must be a positive integer, got '${o[k]}'`);
-}
+const positive = (flag: string, v: string): number => {
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : fail(`--${flag} must be positive integers, got '${v}'`);
+};
+const list = (flag: string, v: string): string[] => {
+  const xs = v.split(",").map((x) => x.trim());
+  return xs.some((x) => x === "") ? fail(`--${flag}: empty entry in '${v}'`) : [...new Set(xs)];
+};
+const models = list("model", o.model);
+for (const m of models)
+  if (!["resnet18", "resnet18w8"].includes(m)) fail(`--model: resnet18 or resnet18w8, got '${m}'`);
+const batches = list("batch", o.batch).map((b) => positive("batch", b));
+const threads = list("threads", o.threads)
+  .map((t) => positive("threads", t))
+  .sort((a, b) => a - b);
+for (const k of ["rounds", "steps", "repeats"] as const) positive(k, o[k]);
 const importTorch = (exe: string) =>
   spawnSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
 let probe = importTorch(o.python ?? "python3");
@@ -50,47 +64,34 @@ if (probe.status !== 0)
   fail(
     `'${o.python ?? "python3"}' cannot import torch (${(probe.error?.message ?? probe.stderr.trim().split("\n").at(-1)) || "no output"}); install PyTorch (Debian: apt-get install python3-torch python3-torchvision) or pass --python`,
   );
-o.python ??= "python3";
+const python: string = o.python ?? "python3";
 const torchVersion = probe.stdout.trim();
 
-const dir = mkdtempSync(join(tmpdir(), "bench-torch-"));
-const common = ["--model", o.model, "--batch", o.batch];
+interface Case {
+  model: string;
+  batch: number;
+  threads: number;
+}
+const reps = ["--steps", o.steps, "--repeats", o.repeats];
 const sides = {
   ours: {
     cmd: process.execPath,
-    args: (json: string) => [
+    args: (c: Case, json: string) => [
       "--import",
       "tsx",
       "scripts/bench.ts",
-      ...common,
-      "--threads",
-      o.threads,
-      "--steps",
-      o.steps,
-      "--repeats",
-      o.repeats,
-      "--json",
-      json,
+      ...["--model", c.model, "--batch", String(c.batch), "--threads", String(c.threads)],
+      ...reps,
+      ...["--json", json],
     ],
     ms: (doc: { results: { msPerStep: number }[] }) => doc.results[0]!.msPerStep,
   },
   torch: {
-    cmd: o.python,
-    args: (json: string) => [
+    cmd: python,
+    args: (c: Case, json: string) => [
       "scripts/gpu/torch_step.py",
-      ...common.slice(0, 2),
-      "--device",
-      "cpu",
-      "--cpu-batch",
-      o.batch,
-      "--cpu-threads",
-      o.threads,
-      "--cpu-steps",
-      o.steps,
-      "--cpu-repeats",
-      o.repeats,
-      "--json",
-      json,
+      ...["--model", c.model, "--batch", String(c.batch), "--device", "cpu", "--cpu-batch", String(c.batch)],
+      ...["--cpu-threads", String(c.threads), "--cpu-steps", o.steps, "--cpu-repeats", o.repeats, "--json", json],
     ],
     ms: (doc: { timings: { msPerStep: number }[] }) => doc.timings[0]!.msPerStep,
   },
@@ -103,32 +104,38 @@ interface Round {
   torchMs: number;
   speedup: number;
 }
-const rounds: Round[] = [];
+const cases: Case[] = models.flatMap((model) =>
+  batches.flatMap((batch) => threads.map((t) => ({ model, batch, threads: t }))),
+);
+const rounds = new Map<Case, Round[]>(cases.map((c) => [c, []]));
+const dir = mkdtempSync(join(tmpdir(), "bench-torch-"));
 const started = new Date().toISOString();
 const load0 = loadavg()[0]!;
 try {
   for (let r = 0; r < Number(o.rounds); r++) {
-    const order = r % 2 === 0 ? (["ours", "torch"] as const) : (["torch", "ours"] as const);
-    const ms: Record<string, number> = {};
-    for (const side of order) {
-      const json = join(dir, `${side}-${r}.json`);
-      const s = sides[side];
-      const p = spawnSync(s.cmd, s.args(json), { encoding: "utf8", maxBuffer: 1 << 26 });
-      if (p.status !== 0)
-        fail(`${side} run ${r + 1} failed (exit ${p.status}): ${p.stderr.trim().split("\n").slice(-3).join(" | ")}`);
-      ms[side] = s.ms(JSON.parse(readFileSync(json, "utf8")));
+    for (const [i, c] of cases.entries()) {
+      const order = (r + i) % 2 === 0 ? (["ours", "torch"] as const) : (["torch", "ours"] as const);
+      const ms: Record<string, number> = {};
+      for (const side of order) {
+        const json = join(dir, `${side}-${r}-${i}.json`);
+        const s = sides[side];
+        const p = spawnSync(s.cmd, s.args(c, json), { encoding: "utf8", maxBuffer: 1 << 26 });
+        if (p.status !== 0)
+          fail(`${side} run ${r + 1} failed (exit ${p.status}): ${p.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+        ms[side] = s.ms(JSON.parse(readFileSync(json, "utf8")));
+      }
+      const round = {
+        round: r + 1,
+        order: [...order],
+        oursMs: ms.ours!,
+        torchMs: ms.torch!,
+        speedup: ms.torch! / ms.ours!,
+      };
+      rounds.get(c)!.push(round);
+      process.stderr.write(
+        `round ${round.round}, ${c.model} batch ${c.batch} ${c.threads} thread(s) (${order.join(" then ")}): ours ${round.oursMs.toFixed(1)} ms/step, torch ${round.torchMs.toFixed(1)} ms/step, speedup ${round.speedup.toFixed(2)}x, load ${loadavg()[0]!.toFixed(2)}\n`,
+      );
     }
-    const round = {
-      round: r + 1,
-      order: [...order],
-      oursMs: ms.ours!,
-      torchMs: ms.torch!,
-      speedup: ms.torch! / ms.ours!,
-    };
-    rounds.push(round);
-    process.stderr.write(
-      `round ${round.round} (${order.join(" then ")}): ours ${round.oursMs.toFixed(1)} ms/step, torch ${round.torchMs.toFixed(1)} ms/step, speedup ${round.speedup.toFixed(2)}x\n`,
-    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -138,34 +145,43 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const batch = Number(o.batch);
-const summary = {
-  oursMsPerStep: median(rounds.map((r) => r.oursMs)),
-  torchMsPerStep: median(rounds.map((r) => r.torchMs)),
-  speedup: median(rounds.map((r) => r.speedup)),
-};
+const results = cases.map((c) => {
+  const rs = rounds.get(c)!;
+  return {
+    ...c,
+    oursMsPerStep: median(rs.map((r) => r.oursMs)),
+    torchMsPerStep: median(rs.map((r) => r.torchMs)),
+    speedup: median(rs.map((r) => r.speedup)),
+    rounds: rs,
+  };
+});
+/** ms at the fewest threads / ms at this count, per side, for the same model and batch. */
+const scaled = results.map((x) => {
+  const base = results.find((y) => y.model === x.model && y.batch === x.batch && y.threads === threads[0])!;
+  return {
+    ...x,
+    oursScaling: base.oursMsPerStep / x.oursMsPerStep,
+    torchScaling: base.torchMsPerStep / x.torchMsPerStep,
+  };
+});
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 const load1 = loadavg()[0]!;
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
 process.stdout.write(
   [
-    `${started} ${o.model}, batch ${batch}, ${o.threads} threads, CPU; torch ${torchVersion}; machine: ${machine}; load average ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
-    `ours ${summary.oursMsPerStep.toFixed(1)} ms/step (${((batch * 1000) / summary.oursMsPerStep).toFixed(0)} img/s), ` +
-      `PyTorch eager ${summary.torchMsPerStep.toFixed(1)} ms/step (${((batch * 1000) / summary.torchMsPerStep).toFixed(0)} img/s), ` +
-      `speedup (median of ${rounds.length} paired rounds) ${summary.speedup.toFixed(2)}x`,
+    `${started}, CPU; torch ${torchVersion}; machine: ${machine}; load average ${f2(load0)} -> ${f2(load1)}; median of ${o.rounds} paired rounds`,
+    "",
+    `| model | batch | threads | ours ms/step | PyTorch ms/step | speedup | ours scaling | PyTorch scaling |`,
+    `|---|---|---|---|---|---|---|---|`,
+    ...scaled.map(
+      (x) =>
+        `| ${x.model} | ${x.batch} | ${x.threads} | ${f1(x.oursMsPerStep)} | ${f1(x.torchMsPerStep)} | ${f2(x.speedup)}x | ${f2(x.oursScaling)}x | ${f2(x.torchScaling)}x |`,
+    ),
     "",
   ].join("\n"),
 );
 if (o.json) {
-  const doc = {
-    started,
-    model: o.model,
-    batch,
-    threads: Number(o.threads),
-    torch: torchVersion,
-    machine,
-    loadAverage: [load0, load1],
-    ...summary,
-    rounds,
-  };
+  const doc = { started, torch: torchVersion, machine, loadAverage: [load0, load1], results: scaled };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
 }
