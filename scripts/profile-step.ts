@@ -1,0 +1,128 @@
+/**
+ * Where the train step's time goes, and which of it a second thread speeds up: onnxruntime's own profiler
+ * over the method's step (scripts/bench.ts's step: teacher + student + MSE + SGD, noise inside) at each
+ * thread count, aggregated per op type: milliseconds per step, share of the step, and the speed-up from the
+ * fewest threads. The rows that barely speed up are where the extra cores idle.
+ *   npm run profile:step -- [--model resnet18|resnet18w8] [--batch 64] [--threads 1,2] [--steps 4] [--top 15]
+ *     [--json out.json]
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
+import { writeFileAtomic } from "../src/io/atomic-write.js";
+import { encodeModel } from "../src/onnx/proto.js";
+import { benchArtifacts, randomBatch } from "../src/training/benchmark.js";
+import { withInputNoise } from "../src/training/session/input-noise.js";
+import { resolveOptions, sessionOptions } from "../src/training/session/options.js";
+import { toOrt } from "../src/training/ort-tensor.js";
+
+const o = new Command("profile:step")
+  .option("--model <name>", "resnet18 (32x32x3) | resnet18w8 (28x28x1)", "resnet18")
+  .option("--batch <n>", "batch size", "64")
+  .option("--threads <list>", "intra-op thread counts", "1,2")
+  .option("--steps <n>", "profiled steps (after 2 warm-up steps)", "4")
+  .option("--top <n>", "op types listed", "15")
+  .option("--json <file>", "write the per-op table as JSON")
+  .parse(
+    process.argv.slice(2).filter((a) => a !== "--"),
+    { from: "user" },
+  )
+  .opts();
+
+const fail = (msg: string): never => {
+  process.stderr.write(`profile:step: ${msg}\n`);
+  process.exit(2);
+};
+if (!["resnet18", "resnet18w8"].includes(o.model)) fail(`--model: resnet18 or resnet18w8, got '${o.model}'`);
+const int = (flag: string, v: string) =>
+  Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : fail(`--${flag} expects positive integers, got '${v}'`);
+const threads = String(o.threads)
+  .split(",")
+  .map((t) => int("threads", t.trim()))
+  .sort((a, b) => a - b);
+const batch = int("batch", o.batch);
+const steps = int("steps", o.steps);
+const small = o.model === "resnet18w8";
+const sample = small ? [1, 28, 28] : [3, 32, 32];
+
+const artifacts = await benchArtifacts({ model: o.model, channels: sample[0]!, imageSize: sample[1]!, classes: 10 });
+const m = artifacts.manifest;
+const trainStep = withInputNoise(artifacts.trainStep, m.inputs.batch, { std: 0.01, seed: 0 });
+const bytes = encodeModel(trainStep);
+
+interface OpRow {
+  op: string;
+  nodes: number;
+  ms: Record<number, number>;
+}
+const perOp = new Map<string, OpRow>();
+const wall: Record<number, number> = {};
+const nodeSum: Record<number, number> = {};
+const dir = mkdtempSync(join(tmpdir(), "profile-step-"));
+const load0 = loadavg()[0]!;
+try {
+  for (const t of threads) {
+    const opts = sessionOptions(resolveOptions({ intraOpThreads: t }), "cpu");
+    const session = await InferenceSession.create(bytes, {
+      ...opts,
+      enableProfiling: true,
+      profileFilePrefix: join(dir, `t${t}`),
+    });
+    const feeds: Record<string, OrtTensor> = {};
+    for (const s of m.state) feeds[s.name] = toOrt(artifacts.initialState.get(s.name)!);
+    feeds[m.inputs.batch] = toOrt(randomBatch([batch, ...sample], 1));
+    feeds[m.inputs.lr] = new OrtTensor("float32", new Float32Array([0.001]), []);
+    for (let i = 0; i < 2; i++) await session.run(feeds);
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await session.run(feeds);
+    wall[t] = (performance.now() - t0) / steps;
+    session.endProfiling();
+    await session.release();
+    const file = join(dir, readdirSync(dir).find((f) => f.startsWith(`t${t}_`)) ?? fail(`no profile for ${t} threads`));
+    const events = JSON.parse(readFileSync(file, "utf8")) as {
+      cat: string;
+      name: string;
+      dur: number;
+      args?: { op_name?: string };
+    }[];
+    const kernels = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time"));
+    // the last `steps` runs: every run executes every node once
+    const perRun = kernels.length / (steps + 2);
+    const timed = kernels.slice(kernels.length - perRun * steps);
+    nodeSum[t] = timed.reduce((a, e) => a + e.dur, 0) / 1000 / steps;
+    for (const e of timed) {
+      const op = e.args?.op_name ?? "?";
+      const row = perOp.get(op) ?? { op, nodes: 0, ms: {} };
+      row.ms[t] = (row.ms[t] ?? 0) + e.dur / 1000 / steps;
+      if (t === threads[0]) row.nodes += 1 / steps;
+      perOp.set(op, row);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const [t1, tN] = [threads[0]!, threads.at(-1)!];
+const rows = [...perOp.values()].sort((a, b) => (b.ms[tN] ?? 0) - (a.ms[tN] ?? 0));
+const f1 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "-");
+const lines = [
+  `${new Date().toISOString()} ${o.model}, batch ${batch}, ${steps} profiled steps; ${cpus().length} x ${cpus()[0]?.model ?? "?"}; load average ${f2(load0)} -> ${f2(loadavg()[0]!)}`,
+  "",
+  `| op | nodes | ${threads.map((t) => `ms/step at ${t}`).join(" | ")} | share at ${tN} | speed-up ${t1} -> ${tN} |`,
+  `|---|---|${threads.map(() => "---|").join("")}---|---|`,
+  ...rows
+    .slice(0, int("top", o.top))
+    .map(
+      (r) =>
+        `| ${r.op} | ${Math.round(r.nodes)} | ${threads.map((t) => f1(r.ms[t])).join(" | ")} | ${f2((100 * (r.ms[tN] ?? 0)) / nodeSum[tN]!)}% | ${f2((r.ms[t1] ?? NaN) / (r.ms[tN] ?? NaN))}x |`,
+    ),
+  `| all nodes | ${Math.round(rows.reduce((a, r) => a + r.nodes, 0))} | ${threads.map((t) => f1(nodeSum[t])).join(" | ")} | 100% | ${f2(nodeSum[t1]! / nodeSum[tN]!)}x |`,
+  `| wall per run (profiling on) | | ${threads.map((t) => f1(wall[t])).join(" | ")} | | ${f2(wall[t1]! / wall[tN]!)}x |`,
+  "",
+];
+process.stdout.write(lines.join("\n"));
+if (o.json)
+  writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify({ threads, wall, nodeSum, rows }, null, 2)}\n`));
