@@ -90,17 +90,26 @@ const ablation: Record<string, SuiteMethod> = {
 /**
  * The sweep for one-cycle settings (the ablation's single 5-epoch MSE cycle outscored three cycles): k re-initialised
  * layers x peak rate, with the classifier/shortcut exclusion, noise 0.01 and MSE (the defaults), cosine over 5 epochs.
+ * First k in {3, 6} x rate in {1e-3, 1e-2}; then, the rate 1e-2 leading, k = 9 and 12 at that rate.
  */
-const sweep: Record<string, SuiteMethod> = {};
-for (const k of [3, 6]) {
-  for (const lr of ["0.001", "0.01"]) {
-    sweep[`sweep-1c-k${k}-lr${lr}`] = {
+const SWEEP_GRID: [number, string][] = [
+  [3, "0.001"],
+  [3, "0.01"],
+  [6, "0.001"],
+  [6, "0.01"],
+  [9, "0.01"],
+  [12, "0.01"],
+];
+const sweep: Record<string, SuiteMethod> = Object.fromEntries(
+  SWEEP_GRID.map(([k, lr]) => [
+    `sweep-1c-k${k}-lr${lr}`,
+    {
       label: `one 5-epoch cycle, k=${k}, lr ${lr}`,
       group: "sweep",
       config: { method: "stochastic", epochs: [5], layers: k, schedule: `cosine:${lr}:5` },
-    };
-  }
-}
+    },
+  ]),
+);
 
 export const SUITES: Record<string, Suite> = {
   "fmnist-5k": {
