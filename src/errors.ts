@@ -32,3 +32,30 @@ export function oneLine(text: string): string {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
+
+/**
+ * The work was stopped from outside (Ctrl-C, SIGTERM, an AbortSignal) between two steps, after a checkpoint was
+ * written where there is one. The CLI prints the message as one line and exits 128 + the signal's number
+ * (130 for SIGINT, 143 for SIGTERM).
+ */
+export class Interrupted extends Error {
+  override readonly name = "Interrupted";
+
+  constructor(
+    /** What stopped it: the signal's name ("SIGINT", "SIGTERM") or the abort reason's text. */
+    readonly reason: string,
+    message: string,
+    /** The checkpoint a rerun continues from, when one was written. */
+    readonly checkpoint?: string,
+  ) {
+    super(oneLine(message));
+  }
+}
+
+/** The reason of an aborted signal as text: a signal name given to abort(), or the reason's message. */
+export function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (typeof r === "string") return r;
+  if (r instanceof Error) return r.message;
+  return "aborted";
+}

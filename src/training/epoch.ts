@@ -3,9 +3,10 @@
  * provider can run), and one epoch of steps over a stream of batches.
  */
 import type { Batch } from "../data/index.js";
-import { UserError } from "../errors.js";
+import { abortReason, Interrupted, UserError } from "../errors.js";
 import type { ModelFile } from "../onnx/model-io.js";
 import { buildArtifacts, type LossKind } from "./artifacts/index.js";
+import type { Position, Snapshot, TrainingControl } from "./control.js";
 import { TrainingSession, type ExecutionProvider } from "./session/index.js";
 
 export interface OpenTrainingOptions {
@@ -47,37 +48,102 @@ export interface EpochOptions {
   onStep?: (step: number, loss: number, lr: number) => void;
   /** Where this epoch is, for messages ("cycle 2, epoch 3"). */
   where?: string;
+  /** This epoch counted over the whole run (0-based; every epoch has `steps` steps): checkpoint positions. Default 0. */
+  epoch?: number;
+  /** Stop signal, checkpoints, NaN policy. */
+  control?: TrainingControl;
+  /** Continue this epoch from a checkpoint's position: its first `step` batches are read and passed over. */
+  from?: Position;
+  /** What the method has gathered so far, for checkpoints. */
+  methodState?: () => unknown;
 }
 
 export interface EpochStats {
+  /** Mean loss of the steps trained (skipped batches not counted); NaN when every batch was skipped. */
   meanLoss: number;
   seconds: number;
   images: number;
+  /** Batches skipped for a non-finite loss, update or input (onNan "skip"); absent when none. */
+  skipped?: number;
 }
 
+/**
+ * One epoch of steps. Before each step the stop signal is checked (once aborted: a checkpoint, then Interrupted);
+ * after every `checkpointEvery` steps of the run a checkpoint is saved. A batch holding NaN or an infinity, a
+ * non-finite loss or an update that would make the state non-finite stops the run naming the step and where it is
+ * (onNan "stop"), or is skipped with the state unchanged and counted (onNan "skip").
+ */
 export async function trainEpoch(
   session: TrainingSession,
   batches: AsyncIterable<Batch>,
   o: EpochOptions,
 ): Promise<EpochStats> {
-  const started = performance.now();
-  let total = 0;
-  let step = 0;
-  let images = 0;
+  const control = o.control ?? {};
+  const at: Position = o.from
+    ? { ...o.from }
+    : { epoch: o.epoch ?? 0, step: 0, lossSum: 0, images: 0, skipped: 0, seconds: 0 };
+  const started = performance.now() - at.seconds * 1000;
+  const snapshot = (): Snapshot => ({
+    position: { ...at, seconds: (performance.now() - started) / 1000 },
+    method: o.methodState?.(),
+  });
+  const where = (step: number) => `step ${step} of ${o.where ?? `epoch ${at.epoch + 1}`}`;
+  let index = 0;
   for await (const b of batches) {
-    if (step >= o.steps) break;
-    const lr = o.lr(step);
-    const targets = o.labels ? { dtype: "int64" as const, dims: [b.dims[0]], data: b.y } : undefined;
-    const { loss } = await session.step({ dtype: "float32", dims: b.dims, data: b.x }, targets, lr);
-    if (!Number.isFinite(loss)) {
-      throw new UserError(
-        `the loss became ${loss} at step ${step + 1}${o.where ? ` of ${o.where}` : ""} (lr ${lr}); the weights are no longer usable: lower the learning rate or check the inputs for NaN/Inf`,
-      );
+    if (index >= o.steps) break;
+    // batches a checkpoint's run had already done: read (as it read them) and passed over
+    if (index++ < (o.from?.step ?? 0)) continue;
+    if (control.signal?.aborted) {
+      control.save?.(session, snapshot());
+      throw new Interrupted(abortReason(control.signal), `stopped before ${where(at.step + 1)}`);
     }
-    total += loss;
-    images += b.dims[0];
-    step++;
-    o.onStep?.(step, loss, lr);
+    const lr = o.lr(at.step);
+    const result = await trainStep(session, b, lr, o.labels === true);
+    at.step++;
+    if (typeof result === "string") {
+      if (control.onNan !== "skip") {
+        throw new UserError(
+          `${result} at ${where(at.step)} (lr ${lr}); stopped: lower the learning rate, check the inputs, or skip such batches (--on-nan skip)`,
+        );
+      }
+      at.skipped++;
+    } else {
+      at.lossSum += result.loss;
+      at.images += b.dims[0];
+      o.onStep?.(at.step, result.loss, lr);
+    }
+    const every = control.checkpointEvery;
+    if (every && (at.epoch * o.steps + at.step) % every === 0) control.save?.(session, snapshot());
   }
-  return { meanLoss: total / Math.max(1, step), seconds: (performance.now() - started) / 1000, images };
+  const trained = at.step - at.skipped;
+  return {
+    meanLoss: trained > 0 || at.skipped === 0 ? at.lossSum / Math.max(1, trained) : NaN,
+    seconds: (performance.now() - started) / 1000,
+    images: at.images,
+    ...(at.skipped > 0 ? { skipped: at.skipped } : {}),
+  };
+}
+
+/** One step on a batch: its loss, or what was not finite (the batch or the step's result; nothing applied). */
+async function trainStep(
+  session: TrainingSession,
+  b: Batch,
+  lr: number,
+  labels: boolean,
+): Promise<{ loss: number } | string> {
+  const bad = firstNonFinite(b.x);
+  if (bad >= 0) {
+    const id = b.ids[Math.floor(bad / (b.x.length / b.dims[0]))];
+    return `the batch holds ${b.x[bad]} (image of example id ${id})`;
+  }
+  const targets = labels ? { dtype: "int64" as const, dims: [b.dims[0]], data: b.y } : undefined;
+  const r = await session.step({ dtype: "float32", dims: b.dims, data: b.x }, targets, lr, { nonFinite: "skip" });
+  if (r.skipped) return r.skipped;
+  // a session made with checkLoss false applies every step: the loss is still refused, the state is what it is
+  return Number.isFinite(r.loss) ? { loss: r.loss } : `the loss is ${r.loss}`;
+}
+
+function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (x[i]! - x[i]! !== 0) return i;
+  return -1;
 }

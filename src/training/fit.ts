@@ -4,6 +4,7 @@
  */
 import { trainingBatches, type Examples, type Normalisation, type Seed } from "../data/index.js";
 import type { ModelFile } from "../onnx/model-io.js";
+import { startOf, type TrainingControl } from "./control.js";
 import { openTrainingSession, stepsPerEpoch, trainEpoch } from "./epoch.js";
 import type { ExecutionProvider, TrainingSession } from "./session/index.js";
 
@@ -28,6 +29,8 @@ export interface FitOptions {
   /** Called after every epoch with the session (e.g. to score a validation split); awaited. */
   afterEpoch?: (session: TrainingSession, epoch: number) => Promise<void>;
   onStep?: (e: { epoch: number; step: number; steps: number; loss: number; lr: number }) => void;
+  /** Stop signal, checkpoints, NaN policy, a checkpoint to continue from (control.ts). */
+  control?: TrainingControl;
 }
 
 /** Trains and returns the session holding the trained weights (release() it when done). */
@@ -43,8 +46,10 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
   const batchSize = o.batchSize ?? 64;
   const steps = stepsPerEpoch(o.data.count, batchSize, o.maxStepsPerEpoch);
   const peak = o.lr ?? 0.05;
+  const start = startOf(o.control);
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    o.control?.resume?.restore(session);
+    for (let epoch = start.epoch; epoch < epochs; epoch++) {
       const batches = trainingBatches(o.data, {
         batchSize,
         seed: o.seed ?? 0,
@@ -61,6 +66,9 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
         labels: true,
         onStep,
         where: `epoch ${epoch + 1}`,
+        epoch,
+        control: o.control,
+        from: epoch === start.epoch && o.control?.resume ? start : undefined,
       });
       o.onEpoch?.({ epoch, ...stats });
       await o.afterEpoch?.(session, epoch);

@@ -7,6 +7,7 @@ import type { Seed } from "../data/random.js";
 import { UserError } from "../errors.js";
 import { layerInventory } from "../onnx/layers.js";
 import { displayName, type ModelFile } from "../onnx/model-io.js";
+import { startOf, type TrainingControl } from "../training/control.js";
 import { openTrainingSession, stepsPerEpoch, trainEpoch, type EpochStats } from "../training/epoch.js";
 import type { ExecutionProvider, TrainingSession } from "../training/session/index.js";
 import type { UnlearnConfig } from "./config.js";
@@ -25,6 +26,8 @@ export interface NegGradOptions {
   maxStepsPerEpoch?: number;
   onEpoch?: (e: EpochStats & { epoch: number }) => void;
   onStep?: (e: { epoch: number; step: number; steps: number; loss: number; lr: number }) => void;
+  /** Stop signal, checkpoints, NaN policy, a checkpoint to continue from (src/training/control.ts). */
+  control?: TrainingControl;
 }
 
 export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSession; epochs: EpochStats[] }> {
@@ -40,11 +43,16 @@ export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSes
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
   });
-  const epochs: EpochStats[] = [];
+  const start = startOf(o.control);
+  const resumed = (o.control?.resume?.snapshot.method as { epochs?: EpochStats[] } | undefined)?.epochs;
+  const epochs: EpochStats[] = structuredClone(resumed ?? []);
+  if (o.control?.resume && epochs.length !== start.epoch)
+    throw new UserError(`the checkpoint holds ${epochs.length} finished epochs, expected ${start.epoch}`);
   const total = config.epochs.reduce((a, b) => a + b, 0);
   const steps = stepsPerEpoch(o.forget.count, config.batchSize, o.maxStepsPerEpoch);
   try {
-    for (let epoch = 0; epoch < total; epoch++) {
+    o.control?.resume?.restore(session);
+    for (let epoch = start.epoch; epoch < total; epoch++) {
       const batches = trainingBatches(o.forget, {
         batchSize: config.batchSize,
         seed: o.seed ?? 0,
@@ -59,6 +67,10 @@ export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSes
         labels: true,
         lr: (step) => -learningRate(config.schedule, at(step)),
         onStep: (step, loss, lr) => o.onStep?.({ epoch, step, steps, loss, lr: -lr }),
+        epoch,
+        control: o.control,
+        from: epoch === start.epoch && o.control?.resume ? start : undefined,
+        methodState: () => ({ epochs }),
       });
       epochs.push(stats);
       o.onEpoch?.({ epoch, ...stats });

@@ -17,6 +17,7 @@ import { UserError } from "../errors.js";
 import { layerInventory, type Inventory, type Layer } from "../onnx/layers.js";
 import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { zeros } from "../onnx/tensor.js";
+import { startOf, type Position, type TrainingControl } from "../training/control.js";
 import { openTrainingSession, stepsPerEpoch, trainEpoch, type EpochStats } from "../training/epoch.js";
 import type { ExecutionProvider, TrainingSession } from "../training/session/index.js";
 import { resolveUnlearnConfig, type UnlearnConfig, type UnlearnConfigInput } from "./config.js";
@@ -39,13 +40,23 @@ export interface UnlearnOptions {
   /** Stop each epoch after this many steps (quick runs and tests). Default: the whole retain set. */
   maxStepsPerEpoch?: number;
   onProgress?: (e: ProgressEvent) => void;
+  /** Stop signal, checkpoints, NaN policy, a checkpoint to continue from (src/training/control.ts). */
+  control?: TrainingControl;
 }
 
 export type ProgressEvent =
   | { kind: "start"; retain: number; poolSize: number; stepsPerEpoch: number }
   | { kind: "reinit"; cycle: number; draws: string[]; layers: string[] }
   | { kind: "step"; cycle: number; epoch: number; step: number; stepsInEpoch: number; loss: number; lr: number }
-  | { kind: "epoch"; cycle: number; epoch: number; meanLoss: number; seconds: number; images: number };
+  | {
+      kind: "epoch";
+      cycle: number;
+      epoch: number;
+      meanLoss: number;
+      seconds: number;
+      images: number;
+      skipped?: number;
+    };
 
 export interface CycleReport {
   cycle: number;
@@ -77,6 +88,8 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
       `${displayName(o.model)}: no layer may be re-initialised (the pool after excluding ${config.exclude.join(", ") || "nothing"} is empty)`,
     );
   }
+  const start = startOf(o.control);
+  const cycles = resumedCycles(o.control, config, start);
   const session = await openTrainingSession(o.model, {
     loss: config.loss,
     teacher: config.loss === "mse",
@@ -85,8 +98,6 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
   });
-  const cycles: CycleReport[] = [];
-  let globalEpoch = 0;
   o.onProgress?.({
     kind: "start",
     retain: o.retain.count,
@@ -94,20 +105,44 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     stepsPerEpoch: stepsPerEpoch(o.retain.count, config.batchSize, o.maxStepsPerEpoch),
   });
   try {
+    o.control?.resume?.restore(session);
+    let globalEpoch = 0;
     for (let c = 0; c < config.epochs.length; c++) {
-      const report = forget(session, pool, c, config, seed);
-      if (config.reinit !== "none") o.onProgress?.({ kind: "reinit", cycle: c, ...report });
-      const cycle: CycleReport = { cycle: c, ...report, epochs: [] };
-      for (let e = 0; e < config.epochs[c]!; e++, globalEpoch++) {
-        cycle.epochs.push(await remember(session, o, config, { cycle: c, epochInCycle: e, globalEpoch, seed }));
+      let cycle = cycles[c];
+      if (!cycle) {
+        const report = forget(session, pool, c, config, seed);
+        if (config.reinit !== "none") o.onProgress?.({ kind: "reinit", cycle: c, ...report });
+        cycle = { cycle: c, ...report, epochs: [] };
+        cycles.push(cycle);
       }
-      cycles.push(cycle);
+      for (let e = 0; e < config.epochs[c]!; e++, globalEpoch++) {
+        if (globalEpoch < start.epoch) continue; // done before the checkpoint
+        const at = { cycle: c, epochInCycle: e, globalEpoch, seed };
+        const from = globalEpoch === start.epoch && o.control?.resume ? start : undefined;
+        cycle.epochs.push(await remember(session, o, config, at, from, () => ({ cycles })));
+      }
     }
   } catch (e) {
     await session.release();
     throw e;
   }
   return { session, config, cycles };
+}
+
+/**
+ * The cycles a checkpoint's run had begun (their draws, and the epochs finished), up to the one in progress at
+ * its position: those are not re-initialised again. None without a checkpoint.
+ */
+function resumedCycles(control: TrainingControl | undefined, config: UnlearnConfig, at: Position): CycleReport[] {
+  if (!control?.resume) return [];
+  const cycles = (control.resume.snapshot.method as { cycles?: CycleReport[] } | undefined)?.cycles;
+  let first = 0;
+  const current = config.epochs.findIndex((n) => at.epoch < (first += n));
+  if (!Array.isArray(cycles) || current < 0 || cycles.length !== current + 1)
+    throw new UserError(
+      `the checkpoint's cycles (${Array.isArray(cycles) ? cycles.length : "none"}) do not fit epoch ${at.epoch + 1} of cycles [${config.epochs}]`,
+    );
+  return structuredClone(cycles);
 }
 
 function isResolved(c: UnlearnOptions["config"]): c is UnlearnConfig {
@@ -152,6 +187,8 @@ async function remember(
   o: UnlearnOptions,
   config: UnlearnConfig,
   at: { cycle: number; epochInCycle: number; globalEpoch: number; seed: Seed },
+  from: Position | undefined,
+  methodState: () => unknown,
 ): Promise<EpochStats> {
   const steps = stepsPerEpoch(o.retain.count, config.batchSize, o.maxStepsPerEpoch);
   const batches = trainingBatches(o.retain, {
@@ -171,6 +208,10 @@ async function remember(
       learningRate(schedule, { globalEpoch: at.globalEpoch, epochInCycle: at.epochInCycle, progress: step / steps }),
     onStep: (step, loss, lr) =>
       o.onProgress?.({ kind: "step", cycle: at.cycle, epoch: at.globalEpoch, step, stepsInEpoch: steps, loss, lr }),
+    epoch: at.globalEpoch,
+    control: o.control,
+    from,
+    methodState,
   });
   o.onProgress?.({ kind: "epoch", cycle: at.cycle, epoch: at.globalEpoch, ...epoch });
   return epoch;

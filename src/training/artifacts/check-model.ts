@@ -10,6 +10,7 @@ import { WEIGHTED } from "../../onnx/layer-roles.js";
 import { layerInventory } from "../../onnx/layers.js";
 import { displayName, type ModelFile } from "../../onnx/model-io.js";
 import { opsetVersion } from "../../onnx/proto.js";
+import { asFloat32, readTensor } from "../../onnx/tensor.js";
 import { untieModel } from "../../onnx/tied-initializers.js";
 import { findParameters } from "./parameters.js";
 
@@ -45,4 +46,27 @@ export function checkTrainable(model: ModelFile, opts: { output?: string } = {})
   const output = opts.output ?? graph.output[0]?.name;
   if (output && params.length)
     checkDifferentiable(graph, { loss: output, wrt: params, opset: opsetVersion(proto) ?? 0 });
+}
+
+/**
+ * Refuses a model whose parameters or BatchNormalization statistics hold NaN or an infinity, naming the first
+ * such tensor and element (training would carry them into every weight; the session refuses them too, later).
+ */
+export function checkFiniteWeights(model: ModelFile): void {
+  const graph = model.proto.graph!;
+  const stats = graph.node.filter((n) => n.opType === "BatchNormalization").flatMap((n) => n.input.slice(3, 5));
+  const names = new Set([...findParameters(graph), ...stats]);
+  for (const t of graph.initializer) {
+    if (!names.has(t.name)) continue;
+    const tensor = readTensor(t, { baseDir: model.dir, file: model.file });
+    if (!tensor.dtype.startsWith("float")) continue;
+    const v = asFloat32(tensor);
+    for (let i = 0; i < v.length; i++) {
+      if (v[i]! - v[i]! !== 0)
+        throw new UserError(
+          `'${t.name}' holds ${v[i]} (element ${i} of ${v.length}): the weights must be finite numbers`,
+          displayName(model),
+        );
+    }
+  }
 }

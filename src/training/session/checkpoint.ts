@@ -15,13 +15,20 @@ const PARAMS_KIND = "onnx-unlearn/parameters";
 /** PyTorch's BatchNorm counter: in state_dicts, not in ONNX models; ignored on load. */
 const IGNORED = /(^|\.)num_batches_tracked$/;
 
+/** Writes a state file; `extra` metadata (e.g. where a run is) goes beside the file's own format, step and source. */
 export function writeStateFile(
   path: string,
   state: Map<string, Tensor>,
   stepCount: number,
   source: string | undefined,
+  extra: Record<string, string> = {},
 ): void {
-  writeSafetensors(path, state, { format: STATE_KIND, step: String(stepCount), ...(source ? { source } : {}) });
+  writeSafetensors(path, state, {
+    ...extra,
+    format: STATE_KIND,
+    step: String(stepCount),
+    ...(source ? { source } : {}),
+  });
 }
 
 export function writeParameterFile(path: string, params: Map<string, Tensor>, source: string | undefined): void {
@@ -32,12 +39,9 @@ export function writeParameterFile(path: string, params: Map<string, Tensor>, so
 export function readStateFile(
   path: string,
   specs: readonly StateSpec[],
-): { state: Map<string, Tensor>; stepCount: number } {
+): { state: Map<string, Tensor>; stepCount: number; metadata: Record<string, string> } {
   const { tensors, metadata } = readSafetensors(path);
-  if (metadata.format !== STATE_KIND) {
-    const hint = metadata.format === PARAMS_KIND ? " (it is a parameter file: use loadParameters)" : "";
-    throw new UserError(`is not an onnx-unlearn training state file${hint}`, path);
-  }
+  checkStateKind(path, metadata);
   checkAgainst(
     path,
     tensors,
@@ -45,7 +49,21 @@ export function readStateFile(
     metadata.source,
   );
   const stepCount = Number(metadata.step ?? "0");
-  return { state: tensors, stepCount: Number.isInteger(stepCount) && stepCount >= 0 ? stepCount : 0 };
+  return { state: tensors, stepCount: Number.isInteger(stepCount) && stepCount >= 0 ? stepCount : 0, metadata };
+}
+
+/** The metadata of a state file (refused when it is not one), without checking its tensors against a model. */
+export function readStateMetadata(path: string): Record<string, string> {
+  const { metadata } = readSafetensors(path);
+  checkStateKind(path, metadata);
+  return metadata;
+}
+
+function checkStateKind(path: string, metadata: Record<string, string>): void {
+  if (metadata.format !== STATE_KIND) {
+    const hint = metadata.format === PARAMS_KIND ? " (it is a parameter file: use loadParameters)" : "";
+    throw new UserError(`is not an onnx-unlearn training state file${hint}`, path);
+  }
 }
 
 /** Reads a parameter file (ours, or any safetensors state_dict with the model's names). */

@@ -22,10 +22,13 @@ export class StateStore {
   private spare: Side;
   private readonly byName: Map<string, StateSpec>;
 
-  constructor(specs: readonly StateSpec[], initial: Map<string, Tensor>) {
+  /** `what` names where the initial state came from (the model file) in errors. */
+  constructor(specs: readonly StateSpec[], initial: Map<string, Tensor>, what = "initial state") {
     this.byName = new Map(specs.map((s) => [s.name, s]));
     const problems = specs.flatMap((s) => checkTensor(s, initial.get(s.name)));
     if (problems.length) throw new UserError(`initial state does not match the manifest: ${problems.join("; ")}`);
+    const bad = specs.flatMap((s) => nonFinite(s, initial.get(s.name)!.data, "holds"));
+    if (bad.length) throw new UserError(`${listed(bad)}: the weights must be finite numbers`, what);
     const side = (make: (s: StateSpec) => Tensor): Side => {
       const tensors = specs.map((s) => [s, toOrt(make(s))] as const);
       return {
@@ -45,6 +48,15 @@ export class StateStore {
   /** Pre-allocated tensors for the train step to write the new state into, by train-step output name. */
   fetches(): Readonly<Record<string, OrtTensor>> {
     return this.spare.byOutput;
+  }
+
+  /** The first fetched (not yet committed) state tensor holding NaN or an infinity ("'w' -Infinity (element 3 of 9)"). */
+  nonFiniteFetched(): string | undefined {
+    for (const s of this.byName.values()) {
+      const bad = nonFinite(s, this.spare.byName[s.name]!.data as Tensor["data"], "");
+      if (bad.length) return bad[0];
+    }
+    return undefined;
   }
 
   /** Makes the fetched tensors the current state. */
@@ -69,6 +81,8 @@ export class StateStore {
       else problems.push(...checkTensor(s, t));
     }
     if (problems.length) throw new UserError(problems.join("; "), what);
+    const bad = [...values].flatMap(([name, t]) => nonFinite(this.byName.get(name)!, t.data, "holds"));
+    if (bad.length) throw new UserError(`${listed(bad)}: state values must be finite numbers`, what);
     for (const [name, t] of values) (this.current.byName[name]!.data as Tensor["data"]).set(t.data as never);
   }
 }
@@ -82,6 +96,19 @@ function checkTensor(s: StateSpec, t: Tensor | undefined): string[] {
     p.push(`'${s.name}' holds ${t.data.length} values, expected ${numel(s.dims)}`);
   return p;
 }
+
+/** "'conv1.weight' <verb> NaN (element 3 of 216)" when a float tensor holds a NaN or an infinity; else nothing. */
+function nonFinite(s: StateSpec, data: Tensor["data"], verb: string): string[] {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return [];
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v !== 0)
+      return [`'${s.initializer ?? s.name}'${verb ? ` ${verb}` : ""} ${v} (element ${i} of ${data.length})`];
+  }
+  return [];
+}
+
+const listed = (xs: string[]) => xs.slice(0, 3).join("; ") + (xs.length > 3 ? `; and ${xs.length - 3} more` : "");
 
 function copyOf(t: Tensor): Tensor {
   const c = zeros(t.dtype, t.dims);

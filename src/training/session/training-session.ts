@@ -29,11 +29,19 @@ import { StateStore } from "./state-store.js";
 export interface StepOptions {
   /** Also return the student's logits of this step. Default false (they are then not copied out). */
   logits?: boolean;
+  /**
+   * What a NaN or infinite loss, or an update that makes a state tensor NaN or infinite, does (checked unless
+   * the session was made with checkLoss false): "throw" (default) a UserError, or "skip": return the reason in
+   * `skipped`. Either way the state stays as it was before the step.
+   */
+  nonFinite?: "throw" | "skip";
 }
 
 export interface StepResult {
   loss: number;
   logits?: Tensor;
+  /** Set when the step was not applied (nonFinite "skip"): what was not finite. */
+  skipped?: string;
 }
 
 export class TrainingSession {
@@ -64,7 +72,7 @@ export class TrainingSession {
     const m = artifacts.manifest;
     if (o.inputNoise)
       artifacts = { ...artifacts, trainStep: withInputNoise(artifacts.trainStep, m.inputs.batch, o.inputNoise) };
-    const state = new StateStore(m.state, artifacts.initialState);
+    const state = new StateStore(m.state, artifacts.initialState, m.source.file);
     const graph = artifacts.trainStep.graph!;
     if (m.inputs.classWeights) {
       checkInputs(
@@ -110,7 +118,9 @@ export class TrainingSession {
   /**
    * One optimisation step on `batch` (float32, the model's input shape) with `targets` (as the train step
    * declares them: teacher logits for MSE, int64 labels for cross-entropy; none when the teacher runs inside
-   * the step) at learning rate `lr`. A NaN or infinite loss throws and leaves the state as it was.
+   * the step) at learning rate `lr`. A NaN or infinite loss, or an update that makes a weight, momentum or
+   * BatchNorm statistic NaN or infinite, throws (or with nonFinite "skip" is reported) and leaves the state as
+   * it was.
    */
   async step(batch: Tensor, targets: Tensor | undefined, lr: number, opts: StepOptions = {}): Promise<StepResult> {
     const m = this.manifest;
@@ -129,10 +139,15 @@ export class TrainingSession {
       }
       const out = await this.train.run(feeds, fetches);
       const loss = (this.loss.data as Float32Array)[0]!;
-      if (this.options.checkLoss && !Number.isFinite(loss)) {
-        throw new UserError(
-          `the loss is ${loss} at step ${this.completed + 1}; stopped, the state is as it was before this step (lower the learning rate?)`,
-        );
+      if (this.options.checkLoss) {
+        const bad = Number.isFinite(loss) ? this.state.nonFiniteFetched() : undefined;
+        const problem = Number.isFinite(loss) ? bad && `the update makes ${bad}` : `the loss is ${loss}`;
+        if (problem && opts.nonFinite === "skip") return { loss, skipped: problem };
+        if (problem) {
+          throw new UserError(
+            `${problem} at step ${this.completed + 1}; stopped, the state is as it was before this step (lower the learning rate?)`,
+          );
+        }
       }
       this.state.commit();
       this.completed++;
@@ -242,15 +257,22 @@ export class TrainingSession {
     if (stepCount !== undefined) this.completed = stepCount;
   }
 
-  /** Writes every state tensor (model and optimizer) and the step count as safetensors. */
-  saveState(path: string): void {
-    writeStateFile(path, this.getState(), this.completed, this.manifest.source.file);
+  /**
+   * Writes every state tensor (model and optimizer) and the step count as safetensors, atomically, with
+   * `metadata` (string values; format, step and source are the file's own) in its header.
+   */
+  saveState(path: string, metadata: Record<string, string> = {}): void {
+    writeStateFile(path, this.getState(), this.completed, this.manifest.source.file, metadata);
   }
 
-  /** Restores a file written by saveState; a file from another model is refused with every mismatch named. */
-  loadState(path: string): void {
-    const { state, stepCount } = readStateFile(path, this.manifest.state);
+  /**
+   * Restores a file written by saveState and returns its metadata; a file from another model is refused with
+   * every mismatch named, one holding NaN or an infinity naming the tensor.
+   */
+  loadState(path: string): Record<string, string> {
+    const { state, stepCount, metadata } = readStateFile(path, this.manifest.state);
     this.setState(state, stepCount, path);
+    return metadata;
   }
 
   /** Writes the model tensors under the source model's names (a PyTorch-style state_dict) as safetensors. */
