@@ -4,6 +4,7 @@ export { runEnvironment, type RunEnvironment } from "./environment.js";
 export { isManifest, requestOf, RUN_FORMAT, type EpochRecord, type RunManifest } from "./manifest.js";
 export {
   beginRun,
+  CHECKPOINT_FILE,
   finishRun,
   listRuns,
   MANIFEST_FILE,

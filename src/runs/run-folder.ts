@@ -4,6 +4,7 @@
  *   <run>/model.onnx      the model (same graph, names and opset as its input; new initializers)
  *   <run>/manifest.json   written last: its presence makes the run complete
  *   <run>/eval/           cached evaluations (`eval`)
+ *   <run>/checkpoint.safetensors   while the run is being made (--checkpoint-every, Ctrl-C): where it continues from
  *
  * A group of runs (`--runs N`) is a folder of run-000, run-001, ... subfolders. A folder without a valid
  * manifest is incomplete: it is cleared and redone on the next attempt; a complete one is skipped.
@@ -17,8 +18,10 @@ import { isManifest, requestOf, type RunManifest } from "./manifest.js";
 
 export const MODEL_FILE = "model.onnx";
 export const MANIFEST_FILE = "manifest.json";
+/** An unfinished run's checkpoint (state tensors, where the run is); removed when the run finishes. */
+export const CHECKPOINT_FILE = "checkpoint.safetensors";
 /** What a run folder may hold; anything else means the folder is not ours to clear. */
-const OWN_ENTRIES = new Set([MODEL_FILE, MANIFEST_FILE, "eval", "checkpoint", "events.jsonl", "claim"]);
+const OWN_ENTRIES = new Set([MODEL_FILE, MANIFEST_FILE, "eval", CHECKPOINT_FILE, "events.jsonl", "claim"]);
 
 export type RunState = "absent" | "incomplete" | "complete";
 
@@ -60,8 +63,11 @@ export function requireRun(dir: string): RunManifest {
   return m;
 }
 
-/** Prepares `dir` for a new attempt: creates it, or clears what an interrupted attempt left. */
-export function beginRun(dir: string): void {
+/**
+ * Prepares `dir` for a new attempt: creates it, or clears what an interrupted attempt left (its checkpoint too,
+ * unless `keepCheckpoint`: the attempt continues from it).
+ */
+export function beginRun(dir: string, o: { keepCheckpoint?: boolean } = {}): void {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new UserError("expected a run folder, found a file", dir);
     const foreign = readdirSync(dir).filter((e) => !OWN_ENTRIES.has(e) && !/^\..*\.tmp$/.test(e));
@@ -71,8 +77,8 @@ export function beginRun(dir: string): void {
         dir,
       );
     }
-    for (const e of readdirSync(dir))
-      if (e !== "checkpoint" && e !== "claim") rmSync(join(dir, e), { recursive: true, force: true });
+    const keep = new Set(["claim", ...(o.keepCheckpoint ? [CHECKPOINT_FILE] : [])]);
+    for (const e of readdirSync(dir)) if (!keep.has(e)) rmSync(join(dir, e), { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
 }
@@ -81,15 +87,18 @@ export function beginRun(dir: string): void {
 export function finishRun(dir: string, manifest: RunManifest): void {
   if (!existsSync(join(dir, manifest.output.model)))
     throw new Error(`finishRun: ${dir} has no ${manifest.output.model}`);
-  rmSync(join(dir, "checkpoint"), { recursive: true, force: true });
   writeFileAtomic(join(dir, MANIFEST_FILE), new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n"));
+  rmSync(join(dir, CHECKPOINT_FILE), { force: true });
 }
 
 /**
  * Whether a complete run answers the same request; if not, the one-line reason (which field differs), so a
  * run folder made from another model, data, forget set, seed or configuration is never taken for this one.
  */
-export function requestMismatch(done: RunManifest, wanted: Parameters<typeof requestOf>[0]): string | undefined {
+export function requestMismatch(
+  done: Parameters<typeof requestOf>[0],
+  wanted: Parameters<typeof requestOf>[0],
+): string | undefined {
   const a = requestOf(done);
   const b = requestOf(wanted);
   for (const key of Object.keys(a) as (keyof typeof a)[]) {

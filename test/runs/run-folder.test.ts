@@ -72,10 +72,10 @@ describe("runs/run-folder", () => {
     expect(() => finishRun(dir, manifest())).to.throw(/has no model\.onnx/);
     expect(runState(dir)).to.equal("incomplete");
     writeFileSync(join(dir, "model.onnx"), "model");
-    mkdirSync(join(dir, "checkpoint"));
+    writeFileSync(join(dir, "checkpoint.safetensors"), "state");
     finishRun(dir, manifest());
     expect(runState(dir)).to.equal("complete");
-    expect(existsSync(join(dir, "checkpoint"))).to.equal(false);
+    expect(existsSync(join(dir, "checkpoint.safetensors"))).to.equal(false);
     expect(readManifest(dir)).to.deep.equal(manifest());
     expect(requireRun(dir).method).to.equal("stochastic");
     expect(readdirSync(dir).sort()).to.deep.equal(["manifest.json", "model.onnx"]);
@@ -103,7 +103,10 @@ describe("runs/run-folder", () => {
     mkdirSync(join(dir, "eval"), { recursive: true });
     writeFileSync(join(dir, "model.onnx"), "partial");
     writeFileSync(join(dir, ".model.onnx.123.tmp"), "temp");
-    beginRun(dir);
+    writeFileSync(join(dir, "checkpoint.safetensors"), "state");
+    beginRun(dir, { keepCheckpoint: true }); // the attempt continues from the checkpoint
+    expect(readdirSync(dir)).to.deep.equal(["checkpoint.safetensors"]);
+    beginRun(dir); // it starts over
     expect(readdirSync(dir)).to.deep.equal([]);
 
     const foreign = join(tmp.dir, "home");
