@@ -6,6 +6,7 @@
  */
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
+import { shortJson } from "../short-json.js";
 import { scoreConfs, type ChallengeScore, type ConfsInput } from "./challenge-score/index.js";
 import type { ForgetScoreOptions } from "./challenge-score/index.js";
 import type { EvalRecord } from "./eval-cache.js";
@@ -90,7 +91,7 @@ export function checkScorePair(unlearned: Run[], retrained: Run[]): void {
       );
     if (on !== "retain")
       throw new UserError(
-        `config.trainedOn is ${JSON.stringify(on)}, expected "retain": ${on === "train" ? "an original, trained on all of train, " : ""}` +
+        `config.trainedOn is ${shortJson(on)}, expected "retain": ${on === "train" ? "an original, trained on all of train, " : ""}` +
           `not a retrained reference (from 'train --exclude-forget <spec>')`,
         run.dir,
       );

@@ -17,7 +17,8 @@ export function learningRate(s: Schedule, at: { globalEpoch: number; epochInCycl
       return s.lr;
     case "cosine": {
       const t = at.epochInCycle + at.progress;
-      return (s.lr * (1 + Math.cos((Math.PI * t) / s.tMax))) / 2;
+      // lr0 * ((1 + cos) / 2): the same number as (lr0 * (1 + cos)) / 2, without overflowing for lr0 near the largest double
+      return s.lr * ((1 + Math.cos((Math.PI * t) / s.tMax)) / 2);
     }
     case "per-epoch":
       return s.rates[Math.min(at.globalEpoch, s.rates.length - 1)]!;
@@ -33,8 +34,12 @@ export function parseSchedule(text: string): Schedule {
       throw new UserError(`expected ${what} (a number >= 0)`, `--schedule ${text}`);
     return x;
   };
+  const positive = (x: number) => {
+    if (x === 0) throw new UserError("expected T_max in epochs (a number > 0)", `--schedule ${text}`);
+    return x;
+  };
   if (kind === "cosine")
-    return { kind, lr: num(a, "the initial rate"), tMax: b === undefined ? 2 : num(b, "T_max in epochs") };
+    return { kind, lr: num(a, "the initial rate"), tMax: b === undefined ? 2 : positive(num(b, "T_max in epochs")) };
   if (kind === "constant") return { kind, lr: num(a, "the rate") };
   if (kind === "per-epoch") return { kind, rates: (a ?? "").split(",").map((r) => num(r, "a rate per epoch")) };
   throw new UserError("expected cosine:<lr>[:<tMax>], per-epoch:<lr>,<lr>,... or constant:<lr>", `--schedule ${text}`);

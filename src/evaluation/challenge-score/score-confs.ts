@@ -4,6 +4,7 @@
  * only has to build the same object from the runs' forget-set confidences and accuracies.
  */
 import { UserError } from "../../errors.js";
+import { shortJson } from "../../short-json.js";
 import { readInputFile } from "../../io/read-input.js";
 import { finalScore, forgetScore, mean, type ForgetScore, type ForgetScoreOptions } from "./forget-score.js";
 
@@ -91,6 +92,6 @@ function checkAccuracies(v: unknown, key: string, N: number): number[] {
   if (!Array.isArray(v)) throw new UserError(`${key} must be an array of ${N} per-model accuracies (percent)`);
   if (v.length !== N) throw new UserError(`${key} has ${v.length} values, expected one per model (${N})`);
   const bad = v.findIndex((a) => typeof a !== "number" || !Number.isFinite(a) || a < 0 || a > 100);
-  if (bad >= 0) throw new UserError(`${key}[${bad}] is ${JSON.stringify(v[bad])}, expected a percentage in [0, 100]`);
+  if (bad >= 0) throw new UserError(`${key}[${bad}] is ${shortJson(v[bad])}, expected a percentage in [0, 100]`);
   return v as number[];
 }

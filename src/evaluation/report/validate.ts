@@ -1,5 +1,6 @@
 /** Checks data read from a file against ReportInput, listing every problem at once with its key path. */
 import { UserError } from "../../errors.js";
+import { shortJson } from "../../short-json.js";
 import { FACT_LABELS, MODEL_ROLES, SPLITS, type ReportInput, type ReportModel } from "./types.js";
 
 type Obj = Record<string, unknown>;
@@ -42,7 +43,7 @@ function checkModel(m: unknown, key: string, bad: (key: string, expected: string
         if (!Array.isArray(a)) bad(`${key}.logits.${set}`, "an array of numbers");
         else {
           const i = a.findIndex((x) => !isNum(x));
-          if (i >= 0) bad(`${key}.logits.${set}[${i}]`, `a finite number, got ${JSON.stringify(a[i])}`);
+          if (i >= 0) bad(`${key}.logits.${set}[${i}]`, `a finite number, got ${shortJson(a[i])}`);
         }
       }
   }
@@ -72,6 +73,6 @@ function checkScore(s: unknown, bad: (key: string, expected: string) => void): v
     if (Number.isInteger(s.s) && s.epsilons.length !== s.s)
       bad("score.epsilons", `${String(s.s)} values (score.s), got ${s.epsilons.length}`);
     const i = s.epsilons.findIndex((e) => !isNum(e) || e < 0 || e > 50);
-    if (i >= 0) bad(`score.epsilons[${i}]`, `a number in [0, 50], got ${JSON.stringify(s.epsilons[i])}`);
+    if (i >= 0) bad(`score.epsilons[${i}]`, `a number in [0, 50], got ${shortJson(s.epsilons[i])}`);
   }
 }
