@@ -9,13 +9,13 @@ import {
 } from "../../src/unlearning/config.js";
 
 describe("unlearning/config", () => {
-  it("defaults to Algo 1's cycles with the benchmark's tuned k and rate, and the challenge's SGD settings", () => {
+  it("defaults to the benchmark's best setting (one 5-epoch cycle, k = 6, rate 0.01) and the challenge's SGD settings", () => {
     const c = resolveUnlearnConfig({});
     expect(c).to.deep.equal({
       method: "stochastic",
-      epochs: [1, 2, 2],
-      layers: [3, 3, 3],
-      schedule: { kind: "cosine", lr: 0.01, tMax: 2 },
+      epochs: [5],
+      layers: [6],
+      schedule: { kind: "cosine", lr: 0.01, tMax: 5 },
       batchSize: 64,
       momentum: 0.9,
       weightDecay: 5e-4,
@@ -27,8 +27,24 @@ describe("unlearning/config", () => {
     } satisfies UnlearnConfig);
     expect(resolveUnlearnConfig({ preset: "algo1" })).to.deep.equal({
       ...c,
+      epochs: [1, 2, 2],
       layers: [6, 6, 6],
       schedule: { kind: "cosine", lr: 0.001, tMax: 2 },
+    });
+  });
+
+  it("without a schedule, the cosine anneals over the longest cycle (stochastic) or the whole run (finetune)", () => {
+    expect(resolveUnlearnConfig({ epochs: "1,2,2" }).schedule).to.deep.equal({ kind: "cosine", lr: 0.01, tMax: 2 });
+    expect(resolveUnlearnConfig({ epochs: [3] }).schedule).to.deep.equal({ kind: "cosine", lr: 0.01, tMax: 3 });
+    expect(resolveUnlearnConfig({ method: "finetune", epochs: "2,3" }).schedule).to.deep.equal({
+      kind: "cosine",
+      lr: 0.001,
+      tMax: 5,
+    });
+    expect(resolveUnlearnConfig({ epochs: [3], schedule: "cosine:0.02:4" }).schedule).to.deep.equal({
+      kind: "cosine",
+      lr: 0.02,
+      tMax: 4,
     });
   });
 
@@ -139,7 +155,7 @@ describe("unlearning/config", () => {
       [{ epochs: [] }, /epochs: expected at least one cycle/],
       [{ epochs: "0,0" }, /epochs: every cycle has 0 epochs/],
       [{ epochs: [1.5] }, /epochs: expected whole numbers/],
-      [{ layers: "1,2" }, /layers: 2 values for 3 cycles; give one or one per cycle/],
+      [{ layers: "1,2" }, /layers: 2 values for 1 cycle; give one or one per cycle/],
       [{ layers: -1 }, /layers: expected whole numbers >= 0/],
       [{ layers: 0 }, /layers: 0 draws in every cycle with reinit random; use reinit none/],
       [{ schedule: "warp:1" }, /--schedule warp:1/],

@@ -30,7 +30,7 @@ async function run(extra: Partial<UnlearnOptions> = {}) {
   const r = await stochasticUnlearning({
     model: loadModel(FIXTURE),
     retain: randomRetain(64),
-    config: { epochs: [1, 1], batchSize: 16 },
+    config: { epochs: [1, 1], layers: 3, batchSize: 16 },
     maxStepsPerEpoch: 3,
     intraOpThreads: 1,
     seed: 5,

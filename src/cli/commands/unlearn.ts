@@ -78,7 +78,7 @@ export function register(program: Command): void {
     .option("--retain-only", "the source holds only the retain data (its forget examples are gone): no --forget needed")
     .option(
       "--preset <name>",
-      `named settings: ${Object.keys(PRESETS).join(", ")} (default: algo1's cycles with k = 3 and lr 0.01, the benchmark's best; algo1 = the paper's k = 6, lr 0.001)`,
+      `named settings: ${Object.keys(PRESETS).join(", ")} (default: one 5-epoch cycle, k = 6, lr 0.01, the benchmark's best; algo1 = the paper's 3 cycles, k = 6, lr 0.001)`,
     )
     .option("--method <m>", `${METHODS.join(" | ")} (default stochastic; neggrad reads the forget set)`)
     .option(
