@@ -33,9 +33,37 @@ export interface ExpectedRoles {
   parameters: number;
   /** PyTorch's own float32 run against the float64 reference, worst error per kind (verify-torch's measure). */
   torchFloat32Error?: { preserve: Record<string, number>; eval: Record<string, number> };
-  /** The reference batch's closest ReLU/ReLU6/Hardswish/Hardsigmoid input to a kink (relative to its tensor). */
-  nearestKink?: Record<"preserve" | "eval", { distance: number; module: string } | null>;
+  /** The reference batch's closest kink (ReLU-type input, MaxPool top-two gap), preserve and BN-folded form. */
+  nearestKink?: Record<"preserve" | "eval", Kink | null>;
+  /** How the reference batch was chosen (make-matrix.py choose_batch). */
+  reference?: ReferenceChoice;
+  /** The residual branches' last BN weight factor of the model's init (make-matrix.py BRANCH_SCALE). */
+  branchScale?: number;
   layers: { module: string; type: string; role: string }[];
+}
+
+export interface Kink {
+  /** Smallest distance to a kink relative to its tensor's largest |value|, and where. */
+  distance: number;
+  module: string;
+  /** Smallest ratio of that distance to PyTorch's float32 forward error at the tensor, where, and that error. */
+  ratio?: number;
+  ratioModule?: string;
+  float32Error?: number;
+}
+
+export interface ReferenceChoice {
+  seed: number;
+  batch: number;
+  /** PyTorch's float32 run within float32Tolerance on every kind, every kink kinkMargin x its float32 error away. */
+  wellPosed: boolean;
+  why: string;
+  float32Tolerance: number;
+  kinkMargin: number;
+  seedsPerBatchSize: number;
+  batchSizes: number[];
+  /** Every batch tried, in order, with why it was rejected ("well-posed" for the one taken). */
+  tried: { batch: number; seed: number; why: string }[];
 }
 
 export interface MatrixModel {
