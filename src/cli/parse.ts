@@ -1,6 +1,7 @@
 /** Option-value parsers shared by the commands: each names the flag and what it expected. */
 import { UserError } from "../errors.js";
 import type { NormalisationRequest } from "../data/index.js";
+import { parseMemorySize } from "../training/memory/index.js";
 
 export function parseNumber(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -30,22 +31,28 @@ export function parseChoice<T extends string>(
   return v as T;
 }
 
-/** --ep and --threads, for the commands that train or score. */
+/** --ep, --threads and --memory-budget, for the commands that train or score. */
 export function addRuntimeOptions<C extends { option(flags: string, description: string, dflt?: string): C }>(
   cmd: C,
 ): C {
   return cmd
     .option("--ep <provider>", "execution provider: cpu or cuda", "cpu")
-    .option("--threads <n>", "onnxruntime intra-op threads (default: one per core)");
+    .option("--threads <n>", "onnxruntime intra-op threads (default: one per core)")
+    .option(
+      "--memory-budget <size>",
+      "refuse to start when the estimated peak memory is above this: 8GiB, 512MiB, 16GB, bytes (default: the machine's memory, or its cgroup limit when smaller)",
+    );
 }
 
-export function parseRuntimeOptions(o: { ep: string; threads?: string }): {
+export function parseRuntimeOptions(o: { ep: string; threads?: string; memoryBudget?: string }): {
   executionProvider: "cpu" | "cuda";
   intraOpThreads?: number;
+  memoryBudget?: number;
 } {
   return {
     executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
     intraOpThreads: parseInteger("--threads", o.threads, 1),
+    memoryBudget: o.memoryBudget === undefined ? undefined : parseMemorySize(o.memoryBudget),
   };
 }
 

@@ -46,3 +46,4 @@ export { summariseDataset, type DatasetSummary, type SplitSummary } from "./summ
 export { rngFor, type Rng, type Seed } from "./random.js";
 export { datasetIdentity, splitIdentity, type DatasetIdentity, type SplitIdentity } from "./identity.js";
 export { retainOnly, retainOnlyOf, type RetainOnly } from "./retain-only.js";
+export { batchBytes, heldImageBytes } from "./memory.js";

@@ -4,6 +4,9 @@
 import { evaluationBatches, type Examples, type Normalisation } from "../data/index.js";
 import type { Tensor } from "../onnx/tensor.js";
 
+/** Batch size of scoring (accuracy, per-example evaluation, eval), unless a caller says otherwise. */
+export const EVAL_BATCH_SIZE = 256;
+
 /** Anything that maps a float32 batch to logits [N, K]: an InferenceModel, or a TrainingSession's evaluate. */
 export type Classifier = (batch: Tensor) => Promise<Tensor>;
 
@@ -32,7 +35,7 @@ export async function evaluate(model: Classifier, examples: Examples, o: Evaluat
   let count = 0;
   let loss = 0;
   for await (const b of evaluationBatches(subset, {
-    batchSize: o.batchSize ?? 256,
+    batchSize: o.batchSize ?? EVAL_BATCH_SIZE,
     normalisation: o.normalisation,
     labelType: "int32",
   })) {

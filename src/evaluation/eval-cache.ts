@@ -21,6 +21,8 @@ import {
   type RunEnvironment,
   type RunManifest,
 } from "../runs/index.js";
+import { checkMemory, resolveMemoryBudget } from "../training/memory/index.js";
+import { EVAL_BATCH_SIZE } from "./accuracy.js";
 import { evaluateModel, type EvalModelOptions, type ModelEvaluation } from "./eval-model.js";
 
 export const EVAL_FORMAT = "onnx-unlearn-eval/1";
@@ -115,6 +117,8 @@ export interface EvaluateTargetOptions extends Omit<EvalModelOptions, "model"> {
   dataOptions?: Record<string, unknown>;
   /** Read and write the run folder's cache (default true; a bare model file is never cached). */
   cache?: boolean;
+  /** Refuse to evaluate when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
+  memoryBudget?: number | string;
 }
 
 export interface EvalOutcome {
@@ -127,6 +131,7 @@ export interface EvalOutcome {
 
 /** Evaluates a run folder's model (through its cache) or a model file. */
 export async function evaluateTarget(o: EvaluateTargetOptions): Promise<EvalOutcome> {
+  const budget = resolveMemoryBudget(o.memoryBudget);
   const isFolder = existsSync(o.target) && statSync(o.target).isDirectory();
   const manifest = isFolder ? requireRun(o.target) : undefined;
   const modelPath = manifest ? join(o.target, manifest.output.model) : o.target;
@@ -156,6 +161,8 @@ export async function evaluateTarget(o: EvaluateTargetOptions): Promise<EvalOutc
     const hit = readCachedEval(o.target, key);
     if (hit) return { record: hit, cached: true, cacheFile: evalCachePath(o.target, key) };
   }
+  const batchSize = o.batchSize ?? EVAL_BATCH_SIZE;
+  await checkMemory({ model, stages: [{ what: "eval", use: "inference", batchSize }], dataset: o.dataset, budget });
   const evaluation = await evaluateModel({ ...o, model });
   const record: EvalRecord = {
     format: EVAL_FORMAT,
@@ -164,7 +171,7 @@ export async function evaluateTarget(o: EvaluateTargetOptions): Promise<EvalOutc
     data: keyed.data,
     forget: forgetRecord(o.forget),
     settings,
-    computed: computedBy(o.batchSize ?? 256, o.executionProvider ?? "cpu"),
+    computed: computedBy(batchSize, o.executionProvider ?? "cpu"),
     notes: manifest ? manifestNotes(manifest, keyed.data, o.forget) : [],
     evaluation,
   };

@@ -5,7 +5,7 @@
  */
 import { evaluationBatches, type Examples, type Normalisation } from "../data/index.js";
 import { UserError } from "../errors.js";
-import type { Classifier } from "./accuracy.js";
+import { EVAL_BATCH_SIZE, type Classifier } from "./accuracy.js";
 
 export interface PerExampleOptions {
   normalisation?: Normalisation;
@@ -49,7 +49,7 @@ export async function evaluatePerExample(
   let at = 0; // position of the next example
   let nextKept = 0; // index into keptPositions
   for await (const b of evaluationBatches(examples, {
-    batchSize: o.batchSize ?? 256,
+    batchSize: o.batchSize ?? EVAL_BATCH_SIZE,
     normalisation: o.normalisation,
     labelType: "int32",
   })) {

@@ -51,6 +51,8 @@ export interface RunEvalOptions {
   batchSize?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Refuse to evaluate a run whose peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
+  memoryBudget?: number | string;
   /** Called after each run is evaluated (or read from its cache). */
   onRun?: (run: EvaluatedRun) => void;
 }
@@ -81,13 +83,16 @@ export function readRunGroup(path: string): Run[] {
     .map((dir) => ({ dir, manifest: readManifest(dir)! }))
     .sort((a, b) => a.manifest.run.index - b.manifest.run.index);
   if (dirs.length > 1 || dirs[0] !== path) {
-    const of = Math.max(...runs.map((r) => r.manifest.run.of));
+    const of = runs.reduce((m, r) => Math.max(m, r.manifest.run.of), 0);
     const have = new Set(runs.map((r) => r.manifest.run.index));
-    const missing = Array.from({ length: of }, (_, i) => i).filter((i) => !have.has(i));
-    if (missing.length) {
-      const list = missing.slice(0, 3).map((i) => `run-${String(i).padStart(3, "0")}`);
+    // every index is below run.of (manifest-check.ts): of - have.size are missing; name the first three
+    const count = of - have.size;
+    if (count > 0) {
+      const first: number[] = [];
+      for (let i = 0; first.length < Math.min(3, count); i++) if (!have.has(i)) first.push(i);
+      const list = first.map((i) => `run-${String(i).padStart(3, "0")}`);
       throw new UserError(
-        `${list.join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""} ${missing.length > 1 ? "are" : "is"} missing ` +
+        `${list.join(", ")}${count > 3 ? ` and ${count - 3} more` : ""} ${count > 1 ? "are" : "is"} missing ` +
           `(the manifests say --runs ${of}; found ${runs.length})`,
         path,
       );
@@ -227,6 +232,7 @@ export async function evaluateRuns(runs: Run[], data: RunsData, o: RunEvalOption
       batchSize: o.batchSize,
       executionProvider: o.executionProvider,
       intraOpThreads: o.intraOpThreads,
+      memoryBudget: o.memoryBudget,
     }).catch((e: unknown) => {
       // name the run: the evaluation names only its model file
       if (e instanceof UserError && !e.message.includes(run.dir)) throw new UserError(e.message, run.dir);

@@ -12,9 +12,14 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { loadModel } from "../onnx/model-io.js";
 import { MODEL_FILE, readManifest } from "../runs/index.js";
 import type { ExecutionProvider } from "../training/session/index.js";
-import type { UnlearnConfigInput } from "../unlearning/config.js";
+import { checkMemory, resolveMemoryBudget, type MemoryBudget } from "../training/memory/index.js";
+import { resolveUnlearnConfig, type UnlearnConfigInput } from "../unlearning/config.js";
 import type { EventSink } from "./events.js";
+import { openJobData } from "./job-data.js";
+import { scoringStage, trainStage, unlearnStage } from "./memory.js";
+import { parseModelSpec } from "./model-spec.js";
 import { checkOut } from "./run-group.js";
+import { TRAIN_DEFAULTS } from "./train-config.js";
 import { train } from "./train.js";
 import { unlearn } from "./unlearn.js";
 
@@ -25,6 +30,8 @@ export const DEMO_DEFAULTS = {
   /** The width-8 network's small layers need fewer draws and a larger rate than the paper's ResNet-18 (README). */
   unlearn: { layers: 3, schedule: "cosine:0.01:2" } as UnlearnConfigInput,
 };
+
+const DEMO_MODEL = "zoo:resnet18w8";
 
 export interface DemoOptions {
   /** Where the three run folders and report.json go. */
@@ -42,6 +49,8 @@ export interface DemoOptions {
   intraOpThreads?: number;
   /** Score on at most this many examples per split. */
   evalLimit?: number;
+  /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
+  memoryBudget?: number | string;
   onEvent?: EventSink;
 }
 
@@ -57,20 +66,24 @@ export interface DemoReport {
 }
 
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
+  const budget = resolveMemoryBudget(o.memoryBudget);
   checkOut(o.outDir);
   const seed = o.seed ?? 0;
   const sourceOptions: OpenSourceOptions = { trainSubset: o.trainSize ?? DEMO_DEFAULTS.trainSize };
   const forget = `random:${o.forgetFraction ?? DEMO_DEFAULTS.forgetFraction}`;
+  const unlearnConfig = o.unlearn ?? DEMO_DEFAULTS.unlearn;
+  await checkDemoMemory({ sourceOptions, forget, seed, unlearnConfig, budget });
   const common = {
     data: "fashion-mnist",
     sourceOptions,
     seed,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    memoryBudget: budget.bytes,
     onEvent: o.onEvent,
   };
   const runs: Record<string, string> = { original: join(o.outDir, "original") };
-  const trainOpts = { ...common, model: "zoo:resnet18w8", epochs: o.epochs ?? DEMO_DEFAULTS.epochs };
+  const trainOpts = { ...common, model: DEMO_MODEL, epochs: o.epochs ?? DEMO_DEFAULTS.epochs };
   await train({ ...trainOpts, out: runs.original! });
   if (!o.skipRetrain) {
     runs.retrained = join(o.outDir, "retrained");
@@ -82,7 +95,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     model: join(runs.original!, MODEL_FILE),
     forget,
     forgetSeed: seed,
-    config: o.unlearn ?? DEMO_DEFAULTS.unlearn,
+    config: unlearnConfig,
     out: runs.unlearned,
   });
 
@@ -111,4 +124,27 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   };
   writeFileAtomic(join(o.outDir, "report.json"), new TextEncoder().encode(JSON.stringify(report, null, 2) + "\n"));
   return report;
+}
+
+/** Before the first folder: the three runs and the scoring, estimated on the demo's data, against the budget. */
+async function checkDemoMemory(r: {
+  sourceOptions: OpenSourceOptions;
+  forget: string;
+  seed: number;
+  unlearnConfig: UnlearnConfigInput;
+  budget: MemoryBudget;
+}): Promise<void> {
+  const data = await openJobData({
+    source: "fashion-mnist",
+    sourceOptions: r.sourceOptions,
+    forget: r.forget,
+    forgetSeed: r.seed,
+  });
+  await checkMemory({
+    model: parseModelSpec(DEMO_MODEL, data.dataset).build(r.seed),
+    stages: [trainStage(TRAIN_DEFAULTS.batchSize), unlearnStage(resolveUnlearnConfig(r.unlearnConfig)), scoringStage()],
+    dataset: data.dataset,
+    retain: data.retain,
+    budget: r.budget,
+  });
 }

@@ -6,8 +6,13 @@
  */
 import { join } from "node:path";
 import { ALL_RUNS, MODEL_FILE, type Shard } from "../../runs/index.js";
+import { checkMemory, resolveMemoryBudget, type MemoryBudget, type MemoryStage } from "../../training/memory/index.js";
 import type { ExecutionProvider } from "../../training/session/index.js";
+import { resolveUnlearnConfig } from "../../unlearning/config.js";
 import type { EventSink } from "../events.js";
+import { openJobData } from "../job-data.js";
+import { scoringStage, trainStage, unlearnStage } from "../memory.js";
+import { parseModelSpec } from "../model-spec.js";
 import { train } from "../train.js";
 import { unlearn } from "../unlearn.js";
 import { scoreBenchmark, type BenchmarkResults } from "./score.js";
@@ -30,6 +35,8 @@ export interface BenchmarkOptions {
   shard?: Shard;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
+  memoryBudget?: number | string;
   onEvent?: EventSink;
   log?: (line: string) => void;
 }
@@ -50,7 +57,14 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
   const shard = o.shard ?? ALL_RUNS;
   const dirs = suiteFolders(o.root, suite);
   const methods = o.methods ?? Object.keys(suite.methods);
-  const runtime = { executionProvider: o.executionProvider, intraOpThreads: o.intraOpThreads, onEvent: o.onEvent };
+  const budget = resolveMemoryBudget(o.memoryBudget);
+  await checkBenchmarkMemory(o, stages, methods, budget);
+  const runtime = {
+    executionProvider: o.executionProvider,
+    intraOpThreads: o.intraOpThreads,
+    memoryBudget: budget.bytes,
+    onEvent: o.onEvent,
+  };
   const data = { data: suite.data, sourceOptions: suite.sourceOptions, normalise: suite.normalise };
   const trainCommon = { ...data, ...runtime, ...suite.train, model: suite.model };
   if (stages.has("original") && shard.index === 0) {
@@ -87,6 +101,30 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
   }
   if (!stages.has("score")) return undefined;
   return scoreBenchmark({ ...o, methods });
+}
+
+/** Before any folder: the stages asked for (the suite's training, each method, the scoring) on the suite's data. */
+async function checkBenchmarkMemory(o: BenchmarkOptions, stages: Set<Stage>, methods: string[], budget: MemoryBudget) {
+  const { suite } = o;
+  const data = await openJobData({
+    source: suite.data,
+    sourceOptions: suite.sourceOptions,
+    forget: suite.forget,
+    forgetSeed: suite.forgetSeed,
+  });
+  const planned: MemoryStage[] = [];
+  if (stages.has("original") || stages.has("retrained")) planned.push(trainStage(suite.train.batchSize));
+  if (stages.has("methods"))
+    planned.push(...methods.map((m) => unlearnStage(resolveUnlearnConfig(suite.methods[m]!.config))));
+  if (stages.has("score")) planned.push(scoringStage());
+  if (planned.length === 0) return;
+  await checkMemory({
+    model: parseModelSpec(suite.model, data.dataset).build(suite.originalSeed),
+    stages: planned,
+    dataset: data.dataset,
+    retain: data.retain,
+    budget,
+  });
 }
 
 export function findSuite(name: string): Suite | undefined {

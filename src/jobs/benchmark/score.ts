@@ -146,6 +146,7 @@ function evalSettings(o: BenchmarkOptions) {
     seed: 0,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    memoryBudget: o.memoryBudget,
   };
 }
 

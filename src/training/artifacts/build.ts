@@ -295,7 +295,7 @@ function ioNames(graph: GraphProto, opts: BuildOptions, file: string): { input: 
  * dim free to vary: an export with a fixed batch (input [1,C,H,W]) declares it symbolic ("N") on its
  * input and outputs, and its value_info (which would pin the old batch) is dropped.
  */
-function inlined(model: ModelFile): ModelProto {
+export function inlined(model: ModelFile): ModelProto {
   const copy = cloneModel(model.proto);
   const g = copy.graph!;
   for (const t of g.initializer) {
