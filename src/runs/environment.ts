@@ -12,6 +12,11 @@ export interface RunEnvironment {
   node: string;
   /** git commit of the package's checkout, when it is one. */
   commit?: string;
+  /**
+   * True when that checkout had uncommitted changes to tracked files: the commit alone does not say what code ran
+   * (how the README's demo numbers once became unreproducible: docs/RELIABILITY.md, "Determinism").
+   */
+  dirty?: boolean;
   host: { name: string; platform: string; cpus: number; cpuModel: string; memoryGiB: number };
 }
 
@@ -25,16 +30,16 @@ function packageVersion(file: string): string {
   }
 }
 
-function gitCommit(): string | undefined {
+const git = (...args: string[]) =>
+  execFileSync("git", ["-C", packageRoot, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+
+/** The commit of the package's checkout and whether its tracked files have changes (not cached: runEnvironment is). */
+export function gitCheckout(): { commit?: string; dirty?: boolean } {
   try {
-    return (
-      execFileSync("git", ["-C", packageRoot, "rev-parse", "HEAD"], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-      }).trim() || undefined
-    );
+    const commit = git("rev-parse", "HEAD") || undefined;
+    return commit ? { commit, dirty: git("status", "--porcelain", "--untracked-files=no") !== "" } : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -54,7 +59,7 @@ export function runEnvironment(): RunEnvironment {
     package: packageVersion(join(packageRoot, "package.json")),
     onnxruntime: ort,
     node: process.versions.node,
-    commit: gitCommit(),
+    ...gitCheckout(),
     host: {
       name: hostname(),
       platform: `${platform()}-${process.arch}`,

@@ -134,6 +134,7 @@ const MANIFEST = fields({
   threads: optional(number),
   environment: fields({
     commit: optional(string),
+    dirty: optional(boolean),
     host: optional(fields({ name: string, cpus: number, cpuModel: string })),
   }),
   finished: string,
