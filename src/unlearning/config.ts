@@ -8,6 +8,7 @@
  * no re-initialisation, cross-entropy and no noise; `neggrad` ascends the cross-entropy on the forget set.
  */
 import { UserError } from "../errors.js";
+import { shortJson } from "../short-json.js";
 import { INIT_SCHEMES, type InitScheme } from "./reinit.js";
 import { parseSchedule, type Schedule } from "./schedule.js";
 
@@ -117,7 +118,7 @@ export function resolveUnlearnConfig(given: UnlearnConfigInput, source = "option
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as UnlearnConfigInput;
   let preset: Partial<UnlearnConfig> = {};
   if (defined.preset !== undefined) {
-    const p = PRESETS[String(defined.preset)];
+    const p = Object.hasOwn(PRESETS, String(defined.preset)) ? PRESETS[String(defined.preset)] : undefined;
     if (!p)
       throw new UserError(`unknown preset '${defined.preset}'; presets: ${Object.keys(PRESETS).join(", ")}`, source);
     preset = p;
@@ -188,10 +189,11 @@ function scheduleOf(v: unknown, source: string): Schedule {
   const s = v as Schedule;
   if (s && typeof s === "object" && (s.kind === "cosine" || s.kind === "constant" || s.kind === "per-epoch")) {
     const rates = s.kind === "per-epoch" ? s.rates : s.kind === "cosine" ? [s.lr, s.tMax] : [s.lr];
-    if (Array.isArray(rates) && rates.every((r) => typeof r === "number" && Number.isFinite(r) && r >= 0)) return s;
+    const ok = Array.isArray(rates) && rates.every((r) => typeof r === "number" && Number.isFinite(r) && r >= 0);
+    if (ok && (s.kind !== "cosine" || s.tMax > 0)) return s;
   }
   throw new UserError(
-    `schedule: expected cosine:<lr>[:<tMax>], per-epoch:<lr>,... or constant:<lr>, got ${JSON.stringify(v)}`,
+    `schedule: expected cosine:<lr>[:<tMax>], per-epoch:<lr>,... or constant:<lr>, got ${shortJson(v)}`,
     source,
   );
 }
@@ -199,9 +201,9 @@ function scheduleOf(v: unknown, source: string): Schedule {
 function intList(key: string, v: unknown, min: number, source: string): number[] {
   const list =
     typeof v === "string" ? v.split(",").map((s) => (s.trim() === "" ? NaN : Number(s))) : Array.isArray(v) ? v : [v];
-  if (!list.every((x) => typeof x === "number" && Number.isInteger(x) && x >= min)) {
+  if (!list.every((x) => Number.isSafeInteger(x) && (x as number) >= min)) {
     throw new UserError(
-      `${key}: expected whole numbers >= ${min} (one or a comma-separated list), got ${JSON.stringify(v)}`,
+      `${key}: expected whole numbers >= ${min} (one or a comma-separated list), got ${shortJson(v)}`,
       source,
     );
   }
@@ -220,30 +222,27 @@ function broadcast(key: string, list: number[], cycles: number, source: string):
 
 function int(key: string, v: unknown, min: number, source: string): number {
   const x = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-  if (!(typeof x === "number" && Number.isInteger(x) && x >= min))
-    throw new UserError(`${key}: expected a whole number >= ${min}, got ${JSON.stringify(v)}`, source);
-  return x;
+  if (!(Number.isSafeInteger(x) && (x as number) >= min))
+    throw new UserError(`${key}: expected a whole number >= ${min}, got ${shortJson(v)}`, source);
+  return x as number;
 }
 
 function num(key: string, v: unknown, ok: (x: number) => boolean, what: string, source: string): number {
   const x = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
   if (!(typeof x === "number" && Number.isFinite(x) && ok(x)))
-    throw new UserError(`${key}: expected a number ${what}, got ${JSON.stringify(v)}`, source);
+    throw new UserError(`${key}: expected a number ${what}, got ${shortJson(v)}`, source);
   return x;
 }
 
 function oneOf<T extends string>(key: string, v: unknown, choices: readonly T[], source: string): T {
   if (!choices.includes(v as T))
-    throw new UserError(`${key}: expected one of ${choices.join(", ")}, got ${JSON.stringify(v)}`, source);
+    throw new UserError(`${key}: expected one of ${choices.join(", ")}, got ${shortJson(v)}`, source);
   return v as T;
 }
 
 function exclusions(v: unknown, source: string): Exclusion[] {
   const list = typeof v === "string" ? (v === "none" ? [] : v.split(",").map((s) => s.trim())) : v;
   if (!Array.isArray(list))
-    throw new UserError(
-      `exclude: expected a list of ${EXCLUSIONS.join(", ")} or none, got ${JSON.stringify(v)}`,
-      source,
-    );
+    throw new UserError(`exclude: expected a list of ${EXCLUSIONS.join(", ")} or none, got ${shortJson(v)}`, source);
   return [...new Set(list.map((x) => oneOf("exclude", x, EXCLUSIONS, source)))].sort();
 }

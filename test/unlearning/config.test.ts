@@ -172,9 +172,31 @@ describe("unlearning/config", () => {
       [{ exclude: 3 }, /exclude: expected a list of classifier, shortcuts or none/],
       [{ init: "xavier" }, /init: expected one of torchvision, pytorch-default/],
       [{ method: "neggrad", loss: "mse" }, /neggrad ascends the cross-entropy: loss must be ce/],
+      // found by the config fuzz target (scripts/fuzz): whole numbers beyond 2^53, prototype names, a T_max of 0
+      [{ batchSize: 2 ** 53 }, /batchSize: expected a whole number >= 1, got 9007199254740992/],
+      [{ layers: 1e308 }, /layers: expected whole numbers >= 0/],
+      [{ epochs: [1, 1e21] }, /epochs: expected whole numbers >= 0/],
+      [{ preset: "toString" }, /unknown preset 'toString'/],
+      [{ preset: "constructor" }, /unknown preset 'constructor'/],
+      [{ schedule: { kind: "cosine", lr: 0.01, tMax: 0 } }, /schedule: expected cosine/],
     ];
     for (const [given, message] of cases) {
       expect(() => resolveUnlearnConfig(given as never), JSON.stringify(given)).to.throw(UserError, message);
+    }
+  });
+
+  it("quotes a value from the file short, on one line, whatever its size or depth", () => {
+    const deep = JSON.parse('{"a":['.repeat(10_000) + "1" + "]}".repeat(10_000)) as unknown;
+    for (const exclude of [deep, Array(10_000).fill("shortcuts\nx")]) {
+      let message = "";
+      try {
+        resolveUnlearnConfig({ exclude } as never, "run.json");
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).to.match(/^run\.json: exclude: expected/);
+      expect(message.length).to.be.lessThan(200);
+      expect(message).to.not.include("\n");
     }
   });
 

@@ -23,5 +23,16 @@ describe("unlearning/schedule", () => {
   it("names the flag on a bad schedule", () => {
     expect(() => parseSchedule("cosine:abc")).to.throw(/--schedule cosine:abc: expected the initial rate/);
     expect(() => parseSchedule("linear:1")).to.throw(/expected cosine/);
+    // T_max 0 divides by 0: every rate would be NaN (found by the config fuzz target)
+    expect(() => parseSchedule("cosine:0.01:0")).to.throw(
+      /--schedule cosine:0.01:0: expected T_max in epochs \(a number > 0\)/,
+    );
+  });
+
+  it("cosine: the rate of any finite peak is finite (lr * (1 + cos) / 2 overflowed at 1e308)", () => {
+    const s = parseSchedule("cosine:1e308:2");
+    for (const progress of [0, 0.25, 0.5, 0.999])
+      expect(Number.isFinite(learningRate(s, { globalEpoch: 0, epochInCycle: 0, progress }))).to.equal(true);
+    expect(learningRate(s, { globalEpoch: 0, epochInCycle: 0, progress: 0 })).to.equal(1e308);
   });
 });
