@@ -3,7 +3,7 @@
  *
  *   import { train, unlearn, openSource, selectForget } from "onnx-unlearn";
  */
-export { UserError, isUserError } from "./errors.js";
+export { UserError, isUserError, Interrupted } from "./errors.js";
 export {
   openSource,
   selectForget,
@@ -27,6 +27,18 @@ export { layerInventory, type Inventory, type Layer } from "./onnx/layers.js";
 export { TrainingSession, type ExecutionProvider, type TrainingSessionOptions } from "./training/session/index.js";
 export { InferenceModel } from "./training/inference.js";
 export {
+  defaultMemoryBudget,
+  describeEstimate,
+  estimateMemory,
+  modelMemory,
+  parseMemorySize,
+  resolveMemoryBudget,
+  type MemoryBudget,
+  type MemoryEstimate,
+  type MemoryStage,
+} from "./training/memory/index.js";
+export { ON_NAN, type OnNan, type Position, type Snapshot, type TrainingControl } from "./training/control.js";
+export {
   listRuns,
   parseShard,
   readManifest,
@@ -39,7 +51,7 @@ export {
 export type { JobEvent, EventSink } from "./jobs/events.js";
 export { train, type TrainOptions } from "./jobs/train.js";
 export { TRAIN_DEFAULTS, type TrainConfig } from "./jobs/train-config.js";
-export type { RunGroupResult } from "./jobs/run-group.js";
+export type { RunControlOptions, RunGroupResult } from "./jobs/run-group.js";
 export { unlearn, type UnlearnJobOptions } from "./jobs/unlearn.js";
 export {
   CONFIG_KEYS,

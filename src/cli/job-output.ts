@@ -43,7 +43,10 @@ export function jobOutput(jsonLines: boolean | undefined): { onEvent: (e: JobEve
           return line(e.message);
         case "done":
           return line(`${e.job}: ${e.made} made, ${e.skipped} skipped, ${e.seconds.toFixed(1)} s`);
+        case "resume":
+          return line(`run ${e.run}: continuing from ${e.checkpoint} (epoch ${e.epoch + 1}, step ${e.step})`);
         case "run-start":
+        case "checkpoint":
           return;
       }
     },

@@ -20,6 +20,8 @@ export type JobEvent =
     }
   | { event: "run-done"; run: number; dir: string; seconds: number; sha256: string }
   | { event: "note"; message: string }
+  | { event: "resume"; run: number; dir: string; checkpoint: string; epoch: number; step: number }
+  | { event: "checkpoint"; run: number; path: string; epoch: number; step: number }
   | { event: "done"; job: string; made: number; skipped: number; seconds: number };
 
 export type EventSink = (e: JobEvent) => void;

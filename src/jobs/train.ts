@@ -11,15 +11,17 @@ import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { fitClassifier } from "../training/fit.js";
 import { checkRetainFitsModel } from "../unlearning/stochastic-unlearning.js";
 import type { ExecutionProvider } from "../training/session/index.js";
-import type { EpochRecord, Shard } from "../runs/index.js";
+import type { Shard } from "../runs/index.js";
 import type { EventSink } from "./events.js";
 import { openJobData } from "./job-data.js";
 import { parseModelSpec } from "./model-spec.js";
-import { runGroup, type RunGroupResult } from "./run-group.js";
+import { checkRunControl, runGroup, type RunControlOptions, type RunGroupResult } from "./run-group.js";
 import { TRAIN_DEFAULTS, type TrainConfig } from "./train-config.js";
 import { exportedModel } from "./exported-model.js";
+import { trainStage } from "./memory.js";
+import { checkMemory, resolveMemoryBudget } from "../training/memory/index.js";
 
-export interface TrainOptions extends Partial<TrainConfig> {
+export interface TrainOptions extends Partial<TrainConfig>, RunControlOptions {
   /** A .onnx file (every layer re-initialised from the run seed) or zoo:<name>[:key=value,...]. */
   model: string;
   /** Data source spec and its options. */
@@ -40,10 +42,14 @@ export interface TrainOptions extends Partial<TrainConfig> {
   intraOpThreads?: number;
   /** Stop each epoch after this many steps (quick runs, tests). */
   maxStepsPerEpoch?: number;
+  /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
+  memoryBudget?: number | string;
   onEvent?: EventSink;
 }
 
 export async function train(o: TrainOptions): Promise<RunGroupResult> {
+  checkRunControl(o);
+  const budget = resolveMemoryBudget(o.memoryBudget);
   const config: TrainConfig = { ...TRAIN_DEFAULTS, ...definedOnly(o, Object.keys(TRAIN_DEFAULTS)) };
   const data = await openJobData({
     source: o.data,
@@ -57,12 +63,15 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
   const examples = o.excludeForget === undefined ? data.dataset.train : data.retain;
   const validation = data.dataset.validation;
   const seed = o.seed ?? 0;
-  checkTrainable(
-    spec.build(seed),
-    examples,
-    config.batchSize,
-    o.excludeForget === undefined ? "train split" : "retain set",
-  );
+  const first = spec.build(seed);
+  checkTrainable(first, examples, config.batchSize, o.excludeForget === undefined ? "train split" : "retain set");
+  await checkMemory({
+    model: first,
+    stages: [trainStage(config.batchSize, validation.count)],
+    dataset: data.dataset,
+    retain: data.retain,
+    budget,
+  });
   return runGroup(
     {
       out: o.out,
@@ -73,6 +82,10 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
       executionProvider: ep,
       threads: o.intraOpThreads,
       onEvent: o.onEvent,
+      checkpointEvery: o.checkpointEvery,
+      resume: o.resume,
+      signal: o.signal,
+      onNan: o.onNan,
     },
     (index, runSeed) => ({
       kind: "train",
@@ -88,11 +101,11 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
         normalisation: data.normalisation ?? "none",
         trainedOn: o.excludeForget === undefined ? "train" : "retain",
         maxStepsPerEpoch: o.maxStepsPerEpoch ?? null,
+        ...(o.onNan === "skip" ? { onNan: "skip" } : {}),
       },
     }),
-    async ({ index, seed: runSeed }) => {
+    async ({ index, seed: runSeed, epochs, control }) => {
       const model = spec.build(runSeed);
-      const epochs: EpochRecord[] = [];
       const t0 = performance.now();
       const session = await fitClassifier({
         model,
@@ -109,6 +122,7 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
         maxStepsPerEpoch: o.maxStepsPerEpoch,
         onStep: (e) => o.onEvent?.({ event: "step", run: index, phase: "train", ...e }),
         onEpoch: (e) => epochs.push({ phase: "train", ...e }),
+        control,
         afterEpoch: async (s) => {
           const record = epochs[epochs.length - 1]!;
           if (validation.count > 0) {

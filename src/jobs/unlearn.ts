@@ -7,9 +7,10 @@ import type { NormalisationRequest, OpenSourceOptions } from "../data/index.js";
 import { splitTrain } from "../data/index.js";
 import { UserError } from "../errors.js";
 import { layerInventory, type Layer } from "../onnx/layers.js";
-import { checkTrainable } from "../training/artifacts/check-model.js";
+import { checkFiniteWeights, checkTrainable } from "../training/artifacts/check-model.js";
 import { loadModel, type ModelFile } from "../onnx/model-io.js";
 import { sha256File, type EpochRecord, type Shard } from "../runs/index.js";
+import type { TrainingControl } from "../training/control.js";
 import type { ExecutionProvider } from "../training/session/index.js";
 import { resolveUnlearnConfig, type UnlearnConfig, type UnlearnConfigInput } from "../unlearning/config.js";
 import { negGrad } from "../unlearning/neggrad.js";
@@ -17,9 +18,11 @@ import { stochasticUnlearning } from "../unlearning/stochastic-unlearning.js";
 import type { EventSink } from "./events.js";
 import { exportedModel } from "./exported-model.js";
 import { openJobData, type JobData } from "./job-data.js";
-import { runGroup, type RunGroupResult } from "./run-group.js";
+import { unlearnStage } from "./memory.js";
+import { checkMemory, resolveMemoryBudget } from "../training/memory/index.js";
+import { checkRunControl, runGroup, type RunControlOptions, type RunGroupResult } from "./run-group.js";
 
-export interface UnlearnJobOptions {
+export interface UnlearnJobOptions extends RunControlOptions {
   /** The trained original (.onnx). */
   model: string;
   data: string;
@@ -39,11 +42,15 @@ export interface UnlearnJobOptions {
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
   maxStepsPerEpoch?: number;
+  /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
+  memoryBudget?: number | string;
   onEvent?: EventSink;
 }
 
 export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
+  checkRunControl(o);
   const config = resolveUnlearnConfig(o.config ?? {});
+  const budget = resolveMemoryBudget(o.memoryBudget);
   if (o.forget === undefined && !o.retainOnly) {
     throw new UserError(
       "no forget set: give --forget <spec>, or --retain-only when the source holds only the retain data",
@@ -54,6 +61,7 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
   }
   const model = loadModel(o.model);
   checkTrainable(model);
+  checkFiniteWeights(model);
   const inventory = layerInventory(model);
   const sha256 = sha256File(o.model);
   const data = await openJobData({
@@ -68,6 +76,8 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
   const readsForget = config.method === "neggrad";
   if (readsForget) notes.push("neggrad reads the forget set (gradient ascent on its loss): it is not forget-free");
   for (const message of notes) o.onEvent?.({ event: "note", message });
+  const stages = [unlearnStage(config)];
+  await checkMemory({ model, stages, dataset: data.dataset, retain: data.retain, budget });
   const ep = o.executionProvider ?? "cpu";
   return runGroup(
     {
@@ -79,6 +89,10 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
       executionProvider: ep,
       threads: o.intraOpThreads,
       onEvent: o.onEvent,
+      checkpointEvery: o.checkpointEvery,
+      resume: o.resume,
+      signal: o.signal,
+      onNan: o.onNan,
     },
     (index, seed) => ({
       kind: "unlearn",
@@ -89,14 +103,17 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
       retain: data.retainRecord,
       forget: data.forgetRecord,
       readsForget,
-      config: { ...config, normalisation: data.normalisation ?? "none", maxStepsPerEpoch: o.maxStepsPerEpoch ?? null },
+      config: {
+        ...config,
+        normalisation: data.normalisation ?? "none",
+        maxStepsPerEpoch: o.maxStepsPerEpoch ?? null,
+        ...(o.onNan === "skip" ? { onNan: "skip" } : {}),
+      },
     }),
-    async ({ index, seed }) => {
+    async ({ index, seed, epochs, control }) => {
       const t0 = performance.now();
-      const epochs: EpochRecord[] = [];
-      const made = readsForget
-        ? await runNegGrad({ o, config, data, model, seed, run: index, epochs })
-        : await runCycles({ o, config, data, model, seed, run: index, epochs });
+      const run = { o, config, data, model, seed, run: index, epochs, control };
+      const made = readsForget ? await runNegGrad(run) : await runCycles(run);
       const t1 = performance.now();
       try {
         return {
@@ -121,11 +138,12 @@ interface RunContext {
   model: ModelFile;
   seed: number;
   run: number;
-  /** Filled with the run's epochs as they finish. */
+  /** Filled with the run's epochs as they finish (those before a checkpoint it continues from already in). */
   epochs: EpochRecord[];
+  control: TrainingControl;
 }
 
-async function runCycles({ o, config, data, model, seed, run, epochs }: RunContext) {
+async function runCycles({ o, config, data, model, seed, run, epochs, control }: RunContext) {
   const r = await stochasticUnlearning({
     model,
     retain: data.retain,
@@ -135,6 +153,7 @@ async function runCycles({ o, config, data, model, seed, run, epochs }: RunConte
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     maxStepsPerEpoch: o.maxStepsPerEpoch,
+    control,
     onProgress: (e) => {
       const phase = config.method === "finetune" ? "finetune" : `cycle ${e.kind === "start" ? 0 : e.cycle + 1}`;
       if (e.kind === "step") {
@@ -151,7 +170,14 @@ async function runCycles({ o, config, data, model, seed, run, epochs }: RunConte
       } else if (e.kind === "reinit") {
         o.onEvent?.({ event: "reinit", run, cycle: e.cycle, draws: e.draws, layers: e.layers });
       } else if (e.kind === "epoch") {
-        const record = { phase, epoch: e.epoch, meanLoss: e.meanLoss, seconds: e.seconds, images: e.images };
+        const record: EpochRecord = {
+          phase,
+          epoch: e.epoch,
+          meanLoss: e.meanLoss,
+          seconds: e.seconds,
+          images: e.images,
+          ...(e.skipped ? { skipped: e.skipped } : {}),
+        };
         epochs.push(record);
         o.onEvent?.({ event: "epoch", run, ...record });
       }
@@ -162,7 +188,7 @@ async function runCycles({ o, config, data, model, seed, run, epochs }: RunConte
   return { session: r.session, reinitialised };
 }
 
-async function runNegGrad({ o, config, data, model, seed, run, epochs }: RunContext) {
+async function runNegGrad({ o, config, data, model, seed, run, epochs, control }: RunContext) {
   const forget = splitTrain(data.dataset, data.forget!).forget;
   const r = await negGrad({
     model,
@@ -173,6 +199,7 @@ async function runNegGrad({ o, config, data, model, seed, run, epochs }: RunCont
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     maxStepsPerEpoch: o.maxStepsPerEpoch,
+    control,
     onStep: (e) => o.onEvent?.({ event: "step", run, phase: "neggrad", ...e }),
     onEpoch: (e) => {
       const record = { phase: "neggrad", ...e };

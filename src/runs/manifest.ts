@@ -3,6 +3,7 @@
  * manifest of this format is complete; anything else is a run to redo.
  */
 import type { RunEnvironment } from "./environment.js";
+import { manifestProblem } from "./manifest-check.js";
 
 export const RUN_FORMAT = "onnx-unlearn-run/1";
 
@@ -15,6 +16,8 @@ export interface EpochRecord {
   images: number;
   /** Validation accuracy and mean loss after the epoch, when the data has a validation split. */
   validation?: { accuracy: number; loss: number };
+  /** Batches skipped for a non-finite loss, update or input (`--on-nan skip`); absent when none. */
+  skipped?: number;
 }
 
 export interface RunManifest {
@@ -46,6 +49,8 @@ export interface RunManifest {
   environment: RunEnvironment;
   /** ISO time the run finished. */
   finished: string;
+  /** Where the run continued from a checkpoint after an interruption, once per resumption (absent: made in one go). */
+  resumed?: { epoch: number; step: number; stepCount: number }[];
   notes?: string[];
 }
 
@@ -66,17 +71,7 @@ export function requestOf(
   };
 }
 
+/** A complete manifest of this format, every field its readers use of the right type (manifest-check.ts). */
 export function isManifest(v: unknown): v is RunManifest {
-  const m = v as Partial<RunManifest> | null;
-  return (
-    !!m &&
-    typeof m === "object" &&
-    m.format === RUN_FORMAT &&
-    (m.kind === "train" || m.kind === "unlearn") &&
-    typeof m.method === "string" &&
-    typeof m.run === "object" &&
-    typeof m.output?.sha256 === "string" &&
-    typeof m.retain?.idsSha256 === "string" &&
-    typeof m.config === "object"
-  );
+  return manifestProblem(v) === undefined;
 }

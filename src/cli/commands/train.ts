@@ -8,8 +8,10 @@ import { UserError } from "../../errors.js";
 import { jobOutput } from "../job-output.js";
 import { addRuntimeOptions, parseInteger, parseNormaliseRequest, parseNumber, parseRuntimeOptions } from "../parse.js";
 import { addSourceOptions, sourceOptionsFromCli, type SourceCliOptions } from "./data.js";
+import { stopOnSignals } from "../interrupt.js";
+import { addRunControlOptions, parseRunControl, type RunControlCliOptions } from "../run-control.js";
 
-interface TrainCliOptions extends SourceCliOptions {
+interface TrainCliOptions extends SourceCliOptions, RunControlCliOptions {
   model: string;
   data: string;
   out: string;
@@ -62,11 +64,13 @@ export function register(program: Command): void {
     )
     .option("--max-steps <n>", "stop every epoch after n steps (quick runs)")
     .option("--json-lines", "print one JSON event per line (the default when stdout is not a terminal)");
-  addSourceOptions(addRuntimeOptions(cmd)).action(run);
+  addSourceOptions(addRuntimeOptions(addRunControlOptions(cmd))).action(run);
 }
 
 async function run(o: TrainCliOptions): Promise<void> {
+  const control = parseRunControl(o);
   const out = jobOutput(o.jsonLines);
+  const stop = stopOnSignals();
   try {
     await train({
       model: o.model,
@@ -86,9 +90,12 @@ async function run(o: TrainCliOptions): Promise<void> {
       shard: parseShard(o.shard),
       maxStepsPerEpoch: parseInteger("--max-steps", o.maxSteps, 1),
       ...parseRuntimeOptions(o),
+      ...control,
+      signal: stop.signal,
       onEvent: out.onEvent,
     });
   } finally {
+    stop.dispose();
     out.close();
   }
 }

@@ -2,9 +2,7 @@
  * `onnx-unlearn unlearn <model.onnx> --data <source> --forget <spec> --out <dir>`: the method (or a baseline) as
  * run folders. stochastic and finetune read the retain set only; neggrad reads the forget set.
  */
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { UserError } from "../../errors.js";
 import {
   EXCLUSIONS,
   LOSSES,
@@ -16,11 +14,13 @@ import {
   unlearn,
   type UnlearnConfigInput,
 } from "../../index.js";
-import { checkConfigKeys } from "../../unlearning/config.js";
+import { readUnlearnConfigFile } from "../../unlearning/config-file.js";
 import { INIT_SCHEMES } from "../../unlearning/reinit.js";
 import { jobOutput } from "../job-output.js";
 import { addRuntimeOptions, parseInteger, parseNormaliseRequest, parseRuntimeOptions } from "../parse.js";
 import { addSourceOptions, sourceOptionsFromCli, type SourceCliOptions } from "./data.js";
+import { stopOnSignals } from "../interrupt.js";
+import { addRunControlOptions, parseRunControl, type RunControlCliOptions } from "../run-control.js";
 
 /** Flags that set a config key (config.ts); undefined unless given, so --config values apply when absent. */
 const CONFIG_FLAGS: Record<string, keyof UnlearnConfigInput> = {
@@ -39,7 +39,7 @@ const CONFIG_FLAGS: Record<string, keyof UnlearnConfigInput> = {
   init: "init",
 };
 
-interface UnlearnCliOptions extends SourceCliOptions, Record<string, unknown> {
+interface UnlearnCliOptions extends SourceCliOptions, RunControlCliOptions, Record<string, unknown> {
   data: string;
   out: string;
   forget?: string;
@@ -124,16 +124,18 @@ export function register(program: Command): void {
     )
     .option("--max-steps <n>", "stop every epoch after n steps (quick runs)")
     .option("--json-lines", "print one JSON event per line (the default when stdout is not a terminal)");
-  addSourceOptions(addRuntimeOptions(cmd)).action(run);
+  addSourceOptions(addRuntimeOptions(addRunControlOptions(cmd))).action(run);
 }
 
 async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
-  const config: UnlearnConfigInput = o.config ? readConfigFile(o.config) : {};
+  const config: UnlearnConfigInput = o.config ? readUnlearnConfigFile(o.config) : {};
   for (const [flag, key] of Object.entries(CONFIG_FLAGS)) {
     const v = o[flag];
     if (typeof v === "string") (config as Record<string, unknown>)[key] = v;
   }
+  const control = parseRunControl(o);
   const out = jobOutput(o.jsonLines);
+  const stop = stopOnSignals();
   try {
     await unlearn({
       model: modelPath,
@@ -150,25 +152,14 @@ async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {
       seed: parseInteger("--seed", o.seed),
       maxStepsPerEpoch: parseInteger("--max-steps", o.maxSteps, 1),
       ...parseRuntimeOptions(o),
+      ...control,
+      signal: stop.signal,
       onEvent: out.onEvent,
     });
   } finally {
+    stop.dispose();
     out.close();
   }
-}
-
-/** A --config file: a JSON object of config keys (validated with the flags by resolveUnlearnConfig). */
-function readConfigFile(path: string): UnlearnConfigInput {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new UserError(`cannot read a JSON config (${(e as Error).message})`, path);
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value))
-    throw new UserError("expected a JSON object of options", path);
-  checkConfigKeys(value, path);
-  return value as UnlearnConfigInput;
 }
 
 function describeSchedule(s: (typeof d)["schedule"]): string {
