@@ -6,7 +6,7 @@
  * slowest input. A worker whose input runs longer than --hang-ms (default 30 s) is stopped and the input kept
  * as a hang. Findings (one input per distinct kind) are written to --out (default <tmp>/onnx-unlearn-fuzz) as
  * <target>-<n>.bin; the exit code is 1 when there is any. Targets: onnx, safetensors, torch, pickle, zip, npy,
- * cifar, image, id-list, cache.
+ * cifar, image, id-list, cache, run-folder, config, confs.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,21 @@ import { Worker } from "node:worker_threads";
 import { DEFAULT_LIMITS } from "./check.js";
 import type { Stats, WorkerData } from "./worker.js";
 
-const TARGETS = ["onnx", "safetensors", "torch", "pickle", "zip", "npy", "cifar", "image", "id-list", "cache"];
+const TARGETS = [
+  "onnx",
+  "safetensors",
+  "torch",
+  "pickle",
+  "zip",
+  "npy",
+  "cifar",
+  "image",
+  "id-list",
+  "cache",
+  "run-folder",
+  "config",
+  "confs",
+];
 
 function args(argv: string[]) {
   const get = (flag: string) => {

@@ -24,6 +24,15 @@ import { ZipReader } from "../../src/io/torch/zip.js";
 import { loadModel, readInitializers } from "../../src/onnx/model-io.js";
 import { DataLocation, encodeModel, newEntry, newGraph, newModel, newOpset, newTensor } from "../../src/onnx/proto.js";
 import { float32, int64, makeTensorProto } from "../../src/onnx/tensor.js";
+import { scoreConfsFile } from "../../src/evaluation/challenge-score/index.js";
+import { runNormalisation } from "../../src/evaluation/eval-cache.js";
+import { checkSameData, readRunGroup, type Run } from "../../src/evaluation/run-data.js";
+import { checkScorePair } from "../../src/evaluation/run-scores.js";
+import { listRuns, readManifest, requestMismatch, requireRun, type RunManifest } from "../../src/runs/index.js";
+import { parseUnlearnConfigJson } from "../../src/unlearning/config-file.js";
+import { resolveUnlearnConfig } from "../../src/unlearning/config.js";
+import { checkResolvedConfig, CONFIG_SEEDS, CONFS_SEEDS, manifestSeeds } from "./json-seeds.js";
+import { jsonMutated } from "./json-mutate.js";
 import { mutated } from "./mutate.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -369,6 +378,10 @@ export async function setup(): Promise<Context> {
   const images = await imageSeeds();
   const cifar = Uint8Array.from({ length: 2 * 3073 }, (_, i) => (i % 3073 === 0 ? i % 10 : (i * 7) & 0xff));
   const zipSeeds = [pth[0]!, pth[3]!];
+  const manifests = manifestSeeds(JSON.parse(readFileSync(join(ROOT, "models/fmnist-5k/manifest.json"), "utf8")));
+  const runsDir = join(dir, "runs");
+  const confsFile = join(dir, "confs.json");
+  const enc8 = (v: unknown) => enc.encode(JSON.stringify(v, null, 2));
 
   const targets: Target[] = [
     {
@@ -456,8 +469,77 @@ export async function setup(): Promise<Context> {
       run: (bytes) => decodeCache(Buffer.from(bytes), "k"),
       neverThrows: true,
     },
+    {
+      name: "run-folder",
+      description:
+        "run folders: manifest.json read (readManifest, requireRun), listed (listRuns), read as a group (readRunGroup) and checked as score and resume read them",
+      input: fc.oneof(
+        { weight: 3, arbitrary: jsonMutated(Object.values(manifests)) },
+        { weight: 1, arbitrary: mutated(Object.values(manifests).map(enc8), 4) },
+      ),
+      run: (bytes) => readRunFolders(runsDir, bytes, manifests),
+    },
+    {
+      name: "config",
+      description:
+        "unlearn --config files: the JSON read (parseUnlearnConfigJson), then resolveUnlearnConfig, the result checked",
+      input: fc.oneof(
+        { weight: 3, arbitrary: jsonMutated(CONFIG_SEEDS) },
+        { weight: 1, arbitrary: mutated(CONFIG_SEEDS.map(enc8), 4) },
+      ),
+      run: (bytes) => {
+        const config = resolveUnlearnConfig(
+          parseUnlearnConfigJson(Buffer.from(bytes).toString("utf8"), "run.json"),
+          "run.json",
+        );
+        checkResolvedConfig(config);
+        return config;
+      },
+    },
+    {
+      name: "confs",
+      description: "score --confs files: Python-style JSON (bare NaN, Infinity) read and scored (scoreConfsFile)",
+      input: fc.oneof(
+        { weight: 3, arbitrary: jsonMutated(CONFS_SEEDS, { bareNonFinite: true }) },
+        { weight: 1, arbitrary: mutated(CONFS_SEEDS.map(enc8), 4) },
+      ),
+      run: (bytes) => {
+        writeFileSync(confsFile, bytes);
+        return scoreConfsFile(confsFile);
+      },
+    },
   ];
   return { dir, targets, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The run-folder readers on one manifest text, in one of three layouts chosen by the input's length: a single run
+ * folder; a group whose run-000 is the input and run-001 a valid second run; a group of two runs that are both the
+ * input. Every reader the score, report, eval and resume use is called on what it finds.
+ */
+function readRunFolders(root: string, bytes: Uint8Array, seeds: ReturnType<typeof manifestSeeds>): unknown {
+  rmSync(root, { recursive: true, force: true });
+  const layout = bytes.length % 3;
+  const put = (dir: string, content: Uint8Array | string) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "manifest.json"), content);
+    writeFileSync(join(dir, "model.onnx"), "not read");
+  };
+  const target = layout === 0 ? root : join(root, "run-000");
+  put(target, bytes);
+  if (layout === 1) put(join(root, "run-001"), JSON.stringify(seeds.second));
+  if (layout === 2) put(join(root, "run-001"), bytes);
+  const found = readManifest(target);
+  if (found) requireRun(target);
+  listRuns(root);
+  runNormalisation(target);
+  const runs = readRunGroup(root);
+  checkSameData(runs);
+  for (const r of runs) requestMismatch(r.manifest, seeds.unlearn as unknown as RunManifest);
+  const other: Run = { dir: join(root, "other"), manifest: seeds.retrained as unknown as RunManifest };
+  if (runs[0]!.manifest.kind === "unlearn") checkScorePair(runs, [other]);
+  else checkScorePair([{ dir: other.dir, manifest: seeds.unlearn as unknown as RunManifest }], runs);
+  return runs.map((r) => r.manifest);
 }
 
 /** A pickle of a dict of lists, tuples, ints, floats, strings, bytes, sets and memo references. */

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { checkInput } from "../../scripts/fuzz/check.js";
 import { setup, type Context } from "../../scripts/fuzz/targets.js";
 
-const RUNS: Record<string, number> = { image: 60, "id-list": 100 };
+const RUNS: Record<string, number> = { image: 60, "id-list": 100, "run-folder": 150, confs: 150 };
 
 describe("fuzz smoke (npm run fuzz for the long runs)", function () {
   this.timeout(120_000);
@@ -17,7 +17,8 @@ describe("fuzz smoke (npm run fuzz for the long runs)", function () {
   });
   after(() => ctx.cleanup());
 
-  for (const name of ["onnx", "safetensors", "torch", "pickle", "zip", "npy", "cifar", "image", "id-list", "cache"]) {
+  const names = ["onnx", "safetensors", "torch", "pickle", "zip", "npy", "cifar", "image", "id-list", "cache"];
+  for (const name of [...names, "run-folder", "config", "confs"]) {
     it(name, async () => {
       const target = ctx.targets.find((t) => t.name === name)!;
       const findings: string[] = [];
