@@ -1,9 +1,11 @@
 /**
  * `npm start`: the shipped fmnist-5k original (models/fmnist-5k, trained by our own `train`; its manifest says how)
  * unlearned with the default settings, then the original and the unlearned model evaluated side by side
- * (accuracies, membership inference), with the unlearned model, its run folder and report.html in `outDir`.
+ * (accuracies, membership inference), with the unlearned model, its run folder, report.html and quickstart.json
+ * (the numbers, for scripts/readme-numbers.ts) in `outDir`.
  */
 import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openSource, parseForgetSpec, selectForget } from "../data/index.js";
@@ -11,7 +13,8 @@ import { evaluateTarget, type EvalRecord } from "../evaluation/eval-cache.js";
 import { renderReport, writeReport, type ReportModel } from "../evaluation/report/index.js";
 import { trueClassLogits } from "../evaluation/report/from-runs.js";
 import { UserError } from "../errors.js";
-import { MODEL_FILE, readManifest } from "../runs/index.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { MODEL_FILE, readManifest, runEnvironment, type RunEnvironment } from "../runs/index.js";
 import type { ExecutionProvider } from "../training/session/index.js";
 import type { UnlearnConfigInput } from "../unlearning/config.js";
 import type { EventSink } from "./events.js";
@@ -35,6 +38,8 @@ export interface QuickstartOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
+  memoryBudget?: number | string;
   onEvent?: EventSink;
 }
 
@@ -45,7 +50,21 @@ export interface QuickstartResult {
   report: string;
 }
 
+/** quickstart.json: the rows, the whole command's wall time and where it ran. */
+export interface QuickstartRecord {
+  rows: QuickstartResult["rows"];
+  /** From the start of the unlearning to the report written. */
+  seconds: number;
+  finished: string;
+  threads: number | null;
+  /** The machine's 1-minute load average when it finished (other work slows it down). */
+  load: number;
+  /** The unlearned run's environment (package, onnxruntime, node, commit, host). */
+  environment: RunEnvironment;
+}
+
 export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult> {
+  const started = performance.now();
   const original = join(SHIPPED.dir, MODEL_FILE);
   if (!existsSync(original))
     throw new UserError("the shipped model is missing (models/fmnist-5k/model.onnx)", original);
@@ -62,6 +81,7 @@ export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult
     out: runDir,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    memoryBudget: o.memoryBudget,
     onEvent: o.onEvent,
   });
   const dataset = await openSource(SHIPPED.data, SHIPPED.sourceOptions);
@@ -73,6 +93,7 @@ export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult
     dataOptions: SHIPPED.sourceOptions,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    memoryBudget: o.memoryBudget,
   };
   const before = (await evaluateTarget({ ...common, target: original })).record;
   const after = (await evaluateTarget({ ...common, target: runDir })).record;
@@ -119,5 +140,14 @@ export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult
     }),
     { out: report },
   );
+  const record: QuickstartRecord = {
+    rows,
+    seconds: (performance.now() - started) / 1000,
+    finished: new Date().toISOString(),
+    threads: o.intraOpThreads ?? null,
+    load: loadavg()[0]!,
+    environment: m?.environment ?? runEnvironment(),
+  };
+  writeFileAtomic(join(o.outDir, "quickstart.json"), new TextEncoder().encode(JSON.stringify(record, null, 2) + "\n"));
   return { rows, runDir, report };
 }
