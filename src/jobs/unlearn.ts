@@ -14,7 +14,7 @@ import type { TrainingControl } from "../training/control.js";
 import type { ExecutionProvider } from "../training/session/index.js";
 import { resolveUnlearnConfig, type UnlearnConfig, type UnlearnConfigInput } from "../unlearning/config.js";
 import { negGrad } from "../unlearning/neggrad.js";
-import { stochasticUnlearning } from "../unlearning/stochastic-unlearning.js";
+import { checkReinitPool, stochasticUnlearning } from "../unlearning/stochastic-unlearning.js";
 import type { EventSink } from "./events.js";
 import { exportedModel } from "./exported-model.js";
 import { openJobData, type JobData } from "./job-data.js";
@@ -63,6 +63,7 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
   checkTrainable(model);
   checkFiniteWeights(model);
   const inventory = layerInventory(model);
+  if (config.method === "stochastic") checkReinitPool(inventory, config, o.model);
   const sha256 = sha256File(o.model);
   const data = await openJobData({
     source: o.data,

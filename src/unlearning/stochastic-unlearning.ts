@@ -82,12 +82,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
   if (o.retain.count < config.batchSize) {
     throw new UserError(`the retain set has ${o.retain.count} examples, fewer than one batch of ${config.batchSize}`);
   }
-  const pool = reinitPool(inventory, config);
-  if (config.reinit !== "none" && pool.length === 0) {
-    throw new UserError(
-      `${displayName(o.model)}: no layer may be re-initialised (the pool after excluding ${config.exclude.join(", ") || "nothing"} is empty)`,
-    );
-  }
+  const pool = checkReinitPool(inventory, config, displayName(o.model));
   const start = startOf(o.control);
   const cycles = resumedCycles(o.control, config, start);
   const session = await openTrainingSession(o.model, {
@@ -153,6 +148,30 @@ function isResolved(c: UnlearnOptions["config"]): c is UnlearnConfig {
     typeof c.schedule === "object" &&
     Array.isArray(c.exclude)
   );
+}
+
+/**
+ * The pool, checked against the config before any work: not empty when layers are re-initialised, and no cycle
+ * drawing more layers than the pool holds (draws are with replacement, so more draws only repeat layers; a count
+ * above the pool is a mistake, and a huge one would cost time for nothing).
+ */
+export function checkReinitPool(
+  inventory: Inventory,
+  config: Pick<UnlearnConfig, "exclude" | "reinit" | "layers">,
+  file: string,
+): Layer[] {
+  const pool = reinitPool(inventory, config);
+  const excluded = config.exclude.join(", ") || "nothing";
+  if (config.reinit !== "none" && pool.length === 0) {
+    throw new UserError(`${file}: no layer may be re-initialised (the pool after excluding ${excluded} is empty)`);
+  }
+  const most = Math.max(0, ...config.layers);
+  if (config.reinit === "random" && most > pool.length) {
+    throw new UserError(
+      `layers: ${most} draws in a cycle, more than the ${pool.length} layers of ${file}'s re-initialisation pool (after excluding ${excluded}); give at most ${pool.length}, or --reinit all-body to re-initialise every one`,
+    );
+  }
+  return pool;
 }
 
 /** The layers a cycle may re-initialise: body layers, plus the classifier and shortcuts unless excluded. */

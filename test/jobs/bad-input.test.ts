@@ -180,6 +180,15 @@ describe("jobs: bad input (train, unlearn)", function () {
     );
   });
 
+  it("more draws per cycle than the re-initialisation pool holds (17 body layers here)", async () => {
+    const base = ["--forget", "random:8", "--batch", "8", "--epochs", "1", "--out", out()];
+    await expectRefused(
+      unlearnArgs(...base, "--layers", "18"),
+      /layers: 18 draws in a cycle, more than the 17 layers of .*'s re-initialisation pool \(after excluding classifier, shortcuts\); give at most 17, or --reinit all-body/,
+    );
+    await expectRefused(unlearnArgs(...base, "--layers", "1e15"), /layers: 1000000000000000 draws in a cycle/);
+  });
+
   it("--shard or --runs out of range", async () => {
     const base = ["--forget", "random:8", "--batch", "8", "--runs", "2", "--out", out()];
     await expectRefused(unlearnArgs(...base, "--shard", "3/2"), /--shard 3\/2 is out of range: expected 1 <= i <= n/);

@@ -83,18 +83,16 @@ describe("jobs: determinism (CPU, one thread)", function () {
     expect(readManifest(d)!.run).to.deep.equal({ index: 0, of: 1, seed: 3, forgetSeed: 1 });
   });
 
-  it("two threads: the same seeds twice give the same bytes, and here the bytes of one thread", async () => {
-    // onnxruntime's CPU kernels used here split work across threads without changing any sum's order (measured:
-    // docs/RELIABILITY.md, "Determinism"); the repeat is the guarantee, the equality with one thread the observation
+  it("two threads: the same seeds twice give the same bytes", async () => {
+    // the repeat is the guarantee; that two threads also gave one thread's bytes was measured on the development
+    // CPU only (docs/RELIABILITY.md, "Determinism") and is not asserted: other CPUs may pick other kernels
     const t2 = { intraOpThreads: 2 };
     const a = await trained("train-t2-a", 7, t2);
     const b = await trained("train-t2-b", 7, t2);
     expect(bytes(a).equals(bytes(b))).to.equal(true);
-    expect(bytes(a).equals(bytes(await trained("train-t1", 7)))).to.equal(true);
     const u = await unlearned("unlearn-t2-a", 3, t2);
     const v = await unlearned("unlearn-t2-b", 3, t2);
     expect(bytes(u).equals(bytes(v))).to.equal(true);
-    expect(bytes(u).equals(bytes(await unlearned("unlearn-t1", 3)))).to.equal(true);
     expect(readManifest(u)!.threads).to.equal(2);
   });
 
