@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { accuracyTable } from "../../evaluation/table.js";
 import { DEMO_DEFAULTS, runDemo } from "../../jobs/demo.js";
+import { METHOD_DEFAULTS } from "../../unlearning/config.js";
 import { jobOutput } from "../job-output.js";
 import { addRuntimeOptions, parseInteger, parseNumber, parseRuntimeOptions } from "../parse.js";
 
@@ -34,12 +35,15 @@ export function register(program: Command): void {
     .option("--train-size <n>", "training images used (seeded subset of 59,945)", String(DEMO_DEFAULTS.trainSize))
     .option("--forget <fraction>", "random fraction of them to forget", String(DEMO_DEFAULTS.forgetFraction))
     .option("--epochs <n>", "epochs of the original and the retrained model", String(DEMO_DEFAULTS.epochs))
-    .option("--unlearn-epochs <list>", "remembering epochs per unlearning cycle (default 1,2,2)")
-    .option("--layers <k>", `layer draws per unlearning cycle (default ${String(DEMO_DEFAULTS.unlearn.layers)})`)
     .option(
-      "--schedule <s>",
-      `unlearning learning rate (see unlearn --help; default ${String(DEMO_DEFAULTS.unlearn.schedule)})`,
+      "--unlearn-epochs <list>",
+      `remembering epochs per unlearning cycle (default unlearn's: ${METHOD_DEFAULTS.stochastic.epochs.join(",")})`,
     )
+    .option(
+      "--layers <k>",
+      `layer draws per unlearning cycle (default unlearn's: ${METHOD_DEFAULTS.stochastic.layers[0]})`,
+    )
+    .option("--schedule <s>", "unlearning learning rate (see unlearn --help; default unlearn's)")
     .option("--no-retrain", "skip the retrain-from-scratch reference")
     .option("--seed <n>", "run seed", "0")
     .option("--eval-limit <n>", "score on at most n examples per split")

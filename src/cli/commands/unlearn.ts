@@ -92,7 +92,7 @@ export function register(program: Command): void {
     )
     .option(
       "--schedule <s>",
-      `cosine:<lr>[:<tMax epochs>] (restarts every cycle), per-epoch:<lr>,... or constant:<lr> (default ${describeSchedule(d.schedule)}; finetune/neggrad: cosine:0.001 over all epochs)`,
+      `cosine:<lr>[:<tMax epochs>] (restarts every cycle; tMax defaults to the longest cycle), per-epoch:<lr>,... or constant:<lr> (default ${describeSchedule(d.schedule)}; finetune/neggrad: cosine:0.001 over all epochs)`,
     )
     .option("--batch <n>", `batch size (default ${d.batchSize})`)
     .option(
