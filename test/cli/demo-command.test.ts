@@ -81,7 +81,12 @@ describe("cli/demo", function () {
     expect(retrained.retain.count).to.equal(report.retainCount);
     expect(unlearned).to.deep.include({ kind: "unlearn", method: "stochastic", readsForget: false });
     expect(unlearned.input.sha256).to.equal(original.output.sha256);
-    expect(unlearned.config).to.deep.include({ epochs: [1], layers: [3] });
+    // unlearn's defaults, the cosine over the one 1-epoch cycle
+    expect(unlearned.config).to.deep.include({
+      epochs: [1],
+      layers: [6],
+      schedule: { kind: "cosine", lr: 0.01, tMax: 1 },
+    });
 
     // a rerun reuses the finished runs (and scores them again)
     const again = await runCli(argv);
