@@ -144,7 +144,8 @@ describe("jobs/unlearn: re-initialisation, initializer by initializer", function
     expect(w.min).to.be.at.least(-b);
     expect(w.max - w.min).to.be.above(b); // spread over the interval, not collapsed
     // the random draw reaches them as well
-    const drawn = await forgetOnly({ epochs: "1", layers: 60, exclude: "none" }, 2);
+    // at most the pool's 21 layers per cycle; run seed 1 draws fc and a shortcut among its 21 (with replacement)
+    const drawn = await forgetOnly({ epochs: "1", layers: 21, exclude: "none" }, 1);
     const got = drawn.manifest.reinitialised![0]!.layers;
     expect(got).to.include("fc");
     expect(got.some((name) => name.includes("downsample"))).to.equal(true);
