@@ -27,9 +27,7 @@ interface MethodResult {
   F: number;
   F_low: number;
   F_high: number;
-  /** The final score: `final` in the benchmark's results.json, `final_score` in the first hand-made file. */
-  final?: number;
-  final_score?: number;
+  final: number;
   RA: number;
   TA: number;
 }
@@ -39,8 +37,7 @@ export interface BenchmarkResults {
   N: number;
   S: number;
   date: string;
-  /** Where it was scored: `machine` in the first results file, `environment.host` in the benchmark's own. */
-  machine?: { cpus: number };
+  /** Where it was scored. */
   environment?: { host: { cpus: number } };
   ideal: MethodResult;
   methods: MethodResult[];
@@ -66,11 +63,11 @@ export function resultsSection(r: BenchmarkResults): string {
   const rows = [r.ideal, ...r.methods.filter((m) => m.group === undefined || m.group === "main")].map((m) => {
     const b = (s: string) => (m.method === headline ? `**${s}**` : s);
     const F = `${f3(m.F)} [${f3(m.F_low)}, ${f3(m.F_high)}]`;
-    return `| ${b(m.label)} | ${b(F)} | ${f3((m.final ?? m.final_score)!)} | ${f1(m.RA)} | ${f1(m.TA)} |`;
+    return `| ${b(m.label)} | ${b(F)} | ${f3(m.final)} | ${f1(m.RA)} | ${f1(m.TA)} |`;
   });
   const head = r.methods.find((m) => m.method === headline);
   const budget = r.methods.find((m) => m.method === "finetune-5ep");
-  const cpus = r.machine?.cpus ?? r.environment?.host.cpus;
+  const cpus = r.environment?.host.cpus;
   const sentence =
     head && budget
       ? `As on the challenge (0.094 vs 0.046), the method scores well above fine-tuning at the same budget ` +

@@ -29,7 +29,7 @@ describe("README numbers (npm run readme-numbers)", () => {
       F,
       F_low: F - 0.01,
       F_high: F + 0.01,
-      final_score: F,
+      final: F,
       RA: 90,
       TA: 88,
     });

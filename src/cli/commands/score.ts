@@ -2,20 +2,13 @@ import type { Command } from "commander";
 import { scoreConfsFile, type ChallengeScore } from "../../evaluation/challenge-score/index.js";
 import { scoreRuns, type RunScores } from "../../evaluation/run-scores.js";
 import { UserError } from "../../errors.js";
-import { addRuntimeOptions, parseInteger, parseRuntimeOptions } from "../parse.js";
+import { addRunEvalOptions, parseRunEvalOptions, type RunEvalCliOptions } from "../run-eval-options.js";
 
-interface ScoreCliOptions {
+interface ScoreCliOptions extends RunEvalCliOptions {
   confs?: string;
   unlearned?: string;
   retrained?: string;
-  data?: string;
-  cacheDir?: string;
-  forget?: string;
-  forgetSeed?: string;
-  batch: string;
   json?: boolean;
-  ep: string;
-  threads?: string;
 }
 
 export function register(program: Command): void {
@@ -32,16 +25,11 @@ export function register(program: Command): void {
     )
     .option("--unlearned <dir>", "the unlearned runs: the folder 'unlearn --runs N' wrote (run-000, ...)")
     .option("--retrained <dir>", "the retrained runs: the folder 'train --runs N --exclude-forget <spec>' wrote")
-    .option("--data <source>", "run folders: the data source, when it moved since the runs (checked by hash)")
-    .option("--cache-dir <dir>", "run folders: decoded-data cache folder (fashion-mnist, mnist)")
-    .option(
-      "--forget <spec>",
-      "run folders: the forget set, when the recorded one cannot be reopened (checked by hash)",
-    )
-    .option("--forget-seed <n>", "with --forget: seed of a random forget draw (default: the runs')")
-    .option("--batch <n>", "run folders: evaluation batch size", "256")
     .option("--json", "print forget_score, final_score, N, S, F_low, F_high and epsilons as JSON");
-  addRuntimeOptions(cmd).action(async (o: ScoreCliOptions) => {
+  addRunEvalOptions(
+    cmd,
+    "run folders: the forget set, when the recorded one cannot be reopened (checked by hash)",
+  ).action(async (o: ScoreCliOptions) => {
     const fromRuns = o.unlearned !== undefined || o.retrained !== undefined;
     if (o.confs !== undefined && fromRuns)
       throw new UserError("give either --confs or --unlearned and --retrained, not both");
@@ -59,12 +47,7 @@ export function register(program: Command): void {
     const runs = await scoreRuns({
       unlearned: o.unlearned,
       retrained: o.retrained,
-      data: o.data,
-      cacheDir: o.cacheDir,
-      forget: o.forget,
-      forgetSeed: parseInteger("--forget-seed", o.forgetSeed),
-      batchSize: parseInteger("--batch", o.batch, 1),
-      ...parseRuntimeOptions(o),
+      ...parseRunEvalOptions(o),
       onRun: (r) => {
         if (!o.json) process.stderr.write(`${r.dir}: ${r.cached ? "evaluation from its cache" : "evaluated"}\n`);
       },

@@ -16,7 +16,7 @@ import { parseModelSpec } from "../model-spec.js";
 import { train } from "../train.js";
 import { unlearn } from "../unlearn.js";
 import { scoreBenchmark, type BenchmarkResults } from "./score.js";
-import { SUITES, type Suite } from "./suites.js";
+import { runsOf, SUITES, type Suite } from "./suites.js";
 
 export const STAGES = ["original", "retrained", "methods", "score"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -93,7 +93,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
         forgetSeed: suite.forgetSeed,
         config: m.config,
         seed: suite.unlearnSeed,
-        runs: m.group === "main" ? o.runs : (o.ablationRuns ?? o.runs),
+        runs: runsOf(m, o),
         shard,
         out: dirs.method(name),
       });

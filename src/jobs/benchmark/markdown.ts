@@ -10,29 +10,23 @@ function row(m: MethodResult): string {
   return `| ${m.label} | ${runs} | ${f4(m.F)} [${f4(m.F_low)}, ${f4(m.F_high)}] | ${f4(m.final)} | ${f2(m.RA)} | ${f2(m.TA)} | ${f2(m.FA)} | ${f4(m.mia)} | ${f1(m.secondsPerRun)} | ${f2(100 * m.timeShare)}% |`;
 }
 
+/** The tables after the main one, each with its heading. */
+const GROUP_TITLES: [string, string][] = [
+  ["ablation", "Ablation chain (each step adds one idea; the last step is algo1):"],
+  ["sweep", "Sweep (one cycle, MSE, noise 0.01, classifier/shortcut exclusion; k re-initialised layers x peak rate):"],
+];
+
 export function resultsMarkdown(r: BenchmarkResults): string {
   const head =
     "| method | N | F [95% bootstrap] | final score | RA % | TA % | forget acc % | MIA | s/run | time vs retrain |\n" +
     "|---|---|---|---|---|---|---|---|---|---|\n";
   const lines = [`Suite ${r.suite}: N = ${r.N} runs per side, S = ${r.S} forget examples (${r.date}).`, ""];
   const main = r.methods.filter((m) => m.group === "main");
-  const abl = r.methods.filter((m) => m.group === "ablation");
-  const sweep = r.methods.filter((m) => m.group === "sweep");
   lines.push(head + [...(r.ideal ? [row(r.ideal)] : []), ...main.map(row)].join("\n"));
-  if (abl.length)
-    lines.push(
-      "",
-      "Ablation chain (each step adds one idea; the last step is algo1):",
-      "",
-      head + abl.map(row).join("\n"),
-    );
-  if (sweep.length)
-    lines.push(
-      "",
-      "Sweep (one cycle, MSE, noise 0.01, classifier/shortcut exclusion; k re-initialised layers x peak rate):",
-      "",
-      head + sweep.map(row).join("\n"),
-    );
+  for (const [group, title] of GROUP_TITLES) {
+    const rows = r.methods.filter((m) => m.group === group);
+    if (rows.length) lines.push("", title, "", head + rows.map(row).join("\n"));
+  }
   const rt = r.retrained;
   lines.push(
     "",

@@ -14,6 +14,7 @@ import { writeFileAtomic } from "../../io/atomic-write.js";
 import { listRuns, readManifest, runEnvironment, type RunManifest } from "../../runs/index.js";
 import type { BenchmarkOptions } from "./benchmark.js";
 import { suiteFolders } from "./benchmark.js";
+import { runsOf } from "./suites.js";
 import { resultsMarkdown } from "./markdown.js";
 
 export interface MethodResult {
@@ -98,7 +99,7 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const epsilons: Record<string, number[]> = {};
   for (const name of o.methods) {
     const m = suite.methods[name]!;
-    const asked = m.group === "main" ? o.runs : (o.ablationRuns ?? o.runs);
+    const asked = runsOf(m, o);
     const runs = await evalRuns(dirs.method(name), asked);
     perMethod[name] = runs;
     const scored = scoreAgainst(name, m.label, m.group, runs, reference, retrainSeconds, asked);

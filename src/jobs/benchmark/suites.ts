@@ -14,6 +14,10 @@ export interface SuiteMethod {
   group: "main" | "ablation" | "sweep";
 }
 
+/** Runs asked of a method: N for the main methods, the ablation/sweep count (default N) for the rest. */
+export const runsOf = (m: SuiteMethod, o: { runs: number; ablationRuns?: number }): number =>
+  m.group === "main" ? o.runs : (o.ablationRuns ?? o.runs);
+
 export interface Suite {
   name: string;
   description: string;
