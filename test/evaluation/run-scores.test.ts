@@ -2,13 +2,13 @@ import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../../src/errors.js";
 import { scoreConfs } from "../../src/evaluation/challenge-score/index.js";
 import type { EvalRecord } from "../../src/evaluation/eval-cache.js";
 import { scoreRuns, type ScoreRunsOptions } from "../../src/evaluation/run-scores.js";
 import { loadModel, readInitializers, saveModel } from "../../src/onnx/model-io.js";
 import { withWeights } from "../../src/interop/with-weights.js";
 import { sha256File } from "../../src/runs/index.js";
+import { expectRefusal as expectUserError } from "../helpers/refusal.js";
 import { copyRuns, editManifest, tinyRuns, type TinyRuns } from "../helpers/tiny-runs.js";
 
 /** The one cached evaluation in each run of a group, by run index. */
@@ -214,16 +214,7 @@ describe("evaluation/run-scores", function () {
   });
 });
 
+/** The shared refusal check, and the message on one line. */
 async function expectRefusal(p: Promise<unknown>, message: string | RegExp): Promise<void> {
-  let error: unknown;
-  try {
-    await p;
-  } catch (e) {
-    error = e;
-  }
-  expect(error, "expected a UserError").to.be.instanceOf(UserError);
-  const text = (error as Error).message;
-  if (typeof message === "string") expect(text).to.equal(message);
-  else expect(text).to.match(message);
-  expect(text).not.to.include("\n");
+  expect(await expectUserError(p, message)).not.to.include("\n");
 }

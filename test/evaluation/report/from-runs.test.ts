@@ -2,13 +2,13 @@ import { expect } from "chai";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UserError } from "../../../src/errors.js";
 import type { EvalRecord } from "../../../src/evaluation/eval-cache.js";
 import { reportFromEvalRecord, reportFromRuns } from "../../../src/evaluation/report/from-runs.js";
 import { renderReport } from "../../../src/evaluation/report/index.js";
 import { loadReport } from "../../../src/evaluation/report/load.js";
 import { scoreRuns } from "../../../src/evaluation/run-scores.js";
 import { readManifest } from "../../../src/runs/index.js";
+import { expectRefusal } from "../../helpers/refusal.js";
 import { runCli } from "../../helpers/run-cli.js";
 import { copyRuns, editManifest, tinyRuns, type TinyRuns } from "../../helpers/tiny-runs.js";
 import { syntheticReportInput } from "./synthetic.js";
@@ -168,16 +168,3 @@ describe("evaluation/report from run folders", function () {
     );
   });
 });
-
-async function expectRefusal(p: Promise<unknown>, message: string | RegExp): Promise<void> {
-  let error: unknown;
-  try {
-    await p;
-  } catch (e) {
-    error = e;
-  }
-  expect(error, "expected a UserError").to.be.instanceOf(UserError);
-  const text = (error as Error).message;
-  if (typeof message === "string") expect(text).to.equal(message);
-  else expect(text).to.match(message);
-}
