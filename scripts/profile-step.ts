@@ -24,6 +24,7 @@ const o = new Command("profile:step")
   .option("--threads <list>", "intra-op thread counts", "1,2")
   .option("--steps <n>", "profiled steps (after 2 warm-up steps)", "4")
   .option("--top <n>", "op types listed", "15")
+  .option("--nodes <n>", "also list the n slowest nodes (at the most threads) with their speed-up", "0")
   .option("--json <file>", "write the per-op table as JSON")
   .parse(
     process.argv.slice(2).filter((a) => a !== "--"),
@@ -58,6 +59,7 @@ interface OpRow {
   ms: Record<number, number>;
 }
 const perOp = new Map<string, OpRow>();
+const perNode = new Map<string, OpRow>();
 const wall: Record<number, number> = {};
 const nodeSum: Record<number, number> = {};
 const dir = mkdtempSync(join(tmpdir(), "profile-step-"));
@@ -98,6 +100,10 @@ try {
       row.ms[t] = (row.ms[t] ?? 0) + e.dur / 1000 / steps;
       if (t === threads[0]) row.nodes += 1 / steps;
       perOp.set(op, row);
+      const key = `${op} ${e.name.slice(0, -"_kernel_time".length)}`;
+      const n = perNode.get(key) ?? { op: key, nodes: 1, ms: {} };
+      n.ms[t] = (n.ms[t] ?? 0) + e.dur / 1000 / steps;
+      perNode.set(key, n);
     }
   }
 } finally {
@@ -123,6 +129,21 @@ const lines = [
   `| wall per run (profiling on) | | ${threads.map((t) => f1(wall[t])).join(" | ")} | | ${f2(wall[t1]! / wall[tN]!)}x |`,
   "",
 ];
+const nodeCount = Number(o.nodes);
+if (!Number.isInteger(nodeCount) || nodeCount < 0) fail(`--nodes expects a non-negative integer, got '${o.nodes}'`);
+if (nodeCount > 0)
+  lines.push(
+    `| node | ${threads.map((t) => `ms/step at ${t}`).join(" | ")} | speed-up ${t1} -> ${tN} |`,
+    `|---|${threads.map(() => "---|").join("")}---|`,
+    ...[...perNode.values()]
+      .sort((a, b) => (b.ms[tN] ?? 0) - (a.ms[tN] ?? 0))
+      .slice(0, nodeCount)
+      .map(
+        (r) =>
+          `| ${r.op} | ${threads.map((t) => f1(r.ms[t])).join(" | ")} | ${f2((r.ms[t1] ?? NaN) / (r.ms[tN] ?? NaN))}x |`,
+      ),
+    "",
+  );
 process.stdout.write(lines.join("\n"));
 if (o.json)
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify({ threads, wall, nodeSum, rows }, null, 2)}\n`));

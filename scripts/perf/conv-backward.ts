@@ -75,7 +75,42 @@ function variants(sh: Shape) {
       sh.h,
     ]),
   };
+  // the batch folded into a depth axis: [N, C, H, W] -> [1, C, N, H, W], one 3-D op with a depth-1 kernel, so
+  // onnxruntime sees one image of N*H*W pixels (one GEMM split across threads) instead of N small ones
+  const toDepth = (b: GraphBuilder, v: string) => b.op("Transpose", [v], { perm: [1, 0, 2, 3] });
+  const fromDepth = (b: GraphBuilder, v: string, out: string) =>
+    b.node("Transpose", [b.op("Squeeze", [v, c(b, [0])])], { outputs: [out], attrs: { perm: [1, 0, 2, 3] } });
+  const w3 = (b: GraphBuilder, v: string) => b.op("Unsqueeze", [v, c(b, [2])]);
+  const d5 = (b: GraphBuilder, v: string) => b.op("Unsqueeze", [toDepth(b, v), c(b, [0])]);
+  dx.ctdepth = model1(
+    sh,
+    ho,
+    (b) =>
+      fromDepth(
+        b,
+        b.op("ConvTranspose", [d5(b, "dy"), w3(b, "w")], {
+          kernel_shape: [1, sh.k, sh.k],
+          strides: [1, sh.s, sh.s],
+          pads: [0, sh.p, sh.p, 0, Math.max(0, crop), Math.max(0, crop)],
+          output_padding: [0, Math.max(0, -crop), Math.max(0, -crop)],
+        }),
+        "r",
+      ),
+    [N, sh.c, sh.h, sh.h],
+  );
   if (sh.s === 1) {
+    dx.flipdepth = model1(
+      sh,
+      ho,
+      (b) => {
+        const wt = b.op("Transpose", ["w"], { perm });
+        const wf = b.op("Slice", [wt, c(b, [-1, -1]), c(b, [-(2 ** 62), -(2 ** 62)]), c(b, [2, 3]), c(b, [-1, -1])]);
+        const q = sh.k - 1 - sh.p;
+        const y = b.op("Conv", [d5(b, "dy"), w3(b, wf)], { kernel_shape: [1, sh.k, sh.k], pads: [0, q, q, 0, q, q] });
+        fromDepth(b, y, "r");
+      },
+      [N, sh.c, sh.h, sh.h],
+    );
     dx.flip = model1(
       sh,
       ho,
@@ -261,6 +296,20 @@ function variants(sh: Shape) {
       [N, sh.o, ho, ho],
     ),
   };
+  y.depth = model1(
+    sh,
+    ho,
+    (b) => {
+      const d5 = b.op("Unsqueeze", [b.op("Transpose", ["x"], { perm }), c(b, [0])]);
+      const r = b.op("Conv", [d5, b.op("Unsqueeze", ["w", c(b, [2])])], {
+        kernel_shape: [1, sh.k, sh.k],
+        strides: [1, sh.s, sh.s],
+        pads: [0, sh.p, sh.p, 0, sh.p, sh.p],
+      });
+      b.node("Transpose", [b.op("Squeeze", [r, c(b, [0])])], { outputs: ["r"], attrs: { perm } });
+    },
+    [N, sh.o, ho, ho],
+  );
   // forward by the grouped one-hot im2col (as in the dW "bmmg" form) and one MatMul with W broadcast over N
   y.bmmg = model1(
     sh,
@@ -277,7 +326,7 @@ function variants(sh: Shape) {
 
 const rnd = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
 const opts: ort.InferenceSession.SessionOptions = {
-  intraOpNumThreads: 2,
+  intraOpNumThreads: Number(process.env.THREADS ?? 2),
   interOpNumThreads: 1,
   extra: { session: { intra_op: { allow_spinning: "0" } } },
 };

@@ -5,7 +5,8 @@
  * Forms (chosen per node by what onnxruntime's CPU kernels do fastest; scripts/perf/conv-backward.ts,
  * docs/PERFORMANCE.md "Conv backward, CPU"):
  * - taps that only ever read padding are cut off first (a 3x3 pad-1 conv on a 1x1 map is a 1x1 conv);
- * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; else ConvTranspose;
+ * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; else ConvTranspose; either with the
+ *   batch folded into a depth axis where onnxruntime would run it as many tiny per-sample GEMMs (batch-fold.ts);
  * - dW, group 1: when the per-sample partial gradients [C*taps, O] are no bigger than the im2col matrix
  *   [C*taps, P] (O <= P output pixels: the many-pixel, few-channel convs), the im2col made by a grouped
  *   one-hot Conv over X and one batched MatMul with dY^T per sample, summed over N; else with stride 1
@@ -19,6 +20,7 @@ import { constantLike, nodeLabel, range, requireDims, reshape, transpose } from 
 import { UserError } from "../../errors.js";
 import { int64, numel } from "../../onnx/tensor.js";
 import { extent, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
+import { batchFolded, depthAttrs, foldConv, foldConvTranspose } from "./batch-fold.js";
 
 // dB = ReduceSum(dY, [0, 2, ...])
 export const conv: GradRule = {
@@ -47,7 +49,7 @@ export const conv: GradRule = {
       if (dense) dW = ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, x, [-1, cIn])], { transA: 1 });
       else if (fast && wDims[0]! <= numel(win.output)) dW = weightGradBatched(ctx, x, dY, win, [wDims[0]!, cIn]);
       else if (fast && im2colFits(win, cIn)) dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
-      else dW = weightGradConv(ctx, x, dY, win, group, cIn);
+      else dW = weightGradConv(ctx, x, dY, win, group, [wDims[0]!, cIn]);
       dW = cut ? placeTaps(ctx, dW, wDims, cut.first, cut.win.kernel) : reshape(ctx, dW, wDims);
     }
     let dX: string | undefined;
@@ -58,8 +60,8 @@ export const conv: GradRule = {
           cIn,
           ...win.input,
         ]);
-      else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win);
-      else dX = inputGrad(ctx, dY, wLive, win, group);
+      else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win, cIn);
+      else dX = inputGrad(ctx, dY, wLive, win, group, fast);
     }
     return [
       dX,
@@ -139,16 +141,12 @@ const slice = (ctx: GradContext, x: string, starts: number[], ends: number[], st
   return ctx.op("Slice", [x, c(starts), c(ends), c(axes), ...(steps ? [c(steps)] : [])]);
 };
 
-function inputGrad(ctx: GradContext, dY: string, w: string, win: Window, group: number): string {
+function inputGrad(ctx: GradContext, dY: string, w: string, win: Window, group: number, fast: boolean): string {
   const { pads, outputPadding } = transposeSettings(win);
-  return ctx.op("ConvTranspose", [dY, w], {
-    group,
-    kernel_shape: win.kernel,
-    strides: win.strides,
-    dilations: win.dilations,
-    pads,
-    output_padding: outputPadding,
-  });
+  const attrs = { kernel_shape: win.kernel, strides: win.strides, dilations: win.dilations, pads };
+  if (fast && win.kernel.length === 2 && foldConvTranspose(numel(win.output)))
+    return batchFolded(ctx, "ConvTranspose", [dY, w], { ...attrs, output_padding: outputPadding });
+  return ctx.op("ConvTranspose", [dY, w], { group, ...attrs, output_padding: outputPadding });
 }
 
 /** Pads of the stride-1 Conv that maps dY back onto X's extent with the flipped kernel; undefined if none fits. */
@@ -160,14 +158,18 @@ function flippedPads(win: Window): number[] | undefined {
 }
 
 // dX[n,c,x] = sum_{o,k} dY[n,o,x+pb-d*k] W[o,c,k] = Conv(dY, W^T flipped) for stride 1.
-function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window): string {
+function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window, cIn: number): string {
   const r = win.kernel.length;
   const wT = transpose(ctx, w, [1, 0, ...range(2, r + 2)]);
   const big = -(2 ** 62);
   const wF = win.kernel.every((k) => k === 1)
     ? wT
     : slice(ctx, wT, Array<number>(r).fill(-1), Array<number>(r).fill(big), Array<number>(r).fill(-1));
-  return ctx.op("Conv", [dY, wF], { kernel_shape: win.kernel, dilations: win.dilations, pads: flippedPads(win)! });
+  const attrs = { kernel_shape: win.kernel, dilations: win.dilations, pads: flippedPads(win)! };
+  const pointwise = win.kernel.every((k) => k === 1) && attrs.pads.every((p) => p === 0);
+  if (r === 2 && foldConv({ filters: cIn, pixels: numel(win.input), pointwise, strided: false }))
+    return batchFolded(ctx, "Conv", [dY, wF], { ...attrs, strides: [1, 1] });
+  return ctx.op("Conv", [dY, wF], attrs);
 }
 
 // dW[o,(c,k)] = sum_{n,p} dY^T[o,(n,p)] cols[(c,k),(n,p)], cols[c,k,n,p] = Xpad^T[c, n, s*p + d*k].
@@ -219,32 +221,50 @@ function weightGradBatched(ctx: GradContext, x: string, dY: string, win: Window,
 
 // dW[o,c,k] = sum_{n,p} dY[n,o,p] Xpad[n,c,s*p+d*k] (a grouped Conv of X^T by dY^T with strides and
 // dilations swapped)
-function weightGradConv(ctx: GradContext, x: string, dY: string, win: Window, group: number, cIn: number): string {
+function weightGradConv(
+  ctx: GradContext,
+  x: string,
+  dY: string,
+  win: Window,
+  group: number,
+  [cOut, cIn]: number[],
+): string {
   const r = win.kernel.length;
   const cg = cIn / group;
   if (!Number.isInteger(cg))
     throw new UserError(`input channels ${cIn} are not divisible by group ${group}`, nodeLabel(ctx));
   const swapNC = [1, 0, ...range(2, r + 2)];
+  const dYT = transpose(ctx, dY, swapNC);
+  // Trim end padding the kernel never reaches (rows the stride drops), so the result is kernel-sized when possible.
+  const padsEnd = padsEndRead(win);
+  const got = win.kernel.map((_, i) => {
+    const span = win.input[i]! + win.padsBegin[i]! + padsEnd[i]! - ((win.output[i]! - 1) * win.strides[i]! + 1);
+    return Math.floor(span / win.dilations[i]!) + 1;
+  });
+  const attrs = { kernel_shape: win.output, strides: win.dilations, dilations: win.strides };
+  const pads = [...win.padsBegin, ...padsEnd];
+  // This Conv's batch is the input channels, its filters the output channels, its pixels the kernel taps.
+  // Batch-folded (batch-fold.ts), X itself is the image [1, N, C, ...]: samples as channels, channels as
+  // depth; the result [O, C, ...] needs no transpose back.
+  const fold =
+    group === 1 &&
+    r === 2 &&
+    ctx.opset >= 13 &&
+    foldConv({ filters: cOut, pixels: numel(got), pointwise: false, strided: win.dilations.some((d) => d > 1) });
+  if (fold) {
+    const axes = (v: number[]) => ctx.constant(int64([v.length], v));
+    const image = ctx.op("Unsqueeze", [x, axes([0])]);
+    const y = ctx.op("Conv", [image, ctx.op("Unsqueeze", [dYT, axes([2])])], depthAttrs({ ...attrs, pads }));
+    const dW = ctx.op("Squeeze", [y, axes([0])]);
+    return got.some((g, i) => g !== win.kernel[i]) ? slice(ctx, dW, [0, 0], win.kernel) : dW;
+  }
   // X as [Cg, G*N, *S]: batch = channel within group, channels = (group, sample) so a grouped Conv pairs
   // group g of X with the dY channels of group g.
   const xT =
     group === 1
       ? transpose(ctx, x, swapNC)
       : reshape(ctx, transpose(ctx, reshape(ctx, x, [0, group, cg, -1]), [2, 1, 0, 3]), [cg, -1, ...win.input]);
-  const dYT = transpose(ctx, dY, swapNC);
-  // Trim end padding the kernel never reaches (rows the stride drops), so the result is kernel-sized when possible.
-  const padsEnd = padsEndRead(win);
-  let dW = ctx.op("Conv", [xT, dYT], {
-    group,
-    kernel_shape: win.output,
-    strides: win.dilations,
-    dilations: win.strides,
-    pads: [...win.padsBegin, ...padsEnd],
-  });
-  const got = win.kernel.map((_, i) => {
-    const span = win.input[i]! + win.padsBegin[i]! + padsEnd[i]! - ((win.output[i]! - 1) * win.strides[i]! + 1);
-    return Math.floor(span / win.dilations[i]!) + 1;
-  });
+  let dW = ctx.op("Conv", [xT, dYT], { group, ...attrs, pads });
   if (got.some((g, i) => g !== win.kernel[i])) dW = slice(ctx, dW, Array<number>(r).fill(0), win.kernel);
   return transpose(ctx, dW, swapNC);
 }

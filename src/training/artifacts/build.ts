@@ -38,6 +38,7 @@ import { checkParameters, findBatchNormStats, findParameters, type BatchNormStat
 import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
 import { lowerSmallConvs } from "./dense-convs.js";
+import { foldConvs, planFoldedConvs } from "./fold-convs.js";
 import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
 
 export interface BuildOptions {
@@ -52,6 +53,9 @@ export interface BuildOptions {
   classWeights?: boolean;
   /** Run the student's convs on tiny maps as dense Gemms (see dense-convs.ts). Default true. */
   denseConvs?: boolean;
+  /** Run the student's forward convs that onnxruntime would split into tiny per-sample GEMMs with the batch
+   *  folded into depth (see fold-convs.ts). Default true. */
+  foldConvs?: boolean;
   /** Training-mode BatchNormalization form (see train-mode.ts). Default "node". */
   batchNorm?: BatchNormForm;
   /** Parameters to train; default: every parameter findParameters finds. */
@@ -114,6 +118,10 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
   });
   const denseConvs =
     opts.denseConvs === false ? [] : lowerSmallConvs(b, { shapes, weightDims: (v) => initial.get(v)?.dims });
+  const foldPlans =
+    opts.foldConvs === false
+      ? []
+      : planFoldedConvs(tg.node, { shapes, weightDims: (v) => initial.get(v)?.dims, opset });
   let teacherLogits: string | null = null;
   if (opts.teacher) {
     const teacher = embedTeacher(b, { source: inlined(model).graph!, input, output, file });
@@ -131,6 +139,7 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
   });
   const grads = appendBackward(tg, { loss, wrt: params, opset, shapes });
   b = new GraphBuilder(tg); // sees the names the engine added
+  const foldedConvs = foldConvs(b, foldPlans);
   const opt = appendOptimizer(new Emitter(b, opset, optimizer), {
     kind: optimizer,
     hyper,
@@ -186,6 +195,7 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
     files: { trainStep: FILES.trainStep, eval: FILES.eval, state: FILES.state },
     nodes: { source: src.nodes, trainStep: tg.node.length, eval: evalModel.graph!.node.length },
     denseConvs,
+    foldedConvs,
     state,
   };
   return { trainStep, eval: evalModel, initialState, manifest };

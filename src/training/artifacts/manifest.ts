@@ -55,6 +55,8 @@ export interface Manifest {
   nodes: { source: number; trainStep: number; eval: number };
   /** Source Conv nodes the train step runs as dense Gemms (dense-convs.ts); absent in older manifests. */
   denseConvs?: string[];
+  /** Student convs whose forward runs with the batch folded into depth (fold-convs.ts). */
+  foldedConvs?: string[];
   state: StateEntry[];
 }
 

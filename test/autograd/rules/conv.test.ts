@@ -58,6 +58,13 @@ const cases: Case[] = [
     pads: [1, 1, 1, 1],
   }),
   conv("dead taps, dilation 2, asymmetric pads", [1, 2, 2, 3], [3, 2, 3, 3], { dilations: [2, 2], pads: [2, 0, 2, 2] }),
+  // batch-folded forms (batch-fold.ts): more input channels than pixels, stride 1 (dX as a folded Conv); more
+  // filters than output pixels, stride 2 (dX as a folded ConvTranspose, dW as a folded Conv)
+  conv("stride 1, channels > pixels: dX batch-folded", [2, 10, 3, 3], [4, 10, 3, 3], { pads: [1, 1, 1, 1] }, true),
+  conv("stride 2, filters > pixels: dX and dW batch-folded", [3, 2, 4, 4], [12, 2, 3, 3], {
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+  }),
   conv("3-D, stride 1", [1, 2, 4, 3, 4], [2, 2, 2, 3, 2], { pads: [1, 1, 0, 0, 1, 1] }),
   conv("3-D", [1, 2, 4, 5, 4], [2, 2, 2, 3, 2], { strides: [2, 1, 2], pads: [0, 1, 1, 0, 1, 0] }),
   {

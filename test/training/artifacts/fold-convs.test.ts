@@ -1,0 +1,73 @@
+import { expect } from "chai";
+import seedrandom from "seedrandom";
+import { buildArtifacts } from "../../../src/training/artifacts/index.js";
+import { float32, int64 } from "../../../src/onnx/tensor.js";
+import { modelOf, StepRunner, values } from "./helpers.js";
+
+describe("batch-folded convs (training/artifacts/fold-convs)", () => {
+  // x [N,2,4,4] -> conv 3x3 pad 1, 20 filters > 16 pixels (folded) + bias -> Relu -> conv 3x3 s2 pad 1 to 2x2,
+  // 12 filters > 4 pixels (folded) -> Relu -> conv 3x3 pad 1 on 2x2, 4 filters <= 4 pixels (kept); beside it
+  // conv 3x3 pad 1 on x, 6 filters <= 16 pixels (kept); both flattened, concatenated, Gemm -> logits [N, 3].
+  // The Conv rule folds c3's input gradient (a stride-1 Conv, 12 channels > 4 pixels), c2's (a ConvTranspose
+  // onto 2x2 pixels) and c2's weight gradient (12 filters > 9 taps).
+  const rand = seedrandom("fold-convs");
+  const r = (n: number, s = 0.5) => Array.from({ length: n }, () => (rand() - 0.5) * 2 * s);
+  const model = () =>
+    modelOf((g) => {
+      g.addInput("x", "float32", ["N", 2, 4, 4]);
+      g.initializer("w1", float32([20, 2, 3, 3], r(360)));
+      g.initializer("b1", float32([20], r(20)));
+      g.initializer("w2", float32([12, 20, 3, 3], r(2160, 0.2)));
+      g.initializer("w3", float32([4, 12, 3, 3], r(432, 0.2)));
+      g.initializer("w4", float32([6, 2, 3, 3], r(108)));
+      g.initializer("fc", float32([16 + 96, 3], r(336, 0.2)));
+      const h1 = g.op("Relu", [g.op("Conv", ["x", "w1", "b1"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, "c1")]);
+      const h2 = g.op("Conv", [h1, "w2"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] }, "c2");
+      const h3 = g.op("Conv", [g.op("Relu", [h2]), "w3"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, "c3");
+      const h4 = g.op("Conv", ["x", "w4"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, "c4");
+      const flat = (v: string, n: number) => g.op("Reshape", [v, g.constant(`s${n}`, int64([2], [-1, n]))]);
+      const both = g.op("Concat", [flat(h3, 16), flat(h4, 96)], { axis: 1 });
+      g.node("Gemm", [both, "fc"], { outputs: ["logits"] });
+      g.addOutput("logits", "float32", ["N", 3]);
+    });
+
+  it("folds the convs with more filters than output pixels and matches the plain form (2 SGD steps)", async () => {
+    const m = model();
+    const folded = await buildArtifacts(m, { loss: "ce", gradients: true, denseConvs: false });
+    const plain = await buildArtifacts(m, { loss: "ce", gradients: true, denseConvs: false, foldConvs: false });
+    expect(folded.manifest.foldedConvs).to.deep.equal(["c1", "c2"]);
+    expect(plain.manifest.foldedConvs).to.deep.equal([]);
+    const rank = (n: { attribute: { name: string; ints: bigint[] }[] }) =>
+      n.attribute.find((a) => a.name === "kernel_shape")?.ints.length;
+    const forward3d = folded.trainStep.graph!.node.filter((n) => n.opType === "Conv" && !n.name.includes("/grad/"));
+    expect(forward3d.filter((n) => rank(n) === 3).map((n) => n.name)).to.deep.equal([
+      "c1/folded/Conv",
+      "c2/folded/Conv",
+    ]);
+    const grad3d = folded.trainStep.graph!.node.filter((n) => n.name.includes("/grad/") && rank(n) === 3);
+    expect(grad3d.map((n) => `${n.name.split("/")[0]} ${n.opType}`).sort()).to.deep.equal([
+      "c2 Conv",
+      "c2 ConvTranspose",
+      "c3 Conv",
+    ]);
+
+    const feeds = { batch: float32([5, 2, 4, 4], r(160, 1)), targets: int64([5], [0, 1, 2, 1, 0]), lr: 0.1 };
+    const [a, b] = [await StepRunner.create(folded), await StepRunner.create(plain)];
+    for (let step = 0; step < 2; step++) {
+      const [oa, ob] = [await a.step(feeds), await b.step(feeds)];
+      expect(values(oa.get(folded.manifest.outputs.loss))[0]).to.be.closeTo(
+        values(ob.get(plain.manifest.outputs.loss))[0]!,
+        1e-5,
+      );
+      for (const [p, out] of Object.entries(folded.manifest.outputs.gradients!)) {
+        const [ga, gb] = [values(oa.get(out)), values(ob.get(plain.manifest.outputs.gradients![p]!))];
+        const scale = Math.max(...gb.map(Math.abs));
+        ga.forEach((v, i) =>
+          expect(Math.abs(v - gb[i]!)).to.be.at.most(1e-5 * scale + 1e-7, `step ${step} grad ${p}[${i}]`),
+        );
+      }
+    }
+    await a.release();
+    await b.release();
+  });
+});
