@@ -172,6 +172,28 @@ function variants(sh: Shape) {
       },
       [sh.o, sh.c, sh.k, sh.k],
     ),
+    // the Conv form batch-folded (batch-fold.ts): X itself as one image [1, N, C, H, W] (samples as channels,
+    // channels as depth), dY^T [O, N, 1, Ho, Wo] as the kernel: one GEMM over N*Ho*Wo
+    convdepth: model1(
+      sh,
+      ho,
+      (b) => {
+        const dyT = b.op("Unsqueeze", [b.op("Transpose", ["dy"], { perm }), c(b, [2])]);
+        let r = b.op("Squeeze", [
+          b.op("Conv", [b.op("Unsqueeze", ["x", c(b, [0])]), dyT], {
+            kernel_shape: [1, ho, ho],
+            strides: [1, 1, 1],
+            dilations: [1, sh.s, sh.s],
+            pads: [0, sh.p, sh.p, 0, padsEnd, padsEnd],
+          }),
+          c(b, [0]),
+        ]);
+        const got = sh.h + sh.p + padsEnd - ((ho - 1) * sh.s + 1) + 1;
+        if (got !== sh.k) r = b.op("Slice", [r, c(b, [0, 0]), c(b, [sh.k, sh.k]), c(b, [2, 3])]);
+        b.node("Identity", [r], { outputs: ["r"] });
+      },
+      [sh.o, sh.c, sh.k, sh.k],
+    ),
     gemm: model1(
       sh,
       ho,

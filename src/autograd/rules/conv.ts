@@ -9,9 +9,10 @@
  *   batch folded into a depth axis where onnxruntime would run it as many tiny per-sample GEMMs (batch-fold.ts);
  * - dW, group 1: when the per-sample partial gradients [C*taps, O] are no bigger than the im2col matrix
  *   [C*taps, P] (O <= P output pixels: the many-pixel, few-channel convs), the im2col made by a grouped
- *   one-hot Conv over X and one batched MatMul with dY^T per sample, summed over N; else with stride 1
- *   or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T (im2col, when it is at
- *   most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
+ *   one-hot Conv over X and one batched MatMul with dY^T per sample, summed over N; else 2-D: a 1x1 kernel
+ *   as one Gemm of dY^T by X^T's (strided) pixels, other kernels as a batch-folded Conv of X by dY^T; other
+ *   ranks with stride 1 or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T
+ *   (im2col, when it is at most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
  */
 import { attrInt } from "../../onnx/attributes.js";
 import { reduce, staticDims } from "../emit.js";
@@ -48,8 +49,9 @@ export const conv: GradRule = {
     if (ctx.needs(1)) {
       if (dense) dW = ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, x, [-1, cIn])], { transA: 1 });
       else if (fast && wDims[0]! <= numel(win.output)) dW = weightGradBatched(ctx, x, dY, win, [wDims[0]!, cIn]);
-      else if (fast && im2colFits(win, cIn)) dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
-      else dW = weightGradConv(ctx, x, dY, win, group, [wDims[0]!, cIn]);
+      else if (fast && im2colFits(win, cIn) && (rank !== 4 || win.kernel.every((k) => k === 1)))
+        dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
+      else dW = weightGradConv(ctx, x, dY, win, group, cIn);
       dW = cut ? placeTaps(ctx, dW, wDims, cut.first, cut.win.kernel) : reshape(ctx, dW, wDims);
     }
     let dX: string | undefined;
@@ -221,14 +223,7 @@ function weightGradBatched(ctx: GradContext, x: string, dY: string, win: Window,
 
 // dW[o,c,k] = sum_{n,p} dY[n,o,p] Xpad[n,c,s*p+d*k] (a grouped Conv of X^T by dY^T with strides and
 // dilations swapped)
-function weightGradConv(
-  ctx: GradContext,
-  x: string,
-  dY: string,
-  win: Window,
-  group: number,
-  [cOut, cIn]: number[],
-): string {
+function weightGradConv(ctx: GradContext, x: string, dY: string, win: Window, group: number, cIn: number): string {
   const r = win.kernel.length;
   const cg = cIn / group;
   if (!Number.isInteger(cg))
@@ -243,15 +238,11 @@ function weightGradConv(
   });
   const attrs = { kernel_shape: win.output, strides: win.dilations, dilations: win.strides };
   const pads = [...win.padsBegin, ...padsEnd];
-  // This Conv's batch is the input channels, its filters the output channels, its pixels the kernel taps.
-  // Batch-folded (batch-fold.ts), X itself is the image [1, N, C, ...]: samples as channels, channels as
-  // depth; the result [O, C, ...] needs no transpose back.
-  const fold =
-    group === 1 &&
-    r === 2 &&
-    ctx.opset >= 13 &&
-    foldConv({ filters: cOut, pixels: numel(got), pointwise: false, strided: win.dilations.some((d) => d > 1) });
-  if (fold) {
+  // This Conv's batch is the input channels, its filters the output channels, its pixels the kernel taps:
+  // onnxruntime runs it as one tiny GEMM per input channel. Batch-folded (batch-fold.ts), X itself is the
+  // image [1, N, C, ...] (samples as channels, channels as depth) and dY^T the kernel: one GEMM over all
+  // N*H*W products, and the result [O, C, ...] needs no transpose back.
+  if (group === 1 && r === 2 && ctx.opset >= 13) {
     const axes = (v: number[]) => ctx.constant(int64([v.length], v));
     const image = ctx.op("Unsqueeze", [x, axes([0])]);
     const y = ctx.op("Conv", [image, ctx.op("Unsqueeze", [dYT, axes([2])])], depthAttrs({ ...attrs, pads }));

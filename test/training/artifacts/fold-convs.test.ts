@@ -9,7 +9,7 @@ describe("batch-folded convs (training/artifacts/fold-convs)", () => {
   // 12 filters > 4 pixels (folded) -> Relu -> conv 3x3 pad 1 on 2x2, 4 filters <= 4 pixels (kept); beside it
   // conv 3x3 pad 1 on x, 6 filters <= 16 pixels (kept); both flattened, concatenated, Gemm -> logits [N, 3].
   // The Conv rule folds c3's input gradient (a stride-1 Conv, 12 channels > 4 pixels), c2's (a ConvTranspose
-  // onto 2x2 pixels) and c2's weight gradient (12 filters > 9 taps).
+  // from 2x2 pixels) and the weight gradients of c1 and c2 (more filters than output pixels, 3x3 kernels).
   const rand = seedrandom("fold-convs");
   const r = (n: number, s = 0.5) => Array.from({ length: n }, () => (rand() - 0.5) * 2 * s);
   const model = () =>
@@ -46,6 +46,7 @@ describe("batch-folded convs (training/artifacts/fold-convs)", () => {
     ]);
     const grad3d = folded.trainStep.graph!.node.filter((n) => n.name.includes("/grad/") && rank(n) === 3);
     expect(grad3d.map((n) => `${n.name.split("/")[0]} ${n.opType}`).sort()).to.deep.equal([
+      "c1 Conv",
       "c2 Conv",
       "c2 ConvTranspose",
       "c3 Conv",
