@@ -48,7 +48,15 @@ export interface Manifest {
   /** Train-step inputs besides the state. targets is null with the teacher (the model computes them). */
   inputs: { batch: string; targets: string | null; lr: string; classWeights: string | null };
   /** Train-step outputs besides the new state. gradients: param -> output, only when built with them. */
-  outputs: { loss: string; logits: string; teacherLogits: string | null; gradients: Record<string, string> | null };
+  outputs: {
+    loss: string;
+    logits: string;
+    teacherLogits: string | null;
+    gradients: Record<string, string> | null;
+    /** The sum of every updated state tensor: finite exactly when none holds NaN or an infinity (barring an
+     *  overflow of the sum itself); absent in older manifests. */
+    stateSum?: string;
+  };
   eval: { input: string; output: string };
   files: { trainStep: string; eval: string; state: string };
   /** Node counts of the generated graphs. */

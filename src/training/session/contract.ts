@@ -30,7 +30,7 @@ export interface ManifestLike {
   };
   /** Train-step inputs besides the state; targets is null when the teacher runs inside the step. */
   inputs: { batch: string; targets?: string | null; lr: string; classWeights?: string | null };
-  outputs: { loss: string; logits?: string | null };
+  outputs: { loss: string; logits?: string | null; stateSum?: string };
   /** Input and output names of the eval model (default: the source's). */
   eval?: { input: string; output: string };
   state: StateSpec[];

@@ -49,6 +49,7 @@ export class TrainingSession {
   private busy = false;
   private readonly lr = new OrtTensor("float32", new Float32Array(1), []);
   private readonly loss = new OrtTensor("float32", new Float32Array(1), []);
+  private readonly stateSum = new OrtTensor("float32", new Float32Array(1), []);
   private multi?: { session: InferenceSession; names: MultiStepNames; batch: InputSpec; targets?: InputSpec };
   /** The class-weights feed, the same every step (empty without class weights). */
   private readonly classWeights: Readonly<Record<string, OrtTensor>>;
@@ -132,6 +133,7 @@ export class TrainingSession {
       (this.lr.data as Float32Array)[0] = lr;
       feeds[m.inputs.lr] = this.lr;
       const fetches: Record<string, OrtTensor | null> = { ...this.state.fetches(), [m.outputs.loss]: this.loss };
+      if (m.outputs.stateSum) fetches[m.outputs.stateSum] = this.stateSum;
       const logitsName = m.outputs.logits;
       if (opts.logits) {
         if (!logitsName) throw new UserError("this train step has no logits output");
@@ -140,7 +142,9 @@ export class TrainingSession {
       const out = await this.train.run(feeds, fetches);
       const loss = (this.loss.data as Float32Array)[0]!;
       if (this.options.checkLoss) {
-        const bad = Number.isFinite(loss) ? this.state.nonFiniteFetched() : undefined;
+        // the in-graph sum of the new state is finite when every value is; scan (to name the value) only when not
+        const sum = m.outputs.stateSum ? (this.stateSum.data as Float32Array)[0]! : NaN;
+        const bad = Number.isFinite(loss) && !Number.isFinite(sum) ? this.state.nonFiniteFetched() : undefined;
         const problem = Number.isFinite(loss) ? bad && `the update makes ${bad}` : `the loss is ${loss}`;
         if (problem && opts.nonFinite === "skip") return { loss, skipped: problem };
         if (problem) {

@@ -72,7 +72,8 @@ describe("artifacts files and the artifacts command", () => {
     const evalInputs = a.eval.graph!.input.map((i) => i.name);
     expect(evalInputs).to.deep.equal(["input", ...m.state.filter((s) => s.eval).map((s) => s.name)]);
     expect(a.eval.graph!.node.map((n) => n.opType)).to.deep.equal(source.node.map((n) => n.opType));
-    // train step: inputs batch, lr, then every state tensor; outputs loss, logits, teacher logits, new state
+    // train step: inputs batch, lr, then every state tensor; outputs loss, logits, teacher logits, new state,
+    // the new state's sum (the session's finiteness check)
     const trainInputs = a.trainStep.graph!.input.map((i) => i.name);
     expect(new Set(trainInputs)).to.deep.equal(new Set(["input", "lr", ...m.state.map((s) => s.name)]));
     expect(a.trainStep.graph!.output.map((o) => o.name)).to.deep.equal([
@@ -80,6 +81,7 @@ describe("artifacts files and the artifacts command", () => {
       "logits",
       "teacher/logits",
       ...m.state.map((s) => s.output),
+      m.outputs.stateSum,
     ]);
     expect(a.trainStep.graph!.initializer.some((t) => t.name === "teacher/conv1.weight")).to.equal(true);
     expect(a.initialState.get("layer1.0.bn1.running_mean")!.data).to.deep.equal(
