@@ -15,6 +15,7 @@ import type { GradContext, GradRule } from "../rule.js";
 import { UserError } from "../../errors.js";
 import { normAxis, reduce } from "../emit.js";
 import { nodeLabel, range, rankOf, reshape } from "./nn-emit.js";
+import { onnxFromDtype } from "../../onnx/tensor.js";
 
 const isTraining = (ctx: GradContext): boolean =>
   ctx.opset >= 14 ? attrInt(ctx.node, "training_mode", 0) === 1 : ctx.node.output.filter((o) => o !== "").length > 1;
@@ -43,7 +44,8 @@ function normalisedInputGrad(
   return ctx.op("Mul", [invStd, inner]);
 }
 
-// training: dX = scale*invstd/N * (N*dY - sum dY - xhat*sum(dY*xhat)), dScale = sum(dY*xhat), dB = sum(dY);
+// training: dX = scale*invstd/N * (N*dY - sum dY - xhat*sum(dY*xhat)), dScale = sum(dY*xhat), dB = sum(dY)
+// (with the channel count static, the two sums are computed once and serve all three);
 // inference: dX = dY*scale/sqrt(running_var+eps), dScale = sum(dY*(x-running_mean)/sqrt(running_var+eps)), dB = sum(dY)
 export const batchNormalization: GradRule = {
   nonDifferentiableInputs: [3, 4],
@@ -55,6 +57,24 @@ export const batchNormalization: GradRule = {
     const axes = [0, ...range(2, rank)];
     const perChannel = (v: string) => reshape(ctx, v, [-1, ...Array<number>(rank - 2).fill(1)]);
     const epsilon = Math.fround(attrFloat(ctx.node, "epsilon", 1e-5));
+    const channels = ctx.shape(x)?.[1];
+    if (isTraining(ctx) && typeof channels === "number") {
+      const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
+      const dYXHat = ctx.needs(0) || ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
+      // sum(dY) and sum(dY*xhat) per channel are dB and dScale, and divided by the count the two means of dX
+      const sumDY = ctx.needs(0) || ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, axes, 1) : undefined;
+      const sumGX = dYXHat ? reduce(ctx, "ReduceSum", dYXHat, axes, 1) : undefined;
+      let dX: string | undefined;
+      if (ctx.needs(0)) {
+        const size = ctx.op("Cast", [ctx.op("Size", [dY])], { to: onnxFromDtype(ctx.dtype(x)) });
+        const count = ctx.op("Div", [size, ctx.scalar(channels, x)]);
+        const [meanG, meanGX] = [sumDY!, sumGX!].map((v) => ctx.op("Div", [v, count]));
+        const inner = ctx.op("Sub", [ctx.op("Sub", [dY, meanG!]), ctx.op("Mul", [xHat, meanGX!])]);
+        dX = ctx.op("Mul", [perChannel(scale), ctx.op("Mul", [invStd, inner])]);
+      }
+      const flat = (v: string | undefined) => (v ? reshape(ctx, v, [-1]) : undefined);
+      return [dX, ctx.needs(1) ? flat(sumGX) : undefined, ctx.needs(2) ? flat(sumDY) : undefined];
+    }
     const dB = ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, axes, 0) : undefined;
     if (isTraining(ctx)) {
       const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
