@@ -169,7 +169,7 @@ function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window, 
     : slice(ctx, wT, Array<number>(r).fill(-1), Array<number>(r).fill(big), Array<number>(r).fill(-1));
   const attrs = { kernel_shape: win.kernel, dilations: win.dilations, pads: flippedPads(win)! };
   const pointwise = win.kernel.every((k) => k === 1) && attrs.pads.every((p) => p === 0);
-  if (r === 2 && foldConv({ filters: cIn, pixels: numel(win.input), pointwise, strided: false }))
+  if (r === 2 && foldConv({ filters: cIn, pixels: numel(win.input), pointwise }))
     return batchFolded(ctx, "Conv", [dY, wF], { ...attrs, strides: [1, 1] });
   return ctx.op("Conv", [dY, wF], attrs);
 }

@@ -38,9 +38,9 @@ export function planFoldedConvs(nodes: readonly NodeProto[], opts: DenseConvOpti
     if (!wDims || wDims.length !== 4 || input?.length !== 2 || output?.length !== 2) continue;
     const win = resolveWindow({ node, input, kernel: kernelShape(node, wDims.slice(2)), output });
     const pads = [...win.padsBegin, ...padsEndRead(win)];
-    const strided = win.strides.some((s) => s > 1);
-    const pointwise = !strided && win.kernel.every((k) => k === 1) && pads.every((p) => p === 0);
-    if (!foldConv({ filters: wDims[0]!, pixels: numel(output), pointwise, strided })) continue;
+    const pointwise =
+      win.strides.every((s) => s === 1) && win.kernel.every((k) => k === 1) && pads.every((p) => p === 0);
+    if (!foldConv({ filters: wDims[0]!, pixels: numel(output), pointwise })) continue;
     plans.push({ node, attrs: { kernel_shape: win.kernel, strides: win.strides, dilations: win.dilations, pads } });
   }
   return plans;
