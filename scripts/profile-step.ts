@@ -3,8 +3,9 @@
  * over the method's step (scripts/bench.ts's step: teacher + student + MSE + SGD, noise inside) at each
  * thread count, aggregated per op type: milliseconds per step, share of the step, and the speed-up from the
  * fewest threads. The rows that barely speed up are where the extra cores idle.
+ * With --nodes N it also lists the N slowest nodes (at the most threads) with their speed-up.
  *   npm run profile:step -- [--model resnet18|resnet18w8] [--batch 64] [--threads 1,2] [--steps 4] [--top 15]
- *     [--json out.json]
+ *     [--nodes 0] [--json out.json]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
