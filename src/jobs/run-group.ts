@@ -13,6 +13,7 @@ import {
   ALL_RUNS,
   beginRun,
   claimRun,
+  clearStaleClaim,
   finishRun,
   MODEL_FILE,
   readManifest,
@@ -131,8 +132,9 @@ export async function runGroup(
     if (done) {
       const why = requestMismatch(done, wanted);
       if (why) throw new UserError(`is a finished run of another request: ${why}; use another --out or remove it`, dir);
-      // a maker killed between its manifest and the removal of its checkpoint left it behind
+      // a maker killed between its manifest and the removal of its checkpoint and claim left them behind
       rmSync(checkpointPath(dir), { force: true });
+      clearStaleClaim(dir);
       o.onEvent?.({ event: "skip", run: index, dir, reason: "finished before (same request)" });
       result.dirs.push(dir);
       result.skipped++;

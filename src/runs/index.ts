@@ -18,4 +18,4 @@ export {
   type RunState,
 } from "./run-folder.js";
 export { ALL_RUNS, parseShard, shardRuns, type Shard } from "./shard.js";
-export { claimRun, CLAIM_FILE, type Claim } from "./claim.js";
+export { claimRun, clearStaleClaim, CLAIM_FILE, type Claim } from "./claim.js";
