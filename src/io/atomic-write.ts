@@ -204,7 +204,6 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 type Sig = (typeof SIGNALS)[number];
 let listening = false;
 let exitHook = false;
-let unlistenScheduled = false;
 
 function removeAllTemps(): void {
   for (const file of [...openTemps.values()]) file.abort();
@@ -241,15 +240,11 @@ function unlisten(): void {
 }
 
 /**
- * Stops listening once no temporary file is open, at the next turn of the event loop: a signal that arrived
- * during a synchronous write is delivered before that, so it still finds the listener (and the process ends).
+ * Forgets a temporary file that was committed or removed. The signal listeners stay (one per signal, for the
+ * process's life): removing them while idle could drop a signal that libuv had caught but not yet dispatched,
+ * and the process would live on (seen as a write loop that ignored SIGINT). Idle, the listener changes nothing:
+ * it finds no file, stops listening and re-raises the signal, so the process ends by it as without a listener.
  */
 function forget(tmp: string): void {
   openTemps.delete(tmp);
-  if (openTemps.size > 0 || unlistenScheduled || !listening) return;
-  unlistenScheduled = true;
-  setImmediate(() => {
-    unlistenScheduled = false;
-    if (openTemps.size === 0) unlisten();
-  }).unref();
 }

@@ -152,6 +152,14 @@ describe("io/atomic-write", () => {
       expect(r.signal).to.equal("SIGTERM");
       expect(temps(tmp)).to.deep.equal([]);
     });
+    it("the signal listeners stay after a write: a signal libuv caught but has not dispatched yet is not dropped", async () => {
+      writeFileAtomic(join(tmp, "a.bin"), new Uint8Array(1));
+      const count = process.listenerCount("SIGINT");
+      expect(count).to.be.at.least(1);
+      await new Promise((done) => setImmediate(done));
+      await new Promise((done) => setImmediate(done));
+      expect(process.listenerCount("SIGINT")).to.equal(count);
+    });
     it("SIGINT at random moments of a write loop: never a temporary file, the output always whole", async () => {
       for (let k = 0; k < 4; k++) {
         const r = await runChild("loop", tmp, "SIGINT", Math.floor(Math.random() * 200));
