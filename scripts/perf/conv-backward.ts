@@ -81,6 +81,15 @@ function variants(sh: Shape) {
   const fromDepth = (b: GraphBuilder, v: string, out: string) =>
     b.node("Transpose", [b.op("Squeeze", [v, c(b, [0])])], { outputs: [out], attrs: { perm: [1, 0, 2, 3] } });
   const w3 = (b: GraphBuilder, v: string) => b.op("Unsqueeze", [v, c(b, [2])]);
+  // W transposed to [C, O, k, k] and flipped: the kernel of the stride-1 input gradient as a Conv
+  const flipped = (b: GraphBuilder) =>
+    b.op("Slice", [
+      b.op("Transpose", ["w"], { perm }),
+      c(b, [-1, -1]),
+      c(b, [-(2 ** 62), -(2 ** 62)]),
+      c(b, [2, 3]),
+      c(b, [-1, -1]),
+    ]);
   const d5 = (b: GraphBuilder, v: string) => b.op("Unsqueeze", [toDepth(b, v), c(b, [0])]);
   dx.ctdepth = model1(
     sh,
@@ -103,10 +112,11 @@ function variants(sh: Shape) {
       sh,
       ho,
       (b) => {
-        const wt = b.op("Transpose", ["w"], { perm });
-        const wf = b.op("Slice", [wt, c(b, [-1, -1]), c(b, [-(2 ** 62), -(2 ** 62)]), c(b, [2, 3]), c(b, [-1, -1])]);
         const q = sh.k - 1 - sh.p;
-        const y = b.op("Conv", [d5(b, "dy"), w3(b, wf)], { kernel_shape: [1, sh.k, sh.k], pads: [0, q, q, 0, q, q] });
+        const y = b.op("Conv", [d5(b, "dy"), w3(b, flipped(b))], {
+          kernel_shape: [1, sh.k, sh.k],
+          pads: [0, q, q, 0, q, q],
+        });
         fromDepth(b, y, "r");
       },
       [N, sh.c, sh.h, sh.h],
@@ -115,10 +125,11 @@ function variants(sh: Shape) {
       sh,
       ho,
       (b) => {
-        const wt = b.op("Transpose", ["w"], { perm });
-        const wf = b.op("Slice", [wt, c(b, [-1, -1]), c(b, [-(2 ** 62), -(2 ** 62)]), c(b, [2, 3]), c(b, [-1, -1])]);
         const q = sh.k - 1 - sh.p;
-        b.node("Conv", ["dy", wf], { outputs: ["r"], attrs: { kernel_shape: [sh.k, sh.k], pads: [q, q, q, q] } });
+        b.node("Conv", ["dy", flipped(b)], {
+          outputs: ["r"],
+          attrs: { kernel_shape: [sh.k, sh.k], pads: [q, q, q, q] },
+        });
       },
       [N, sh.c, sh.h, sh.h],
     );

@@ -3,7 +3,7 @@ import seedrandom from "seedrandom";
 import { buildArtifacts } from "../../../src/training/artifacts/index.js";
 import { tapMatrix } from "../../../src/training/artifacts/dense-convs.js";
 import { float32, int64 } from "../../../src/onnx/tensor.js";
-import { modelOf, StepRunner, values } from "./helpers.js";
+import { expectSameSteps, modelOf } from "./helpers.js";
 
 const window = (
   input: number[],
@@ -74,26 +74,6 @@ describe("dense convs on tiny maps (training/artifacts/dense-convs)", () => {
       dense.trainStep.graph!.node.filter((n) => n.opType === "Conv" && !n.name.includes("/grad/")).map((n) => n.name),
     ).to.deep.equal(["c3"]);
     const feeds = { batch: float32([5, 3, 2, 2], r(60, 1)), targets: int64([5], [0, 1, 2, 3, 1]), lr: 0.1 };
-    const [a, b] = [await StepRunner.create(dense), await StepRunner.create(plain)];
-    for (let step = 0; step < 2; step++) {
-      const [oa, ob] = [await a.step(feeds), await b.step(feeds)];
-      expect(values(oa.get(dense.manifest.outputs.loss))[0]).to.be.closeTo(
-        values(ob.get(plain.manifest.outputs.loss))[0]!,
-        1e-5,
-      );
-      for (const [p, out] of Object.entries(dense.manifest.outputs.gradients!)) {
-        const [ga, gb] = [values(oa.get(out)), values(ob.get(plain.manifest.outputs.gradients![p]!))];
-        const scale = Math.max(...gb.map(Math.abs));
-        ga.forEach((v, i) =>
-          expect(Math.abs(v - gb[i]!)).to.be.at.most(1e-5 * scale + 1e-7, `step ${step} grad ${p}[${i}]`),
-        );
-      }
-    }
-    for (const s of dense.manifest.state) {
-      const [va, vb] = [values(a.state.get(s.name)), values(b.state.get(s.name))];
-      va.forEach((v, i) => expect(v).to.be.closeTo(vb[i]!, 1e-5, `${s.name}[${i}]`));
-    }
-    await a.release();
-    await b.release();
+    await expectSameSteps(dense, plain, feeds);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import seedrandom from "seedrandom";
 import { buildArtifacts } from "../../../src/training/artifacts/index.js";
 import { float32, int64 } from "../../../src/onnx/tensor.js";
-import { modelOf, StepRunner, values } from "./helpers.js";
+import { expectSameSteps, modelOf } from "./helpers.js";
 
 describe("batch-folded convs (training/artifacts/fold-convs)", () => {
   // x [N,2,4,4] -> conv 3x3 pad 1, 20 filters > 16 pixels (folded) + bias -> Relu -> conv 3x3 s2 pad 1 to 2x2,
@@ -53,22 +53,6 @@ describe("batch-folded convs (training/artifacts/fold-convs)", () => {
     ]);
 
     const feeds = { batch: float32([5, 2, 4, 4], r(160, 1)), targets: int64([5], [0, 1, 2, 1, 0]), lr: 0.1 };
-    const [a, b] = [await StepRunner.create(folded), await StepRunner.create(plain)];
-    for (let step = 0; step < 2; step++) {
-      const [oa, ob] = [await a.step(feeds), await b.step(feeds)];
-      expect(values(oa.get(folded.manifest.outputs.loss))[0]).to.be.closeTo(
-        values(ob.get(plain.manifest.outputs.loss))[0]!,
-        1e-5,
-      );
-      for (const [p, out] of Object.entries(folded.manifest.outputs.gradients!)) {
-        const [ga, gb] = [values(oa.get(out)), values(ob.get(plain.manifest.outputs.gradients![p]!))];
-        const scale = Math.max(...gb.map(Math.abs));
-        ga.forEach((v, i) =>
-          expect(Math.abs(v - gb[i]!)).to.be.at.most(1e-5 * scale + 1e-7, `step ${step} grad ${p}[${i}]`),
-        );
-      }
-    }
-    await a.release();
-    await b.release();
+    await expectSameSteps(folded, plain, feeds);
   });
 });

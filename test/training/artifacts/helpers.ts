@@ -2,6 +2,7 @@
  * Shared by the artifacts tests: a tiny elementwise classifier (logits = x * w + b, x [N,K], w and b [K]),
  * whose gradients are easy to write by hand, and a runner that feeds a train step with onnxruntime-node.
  */
+import { expect } from "chai";
 import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../../../src/onnx/builder.js";
 import { loadModel, type ModelFile } from "../../../src/onnx/model-io.js";
@@ -79,3 +80,42 @@ export class StepRunner {
 export const values = (t: Tensor | undefined): number[] => Array.from(t!.data as Float32Array);
 export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
   Array.from(a).reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+
+type StepArtifacts = Parameters<typeof StepRunner.create>[0];
+
+/**
+ * Two builds of one model (with and without a rewrite) stepped side by side on the same feeds: each step's loss
+ * within 1e-5, every gradient (built with `gradients: true`) within 1e-5 of its largest value, and the state after
+ * the steps within 1e-5.
+ */
+export async function expectSameSteps(
+  a: StepArtifacts,
+  b: StepArtifacts,
+  feeds: Parameters<StepRunner["step"]>[0],
+  steps = 2,
+): Promise<void> {
+  const [ra, rb] = [await StepRunner.create(a), await StepRunner.create(b)];
+  try {
+    for (let step = 0; step < steps; step++) {
+      const [oa, ob] = [await ra.step(feeds), await rb.step(feeds)];
+      expect(values(oa.get(a.manifest.outputs.loss))[0]).to.be.closeTo(
+        values(ob.get(b.manifest.outputs.loss))[0]!,
+        1e-5,
+      );
+      for (const [p, out] of Object.entries(a.manifest.outputs.gradients!)) {
+        const [ga, gb] = [values(oa.get(out)), values(ob.get(b.manifest.outputs.gradients![p]!))];
+        const scale = Math.max(...gb.map(Math.abs));
+        ga.forEach((v, i) =>
+          expect(Math.abs(v - gb[i]!)).to.be.at.most(1e-5 * scale + 1e-7, `step ${step} grad ${p}[${i}]`),
+        );
+      }
+    }
+    for (const s of a.manifest.state) {
+      const [va, vb] = [values(ra.state.get(s.name)), values(rb.state.get(s.name))];
+      va.forEach((v, i) => expect(v).to.be.closeTo(vb[i]!, 1e-5, `${s.name}[${i}]`));
+    }
+  } finally {
+    await ra.release();
+    await rb.release();
+  }
+}
