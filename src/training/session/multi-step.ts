@@ -14,6 +14,7 @@ import {
   valueInfoDims,
   valueInfoElemType,
   type ModelProto,
+  type NodeProto,
 } from "../../onnx/proto.js";
 import { makeAttribute } from "../../onnx/attributes.js";
 import { int64, onnxFromDtype } from "../../onnx/tensor.js";
@@ -87,6 +88,15 @@ export function buildMultiStep(
   body.output.push(newTensorValueInfo(r("cond_out"), onnxFromDtype("bool"), []));
   for (const s of manifest.state) body.output.push(newTensorValueInfo(r(s.output), onnxFromDtype(s.dtype), s.dims));
   body.output.push(newTensorValueInfo(r(manifest.outputs.loss), onnxFromDtype("float32"), []));
+  // The single step's other outputs (its state_sum check, logits) are not the loop's: their nodes go.
+  const needed = new Set(body.output.map((o) => o.name));
+  const kept: NodeProto[] = [];
+  for (const n of [...body.node].reverse()) {
+    if (!n.output.some((o) => needed.has(o))) continue;
+    kept.push(n);
+    for (const i of n.input) needed.add(i);
+  }
+  body.node = kept.reverse();
 
   const outer = newGraph({ name: `${src.name || "train_step"}_multi_step` });
   const b = new GraphBuilder(outer);
