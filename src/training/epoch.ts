@@ -48,12 +48,11 @@ export interface EpochOptions {
   onStep?: (step: number, loss: number, lr: number) => void;
   /** Where this epoch is, for messages ("cycle 2, epoch 3"). */
   where?: string;
-  /** This epoch counted over the whole run (0-based; every epoch has `steps` steps): checkpoint positions. Default 0. */
+  /** This epoch counted over the whole run (0-based; every epoch has `steps` steps): checkpoint positions, and the
+   *  epoch a checkpoint of `control.resume` stopped in continues from its position. Default 0. */
   epoch?: number;
   /** Stop signal, checkpoints, NaN policy. */
   control?: TrainingControl;
-  /** Continue this epoch from a checkpoint's position: its first `step` batches are read and passed over. */
-  from?: Position;
   /** What the method has gathered so far, for checkpoints. */
   methodState?: () => unknown;
 }
@@ -79,8 +78,11 @@ export async function trainEpoch(
   o: EpochOptions,
 ): Promise<EpochStats> {
   const control = o.control ?? {};
-  const at: Position = o.from
-    ? { ...o.from }
+  // the epoch a checkpoint stopped in continues from its position: its first `step` batches are read and passed over
+  const resumed = control.resume?.snapshot.position;
+  const from = resumed && resumed.epoch === (o.epoch ?? 0) ? resumed : undefined;
+  const at: Position = from
+    ? { ...from }
     : { epoch: o.epoch ?? 0, step: 0, lossSum: 0, images: 0, skipped: 0, seconds: 0 };
   const started = performance.now() - at.seconds * 1000;
   const snapshot = (): Snapshot => ({
@@ -92,7 +94,7 @@ export async function trainEpoch(
   for await (const b of batches) {
     if (index >= o.steps) break;
     // batches a checkpoint's run had already done: read (as it read them) and passed over
-    if (index++ < (o.from?.step ?? 0)) continue;
+    if (index++ < (from?.step ?? 0)) continue;
     if (control.signal?.aborted) {
       control.save?.(session, snapshot());
       throw new Interrupted(abortReason(control.signal), `stopped before ${where(at.step + 1)}`);

@@ -68,7 +68,6 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
         where: `epoch ${epoch + 1}`,
         epoch,
         control: o.control,
-        from: epoch === start.epoch && o.control?.resume ? start : undefined,
       });
       o.onEpoch?.({ epoch, ...stats });
       await o.afterEpoch?.(session, epoch);

@@ -69,7 +69,6 @@ export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSes
         onStep: (step, loss, lr) => o.onStep?.({ epoch, step, steps, loss, lr: -lr }),
         epoch,
         control: o.control,
-        from: epoch === start.epoch && o.control?.resume ? start : undefined,
         methodState: () => ({ epochs }),
       });
       epochs.push(stats);

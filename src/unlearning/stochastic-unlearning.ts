@@ -113,8 +113,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
       for (let e = 0; e < config.epochs[c]!; e++, globalEpoch++) {
         if (globalEpoch < start.epoch) continue; // done before the checkpoint
         const at = { cycle: c, epochInCycle: e, globalEpoch, seed };
-        const from = globalEpoch === start.epoch && o.control?.resume ? start : undefined;
-        cycle.epochs.push(await remember(session, o, config, at, from, () => ({ cycles })));
+        cycle.epochs.push(await remember(session, o, config, at, () => ({ cycles })));
       }
     }
   } catch (e) {
@@ -206,7 +205,6 @@ async function remember(
   o: UnlearnOptions,
   config: UnlearnConfig,
   at: { cycle: number; epochInCycle: number; globalEpoch: number; seed: Seed },
-  from: Position | undefined,
   methodState: () => unknown,
 ): Promise<EpochStats> {
   const steps = stepsPerEpoch(o.retain.count, config.batchSize, o.maxStepsPerEpoch);
@@ -229,7 +227,6 @@ async function remember(
       o.onProgress?.({ kind: "step", cycle: at.cycle, epoch: at.globalEpoch, step, stepsInEpoch: steps, loss, lr }),
     epoch: at.globalEpoch,
     control: o.control,
-    from,
     methodState,
   });
   o.onProgress?.({ kind: "epoch", cycle: at.cycle, epoch: at.globalEpoch, ...epoch });
