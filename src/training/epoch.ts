@@ -5,6 +5,7 @@
 import type { Batch } from "../data/index.js";
 import { abortReason, Interrupted, UserError } from "../errors.js";
 import type { ModelFile } from "../onnx/model-io.js";
+import { firstNonFinite } from "../onnx/tensor.js";
 import { buildArtifacts, type LossKind } from "./artifacts/index.js";
 import type { Position, Snapshot, TrainingControl } from "./control.js";
 import { TrainingSession, type ExecutionProvider } from "./session/index.js";
@@ -143,9 +144,4 @@ async function trainStep(
   if (r.skipped) return r.skipped;
   // a session made with checkLoss false applies every step: the loss is still refused, the state is what it is
   return Number.isFinite(r.loss) ? { loss: r.loss } : `the loss is ${r.loss}`;
-}
-
-function firstNonFinite(x: Float32Array): number {
-  for (let i = 0; i < x.length; i++) if (x[i]! - x[i]! !== 0) return i;
-  return -1;
 }

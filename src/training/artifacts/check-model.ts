@@ -10,7 +10,7 @@ import { WEIGHTED } from "../../onnx/layer-roles.js";
 import { layerInventory } from "../../onnx/layers.js";
 import { displayName, type ModelFile } from "../../onnx/model-io.js";
 import { opsetVersion } from "../../onnx/proto.js";
-import { asFloat32, readTensor } from "../../onnx/tensor.js";
+import { asFloat32, firstNonFinite, readTensor } from "../../onnx/tensor.js";
 import { untieModel } from "../../onnx/tied-initializers.js";
 import { findParameters } from "./parameters.js";
 
@@ -61,12 +61,11 @@ export function checkFiniteWeights(model: ModelFile): void {
     const tensor = readTensor(t, { baseDir: model.dir, file: model.file });
     if (!tensor.dtype.startsWith("float")) continue;
     const v = asFloat32(tensor);
-    for (let i = 0; i < v.length; i++) {
-      if (v[i]! - v[i]! !== 0)
-        throw new UserError(
-          `'${t.name}' holds ${v[i]} (element ${i} of ${v.length}): the weights must be finite numbers`,
-          displayName(model),
-        );
-    }
+    const i = firstNonFinite(v);
+    if (i >= 0)
+      throw new UserError(
+        `'${t.name}' holds ${v[i]} (element ${i} of ${v.length}): the weights must be finite numbers`,
+        displayName(model),
+      );
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Tensor as OrtTensor } from "onnxruntime-node";
 import { UserError } from "../../errors.js";
-import { numel, zeros, type Tensor } from "../../onnx/tensor.js";
+import { firstNonFinite, numel, zeros, type Tensor } from "../../onnx/tensor.js";
 import { toOrt } from "../ort-tensor.js";
 import type { StateSpec } from "./contract.js";
 
@@ -100,12 +100,10 @@ function checkTensor(s: StateSpec, t: Tensor | undefined): string[] {
 /** "'conv1.weight' <verb> NaN (element 3 of 216)" when a float tensor holds a NaN or an infinity; else nothing. */
 function nonFinite(s: StateSpec, data: Tensor["data"], verb: string): string[] {
   if (!(data instanceof Float32Array || data instanceof Float64Array)) return [];
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]!;
-    if (v - v !== 0)
-      return [`'${s.initializer ?? s.name}'${verb ? ` ${verb}` : ""} ${v} (element ${i} of ${data.length})`];
-  }
-  return [];
+  const i = firstNonFinite(data);
+  return i < 0
+    ? []
+    : [`'${s.initializer ?? s.name}'${verb ? ` ${verb}` : ""} ${data[i]} (element ${i} of ${data.length})`];
 }
 
 const listed = (xs: string[]) => xs.slice(0, 3).join("; ") + (xs.length > 3 ? `; and ${xs.length - 3} more` : "");
