@@ -127,7 +127,9 @@ export async function runGroup(
       const reason = abortReason(o.signal);
       throw new Interrupted(reason, `stopped before run ${index} (${dir}); the finished runs are kept`);
     }
-    const wanted = request(index, seed);
+    const asked = request(index, seed);
+    // --on-nan skip can change what a run makes: part of its request (absent for the default, stop)
+    const wanted = o.onNan === "skip" ? { ...asked, config: { ...asked.config, onNan: "skip" } } : asked;
     const done = readManifest(dir);
     if (done) {
       const why = requestMismatch(done, wanted);

@@ -101,7 +101,6 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
         normalisation: data.normalisation ?? "none",
         trainedOn: o.excludeForget === undefined ? "train" : "retain",
         maxStepsPerEpoch: o.maxStepsPerEpoch ?? null,
-        ...(o.onNan === "skip" ? { onNan: "skip" } : {}),
       },
     }),
     async ({ index, seed: runSeed, epochs, control }) => {

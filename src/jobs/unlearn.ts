@@ -108,7 +108,6 @@ export async function unlearn(o: UnlearnJobOptions): Promise<RunGroupResult> {
         ...config,
         normalisation: data.normalisation ?? "none",
         maxStepsPerEpoch: o.maxStepsPerEpoch ?? null,
-        ...(o.onNan === "skip" ? { onNan: "skip" } : {}),
       },
     }),
     async ({ index, seed, epochs, control }) => {
