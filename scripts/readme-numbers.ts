@@ -13,43 +13,30 @@
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { BenchmarkResults as Scored, MethodResult } from "../src/jobs/benchmark/score.js";
 import { SUITES } from "../src/jobs/benchmark/suites.js";
+import type { QuickstartRecord } from "../src/jobs/quickstart.js";
 
 const ROOT = join(fileURLToPath(import.meta.url), "..", "..");
 export const README = join(ROOT, "README.md");
 export const RESULTS = join(ROOT, "docs", "results", "fmnist-5k.json");
 export const QUICKSTART = join(ROOT, "docs", "results", "quickstart.json");
 
-interface MethodResult {
-  method: string;
-  label: string;
-  group?: string;
-  F: number;
-  F_low: number;
-  F_high: number;
-  final: number;
-  RA: number;
-  TA: number;
-}
-
-export interface BenchmarkResults {
-  suite: string;
-  N: number;
-  S: number;
-  date: string;
+/** What the README reads of the benchmark's results.json (written by src/jobs/benchmark/score.ts). */
+type MethodRow = Pick<MethodResult, "method" | "label" | "group" | "F" | "F_low" | "F_high" | "final" | "RA" | "TA">;
+export type BenchmarkResults = Pick<Scored, "suite" | "N" | "S" | "date"> & {
   /** Where it was scored. */
   environment?: { host: { cpus: number } };
-  ideal: MethodResult;
-  methods: MethodResult[];
-}
+  ideal: MethodRow;
+  methods: MethodRow[];
+};
 
-export interface QuickstartNumbers {
-  rows: { name: string; retain: number; forget: number; test: number; mia: number | null }[];
-  seconds: number;
-  finished: string;
+/** What the README reads of quickstart.json (written by src/jobs/quickstart.ts). */
+export type QuickstartNumbers = Pick<QuickstartRecord, "seconds" | "finished"> & {
+  rows: Omit<QuickstartRecord["rows"][number], "seconds">[];
   load?: number;
   environment: { host: { cpus: number } };
-}
+};
 
 const f3 = (x: number) => x.toFixed(3);
 const f1 = (x: number) => x.toFixed(1);
@@ -60,7 +47,7 @@ const f1 = (x: number) => x.toFixed(1);
  */
 export function resultsSection(r: BenchmarkResults): string {
   const headline = SUITES[r.suite]?.headline;
-  const rows = [r.ideal, ...r.methods.filter((m) => m.group === undefined || m.group === "main")].map((m) => {
+  const rows = [r.ideal, ...r.methods.filter((m) => m.group === "main")].map((m) => {
     const b = (s: string) => (m.method === headline ? `**${s}**` : s);
     const F = `${f3(m.F)} [${f3(m.F_low)}, ${f3(m.F_high)}]`;
     return `| ${b(m.label)} | ${b(F)} | ${f3(m.final)} | ${f1(m.RA)} | ${f1(m.TA)} |`;
