@@ -11,6 +11,10 @@ import { join } from "node:path";
 import { UserError } from "../errors.js";
 import {
   CHECKPOINT_FILE,
+  count,
+  fields,
+  list,
+  number,
   requestMismatch,
   requestOf,
   runEnvironment,
@@ -87,18 +91,12 @@ export function readRunCheckpoint(dir: string, wanted: RunRequest): LoadedCheckp
   return { path, snapshot: record.snapshot, stepCount: record.stepCount, job: record.job, made: record.made };
 }
 
+const POSITION = fields({ epoch: count, step: count, images: count, skipped: count, lossSum: number, seconds: number });
+const JOB = fields({ epochs: list(() => undefined), resumed: list(() => undefined) });
+
 /** What is wrong with a checkpoint record's position and progress (what resuming relies on), or undefined. */
 function shapeProblem(r: CheckpointRecord): string | undefined {
-  const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-  const p = r.snapshot?.position as unknown as Record<string, unknown> | undefined;
-  if (!p || typeof p !== "object") return "no position";
-  for (const key of ["epoch", "step", "images", "skipped"])
-    if (!count(p[key])) return `position.${key} is ${String(p[key])}, expected a whole number >= 0`;
-  for (const key of ["lossSum", "seconds"])
-    if (typeof p[key] !== "number") return `position.${key} is ${String(p[key])}, expected a number`;
-  if (!count(r.stepCount)) return `stepCount is ${String(r.stepCount)}, expected a whole number >= 0`;
-  if (!Array.isArray(r.job?.epochs) || !Array.isArray(r.job?.resumed)) return "job.epochs or job.resumed is not a list";
-  return undefined;
+  return POSITION(r.snapshot?.position, "position") ?? count(r.stepCount, "stepCount") ?? JOB(r.job, "job");
 }
 
 export interface CheckpointOptions {

@@ -19,3 +19,4 @@ export {
 } from "./run-folder.js";
 export { ALL_RUNS, parseShard, shardRuns, type Shard } from "./shard.js";
 export { claimRun, clearStaleClaim, CLAIM_FILE, type Claim } from "./claim.js";
+export { count, fields, list, number, type Check } from "./manifest-check.js";

@@ -6,7 +6,8 @@
  */
 import { RUN_FORMAT } from "./manifest.js";
 
-type Check = (v: unknown, at: string) => string | undefined;
+/** What is wrong with `v` (found at `at`, e.g. "manifest.run"), one line, or undefined. */
+export type Check = (v: unknown, at: string) => string | undefined;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const show = (v: unknown) =>
@@ -17,9 +18,10 @@ const expect = (ok: boolean, at: string, v: unknown, what: string) =>
 const string: Check = (v, at) => expect(typeof v === "string", at, v, "a string");
 const boolean: Check = (v, at) => expect(typeof v === "boolean", at, v, "true or false");
 const object: Check = (v, at) => expect(isObject(v), at, v, "an object");
-const count: Check = (v, at) => expect(Number.isSafeInteger(v) && (v as number) >= 0, at, v, "a whole number >= 0");
+export const count: Check = (v, at) =>
+  expect(Number.isSafeInteger(v) && (v as number) >= 0, at, v, "a whole number >= 0");
 const integer: Check = (v, at) => expect(Number.isSafeInteger(v), at, v, "a whole number");
-const number: Check = (v, at) => expect(typeof v === "number", at, v, "a number");
+export const number: Check = (v, at) => expect(typeof v === "number", at, v, "a number");
 /** A measured number: JSON writes NaN and infinities as null. */
 const measured: Check = (v, at) => expect(typeof v === "number" || v === null, at, v, "a number or null");
 /** A file name inside the run folder: no separator, not "." or "..". */
@@ -54,7 +56,7 @@ const optional =
   (v, at) =>
     v === undefined ? undefined : check(v, at);
 
-const fields =
+export const fields =
   (shape: Record<string, Check>): Check =>
   (v, at) => {
     if (!isObject(v)) return `${at} is ${show(v)}, expected an object`;
@@ -65,7 +67,7 @@ const fields =
     return undefined;
   };
 
-const list =
+export const list =
   (check: Check): Check =>
   (v, at) => {
     if (!Array.isArray(v)) return `${at} is ${show(v)}, expected a list`;
