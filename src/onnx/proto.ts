@@ -62,6 +62,8 @@ export const newNode = (init: Partial<NodeProto> = {}): NodeProto => create(Node
 export const newTensor = (init: Partial<TensorProto> = {}): TensorProto => create(TensorProtoSchema, init as never);
 export const newAttribute = (init: Partial<AttributeProto> = {}): AttributeProto =>
   create(AttributeProtoSchema, init as never);
+export const encodeAttribute = (a: AttributeProto): Uint8Array => toBinary(AttributeProtoSchema, a);
+export const encodeTensor = (t: TensorProto): Uint8Array => toBinary(TensorProtoSchema, t);
 export const newOpset = (domain: string, version: number): OperatorSetIdProto =>
   create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) });
 export const newEntry = (key: string, value: string): StringStringEntryProto =>

@@ -39,6 +39,7 @@ import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
 import { lowerSmallConvs } from "./dense-convs.js";
 import { foldConvs, planFoldedConvs } from "./fold-convs.js";
+import { eliminateCommonSubexpressions } from "../../onnx/common-subexpressions.js";
 import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
 
 export interface BuildOptions {
@@ -173,6 +174,7 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
   b.addOutput(stateSum, "float32", []);
   const gradOutputs = opts.gradients ? exposeGradients(b, params, grads, initial) : null;
   tg.node = new GraphView(tg).topoOrder();
+  eliminateCommonSubexpressions(tg);
   if (trainStep.irVersion < 4n) trainStep.irVersion = 4n;
 
   const evalModel = inlined(model);

@@ -62,6 +62,18 @@ describe("artifacts train mode: BatchNormalization forms and Dropout", () => {
     }
   });
 
+  it("the node form computes each BN's batch statistics once: its gradient shares the forward's", async () => {
+    const a = await buildArtifacts(convBn(17), { loss: "mse" });
+    const nodes = a.trainStep.graph!.node;
+    const bnInput = nodes.find((n) => n.opType === "BatchNormalization")!.input[0]!;
+    const readers = (v: string, op: string) => nodes.filter((n) => n.opType === op && n.input[0] === v);
+    expect(readers(bnInput, "ReduceMean")).to.have.length(1);
+    expect(readers(bnInput, "Sub")).to.have.length(1);
+    const centred = readers(bnInput, "Sub")[0]!.output[0]!;
+    expect(nodes.filter((n) => n.opType === "Mul" && n.input[0] === centred && n.input[1] === centred)).to.have.length(
+      1,
+    );
+  });
   it("running statistics follow PyTorch (momentum 0.1, unbiased variance); opset 13 BN uses the decomposed form", async () => {
     const a = await buildArtifacts(convBn(13), { loss: "mse", gradients: true });
     expect(a.manifest.batchNorm).to.equal("decomposed");
