@@ -7,7 +7,9 @@
  * of the machine's speed hits all alike) and the table adds each side's scaling (ms at the fewest threads
  * / ms at each count).
  *   npm run bench:torch -- [--model resnet18,resnet18w8] [--batch 64,256] [--threads 1,2] [--rounds 3]
- *     [--steps 3] [--repeats 3] [--python python3] [--json out.json]
+ *     [--steps 3] [--repeats 3] [--warmup 8] [--python python3] [--json out.json]
+ * Both sides first run --warmup untimed steps: our first ~6 steps are slower while glibc's malloc raises its
+ * mmap threshold (docs/PERFORMANCE.md), PyTorch's first one or two, so the timed steps are steady-state ones.
  * Needs a python3 that imports torch (and torchvision for resnet18, else an identical local definition is
  * used), e.g. Debian's `apt-get install python3-torch python3-torchvision`.
  */
@@ -25,6 +27,7 @@ const o = new Command("bench:torch")
   .option("--rounds <n>", "paired rounds", "3")
   .option("--steps <n>", "timed steps per repeat", "3")
   .option("--repeats <n>", "timed repeats per process (median)", "3")
+  .option("--warmup <n>", "untimed steps first, both sides", "8")
   .option("--python <exe>", "python with torch (default: python3, else /usr/bin/python3)")
   .option("--json <file>", "write the results as JSON")
   .parse(
@@ -53,6 +56,7 @@ const threads = list("threads", o.threads)
   .map((t) => positive("threads", t))
   .sort((a, b) => a - b);
 for (const k of ["rounds", "steps", "repeats"] as const) positive(k, o[k]);
+if (!/^\d+$/.test(String(o.warmup))) fail(`--warmup must be a non-negative integer, got '${o.warmup}'`);
 const importTorch = (exe: string) =>
   spawnSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
 let probe = importTorch(o.python ?? "python3");
@@ -72,7 +76,7 @@ interface Case {
   batch: number;
   threads: number;
 }
-const reps = ["--steps", o.steps, "--repeats", o.repeats];
+const reps = ["--steps", o.steps, "--repeats", o.repeats, "--warmup", o.warmup];
 const sides = {
   ours: {
     cmd: process.execPath,
@@ -91,7 +95,18 @@ const sides = {
     args: (c: Case, json: string) => [
       "scripts/gpu/torch_step.py",
       ...["--model", c.model, "--batch", String(c.batch), "--device", "cpu", "--cpu-batch", String(c.batch)],
-      ...["--cpu-threads", String(c.threads), "--cpu-steps", o.steps, "--cpu-repeats", o.repeats, "--json", json],
+      ...[
+        "--cpu-threads",
+        String(c.threads),
+        "--cpu-steps",
+        o.steps,
+        "--cpu-repeats",
+        o.repeats,
+        "--warmup",
+        o.warmup,
+        "--json",
+        json,
+      ],
     ],
     ms: (doc: { timings: { msPerStep: number }[] }) => doc.timings[0]!.msPerStep,
   },
@@ -170,7 +185,7 @@ const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 process.stdout.write(
   [
-    `${started}, CPU; torch ${torchVersion}; machine: ${machine}; load average ${f2(load0)} -> ${f2(load1)}; median of ${o.rounds} paired rounds`,
+    `${started}, CPU; torch ${torchVersion}; machine: ${machine}; load average ${f2(load0)} -> ${f2(load1)}; median of ${o.rounds} paired rounds; ${o.warmup} warm-up steps, then ${o.repeats} x ${o.steps} timed`,
     "",
     `| model | batch | threads | ours ms/step | PyTorch ms/step | speedup | ours scaling | PyTorch scaling |`,
     `|---|---|---|---|---|---|---|---|`,
@@ -182,6 +197,13 @@ process.stdout.write(
   ].join("\n"),
 );
 if (o.json) {
-  const doc = { started, torch: torchVersion, machine, loadAverage: [load0, load1], results: scaled };
+  const doc = {
+    started,
+    torch: torchVersion,
+    machine,
+    loadAverage: [load0, load1],
+    warmupSteps: Number(o.warmup),
+    results: scaled,
+  };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));
 }

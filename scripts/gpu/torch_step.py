@@ -8,7 +8,7 @@ Models (10 classes): `resnet18`, torchvision's ResNet-18 (7x7 stem + max-pool, w
 over repeats, CUDA synchronised before each clock read.
 
 usage: python3 scripts/gpu/torch_step.py [--model resnet18|resnet18w8] [--device cuda,cpu] [--batch 256,1024]
-       [--cpu-batch 64] [--cpu-threads N] [--steps 10] [--repeats 5] [--cpu-steps 3] [--cpu-repeats 3]
+       [--cpu-batch 64] [--cpu-threads N] [--steps 10] [--repeats 5] [--cpu-steps 3] [--cpu-repeats 3] [--warmup 3]
        [--json out.json]
 """
 import argparse
@@ -128,7 +128,7 @@ def bench(name, device, batch, steps, repeats, warmup=3):
     ms = statistics.median(per_step)
     return {
         "stack": "pytorch-eager", "torch": torch.__version__, "model": f"{name} ({source})", "input": [channels, image, image], "device": device,
-        "threads": torch.get_num_threads(), "batch": batch, "msPerStep": ms, "imagesPerSecond": batch * 1000 / ms,
+        "threads": torch.get_num_threads(), "batch": batch, "warmupSteps": warmup, "msPerStep": ms, "imagesPerSecond": batch * 1000 / ms,
         "repeatsMsPerStep": per_step, "cpuMsPerStep": (time.process_time() - cpu0) * 1000 / (steps * repeats),
         "lastLoss": float(loss.item()),
         "peakGpuMiB": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
@@ -146,6 +146,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cpu-steps", type=int, default=3)
     ap.add_argument("--cpu-repeats", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     ap.add_argument("--json")
     a = ap.parse_args()
     if a.cpu_threads:
@@ -158,7 +159,7 @@ def main():
         batches = a.cpu_batch if device == "cpu" else a.batch
         for batch in [int(b) for b in batches.split(",") if b]:
             steps, repeats = (a.cpu_steps, a.cpu_repeats) if device == "cpu" else (a.steps, a.repeats)
-            r = bench(a.model, device, batch, steps, repeats)
+            r = bench(a.model, device, batch, steps, repeats, a.warmup)
             results.append(r)
             print(f"torch {a.model} {device} batch {batch}: {r['msPerStep']:.2f} ms/step, {r['imagesPerSecond']:.0f} img/s", flush=True)
     doc = {
