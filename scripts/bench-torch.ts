@@ -19,6 +19,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
+import { WARMUP_STEPS } from "../src/training/benchmark.js";
 
 const o = new Command("bench:torch")
   .option("--model <list>", "resnet18 (32x32x3) and/or resnet18w8 (28x28x1)", "resnet18")
@@ -27,7 +28,7 @@ const o = new Command("bench:torch")
   .option("--rounds <n>", "paired rounds", "3")
   .option("--steps <n>", "timed steps per repeat", "3")
   .option("--repeats <n>", "timed repeats per process (median)", "3")
-  .option("--warmup <n>", "untimed steps first, both sides", "8")
+  .option("--warmup <n>", "untimed steps first, both sides", String(WARMUP_STEPS))
   .option("--python <exe>", "python with torch (default: python3, else /usr/bin/python3)")
   .option("--json <file>", "write the results as JSON")
   .parse(

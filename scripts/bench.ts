@@ -9,7 +9,13 @@ import { loadavg, cpus, totalmem } from "node:os";
 import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
 import type { BatchNormForm } from "../src/training/artifacts/index.js";
-import { benchArtifacts, benchmarkStep, openBenchSession, type StepBenchResult } from "../src/training/benchmark.js";
+import {
+  benchArtifacts,
+  benchmarkStep,
+  openBenchSession,
+  WARMUP_STEPS,
+  type StepBenchResult,
+} from "../src/training/benchmark.js";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
 
 const list = (s: string) =>
@@ -29,7 +35,7 @@ const program = new Command("bench")
   .option("--threads <n>", "intra-op threads (default: onnxruntime's choice)")
   .option("--steps <n>", "timed steps per repeat", "5")
   .option("--repeats <n>", "timed repeats (median reported)", "3")
-  .option("--warmup <n>", "untimed runs first", "2")
+  .option("--warmup <n>", "untimed runs first", String(WARMUP_STEPS))
   .option("--k <list>", "steps per session.run (ONNX Loop when > 1)", "1")
   .option("--opt <level>", "graph optimisation level", "all")
   .option("--spin", "let onnxruntime threads spin (default: off)")

@@ -157,7 +157,6 @@ for (const [ep, allowSpinning] of configs) {
           stepsPerRun: k,
           steps: ep === "cpu" ? 3 : Number(a.steps),
           repeats: ep === "cpu" ? 3 : Number(a.repeats),
-          warmupRuns: 2,
         });
         timings.push({ stack: "onnxruntime-node", model: a.model, allowSpinning, ...r });
         log(

@@ -8,7 +8,7 @@ Models (10 classes): `resnet18`, torchvision's ResNet-18 (7x7 stem + max-pool, w
 over repeats, CUDA synchronised before each clock read.
 
 usage: python3 scripts/gpu/torch_step.py [--model resnet18|resnet18w8] [--device cuda,cpu] [--batch 256,1024]
-       [--cpu-batch 64] [--cpu-threads N] [--steps 10] [--repeats 5] [--cpu-steps 3] [--cpu-repeats 3] [--warmup 3]
+       [--cpu-batch 64] [--cpu-threads N] [--steps 10] [--repeats 5] [--cpu-steps 3] [--cpu-repeats 3] [--warmup 8]
        [--json out.json]
 """
 import argparse
@@ -92,7 +92,7 @@ def make_model(name):
         return ResNet18(10), "local"
 
 
-def bench(name, device, batch, steps, repeats, warmup=3):
+def bench(name, device, batch, steps, repeats, warmup=8):
     torch.manual_seed(0)
     channels, image = MODELS[name]
     student, source = make_model(name)
@@ -146,7 +146,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--cpu-steps", type=int, default=3)
     ap.add_argument("--cpu-repeats", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    ap.add_argument("--warmup", type=int, default=8, help="untimed steps first (as scripts/bench.ts)")
     ap.add_argument("--json")
     a = ap.parse_args()
     if a.cpu_threads:

@@ -31,7 +31,7 @@ export interface StepBenchOptions {
   steps?: number;
   /** Timed repeats; the median is reported. Default 3. */
   repeats?: number;
-  /** Untimed runs first (session warm-up, allocator growth). Default 2. */
+  /** Untimed runs first (session warm-up, allocator growth). Default WARMUP_STEPS. */
   warmupRuns?: number;
   /** Learning rate of the timed steps. Default 0.001. */
   lr?: number;
@@ -58,6 +58,12 @@ export interface StepBenchResult {
   lastLoss: number;
 }
 
+/**
+ * Untimed steps before timing: a process's first ~6 train steps run slower (page faults while glibc's malloc
+ * raises its mmap threshold to the step's buffer sizes; docs/PERFORMANCE.md), PyTorch's first one or two.
+ */
+export const WARMUP_STEPS = 8;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResult> {
@@ -81,7 +87,7 @@ export async function benchmarkStep(o: StepBenchOptions): Promise<StepBenchResul
       if (k > 1) lastLoss = (await session.stepMany(x, undefined, lr)).losses.at(-1)!;
       else lastLoss = (await session.step(x, undefined, lr)).loss;
     };
-    for (let i = 0; i < (o.warmupRuns ?? 2); i++) await run(i);
+    for (let i = 0; i < (o.warmupRuns ?? WARMUP_STEPS); i++) await run(i);
     const wall: number[] = [];
     const cpu: number[] = [];
     for (let r = 0; r < (o.repeats ?? 3); r++) {
