@@ -7,8 +7,7 @@
  *   and only Y on the loss path. Y normalises with the batch mean and the biased batch variance (ORT's
  *   fused kernel). The running statistics ORT returns use the biased variance, so the artifacts helper
  *   computes PyTorch's running update itself; they carry no gradient (inputs 3 and 4 are not
- *   differentiable). The rule recomputes the batch mean and 1/sqrt(var+eps) with ReduceMean (the same nodes as
- *   the train mode's batch statistics, so common-subexpression elimination can share them).
+ *   differentiable). The rule recomputes the batch mean and 1/sqrt(var+eps) with ReduceMean.
  * An inference-mode node (training_mode=0) is a frozen affine map using the running statistics.
  */
 import { attrFloat, attrInt } from "../../onnx/attributes.js";
@@ -21,7 +20,11 @@ import { onnxFromDtype } from "../../onnx/tensor.js";
 const isTraining = (ctx: GradContext): boolean =>
   ctx.opset >= 14 ? attrInt(ctx.node, "training_mode", 0) === 1 : ctx.node.output.filter((o) => o !== "").length > 1;
 
-/** mean, 1/sqrt(var + eps) (biased var) and the normalised x over `axes`, kept for broadcasting. */
+/**
+ * mean, 1/sqrt(var + eps) (biased var) and the normalised x over `axes`, kept for broadcasting. The mean, the
+ * centred x and the variance are the same nodes as the train mode's batch statistics (train-mode.ts), which
+ * common-subexpression elimination merges into one copy in the train step.
+ */
 function standardise(ctx: GradContext, x: string, axes: number[], epsilon: number) {
   const mean = reduce(ctx, "ReduceMean", x, axes, 1);
   const centred = ctx.op("Sub", [x, mean]);
@@ -46,7 +49,7 @@ function normalisedInputGrad(
 }
 
 // training: dX = scale*invstd/N * (N*dY - sum dY - xhat*sum(dY*xhat)), dScale = sum(dY*xhat), dB = sum(dY)
-// (with the channel count static: computed from x-mean, not xhat, in PyTorch's order, the two sums serving all three);
+// (with the channel count static, the two sums are computed once and serve all three);
 // inference: dX = dY*scale/sqrt(running_var+eps), dScale = sum(dY*(x-running_mean)/sqrt(running_var+eps)), dB = sum(dY)
 export const batchNormalization: GradRule = {
   nonDifferentiableInputs: [3, 4],
@@ -60,29 +63,21 @@ export const batchNormalization: GradRule = {
     const epsilon = Math.fround(attrFloat(ctx.node, "epsilon", 1e-5));
     const channels = ctx.shape(x)?.[1];
     if (isTraining(ctx) && typeof channels === "number") {
-      // the centred input and the variance are the forward's own batch statistics when it computed them
-      // with the same nodes (the artifacts' train mode does; common-subexpression elimination merges them)
-      const mean = reduce(ctx, "ReduceMean", x, axes, 1);
-      const centred = ctx.op("Sub", [x, mean]);
-      const variance = reduce(ctx, "ReduceMean", ctx.op("Mul", [centred, centred]), axes, 1);
-      const invStd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [variance, ctx.scalar(epsilon, x)])])]);
-      // per channel: sum(dY) = dB, sum(dY*(x-mean)) * invstd = sum(dY*xhat) = dScale
+      const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
+      const dYXHat = ctx.needs(0) || ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
+      // sum(dY) and sum(dY*xhat) per channel are dB and dScale, and divided by the count the two means of dX
       const sumDY = ctx.needs(0) || ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, axes, 1) : undefined;
-      const sumDYC =
-        ctx.needs(0) || ctx.needs(1) ? reduce(ctx, "ReduceSum", ctx.op("Mul", [dY, centred]), axes, 1) : undefined;
+      const sumGX = dYXHat ? reduce(ctx, "ReduceSum", dYXHat, axes, 1) : undefined;
       let dX: string | undefined;
       if (ctx.needs(0)) {
-        // PyTorch's form: dX = (dY - sum(dY)/n - (x-mean) * sum(dY*(x-mean))*invstd^2/n) * invstd*scale
         const size = ctx.op("Cast", [ctx.op("Size", [dY])], { to: onnxFromDtype(ctx.dtype(x)) });
         const count = ctx.op("Div", [size, ctx.scalar(channels, x)]);
-        const meanDY = ctx.op("Div", [sumDY!, count]);
-        const k = ctx.op("Div", [ctx.op("Mul", [sumDYC!, ctx.op("Mul", [invStd, invStd])]), count]);
-        const inner = ctx.op("Sub", [ctx.op("Sub", [dY, meanDY]), ctx.op("Mul", [centred, k])]);
-        dX = ctx.op("Mul", [inner, ctx.op("Mul", [invStd, perChannel(scale)])]);
+        const [meanG, meanGX] = [sumDY!, sumGX!].map((v) => ctx.op("Div", [v, count]));
+        const inner = ctx.op("Sub", [ctx.op("Sub", [dY, meanG!]), ctx.op("Mul", [xHat, meanGX!])]);
+        dX = ctx.op("Mul", [perChannel(scale), ctx.op("Mul", [invStd, inner])]);
       }
       const flat = (v: string | undefined) => (v ? reshape(ctx, v, [-1]) : undefined);
-      const dScale = ctx.needs(1) ? flat(ctx.op("Mul", [sumDYC!, invStd])) : undefined;
-      return [dX, dScale, ctx.needs(2) ? flat(sumDY) : undefined];
+      return [dX, ctx.needs(1) ? flat(sumGX) : undefined, ctx.needs(2) ? flat(sumDY) : undefined];
     }
     const dB = ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, axes, 0) : undefined;
     if (isTraining(ctx)) {
