@@ -3,9 +3,10 @@
  * over the method's step (scripts/bench.ts's step: teacher + student + MSE + SGD, noise inside) at each
  * thread count, aggregated per op type: milliseconds per step, share of the step, and the speed-up from the
  * fewest threads. The rows that barely speed up are where the extra cores idle.
- * With --nodes N it also lists the N slowest nodes (at the most threads) with their speed-up.
+ * With --nodes N it also lists the N slowest nodes (at the most threads) with their speed-up; with --groups the
+ * time per part of the step (node-name prefixes: teacher, conv gradients, BatchNorm backward, SGD, ...).
  *   npm run profile:step -- [--model resnet18|resnet18w8] [--batch 64] [--threads 1,2] [--steps 4] [--top 15]
- *     [--nodes 0] [--json out.json]
+ *     [--nodes 0] [--groups] [--json out.json]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -26,6 +27,7 @@ const o = new Command("profile:step")
   .option("--steps <n>", "profiled steps (after 2 warm-up steps)", "4")
   .option("--top <n>", "op types listed", "15")
   .option("--nodes <n>", "also list the n slowest nodes (at the most threads) with their speed-up", "0")
+  .option("--groups", "also list the time per part of the step (teacher, conv gradients, BatchNorm backward, SGD, ...)")
   .option("--json <file>", "write the per-op table as JSON")
   .parse(
     process.argv.slice(2).filter((a) => a !== "--"),
@@ -61,6 +63,21 @@ interface OpRow {
 }
 const perOp = new Map<string, OpRow>();
 const perNode = new Map<string, OpRow>();
+const perGroup = new Map<string, OpRow>();
+/** The part of the step a node belongs to, from the names the artifacts and the autograd engine give. */
+const GROUPS: [string, RegExp][] = [
+  ["SGD update", /^sgd\//],
+  ["state check", /^state_check\//],
+  ["teacher forward", /^teacher\//],
+  ["BatchNorm running statistics", /BatchNormalization\/running/],
+  ["BatchNorm backward", /BatchNormalization\/grad/],
+  ["BatchNorm forward", /BatchNormalization/],
+  ["ReLU backward", /Relu.*\/grad/],
+  ["conv gradients", /Conv.*\/grad/],
+  ["student forward convs", /Conv/],
+  ["max-pool backward", /MaxPool.*\/grad/],
+];
+const groupOf = (node: string) => GROUPS.find(([, re]) => re.test(node))?.[0] ?? "the rest";
 const wall: Record<number, number> = {};
 const nodeSum: Record<number, number> = {};
 const dir = mkdtempSync(join(tmpdir(), "profile-step-"));
@@ -105,6 +122,11 @@ try {
       const n = perNode.get(key) ?? { op: key, nodes: 1, ms: {} };
       n.ms[t] = (n.ms[t] ?? 0) + e.dur / 1000 / steps;
       perNode.set(key, n);
+      const group = groupOf(e.name);
+      const gr = perGroup.get(group) ?? { op: group, nodes: 0, ms: {} };
+      gr.ms[t] = (gr.ms[t] ?? 0) + e.dur / 1000 / steps;
+      if (t === threads[0]) gr.nodes += 1 / steps;
+      perGroup.set(group, gr);
     }
   }
 } finally {
@@ -142,6 +164,18 @@ if (nodeCount > 0)
       .map(
         (r) =>
           `| ${r.op} | ${threads.map((t) => f1(r.ms[t])).join(" | ")} | ${f2((r.ms[t1] ?? NaN) / (r.ms[tN] ?? NaN))}x |`,
+      ),
+    "",
+  );
+if (o.groups)
+  lines.push(
+    `| part of the step | nodes | ${threads.map((t) => `ms/step at ${t}`).join(" | ")} | speed-up ${t1} -> ${tN} |`,
+    `|---|---|${threads.map(() => "---|").join("")}---|`,
+    ...[...perGroup.values()]
+      .sort((a, b) => (b.ms[tN] ?? 0) - (a.ms[tN] ?? 0))
+      .map(
+        (r) =>
+          `| ${r.op} | ${Math.round(r.nodes)} | ${threads.map((t) => f1(r.ms[t])).join(" | ")} | ${f2((r.ms[t1] ?? NaN) / (r.ms[tN] ?? NaN))}x |`,
       ),
     "",
   );
