@@ -1,7 +1,7 @@
 /**
  * Common-subexpression elimination over one graph: equal small initializers become one, then every node that
  * repeats an earlier node (same op, domain, inputs and attributes) is dropped and its outputs read from the
- * earlier node's. Generated graphs repeat work this way where independent passes compute the same value (the
+ * earlier node's (their value_info goes with them). The graph must be in topological order. Generated graphs repeat work this way where independent passes compute the same value (the
  * training-mode BatchNormalization's batch statistics: once for the forward and the running update, again in
  * its gradient rule). onnxruntime's own elimination does not merge them, because equal constants under
  * different names are different inputs to it.
@@ -42,7 +42,7 @@ export function eliminateCommonSubexpressions(graph: GraphProto): EliminationRes
   const keptInitializers = graph.initializer.filter((t) => {
     const count = t.dims.reduce((a, d) => a * Number(d), 1);
     if (count > MAX_SHARED_ELEMENTS || pinned.has(t.name) || inputs.has(t.name)) return true;
-    const key = hex(encodeTensor({ ...t, name: "" }));
+    const key = fingerprint(encodeTensor({ ...t, name: "" }));
     const first = seenTensor.get(key);
     if (first === undefined) {
       seenTensor.set(key, t.name);
@@ -73,13 +73,14 @@ export function eliminateCommonSubexpressions(graph: GraphProto): EliminationRes
   }
   const removedNodes = graph.node.length - keptNodes.length;
   graph.node = keptNodes;
+  graph.valueInfo = graph.valueInfo.filter((v) => !rename.has(v.name));
   return { nodes: removedNodes, initializers: removedInitializers };
 }
 
 function nodeKey(n: NodeProto): string {
   const attrs = [...n.attribute]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((a) => hex(encodeAttribute(a)));
+    .map((a) => fingerprint(encodeAttribute(a)));
   return JSON.stringify([n.domain, n.opType, n.input, n.output.length, attrs]);
 }
 
@@ -99,4 +100,4 @@ function subgraphReads(graph: GraphProto): string[] {
   return names;
 }
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+const fingerprint = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");

@@ -3,7 +3,14 @@ import * as ort from "onnxruntime-node";
 import { GraphBuilder } from "../../src/onnx/builder.js";
 import { eliminateCommonSubexpressions } from "../../src/onnx/common-subexpressions.js";
 import { makeAttributes } from "../../src/onnx/attributes.js";
-import { encodeModel, newGraph, newModel, newOpset, type GraphProto } from "../../src/onnx/proto.js";
+import {
+  encodeModel,
+  newGraph,
+  newModel,
+  newOpset,
+  newTensorValueInfo,
+  type GraphProto,
+} from "../../src/onnx/proto.js";
 import { float32, int64, zeros } from "../../src/onnx/tensor.js";
 
 /** x [2,3] -> two copies of mean(x) over axis 1 (each with its own axes constant), each subtracted from x. */
@@ -19,6 +26,7 @@ function twoCopies(): { g: GraphProto; b: GraphBuilder } {
   const [a, c] = [copy(0), copy(1)];
   b.node("Add", [a, c], { outputs: ["y"] });
   b.addOutput("y", "float32", [2, 3]);
+  g.valueInfo.push(newTensorValueInfo(c!, 1, [2, 3]));
   return { g, b };
 }
 
@@ -40,6 +48,7 @@ describe("onnx/common-subexpressions", () => {
     expect(g.node.map((n) => n.name)).to.deep.equal(["mean_0", "centred_0", "Add"]);
     expect(g.node[2]!.input).to.deep.equal(["centred_0", "centred_0"]);
     expect(g.initializer.map((t) => t.name)).to.deep.equal(["axes_0"]);
+    expect(g.valueInfo).to.have.length(0);
     expect(await run(g, x)).to.deep.equal(expected);
   });
 
