@@ -48,6 +48,22 @@ const program = new Command("bench")
   );
 const o = program.opts();
 
+/** Bad options: one line naming the option and what it expects, exit 2. */
+const fail = (msg: string): never => {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+};
+const checkInts = (flag: string, v: string | undefined, min: number) => {
+  if (v === undefined) return;
+  const xs = list(v);
+  if (xs.length === 0 || xs.some((x) => !/^\d+$/.test(x) || Number(x) < min))
+    fail(`--${flag} expects ${min === 0 ? "non-negative" : "positive"} integers, got '${v}'`);
+};
+for (const flag of ["image", "channels", "classes", "batch", "threads", "steps", "repeats", "k"])
+  checkInts(flag, o[flag] as string | undefined, 1);
+checkInts("warmup", o.warmup as string, 0);
+if (!["resnet18", "resnet18w8"].includes(o.model as string)) fail(`--model: resnet18 or resnet18w8, got '${o.model}'`);
+
 const small = o.model === "resnet18w8";
 const image = Number(o.image ?? (small ? 28 : 32));
 const channels = Number(o.channels ?? (small ? 1 : 3));
