@@ -34,22 +34,15 @@ function standardise(ctx: GradContext, x: string, axes: number[], epsilon: numbe
 }
 
 /** dX of a normalisation over `axes` given g = dY * scale: invstd * (g - mean(g) - xhat * mean(g * xhat)). */
-function normalisedInputGrad(
-  ctx: GradContext,
-  g: string,
-  xHat: string,
-  invStd: string,
-  axes: number[],
-  gXHat?: string,
-): string {
+function normalisedInputGrad(ctx: GradContext, g: string, xHat: string, invStd: string, axes: number[]): string {
   const meanG = reduce(ctx, "ReduceMean", g, axes, 1);
-  const meanGX = reduce(ctx, "ReduceMean", gXHat ?? ctx.op("Mul", [g, xHat]), axes, 1);
+  const meanGX = reduce(ctx, "ReduceMean", ctx.op("Mul", [g, xHat]), axes, 1);
   const inner = ctx.op("Sub", [ctx.op("Sub", [g, meanG]), ctx.op("Mul", [xHat, meanGX])]);
   return ctx.op("Mul", [invStd, inner]);
 }
 
 // training: dX = scale*invstd/N * (N*dY - sum dY - xhat*sum(dY*xhat)), dScale = sum(dY*xhat), dB = sum(dY)
-// (with the channel count static, the two sums are computed once and serve all three);
+// (the two sums are computed once and serve all three; the count per channel is static or Size(dY)/Size(scale));
 // inference: dX = dY*scale/sqrt(running_var+eps), dScale = sum(dY*(x-running_mean)/sqrt(running_var+eps)), dB = sum(dY)
 export const batchNormalization: GradRule = {
   nonDifferentiableInputs: [3, 4],
@@ -61,8 +54,7 @@ export const batchNormalization: GradRule = {
     const axes = [0, ...range(2, rank)];
     const perChannel = (v: string) => reshape(ctx, v, [-1, ...Array<number>(rank - 2).fill(1)]);
     const epsilon = Math.fround(attrFloat(ctx.node, "epsilon", 1e-5));
-    const channels = ctx.shape(x)?.[1];
-    if (isTraining(ctx) && typeof channels === "number") {
+    if (isTraining(ctx)) {
       const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
       const dYXHat = ctx.needs(0) || ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
       // sum(dY) and sum(dY*xhat) per channel are dB and dScale, and divided by the count the two means of dX
@@ -70,8 +62,10 @@ export const batchNormalization: GradRule = {
       const sumGX = dYXHat ? reduce(ctx, "ReduceSum", dYXHat, axes, 1) : undefined;
       let dX: string | undefined;
       if (ctx.needs(0)) {
-        const size = ctx.op("Cast", [ctx.op("Size", [dY])], { to: onnxFromDtype(ctx.dtype(x)) });
-        const count = ctx.op("Div", [size, ctx.scalar(channels, x)]);
+        const asFloat = (v: string) => ctx.op("Cast", [v], { to: onnxFromDtype(ctx.dtype(x)) });
+        const channels = ctx.shape(x)?.[1];
+        const channelCount = typeof channels === "number" ? ctx.scalar(channels, x) : asFloat(ctx.op("Size", [scale]));
+        const count = ctx.op("Div", [asFloat(ctx.op("Size", [dY])), channelCount]);
         const [meanG, meanGX] = [sumDY!, sumGX!].map((v) => ctx.op("Div", [v, count]));
         const inner = ctx.op("Sub", [ctx.op("Sub", [dY, meanG!]), ctx.op("Mul", [xHat, meanGX!])]);
         dX = ctx.op("Mul", [perChannel(scale), ctx.op("Mul", [invStd, inner])]);
@@ -80,15 +74,6 @@ export const batchNormalization: GradRule = {
       return [dX, ctx.needs(1) ? flat(sumGX) : undefined, ctx.needs(2) ? flat(sumDY) : undefined];
     }
     const dB = ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, axes, 0) : undefined;
-    if (isTraining(ctx)) {
-      const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
-      const dYXHat = ctx.needs(0) || ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
-      const dScale = ctx.needs(1) ? reduce(ctx, "ReduceSum", dYXHat!, axes, 0) : undefined;
-      const dX = ctx.needs(0)
-        ? ctx.op("Mul", [perChannel(scale), normalisedInputGrad(ctx, dY, xHat, invStd, axes, dYXHat)])
-        : undefined;
-      return [dX, dScale, dB];
-    }
     const invStd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [ctx.I(4), ctx.scalar(epsilon, x)])])]);
     const dX = ctx.needs(0) ? ctx.op("Mul", [dY, perChannel(ctx.op("Mul", [scale, invStd]))]) : undefined;
     let dScale: string | undefined;
