@@ -1,9 +1,9 @@
 /**
  * Common-subexpression elimination over one graph: equal small initializers become one, then every node that
  * repeats an earlier node (same op, domain, inputs and attributes) is dropped and its outputs read from the
- * earlier node's (their value_info goes with them). The graph must be in topological order. Generated graphs repeat work this way where independent passes compute the same value (the
- * training-mode BatchNormalization's batch statistics: once for the forward and the running update, again in
- * its gradient rule). onnxruntime's own elimination does not merge them, because equal constants under
+ * earlier node's (their value_info goes with them). The graph must be in topological order. Generated graphs
+ * repeat work this way where independent passes compute the same value (the training-mode BatchNormalization's
+ * batch statistics: once for the forward and the running update, again in its gradient rule). onnxruntime's own elimination does not merge them, because equal constants under
  * different names are different inputs to it.
  *
  * Left alone: nodes that draw random numbers (each draw is its own), nodes with subgraphs and every name a

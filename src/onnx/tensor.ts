@@ -207,13 +207,13 @@ export const int64 = (dims: number[], values: ArrayLike<number | bigint>): Tenso
   data: BigInt64Array.from(Array.from(values, (v) => BigInt(v))),
 });
 
-/** Any float tensor as float32 values (float16 and float64 converted). */
 /** Index of the first NaN or infinity in `values` (v - v is 0 for every finite number, NaN otherwise), or -1. */
 export function firstNonFinite(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) if (values[i]! - values[i]! !== 0) return i;
   return -1;
 }
 
+/** Any float tensor as float32 values (float16 and float64 converted). */
 export function asFloat32(t: Tensor): Float32Array {
   if (t.dtype === "float32") return t.data as Float32Array;
   if (t.dtype === "float16") return halfToFloat32(t.data as Uint16Array);

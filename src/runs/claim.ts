@@ -3,7 +3,7 @@
  * finds it leaves the run alone while its maker lives; a claim whose maker is gone (same host, dead pid) is
  * stale and taken over. Claims from another host are respected until removed (shared filesystems: docs/SCALING.md).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 
@@ -38,8 +38,7 @@ export function claimRun(dir: string): Claim | { heldBy: string } {
 /** Removes the claim of `dir` when its maker is gone (a maker killed between finishing the run and releasing it). */
 export function clearStaleClaim(dir: string): void {
   const path = join(dir, CLAIM_FILE);
-  if (!existsSync(path)) return;
-  const holder = readClaim(path);
+  const holder = readClaim(path); // undefined when there is no claim (then there is nothing to remove)
   if (holder && !(holder.host === hostname() && !alive(holder.pid))) return;
   rmSync(path, { force: true });
 }
