@@ -1,5 +1,6 @@
 // One train step (lr 1, student weights perturbed so the MSE to the teacher is not zero) from the same start
-// in two checkouts (see step-ab.ts): loss and the largest relative difference of each parameter's update.
+// in two checkouts (see step-ab.ts): loss and the largest relative difference of each state value's update
+// (parameters, BatchNorm running statistics, momenta).
 // usage: npx tsx scripts/perf/step-parity.ts <base checkout> [resnet18w8|resnet18] [batch]
 import { importFrom, sampleShape, zooArtifacts } from "./checkout.js";
 const [baseDir, model = "resnet18", batch = "8"] = process.argv.slice(2);
@@ -16,13 +17,14 @@ async function one(root: string) {
     for (let i = 0; i < d.length; i++) d[i] = d[i]! * (1 + 0.1 * Math.sin(i + k.length));
   }
   s.setParameters(p);
+  const before = s.getState();
   const r = await s.step(x, undefined, 1.0);
-  const after = s.getParameters();
+  const after = s.getState();
   await s.release();
   return {
     loss: r.loss,
     upd: new Map(
-      [...after].map(([k, v]) => [k, (v.data as Float32Array).map((a, i) => (a - p.get(k)!.data[i]!) as number)]),
+      [...after].map(([k, v]) => [k, (v.data as Float32Array).map((a, i) => (a - before.get(k)!.data[i]!) as number)]),
     ),
   };
 }
@@ -42,4 +44,4 @@ for (const [k, ua] of a.upd) {
   if (rel > worst) worst = rel;
   if (rel > 1e-4) console.log(k, rel.toExponential(2));
 }
-console.log("worst relative update difference", worst.toExponential(2));
+console.log(`worst relative update difference over ${a.upd.size} state tensors`, worst.toExponential(2));
