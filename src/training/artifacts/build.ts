@@ -162,14 +162,9 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
   b.addOutput(output, "float32", [BATCH, numClasses]);
   if (teacherLogits) b.addOutput(teacherLogits, "float32", [BATCH, numClasses]);
   for (const s of state) b.addOutput(s.output, "float32", s.dims);
-  // One scalar the session checks instead of scanning every new state value in JavaScript (~20 ms per step
-  // for ResNet-18's 23M floats): NaN or infinite exactly when some state value is (or the sum overflows,
-  // which the session tells apart by scanning only then).
-  const check = new Emitter(b, opset, "state_check");
-  const stateSum = check.opTo(
-    b.unique("state_sum"),
-    "Sum",
-    state.map((s) => check.reduce("ReduceSum", s.output, undefined, false)),
+  const stateSum = appendStateCheck(
+    new Emitter(b, opset, "state_check"),
+    state.filter((s) => !opt.impliedFinite.has(s.output)),
   );
   b.addOutput(stateSum, "float32", []);
   const gradOutputs = opts.gradients ? exposeGradients(b, params, grads, initial) : null;
@@ -357,6 +352,20 @@ function entry(
   inEval: boolean,
 ): StateEntry {
   return { name, role, initializer, param, dtype: t.dtype, dims: [...t.dims], output, eval: inEval };
+}
+
+/**
+ * One scalar the session checks instead of scanning every new state value in JavaScript (~20 ms per step for
+ * ResNet-18's 23M floats): NaN or infinite exactly when some checked value is (or the sum overflows, which the
+ * session tells apart by scanning only then). The 1-D values (biases, scales, BN statistics: most of the state
+ * by count) are summed as one concatenation.
+ */
+function appendStateCheck(check: Emitter, checked: StateEntry[]): string {
+  const oneD = checked.filter((s) => s.dims.length === 1).map((s) => s.output);
+  const whole = oneD.length >= 2 ? [check.op("Concat", oneD, { axis: 0 })] : oneD;
+  const others = checked.filter((s) => s.dims.length !== 1).map((s) => s.output);
+  const sums = [...whole, ...others].map((v) => check.reduce("ReduceSum", v, undefined, false));
+  return check.opTo(check.b.unique("state_sum"), "Sum", sums);
 }
 
 /** Adds each parameter's gradient as an output `gradients/<param>`; returns param -> output name. */

@@ -51,6 +51,19 @@ export class Emitter {
     return this.op(opType, [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
+  /** The values joined along axis 0. */
+  concat(values: string[]): string {
+    return this.op("Concat", values, { axis: 0 });
+  }
+
+  /** Splits `x` along axis 0 into pieces of `sizes`, written under exactly the names `outputs`. */
+  splitTo(outputs: string[], x: string, sizes: number[]): string[] {
+    const name = `${this.prefix}/Split`;
+    return this.opset >= 13
+      ? this.b.node("Split", [x, this.ints(sizes, "sizes")], { name, outputs, attrs: { axis: 0 } })
+      : this.b.node("Split", [x], { name, outputs, attrs: { axis: 0, split: sizes } });
+  }
+
   add(a: string, b: string): string {
     return this.op("Add", [a, b]);
   }

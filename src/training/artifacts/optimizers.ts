@@ -58,63 +58,148 @@ export interface OptimizerGraph {
   /** param name -> its updated value (already named outputName(param)). */
   paramUpdates: Map<string, string>;
   state: OptimizerState[];
+  /** Updated state values whose non-finite values always show in some parameter's update as well (SGD's
+   *  momentum: p - lr*buf), so a check of the new state may leave them out. */
+  impliedFinite: Set<string>;
 }
+
+/** One update's tensors: a parameter (or several concatenated), its gradient and its state inputs. */
+interface Slot {
+  param: string;
+  grad: string;
+  /** State input by role ("momentum", "adam_m", "adam_v"). */
+  state: Partial<Record<OptimizerRole, string>>;
+}
+/** The update's values by name: "param" and each state role. */
+type Updated = Partial<Record<OptimizerRole | "param", string>>;
+/** Emits one update over `slot`; `to` names the values to write under exactly those names. */
+type Update = (e: Emitter, slot: Slot, to: Updated) => Updated;
 
 export function appendOptimizer(e: Emitter, opts: OptimizerOptions): OptimizerGraph {
-  return opts.kind === "sgd"
-    ? appendSgd(e, opts, opts.hyper as SgdHyper)
-    : appendAdamW(e, opts, opts.hyper as AdamWHyper);
-}
-
-function appendSgd(e: Emitter, opts: OptimizerOptions, h: SgdHyper): OptimizerGraph {
-  const paramUpdates = new Map<string, string>();
-  const state: OptimizerState[] = [];
-  for (const p of opts.params) {
-    const pe = e.child(p.name);
-    let d = h.weightDecay !== 0 ? pe.add(p.grad, pe.scale(p.name, h.weightDecay, "weight_decay")) : p.grad;
-    if (h.momentum !== 0) {
-      const buf = `sgd.momentum/${p.name}`;
-      const output = opts.outputName(buf);
-      const newBuf = pe.b.node("Add", [pe.scale(buf, h.momentum, "momentum"), d], {
-        name: `${pe.prefix}/buf`,
-        outputs: [output],
-      })[0]!;
-      state.push({ name: buf, role: "momentum", param: p.name, initial: zeros("float32", p.dims), output });
-      d = h.nesterov ? pe.add(d, pe.scale(newBuf, h.momentum, "momentum")) : newBuf;
-    }
-    paramUpdates.set(p.name, pe.opTo(opts.outputName(p.name), "Sub", [p.name, pe.mul(opts.lr, d)]));
+  if (opts.kind === "sgd") {
+    const h = opts.hyper as SgdHyper;
+    const roles: OptimizerRole[] = h.momentum !== 0 ? ["momentum"] : [];
+    const out = appendUpdates(e, opts, roles, [], (pe, slot, to) => sgdUpdate(pe, slot, to, h, opts.lr));
+    return { ...out, impliedFinite: new Set(out.state.map((s) => s.output)) };
   }
-  return { paramUpdates, state };
-}
-
-function appendAdamW(e: Emitter, opts: OptimizerOptions, h: AdamWHyper): OptimizerGraph {
-  const paramUpdates = new Map<string, string>();
+  const h = opts.hyper as AdamWHyper;
   const step = "adamw.step";
   const stepOut = opts.outputName(step);
-  const state: OptimizerState[] = [
-    { name: step, role: "step", param: null, initial: zeros("float32", []), output: stepOut },
-  ];
+  const counter: OptimizerState = {
+    name: step,
+    role: "step",
+    param: null,
+    initial: zeros("float32", []),
+    output: stepOut,
+  };
   const one = e.scalar(1, "one");
   const t = e.opTo(stepOut, "Add", [step, one]);
-  const decay = e.sub(one, e.scale(opts.lr, h.weightDecay, "weight_decay"));
-  const stepSize = e.div(opts.lr, e.sub(one, e.op("Pow", [e.scalar(h.beta1, "beta1"), t])));
-  const bc2Sqrt = e.op("Sqrt", [e.sub(one, e.op("Pow", [e.scalar(h.beta2, "beta2"), t]))]);
-  for (const p of opts.params) {
-    const pe = e.child(p.name);
-    const [m, v] = [`adamw.m/${p.name}`, `adamw.v/${p.name}`];
-    const [mOut, vOut] = [opts.outputName(m), opts.outputName(v)];
-    const decayed = pe.mul(p.name, decay);
-    const newM = pe.opTo(mOut, "Add", [m, pe.scale(pe.sub(p.grad, m), 1 - h.beta1, "one_minus_beta1")]);
-    const newV = pe.opTo(vOut, "Add", [
-      pe.scale(v, h.beta2, "beta2"),
-      pe.scale(pe.mul(p.grad, p.grad), 1 - h.beta2, "one_minus_beta2"),
-    ]);
-    const denom = pe.add(pe.div(pe.op("Sqrt", [newV]), bc2Sqrt), pe.scalar(h.eps, "eps"));
-    paramUpdates.set(p.name, pe.opTo(opts.outputName(p.name), "Sub", [decayed, pe.mul(stepSize, pe.div(newM, denom))]));
-    state.push(
-      { name: m, role: "adam_m", param: p.name, initial: zeros("float32", p.dims), output: mOut },
-      { name: v, role: "adam_v", param: p.name, initial: zeros("float32", p.dims), output: vOut },
+  const shared = {
+    decay: e.sub(one, e.scale(opts.lr, h.weightDecay, "weight_decay")),
+    stepSize: e.div(opts.lr, e.sub(one, e.op("Pow", [e.scalar(h.beta1, "beta1"), t]))),
+    bc2Sqrt: e.op("Sqrt", [e.sub(one, e.op("Pow", [e.scalar(h.beta2, "beta2"), t]))]),
+  };
+  const out = appendUpdates(e, opts, ["adam_m", "adam_v"], [counter], (pe, slot, to) =>
+    adamwUpdate(pe, slot, to, h, shared),
+  );
+  return { ...out, impliedFinite: new Set() };
+}
+
+const STATE_PREFIX: Partial<Record<OptimizerRole, string>> = {
+  momentum: "sgd.momentum",
+  adam_m: "adamw.m",
+  adam_v: "adamw.v",
+};
+
+/**
+ * Every parameter's update: the 1-D parameters (biases, normalization scales: most of a CNN's parameters by
+ * count, few of its values) in one update over their concatenation, split back into their outputs, the
+ * others one update each. The same float ops on every value either way (elementwise), in ~6 nodes instead of
+ * ~6 per parameter: ResNet-18's 41 1-D parameters took 246 nodes of a few microseconds each.
+ */
+function appendUpdates(
+  e: Emitter,
+  opts: OptimizerOptions,
+  roles: OptimizerRole[],
+  state: OptimizerState[],
+  update: Update,
+): Omit<OptimizerGraph, "impliedFinite"> {
+  const paramUpdates = new Map<string, string>();
+  const slotOf = (p: OptimizerOptions["params"][number]) => {
+    const slot: Slot = { param: p.name, grad: p.grad, state: {} };
+    const to: Updated = { param: opts.outputName(p.name) };
+    for (const role of roles) {
+      const name = `${STATE_PREFIX[role]}/${p.name}`;
+      slot.state[role] = name;
+      to[role] = opts.outputName(name);
+      state.push({ name, role, param: p.name, initial: zeros("float32", p.dims), output: to[role] });
+    }
+    paramUpdates.set(p.name, to.param!);
+    return { slot, to };
+  };
+  const slots = opts.params.map(slotOf); // in parameter order, as the state lists them
+  const oneD = opts.params.flatMap((p, i) => (p.dims.length === 1 ? [i] : []));
+  const grouped = new Set(oneD.length >= 2 ? oneD : []);
+  slots.forEach(({ slot, to }, i) => {
+    if (!grouped.has(i)) update(e.child(opts.params[i]!.name), slot, to);
+  });
+  if (grouped.size === 0) return { paramUpdates, state };
+
+  const ge = e.child("1d");
+  const members = [...grouped].map((i) => slots[i]!);
+  const concat = (pick: (s: Slot) => string) => ge.concat(members.map((m) => pick(m.slot)));
+  const slot: Slot = { param: concat((s) => s.param), grad: concat((s) => s.grad), state: {} };
+  for (const role of roles) slot.state[role] = concat((s) => s.state[role]!);
+  const updated = update(ge, slot, {});
+  const sizes = [...grouped].map((i) => opts.params[i]!.dims[0]!);
+  for (const key of ["param", ...roles] as const)
+    ge.splitTo(
+      members.map((m) => m.to[key]!),
+      updated[key]!,
+      sizes,
     );
-  }
   return { paramUpdates, state };
+}
+
+function sgdUpdate(e: Emitter, slot: Slot, to: Updated, h: SgdHyper, lr: string): Updated {
+  const p = slot.param;
+  let d = h.weightDecay !== 0 ? e.add(slot.grad, e.scale(p, h.weightDecay, "weight_decay")) : slot.grad;
+  const out: Updated = {};
+  if (h.momentum !== 0) {
+    const buf = slot.state.momentum!;
+    const inputs = [e.scale(buf, h.momentum, "momentum"), d];
+    out.momentum = to.momentum
+      ? e.b.node("Add", inputs, { name: `${e.prefix}/buf`, outputs: [to.momentum] })[0]!
+      : e.op("Add", inputs, undefined, "buf");
+    d = h.nesterov ? e.add(d, e.scale(out.momentum, h.momentum, "momentum")) : out.momentum;
+  }
+  out.param = write(e, to.param, "Sub", [p, e.mul(lr, d)]);
+  return out;
+}
+
+interface AdamWShared {
+  /** 1 - lr*wd */
+  decay: string;
+  /** lr / (1 - beta1^t) */
+  stepSize: string;
+  /** sqrt(1 - beta2^t) */
+  bc2Sqrt: string;
+}
+
+function adamwUpdate(e: Emitter, slot: Slot, to: Updated, h: AdamWHyper, s: AdamWShared): Updated {
+  const [p, g, m, v] = [slot.param, slot.grad, slot.state.adam_m!, slot.state.adam_v!];
+  const decayed = e.mul(p, s.decay);
+  const newM = write(e, to.adam_m, "Add", [m, e.scale(e.sub(g, m), 1 - h.beta1, "one_minus_beta1")]);
+  const newV = write(e, to.adam_v, "Add", [
+    e.scale(v, h.beta2, "beta2"),
+    e.scale(e.mul(g, g), 1 - h.beta2, "one_minus_beta2"),
+  ]);
+  const denom = e.add(e.div(e.op("Sqrt", [newV]), s.bc2Sqrt), e.scalar(h.eps, "eps"));
+  const newP = write(e, to.param, "Sub", [decayed, e.mul(s.stepSize, e.div(newM, denom))]);
+  return { param: newP, adam_m: newM, adam_v: newV };
+}
+
+/** A node of `opType` whose output is named `output` when given. */
+function write(e: Emitter, output: string | undefined, opType: string, inputs: string[]): string {
+  return output ? e.opTo(output, opType, inputs) : e.op(opType, inputs);
 }

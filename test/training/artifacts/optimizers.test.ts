@@ -2,6 +2,7 @@ import { expect } from "chai";
 import seedrandom from "seedrandom";
 import { float32 } from "../../../src/onnx/tensor.js";
 import { ADAMW_DEFAULTS, buildArtifacts, SGD_DEFAULTS } from "../../../src/training/artifacts/index.js";
+import { INPUT, mobileNetBlock } from "./architectures.js";
 import { maxAbsDiff, StepRunner, tinyModel, values } from "./helpers.js";
 
 const N = 5;
@@ -103,6 +104,49 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
       await runner.release();
     });
   }
+
+  it("SGD: the 1-D parameters' update runs once over their concatenation, bit for bit the per-parameter formula", async () => {
+    const a = await buildArtifacts(mobileNetBlock(), { loss: "mse", gradients: true });
+    const params = a.manifest.state.filter((s) => s.role === "param");
+    const oneD = params.filter((s) => s.dims.length === 1).map((s) => s.name);
+    expect(oneD.length).to.be.above(2);
+    const nodes = a.trainStep.graph!.node;
+    const splits = nodes.filter((n) => n.opType === "Split" && n.name.startsWith("sgd/1d/"));
+    expect(splits.map((n) => n.output.length)).to.deep.equal([oneD.length, oneD.length]); // parameters, momenta
+    for (const name of oneD) expect(nodes.some((n) => n.name.startsWith(`sgd/${name}/`))).to.equal(false);
+    // the state check leaves out the momenta: a non-finite one always makes its parameter non-finite
+    const checked = nodes.filter((n) => n.name.startsWith("state_check/")).flatMap((n) => n.input);
+    expect(checked.filter((v) => v.startsWith("sgd.momentum/"))).to.deep.equal([]);
+
+    const r = seedrandom("grouped");
+    const runner = await StepRunner.create(a);
+    const f = Math.fround;
+    const [lr, mu, wd] = [f(0.05), f(SGD_DEFAULTS.momentum), f(SGD_DEFAULTS.weightDecay)];
+    const buf = new Map(params.map((s) => [s.name, new Float32Array(values(a.initialState.get(s.name)).length)]));
+    for (let step = 0; step < 2; step++) {
+      const before = new Map(params.map((s) => [s.name, values(runner.state.get(s.name))]));
+      const batch = float32(
+        [4, ...INPUT],
+        Array.from({ length: 4 * 3 * 8 * 8 }, () => r() * 2 - 1),
+      );
+      const targets = float32(
+        [4, 5],
+        Array.from({ length: 20 }, () => r()),
+      );
+      const out = await runner.step({ batch, targets, lr });
+      for (const s of params) {
+        const g = values(out.get(a.manifest.outputs.gradients![s.name]));
+        const b = buf.get(s.name)!;
+        const p = before.get(s.name)!.map((v, i) => {
+          b[i] = f(f(mu * b[i]!) + f(g[i]! + f(wd * v)));
+          return f(v - f(lr * b[i]!));
+        });
+        expect(values(runner.state.get(s.name))).to.deep.equal(p, `${s.name} after step ${step + 1}`);
+        expect(values(runner.state.get(`sgd.momentum/${s.name}`))).to.deep.equal(Array.from(b));
+      }
+    }
+    await runner.release();
+  });
 
   it("SGD without momentum keeps no buffer", async () => {
     const a = await buildArtifacts(tinyModel([1, 2], [0, 0]), { loss: "mse", hyper: { momentum: 0 } });
