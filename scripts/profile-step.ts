@@ -69,7 +69,7 @@ const GROUPS: [string, RegExp][] = [
   ["SGD update", /^sgd\//],
   ["state check", /^state_check\//],
   ["teacher forward", /^teacher\//],
-  ["BatchNorm running statistics", /BatchNormalization\/running/],
+  ["BatchNorm running statistics", /BatchNormalization\/running|^batchnorm\/running\//],
   ["BatchNorm backward", /BatchNormalization\/grad/],
   ["BatchNorm forward", /BatchNormalization/],
   ["ReLU backward", /Relu.*\/grad/],

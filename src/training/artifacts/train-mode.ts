@@ -46,6 +46,7 @@ export function toTrainingMode(b: GraphBuilder, opts: TrainModeOptions): StateUp
   const updates: StateUpdates = new Map();
   const stateful = new Map(opts.batchNorms.map((s) => [s.node, s]));
   const bessel = besselFactors(b, opts.opset, opts.shapes);
+  const running: RunningUpdate[] = [];
   for (const node of [...b.graph.node]) {
     if (node.opType === "BatchNormalization") {
       const stats = stateful.get(node);
@@ -54,16 +55,21 @@ export function toTrainingMode(b: GraphBuilder, opts: TrainModeOptions): StateUp
         form === "node"
           ? batchNormNode(b, node, opts.shapes, opts.opset)
           : batchNormDecomposed(b, node, opts.shapes, opts.opset);
-      if (stats)
-        runningUpdate(
-          b,
-          node,
-          { stats, batch, keep, opset: opts.opset, outputName: opts.outputName },
-          bessel(node.input[0]!),
-          updates,
-        );
+      if (stats) {
+        const e = new Emitter(b, opts.opset, `${nodeLabel(node)}/running`);
+        const channels = opts.shapes.get(node.input[0]!)?.[1];
+        running.push({
+          e,
+          stats,
+          keep,
+          channels,
+          mean: batch.mean,
+          variance: e.mul(batch.variance, bessel(node.input[0]!)),
+        });
+      }
     }
   }
+  appendRunningUpdates(new Emitter(b, opts.opset, "batchnorm/running"), running, opts.outputName, updates);
   let k = 0;
   for (const node of b.graph.node)
     if (node.opType === "Dropout") dropoutTraining(b, node, opts.opset, (opts.dropoutSeed ?? 0) + k++);
@@ -158,12 +164,17 @@ function batchNormDecomposed(
   return { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
 }
 
+/** One BN's running-statistics update: its state, its batch mean and unbiased variance, its keep factor. */
 interface RunningUpdate {
+  /** Emits under `<BN node>/running`. */
+  e: Emitter;
   stats: BatchNormStats;
-  batch: BatchStats;
+  /** 1 - PyTorch's momentum (the ONNX attribute). */
   keep: number;
-  opset: number;
-  outputName: (state: string) => string;
+  /** Static channel count, when known. */
+  channels: number | string | null | undefined;
+  mean: string;
+  variance: string;
 }
 
 /**
@@ -186,19 +197,38 @@ function besselFactors(b: GraphBuilder, opset: number, shapes: ReadonlyMap<strin
   };
 }
 
-/** PyTorch's update: running = (1 - m) * running + m * batch, running_var with the unbiased variance. */
-function runningUpdate(
-  b: GraphBuilder,
-  node: NodeProto,
-  { stats, batch, keep, opset, outputName }: RunningUpdate,
-  bessel: string,
+/**
+ * PyTorch's update: running = (1 - m) * running + m * batch, running_var from the unbiased variance. BNs with
+ * the same momentum and static channel counts update together over the concatenation of their statistics, split
+ * back into their outputs: the same float ops on each value, 10 nodes instead of 6 per BN (ResNet-18: 20 BNs).
+ */
+function appendRunningUpdates(
+  e: Emitter,
+  all: RunningUpdate[],
+  outputName: (state: string) => string,
   updates: StateUpdates,
 ): void {
-  const e = new Emitter(b, opset, `${nodeLabel(node)}/running`);
-  const blend = (running: string, value: string) =>
-    e.opTo(outputName(running), "Add", [e.scale(running, keep, "keep"), e.scale(value, 1 - keep, "momentum")]);
-  updates.set(stats.mean, blend(stats.mean, batch.mean));
-  updates.set(stats.variance, blend(stats.variance, e.mul(batch.variance, bessel)));
+  const blend = (e: Emitter, keep: number, running: string, value: string, to?: string) => {
+    const inputs = [e.scale(running, keep, "keep"), e.scale(value, 1 - keep, "momentum")];
+    return to ? e.opTo(to, "Add", inputs) : e.op("Add", inputs);
+  };
+  const groups = new Map<number, RunningUpdate[]>();
+  for (const u of all) if (typeof u.channels === "number") groups.set(u.keep, [...(groups.get(u.keep) ?? []), u]);
+  const grouped = (u: RunningUpdate) => typeof u.channels === "number" && groups.get(u.keep)!.length >= 2;
+  for (const u of all.filter((u) => !grouped(u))) {
+    updates.set(u.stats.mean, blend(u.e, u.keep, u.stats.mean, u.mean, outputName(u.stats.mean)));
+    updates.set(u.stats.variance, blend(u.e, u.keep, u.stats.variance, u.variance, outputName(u.stats.variance)));
+  }
+  for (const [keep, group] of groups) {
+    if (group.length < 2) continue;
+    const sizes = group.map((u) => u.channels as number);
+    for (const stat of ["mean", "variance"] as const) {
+      const outputs = group.map((u) => outputName(u.stats[stat]));
+      const value = blend(e, keep, e.concat(group.map((u) => u.stats[stat])), e.concat(group.map((u) => u[stat])));
+      e.splitTo(outputs, value, sizes);
+      group.forEach((u, i) => updates.set(u.stats[stat], outputs[i]!));
+    }
+  }
 }
 
 function dropoutTraining(b: GraphBuilder, node: NodeProto, opset: number, seed: number): void {

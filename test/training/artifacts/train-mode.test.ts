@@ -105,6 +105,65 @@ describe("artifacts train mode: BatchNormalization forms and Dropout", () => {
     }
   });
 
+  for (const batchNorm of ["node", "decomposed"] as const)
+    it(`BNs with the same momentum update their running statistics together, each as PyTorch does (${batchNorm} form)`, async () => {
+      // three BNs over [N,2,3,3]: a (momentum 0.1) on x, b (0.1) on x*x, c (0.2) on x
+      const stats = { a: [0.5, -0.5, 1, 2], b: [0.1, 0.2, 0.3, 0.4], c: [0, 1, 3, 4] }; // mean[2], var[2]
+      const model = modelOf((g) => {
+        g.addInput("x", "float32", ["N", 2, 3, 3]);
+        const bn = (name: keyof typeof stats, input: string, momentum: number) => {
+          const [m0, m1, v0, v1] = stats[name];
+          return g.op(
+            "BatchNormalization",
+            [
+              input,
+              g.initializer(`${name}.weight`, float32([2], [1, 2])),
+              g.initializer(`${name}.bias`, float32([2], [0, 1])),
+              g.initializer(`${name}.running_mean`, float32([2], [m0!, m1!])),
+              g.initializer(`${name}.running_var`, float32([2], [v0!, v1!])),
+            ],
+            { epsilon: float(1e-5), momentum: float(1 - momentum) },
+          );
+        };
+        const sum = g.op("Sum", [bn("a", "x", 0.1), bn("b", g.op("Mul", ["x", "x"]), 0.1), bn("c", "x", 0.2)]);
+        g.node("Flatten", [g.op("GlobalAveragePool", [sum])], { outputs: ["logits"] });
+        g.addOutput("logits", "float32", ["N", 2]);
+      });
+      const a = await buildArtifacts(model, { loss: "mse", batchNorm });
+      const nodes = a.trainStep.graph!.node;
+      const splits = nodes.filter((n) => n.opType === "Split" && n.name.startsWith("batchnorm/running/"));
+      expect(splits.map((n) => n.output)).to.deep.equal([
+        ["a.running_mean.new", "b.running_mean.new"],
+        ["a.running_var.new", "b.running_var.new"],
+      ]);
+      const x = draw(4 * 2 * 9);
+      const runner = await StepRunner.create(a);
+      const out = await runner.step({ batch: float32([4, 2, 3, 3], x), targets: float32([4, 2], draw(8)), lr: 0.1 });
+      await runner.release();
+      for (const [name, square, momentum] of [
+        ["a", false, 0.1],
+        ["b", true, 0.1],
+        ["c", false, 0.2],
+      ] as const) {
+        for (let c = 0; c < 2; c++) {
+          const v = Array.from({ length: 36 }, (_, i) => x[(Math.floor(i / 9) * 2 + c) * 9 + (i % 9)]!).map((e) =>
+            square ? e * e : e,
+          );
+          const mean = v.reduce((s, e) => s + e) / v.length;
+          const unbiased = v.reduce((s, e) => s + (e - mean) ** 2, 0) / (v.length - 1);
+          const [m, vr] = [stats[name][c]!, stats[name][2 + c]!];
+          expect(values(out.get(`${name}.running_mean.new`))[c]).to.be.closeTo(
+            (1 - momentum) * m + momentum * mean,
+            1e-6,
+          );
+          expect(values(out.get(`${name}.running_var.new`))[c]).to.be.closeTo(
+            (1 - momentum) * vr + momentum * unbiased,
+            1e-6,
+          );
+        }
+      }
+    });
+
   it("Dropout drops in the train step (seeded, a fresh mask per run) and stays the identity in the eval model", async () => {
     const model = modelOf((g) => {
       g.addInput("x", "float32", ["N", 64]);
