@@ -148,6 +148,22 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
     await runner.release();
   });
 
+  it("the grouped update before opset 13 (Split sizes as an attribute) steps as at opset 17", async () => {
+    const { x, t, w, b } = setup("opset11");
+    const states = [];
+    for (const opset of [11, 17]) {
+      const a = await buildArtifacts(tinyModel(w, b, opset), { loss: "mse" });
+      expect(a.trainStep.graph!.node.filter((n) => n.opType === "Split")).to.have.length(2);
+      const runner = await StepRunner.create(a);
+      for (let step = 0; step < 2; step++)
+        await runner.step({ batch: float32([N, K], x), targets: float32([N, K], t), lr: 0.1 });
+      states.push(new Map([...runner.state].map(([k, v]) => [k, values(v)])));
+      await runner.release();
+    }
+    expect(states[0]).to.deep.equal(states[1]);
+    expect(states[0]!.get("w")).to.not.deep.equal(w);
+  });
+
   it("SGD without momentum keeps no buffer", async () => {
     const a = await buildArtifacts(tinyModel([1, 2], [0, 0]), { loss: "mse", hyper: { momentum: 0 } });
     expect(a.manifest.state.map((s) => s.role)).to.deep.equal(["param", "param"]);
