@@ -362,7 +362,7 @@ function entry(
  */
 function appendStateCheck(check: Emitter, checked: StateEntry[]): string {
   const oneD = checked.filter((s) => s.dims.length === 1).map((s) => s.output);
-  const whole = oneD.length >= 2 ? [check.op("Concat", oneD, { axis: 0 })] : oneD;
+  const whole = oneD.length >= 2 ? [check.concat(oneD)] : oneD;
   const others = checked.filter((s) => s.dims.length !== 1).map((s) => s.output);
   const sums = [...whole, ...others].map((v) => check.reduce("ReduceSum", v, undefined, false));
   return check.opTo(check.b.unique("state_sum"), "Sum", sums);

@@ -51,17 +51,35 @@ export class Emitter {
     return this.op(opType, [x], { axes, keepdims: keepdims ? 1 : 0 });
   }
 
+  /** op(), or opTo() when `output` names the result; the node is `<prefix>/<name ?? opType>` either way. */
+  opInto(output: string | undefined, opType: string, inputs: string[], name = opType): string {
+    return output
+      ? this.b.node(opType, inputs, { name: `${this.prefix}/${name}`, outputs: [output] })[0]!
+      : this.op(opType, inputs, undefined, name);
+  }
+
   /** The values joined along axis 0. */
   concat(values: string[]): string {
     return this.op("Concat", values, { axis: 0 });
   }
 
-  /** Splits `x` along axis 0 into pieces of `sizes`, written under exactly the names `outputs`. */
-  splitTo(outputs: string[], x: string, sizes: number[]): string[] {
-    const name = `${this.prefix}/Split`;
-    return this.opset >= 13
-      ? this.b.node("Split", [x, this.ints(sizes, "sizes")], { name, outputs, attrs: { axis: 0 } })
-      : this.b.node("Split", [x], { name, outputs, attrs: { axis: 0, split: sizes } });
+  /**
+   * An elementwise `update` once over the concatenation (axis 0) of several members' 1-D tensors: `inputs[k]` is
+   * the k-th input of every member, `update` maps the joined inputs to joined results, and result j is split back
+   * into `outputs[j]` (one name per member; `sizes` their lengths). The same float ops on every value as one
+   * update per member, in one set of nodes.
+   */
+  overConcatenation(
+    inputs: string[][],
+    sizes: number[],
+    outputs: string[][],
+    update: (joined: string[]) => string[],
+  ): void {
+    update(inputs.map((members) => this.concat(members))).forEach((joined, j) => {
+      const split = { name: `${this.prefix}/Split`, outputs: outputs[j]! };
+      if (this.opset >= 13) this.b.node("Split", [joined, this.ints(sizes, "sizes")], { ...split, attrs: { axis: 0 } });
+      else this.b.node("Split", [joined], { ...split, attrs: { axis: 0, split: sizes } });
+    });
   }
 
   add(a: string, b: string): string {

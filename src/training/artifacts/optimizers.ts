@@ -139,25 +139,32 @@ function appendUpdates(
   };
   const slots = opts.params.map(slotOf); // in parameter order, as the state lists them
   const oneD = opts.params.flatMap((p, i) => (p.dims.length === 1 ? [i] : []));
-  const grouped = new Set(oneD.length >= 2 ? oneD : []);
+  const grouped = oneD.length >= 2 ? oneD : [];
   slots.forEach(({ slot, to }, i) => {
-    if (!grouped.has(i)) update(e.child(opts.params[i]!.name), slot, to);
+    if (!grouped.includes(i)) update(e.child(opts.params[i]!.name), slot, to);
   });
-  if (grouped.size === 0) return { paramUpdates, state };
+  if (grouped.length === 0) return { paramUpdates, state };
 
   const ge = e.child("1d");
-  const members = [...grouped].map((i) => slots[i]!);
-  const concat = (pick: (s: Slot) => string) => ge.concat(members.map((m) => pick(m.slot)));
-  const slot: Slot = { param: concat((s) => s.param), grad: concat((s) => s.grad), state: {} };
-  for (const role of roles) slot.state[role] = concat((s) => s.state[role]!);
-  const updated = update(ge, slot, {});
-  const sizes = [...grouped].map((i) => opts.params[i]!.dims[0]!);
-  for (const key of ["param", ...roles] as const)
-    ge.splitTo(
-      members.map((m) => m.to[key]!),
-      updated[key]!,
-      sizes,
-    );
+  const members = grouped.map((i) => slots[i]!);
+  const keys = ["param", ...roles] as const;
+  ge.overConcatenation(
+    [
+      members.map((m) => m.slot.param),
+      members.map((m) => m.slot.grad),
+      ...roles.map((r) => members.map((m) => m.slot.state[r]!)),
+    ],
+    grouped.map((i) => opts.params[i]!.dims[0]!),
+    keys.map((k) => members.map((m) => m.to[k]!)),
+    ([param, grad, ...states]) => {
+      const updated = update(
+        ge,
+        { param: param!, grad: grad!, state: Object.fromEntries(roles.map((r, k) => [r, states[k]!])) },
+        {},
+      );
+      return keys.map((k) => updated[k]!);
+    },
+  );
   return { paramUpdates, state };
 }
 
@@ -167,13 +174,10 @@ function sgdUpdate(e: Emitter, slot: Slot, to: Updated, h: SgdHyper, lr: string)
   const out: Updated = {};
   if (h.momentum !== 0) {
     const buf = slot.state.momentum!;
-    const inputs = [e.scale(buf, h.momentum, "momentum"), d];
-    out.momentum = to.momentum
-      ? e.b.node("Add", inputs, { name: `${e.prefix}/buf`, outputs: [to.momentum] })[0]!
-      : e.op("Add", inputs, undefined, "buf");
+    out.momentum = e.opInto(to.momentum, "Add", [e.scale(buf, h.momentum, "momentum"), d], "buf");
     d = h.nesterov ? e.add(d, e.scale(out.momentum, h.momentum, "momentum")) : out.momentum;
   }
-  out.param = write(e, to.param, "Sub", [p, e.mul(lr, d)]);
+  out.param = e.opInto(to.param, "Sub", [p, e.mul(lr, d)]);
   return out;
 }
 
@@ -189,17 +193,12 @@ interface AdamWShared {
 function adamwUpdate(e: Emitter, slot: Slot, to: Updated, h: AdamWHyper, s: AdamWShared): Updated {
   const [p, g, m, v] = [slot.param, slot.grad, slot.state.adam_m!, slot.state.adam_v!];
   const decayed = e.mul(p, s.decay);
-  const newM = write(e, to.adam_m, "Add", [m, e.scale(e.sub(g, m), 1 - h.beta1, "one_minus_beta1")]);
-  const newV = write(e, to.adam_v, "Add", [
+  const newM = e.opInto(to.adam_m, "Add", [m, e.scale(e.sub(g, m), 1 - h.beta1, "one_minus_beta1")]);
+  const newV = e.opInto(to.adam_v, "Add", [
     e.scale(v, h.beta2, "beta2"),
     e.scale(e.mul(g, g), 1 - h.beta2, "one_minus_beta2"),
   ]);
   const denom = e.add(e.div(e.op("Sqrt", [newV]), s.bc2Sqrt), e.scalar(h.eps, "eps"));
-  const newP = write(e, to.param, "Sub", [decayed, e.mul(s.stepSize, e.div(newM, denom))]);
+  const newP = e.opInto(to.param, "Sub", [decayed, e.mul(s.stepSize, e.div(newM, denom))]);
   return { param: newP, adam_m: newM, adam_v: newV };
-}
-
-/** A node of `opType` whose output is named `output` when given. */
-function write(e: Emitter, output: string | undefined, opType: string, inputs: string[]): string {
-  return output ? e.opTo(output, opType, inputs) : e.op(opType, inputs);
 }

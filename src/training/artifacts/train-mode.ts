@@ -208,24 +208,25 @@ function appendRunningUpdates(
   outputName: (state: string) => string,
   updates: StateUpdates,
 ): void {
-  const blend = (e: Emitter, keep: number, running: string, value: string, to?: string) => {
-    const inputs = [e.scale(running, keep, "keep"), e.scale(value, 1 - keep, "momentum")];
-    return to ? e.opTo(to, "Add", inputs) : e.op("Add", inputs);
-  };
-  const groups = new Map<number, RunningUpdate[]>();
-  for (const u of all) if (typeof u.channels === "number") groups.set(u.keep, [...(groups.get(u.keep) ?? []), u]);
-  const grouped = (u: RunningUpdate) => typeof u.channels === "number" && groups.get(u.keep)!.length >= 2;
-  for (const u of all.filter((u) => !grouped(u))) {
+  const blend = (e: Emitter, keep: number, running: string, value: string, to?: string) =>
+    e.opInto(to, "Add", [e.scale(running, keep, "keep"), e.scale(value, 1 - keep, "momentum")]);
+  const byKeep = new Map<number, RunningUpdate[]>();
+  for (const u of all) if (typeof u.channels === "number") byKeep.set(u.keep, [...(byKeep.get(u.keep) ?? []), u]);
+  const groups = [...byKeep].filter(([, group]) => group.length >= 2);
+  const grouped = new Set(groups.flatMap(([, group]) => group));
+  for (const u of all.filter((u) => !grouped.has(u))) {
     updates.set(u.stats.mean, blend(u.e, u.keep, u.stats.mean, u.mean, outputName(u.stats.mean)));
     updates.set(u.stats.variance, blend(u.e, u.keep, u.stats.variance, u.variance, outputName(u.stats.variance)));
   }
   for (const [keep, group] of groups) {
-    if (group.length < 2) continue;
-    const sizes = group.map((u) => u.channels as number);
     for (const stat of ["mean", "variance"] as const) {
       const outputs = group.map((u) => outputName(u.stats[stat]));
-      const value = blend(e, keep, e.concat(group.map((u) => u.stats[stat])), e.concat(group.map((u) => u[stat])));
-      e.splitTo(outputs, value, sizes);
+      e.overConcatenation(
+        [group.map((u) => u.stats[stat]), group.map((u) => u[stat])],
+        group.map((u) => u.channels as number),
+        [outputs],
+        ([running, batch]) => [blend(e, keep, running!, batch!)],
+      );
       group.forEach((u, i) => updates.set(u.stats[stat], outputs[i]!));
     }
   }
