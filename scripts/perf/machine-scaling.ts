@@ -16,18 +16,18 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 /** CHAIN ops in a row (each reads the previous result), so one run times the kernels, not the run's overhead. */
 const CHAIN = 8;
-function model(op: "MatMul", dims: number[]): Uint8Array {
-  const g = new GraphBuilder(newGraph({ name: op }));
+function model(dims: number[]): Uint8Array {
+  const g = new GraphBuilder(newGraph({ name: "gemm" }));
   g.addInput("a", "float32", dims);
   g.addInput("b", "float32", dims);
   let x = "a";
-  for (let i = 1; i < CHAIN; i++) x = g.op(op, [x, "b"]);
-  g.node(op, [x, "b"], { outputs: ["c"] });
+  for (let i = 1; i < CHAIN; i++) x = g.op("MatMul", [x, "b"]);
+  g.node("MatMul", [x, "b"], { outputs: ["c"] });
   g.addOutput("c", "float32", dims);
   return encodeModel(newModel({ irVersion: 8n, opsetImport: [newOpset("", 17)], graph: g.graph }));
 }
 
-async function onnxruntime(op: "MatMul", dims: number[]): Promise<[number, number]> {
+async function onnxruntime(dims: number[]): Promise<[number, number]> {
   const size = dims.reduce((a, b) => a * b);
   const feeds = {
     a: new ort.Tensor("float32", new Float32Array(size).fill(0.5), dims),
@@ -35,7 +35,7 @@ async function onnxruntime(op: "MatMul", dims: number[]): Promise<[number, numbe
   };
   const sessions = await Promise.all(
     [1, 2].map((t) =>
-      ort.InferenceSession.create(model(op, dims), {
+      ort.InferenceSession.create(model(dims), {
         intraOpNumThreads: t,
         interOpNumThreads: 1,
         extra: { session: { intra_op: { allow_spinning: "0" } } },
@@ -59,34 +59,29 @@ async function onnxruntime(op: "MatMul", dims: number[]): Promise<[number, numbe
 const torchCode = `
 import json, time, torch
 N, rounds = ${N}, ${rounds}
-cases = {"MatMul": (torch.mm, torch.full((N, N), 0.5), torch.full((N, N), 0.25), torch.empty((N, N)))}
-out = {}
-for name, (f, a, b, c) in cases.items():
+a, b, c = torch.full((N, N), 0.5), torch.full((N, N), 0.25), torch.empty((N, N))
+for t in (1, 2):
+    torch.set_num_threads(t); [torch.mm(a, b, out=c) for _ in range(3)]
+ms = {1: [], 2: []}
+for r in range(rounds):
     for t in (1, 2):
-        torch.set_num_threads(t); [f(a, b, out=c) for _ in range(3)]
-    ms = {1: [], 2: []}
-    for r in range(rounds):
-        for t in (1, 2):
-            torch.set_num_threads(t); t0 = time.perf_counter()
-            for _ in range(5): f(a, b, out=c)
-            ms[t].append((time.perf_counter() - t0) / 5 * 1000)
-    out[name] = [sorted(ms[1])[rounds // 2], sorted(ms[2])[rounds // 2]]
-print(json.dumps(out))
+        torch.set_num_threads(t); t0 = time.perf_counter()
+        for _ in range(5): torch.mm(a, b, out=c)
+        ms[t].append((time.perf_counter() - t0) / 5 * 1000)
+print(json.dumps([sorted(ms[1])[rounds // 2], sorted(ms[2])[rounds // 2]]))
 `;
 
 const load0 = loadavg()[0]!;
-const ours = { MatMul: await onnxruntime("MatMul", [N, N]) };
+const [o1, o2] = await onnxruntime([N, N]);
 const py = spawnSync(python, ["-c", torchCode], { encoding: "utf8" });
-const torch = py.status === 0 ? (JSON.parse(py.stdout) as Record<string, [number, number]>) : undefined;
+const torch = py.status === 0 ? (JSON.parse(py.stdout) as [number, number]) : undefined;
 console.log(
   `${new Date().toISOString()}, ${rounds} alternated rounds, load ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`,
 );
 console.log("| kernel | onnxruntime ms at 1 / 2 threads | scaling | PyTorch ms at 1 / 2 threads | scaling |");
 console.log("|---|---|---|---|---|");
-for (const [name, label] of [["MatMul", `GEMM ${N}x${N}x${N}`]] as const) {
-  const [o1, o2] = ours[name];
-  const t = torch?.[name];
-  const torchCells = t ? `${t[0].toFixed(1)} / ${t[1].toFixed(1)} | ${(t[0] / t[1]).toFixed(2)}x` : "- | -";
-  console.log(`| ${label} | ${o1.toFixed(1)} / ${o2.toFixed(1)} | ${(o1 / o2).toFixed(2)}x | ${torchCells} |`);
-}
+const torchCells = torch
+  ? `${torch[0].toFixed(1)} / ${torch[1].toFixed(1)} | ${(torch[0] / torch[1]).toFixed(2)}x`
+  : "- | -";
+console.log(`| GEMM ${N}x${N}x${N} | ${o1.toFixed(1)} / ${o2.toFixed(1)} | ${(o1 / o2).toFixed(2)}x | ${torchCells} |`);
 if (!torch) console.log(`(PyTorch not timed: ${python} failed: ${py.stderr.trim().split("\n").at(-1)})`);

@@ -3,8 +3,8 @@
  * repeats an earlier node (same op, domain, inputs and attributes) is dropped and its outputs read from the
  * earlier node's (their value_info goes with them). The graph must be in topological order. Generated graphs
  * repeat work this way where independent passes compute the same value (the training-mode BatchNormalization's
- * batch statistics: once for the forward and the running update, again in its gradient rule). onnxruntime's own elimination does not merge them, because equal constants under
- * different names are different inputs to it.
+ * batch statistics: once for the forward and the running update, again in its gradient rule). onnxruntime's own
+ * elimination does not merge them, because equal constants under different names are different inputs to it.
  *
  * Left alone: nodes that draw random numbers (each draw is its own), nodes with subgraphs and every name a
  * subgraph reads, nodes that write a graph output, and the initializers fed as inputs 3 and 4 of a
