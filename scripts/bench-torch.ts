@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
 import { WARMUP_STEPS } from "../src/training/benchmark.js";
+import { optionError } from "./option-error.js";
 
 const o = new Command("bench:torch")
   .option("--model <list>", "resnet18 (32x32x3) and/or resnet18w8 (28x28x1)", "resnet18")
@@ -37,10 +38,7 @@ const o = new Command("bench:torch")
   )
   .opts();
 
-const fail = (msg: string): never => {
-  process.stderr.write(`bench:torch: ${msg}\n`);
-  process.exit(2);
-};
+const fail = optionError("bench:torch");
 const positive = (flag: string, v: string): number => {
   const n = Number(v);
   return Number.isInteger(n) && n > 0 ? n : fail(`--${flag} must be positive integers, got '${v}'`);

@@ -17,6 +17,7 @@ import {
   type StepBenchResult,
 } from "../src/training/benchmark.js";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
+import { optionError } from "./option-error.js";
 
 const list = (s: string) =>
   s
@@ -49,10 +50,7 @@ const program = new Command("bench")
 const o = program.opts();
 
 /** Bad options: one line naming the option and what it expects, exit 2. */
-const fail = (msg: string): never => {
-  process.stderr.write(`bench: ${msg}\n`);
-  process.exit(2);
-};
+const fail = optionError("bench");
 const checkInts = (flag: string, v: string | undefined, min: number) => {
   if (v === undefined) return;
   const xs = list(v);

@@ -19,6 +19,7 @@ import { benchArtifacts, randomBatch } from "../src/training/benchmark.js";
 import { withInputNoise } from "../src/training/session/input-noise.js";
 import { resolveOptions, sessionOptions } from "../src/training/session/options.js";
 import { toOrt } from "../src/training/ort-tensor.js";
+import { optionError } from "./option-error.js";
 
 const o = new Command("profile:step")
   .option("--model <name>", "resnet18 (32x32x3) | resnet18w8 (28x28x1)", "resnet18")
@@ -35,10 +36,7 @@ const o = new Command("profile:step")
   )
   .opts();
 
-const fail = (msg: string): never => {
-  process.stderr.write(`profile:step: ${msg}\n`);
-  process.exit(2);
-};
+const fail = optionError("profile:step");
 if (!["resnet18", "resnet18w8"].includes(o.model)) fail(`--model: resnet18 or resnet18w8, got '${o.model}'`);
 const int = (flag: string, v: string) =>
   Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : fail(`--${flag} expects positive integers, got '${v}'`);
