@@ -7,7 +7,9 @@
  * of the machine's speed hits all alike) and the table adds each side's scaling (ms at the fewest threads
  * / ms at each count).
  *   npm run bench:torch -- [--model resnet18,resnet18w8] [--batch 64,256] [--threads 1,2] [--rounds 3]
- *     [--steps 3] [--repeats 3] [--warmup 8] [--python python3] [--json out.json]
+ *     [--steps 3] [--repeats 3] [--warmup 8] [--k 8] [--python python3] [--json out.json]
+ * Our side runs the training loop's K steps per onnxruntime run (`--k`, default 8, as `train` and `unlearn` do;
+ * its timed steps and warm-up are rounded up to whole runs); `--k 1` times one step per run.
  * Both sides first run --warmup untimed steps: our first ~6 steps are slower while glibc's malloc raises its
  * mmap threshold (docs/PERFORMANCE.md), PyTorch's first one or two, so the timed steps are steady-state ones.
  * Needs a python3 that imports torch (and torchvision for resnet18, else an identical local definition is
@@ -20,6 +22,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
 import { WARMUP_STEPS } from "../src/training/benchmark.js";
+import { DEFAULT_STEPS_PER_RUN } from "../src/training/session/options.js";
 import { optionError } from "./option-error.js";
 
 const o = new Command("bench:torch")
@@ -30,6 +33,7 @@ const o = new Command("bench:torch")
   .option("--steps <n>", "timed steps per repeat", "3")
   .option("--repeats <n>", "timed repeats per process (median)", "3")
   .option("--warmup <n>", "untimed steps first, both sides", String(WARMUP_STEPS))
+  .option("--k <n>", "our steps per onnxruntime run (default: the training loop's)", String(DEFAULT_STEPS_PER_RUN))
   .option("--python <exe>", "python with torch (default: python3, else /usr/bin/python3)")
   .option("--json <file>", "write the results as JSON")
   .parse(
@@ -54,7 +58,7 @@ const batches = list("batch", o.batch).map((b) => positive("batch", b));
 const threads = list("threads", o.threads)
   .map((t) => positive("threads", t))
   .sort((a, b) => a - b);
-for (const k of ["rounds", "steps", "repeats"] as const) positive(k, o[k]);
+for (const k of ["rounds", "steps", "repeats", "k"] as const) positive(k, o[k]);
 if (!/^\d+$/.test(String(o.warmup))) fail(`--warmup must be a non-negative integer, got '${o.warmup}'`);
 const importTorch = (exe: string) =>
   spawnSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
@@ -85,7 +89,7 @@ const sides = {
       "scripts/bench.ts",
       ...["--model", c.model, "--batch", String(c.batch), "--threads", String(c.threads)],
       ...reps,
-      ...["--json", json],
+      ...["--k", o.k, "--json", json],
     ],
     ms: (doc: { results: { msPerStep: number }[] }) => doc.results[0]!.msPerStep,
   },
@@ -184,7 +188,7 @@ const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 process.stdout.write(
   [
-    `${started}, CPU; torch ${torchVersion}; machine: ${machine}; load average ${f2(load0)} -> ${f2(load1)}; median of ${o.rounds} paired rounds; ${o.warmup} warm-up steps, then ${o.repeats} x ${o.steps} timed`,
+    `${started}, CPU; torch ${torchVersion}; machine: ${machine}; load average ${f2(load0)} -> ${f2(load1)}; median of ${o.rounds} paired rounds; ${o.warmup} warm-up steps, then ${o.repeats} x ${o.steps} timed; ours ${o.k} step(s) per onnxruntime run`,
     "",
     `| model | batch | threads | ours ms/step | PyTorch ms/step | speedup | ours scaling | PyTorch scaling |`,
     `|---|---|---|---|---|---|---|---|`,
@@ -202,6 +206,7 @@ if (o.json) {
     machine,
     loadAverage: [load0, load1],
     warmupSteps: Number(o.warmup),
+    oursStepsPerRun: Number(o.k),
     results: scaled,
   };
   writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`));

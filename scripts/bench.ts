@@ -3,7 +3,8 @@
  *   npm run bench -- [--model resnet18|resnet18w8] [--image 32] [--channels 1|3] [--classes 10]
  *     [--batch 64,256] [--ep cpu,cuda] [--threads N] [--steps N] [--repeats N] [--k 1,8]
  *     [--opt all|extended|basic|disabled] [--spin] [--bn node|decomposed] [--no-dense] [--json out.json]
- * Defaults: resnet18w8 on 28x28x1 (the demo), resnet18 on 32x32x3; batch 64; cpu; onnxruntime's threads.
+ * Defaults: resnet18w8 on 28x28x1 (the demo), resnet18 on 32x32x3; batch 64; cpu; onnxruntime's threads; K the
+ * training loop's steps per run (8).
  */
 import { loadavg, cpus, totalmem } from "node:os";
 import { Command } from "commander";
@@ -17,6 +18,7 @@ import {
   type StepBenchResult,
 } from "../src/training/benchmark.js";
 import type { ExecutionProvider, GraphOptimizationLevel } from "../src/training/session/index.js";
+import { DEFAULT_STEPS_PER_RUN } from "../src/training/session/options.js";
 import { optionError } from "./option-error.js";
 
 const list = (s: string) =>
@@ -36,8 +38,12 @@ const program = new Command("bench")
   .option("--threads <n>", "intra-op threads (default: onnxruntime's choice)")
   .option("--steps <n>", "timed steps per repeat", "5")
   .option("--repeats <n>", "timed repeats (median reported)", "3")
-  .option("--warmup <n>", "untimed runs first", String(WARMUP_STEPS))
-  .option("--k <list>", "steps per session.run (ONNX Loop when > 1)", "1")
+  .option("--warmup <n>", "untimed steps first (whole runs: rounded up to a multiple of K)", String(WARMUP_STEPS))
+  .option(
+    "--k <list>",
+    "steps per session.run (ONNX Loop when > 1; default: the training loop's)",
+    String(DEFAULT_STEPS_PER_RUN),
+  )
   .option("--opt <level>", "graph optimisation level", "all")
   .option("--spin", "let onnxruntime threads spin (default: off)")
   .option("--bn <form>", "training-mode BatchNormalization form of the artifacts: node | decomposed", "node")
@@ -103,7 +109,7 @@ for (const ep of list(o.ep) as ExecutionProvider[]) {
         stepsPerRun: k,
         steps: Number(o.steps),
         repeats: Number(o.repeats),
-        warmupRuns: Number(o.warmup),
+        warmupRuns: Math.ceil(Number(o.warmup) / k),
       });
       results.push(r);
       process.stderr.write(

@@ -1,5 +1,6 @@
 /**
- * What a training run takes from outside its loop: a signal to stop between two steps, checkpoints every N
+ * What a training run takes from outside its loop: a signal to stop between two steps (between two onnxruntime
+ * runs of K steps, see TrainingSessionOptions.stepsPerRun; runs end at checkpoints), checkpoints every N
  * steps, what a non-finite loss or input does, and a checkpoint to continue from. The loop (epoch.ts) and the
  * methods (fit, stochastic unlearning, NegGrad) use it; where a checkpoint goes is the caller's business.
  *
@@ -34,7 +35,7 @@ export interface Snapshot {
 }
 
 export interface TrainingControl {
-  /** Checked before every step: once aborted, the loop saves a checkpoint and throws Interrupted. */
+  /** Checked before every run of steps: once aborted, the loop saves a checkpoint and throws Interrupted. */
   signal?: AbortSignal;
   /** Save a checkpoint after every this many steps of the run (counted over all epochs). */
   checkpointEvery?: number;

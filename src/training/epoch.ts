@@ -19,6 +19,8 @@ export interface OpenTrainingOptions {
   weightDecay?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; its default there). */
+  stepsPerRun?: number;
 }
 
 /** An SGD training session for `model`. */
@@ -32,7 +34,11 @@ export async function openTrainingSession(model: ModelFile, o: OpenTrainingOptio
     batchNorm: ep === "cuda" ? "decomposed" : "node",
     hyper: { momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 5e-4 },
   });
-  return TrainingSession.create(artifacts, { executionProvider: ep, intraOpThreads: o.intraOpThreads });
+  return TrainingSession.create(artifacts, {
+    executionProvider: ep,
+    intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
+  });
 }
 
 /** Full batches one epoch gives, capped by `max`. */
@@ -67,11 +73,17 @@ export interface EpochStats {
   skipped?: number;
 }
 
+/** The most stacked batch bytes one K-step run holds (bigger batches run fewer steps per run, down to one). */
+const MAX_STACKED_BYTES = 64 * 2 ** 20;
+
 /**
- * One epoch of steps. Before each step the stop signal is checked (once aborted: a checkpoint, then Interrupted);
- * after every `checkpointEvery` steps of the run a checkpoint is saved. A batch holding NaN or an infinity, a
- * non-finite loss or an update that would make the state non-finite stops the run naming the step and where it is
- * (onNan "stop"), or is skipped with the state unchanged and counted (onNan "skip").
+ * One epoch of steps, run `session.stepsPerRun` at a time (one onnxruntime run for K steps, see
+ * TrainingSessionOptions.stepsPerRun; the numbers are those of single steps). Before each run the stop signal is
+ * checked (once aborted: a checkpoint, then Interrupted); after every `checkpointEvery` steps of the run a
+ * checkpoint is saved (a run of K steps ends there). A batch holding NaN or an infinity, a non-finite loss or an
+ * update that would make the state non-finite stops the run naming the step and where it is (onNan "stop"), or
+ * is skipped with the state unchanged and counted (onNan "skip"): a K-step run that meets one is undone and its
+ * batches are stepped one at a time, so each is judged on its own as a single step would be.
  */
 export async function trainEpoch(
   session: TrainingSession,
@@ -91,17 +103,15 @@ export async function trainEpoch(
     method: o.methodState?.(),
   });
   const where = (step: number) => `step ${step} of ${o.where ?? `epoch ${at.epoch + 1}`}`;
-  let index = 0;
-  for await (const b of batches) {
-    if (index >= o.steps) break;
-    // batches a checkpoint's run had already done: read (as it read them) and passed over
-    if (index++ < (from?.step ?? 0)) continue;
-    if (control.signal?.aborted) {
-      control.save?.(session, snapshot());
-      throw new Interrupted(abortReason(control.signal), `stopped before ${where(at.step + 1)}`);
-    }
-    const lr = o.lr(at.step);
-    const result = await trainStep(session, b, lr, o.labels === true);
+  const every = control.checkpointEvery;
+  const checkpointAfter = (step: number) => every !== undefined && (at.epoch * o.steps + step) % every === 0;
+  const stopIfAborted = () => {
+    if (!control.signal?.aborted) return;
+    control.save?.(session, snapshot());
+    throw new Interrupted(abortReason(control.signal), `stopped before ${where(at.step + 1)}`);
+  };
+  /** One step's outcome: its loss, or what was not finite (then nothing was applied, or checkLoss is off). */
+  const record = (b: Batch, result: { loss: number } | string, lr: number) => {
     at.step++;
     if (typeof result === "string") {
       if (control.onNan !== "skip") {
@@ -115,9 +125,36 @@ export async function trainEpoch(
       at.images += b.dims[0];
       o.onStep?.(at.step, result.loss, lr);
     }
-    const every = control.checkpointEvery;
-    if (every && (at.epoch * o.steps + at.step) % every === 0) control.save?.(session, snapshot());
+    if (checkpointAfter(at.step)) control.save?.(session, snapshot());
+  };
+  let group: Batch[] = [];
+  const runGroup = async () => {
+    if (group.length === 0) return;
+    stopIfAborted();
+    const run = group;
+    group = [];
+    const lrs = run.map((_, i) => o.lr(at.step + i));
+    const results = run.length > 1 ? await stepsInOneRun(session, run, lrs, o.labels === true) : undefined;
+    for (const [i, b] of run.entries())
+      record(b, results ? results[i]! : await trainStep(session, b, lrs[i]!, o.labels === true), lrs[i]!);
+  };
+  let index = 0;
+  for await (const b of batches) {
+    if (index >= o.steps) break;
+    // batches a checkpoint's run had already done: read (as it read them) and passed over
+    if (index++ < (from?.step ?? 0)) continue;
+    const bad = nonFiniteInput(b);
+    if (bad || (group.length > 0 && !sameDims(group[0]!.dims, b.dims))) await runGroup();
+    if (bad) {
+      stopIfAborted();
+      record(b, bad, o.lr(at.step));
+      continue;
+    }
+    group.push(b);
+    const k = Math.max(1, Math.min(session.stepsPerRun, Math.floor(MAX_STACKED_BYTES / b.x.byteLength)));
+    if (group.length >= k || checkpointAfter(at.step + group.length) || index >= o.steps) await runGroup();
   }
+  await runGroup();
   const trained = at.step - at.skipped;
   return {
     meanLoss: trained > 0 || at.skipped === 0 ? at.lossSum / Math.max(1, trained) : NaN,
@@ -127,21 +164,68 @@ export async function trainEpoch(
   };
 }
 
-/** One step on a batch: its loss, or what was not finite (the batch or the step's result; nothing applied). */
+const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** What is not finite in the batch's images ("the batch holds NaN (image of example id 7)"), or undefined. */
+function nonFiniteInput(b: Batch): string | undefined {
+  const bad = firstNonFinite(b.x);
+  if (bad < 0) return undefined;
+  const id = b.ids[Math.floor(bad / (b.x.length / b.dims[0]))];
+  return `the batch holds ${b.x[bad]} (image of example id ${id})`;
+}
+
+const labelsOf = (b: Batch) => ({ dtype: "int64" as const, dims: [b.dims[0]], data: b.y });
+
+function concat<T extends Float32Array | BigInt64Array>(parts: T[], make: (length: number) => T): T {
+  const out = make(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    (out as Float32Array).set(p as Float32Array, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One step on a batch: its loss, or what was not finite (nothing applied). */
 async function trainStep(
   session: TrainingSession,
   b: Batch,
   lr: number,
   labels: boolean,
 ): Promise<{ loss: number } | string> {
-  const bad = firstNonFinite(b.x);
-  if (bad >= 0) {
-    const id = b.ids[Math.floor(bad / (b.x.length / b.dims[0]))];
-    return `the batch holds ${b.x[bad]} (image of example id ${id})`;
-  }
-  const targets = labels ? { dtype: "int64" as const, dims: [b.dims[0]], data: b.y } : undefined;
-  const r = await session.step({ dtype: "float32", dims: b.dims, data: b.x }, targets, lr, { nonFinite: "skip" });
+  const r = await session.step({ dtype: "float32", dims: b.dims, data: b.x }, labels ? labelsOf(b) : undefined, lr, {
+    nonFinite: "skip",
+  });
   if (r.skipped) return r.skipped;
   // a session made with checkLoss false applies every step: the loss is still refused, the state is what it is
   return Number.isFinite(r.loss) ? { loss: r.loss } : `the loss is ${r.loss}`;
+}
+
+/**
+ * Equal-shaped batches as one K-step run: each step's result as trainStep gives it, or undefined when one of them
+ * was not finite (nothing applied; the caller steps them one at a time).
+ */
+async function stepsInOneRun(
+  session: TrainingSession,
+  run: Batch[],
+  lrs: number[],
+  labels: boolean,
+): Promise<({ loss: number } | string)[] | undefined> {
+  const first = run[0]!;
+  const x = concat(
+    run.map((b) => b.x),
+    (n) => new Float32Array(n),
+  );
+  const y = labels
+    ? concat(
+        run.map((b) => b.y as BigInt64Array),
+        (n) => new BigInt64Array(n),
+      )
+    : undefined;
+  const targets = y && { dtype: "int64" as const, dims: [run.length, first.dims[0]], data: y };
+  const r = await session.stepMany({ dtype: "float32", dims: [run.length, ...first.dims], data: x }, targets, lrs, {
+    nonFinite: "skip",
+  });
+  if (r.skipped) return undefined;
+  return Array.from(r.losses, (loss) => (Number.isFinite(loss) ? { loss } : `the loss is ${loss}`));
 }

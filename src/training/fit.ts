@@ -23,6 +23,8 @@ export interface FitOptions {
   seed?: Seed;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
+  stepsPerRun?: number;
   /** Stop each epoch after this many steps. Default: the whole set. */
   maxStepsPerEpoch?: number;
   onEpoch?: (e: { epoch: number; meanLoss: number; seconds: number; images: number }) => void;
@@ -41,6 +43,7 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
     weightDecay: o.weightDecay,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
   });
   const epochs = o.epochs ?? 2;
   const batchSize = o.batchSize ?? 64;

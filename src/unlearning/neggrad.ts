@@ -23,6 +23,8 @@ export interface NegGradOptions {
   seed?: Seed;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
+  stepsPerRun?: number;
   maxStepsPerEpoch?: number;
   onEpoch?: (e: EpochStats & { epoch: number }) => void;
   onStep?: (e: { epoch: number; step: number; steps: number; loss: number; lr: number }) => void;
@@ -42,6 +44,7 @@ export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSes
     weightDecay: config.weightDecay,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
   });
   const start = startOf(o.control);
   const resumed = (o.control?.resume?.snapshot.method as { epochs?: EpochStats[] } | undefined)?.epochs;

@@ -37,6 +37,8 @@ export interface UnlearnOptions {
   seed?: Seed;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
+  stepsPerRun?: number;
   /** Stop each epoch after this many steps (quick runs and tests). Default: the whole retain set. */
   maxStepsPerEpoch?: number;
   onProgress?: (e: ProgressEvent) => void;
@@ -92,6 +94,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     weightDecay: config.weightDecay,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
   });
   o.onProgress?.({
     kind: "start",

@@ -148,6 +148,7 @@ describe("training/control: checkpoints, resume, stop, non-finite numbers", func
       epochs: 2,
       batchSize: 16,
       intraOpThreads: 1,
+      stepsPerRun: 1,
       onStep: () => {
         if (++steps === 3) controller.abort("SIGINT");
       },
@@ -159,6 +160,30 @@ describe("training/control: checkpoints, resume, stop, non-finite numbers", func
     expect(saved).to.have.length(1);
     expect(saved[0]!.stepCount).to.equal(3);
     expect(saved[0]!.snapshot.position).to.include({ epoch: 1, step: 1, skipped: 0, images: 16 });
+  });
+
+  it("with K steps per run, an aborted signal stops before the next run: the steps of the run in flight finish", async () => {
+    const saved: Saved[] = [];
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const err = await fitClassifier({
+      model: loadModel(FIXTURE),
+      data: examples(48),
+      epochs: 2,
+      batchSize: 8,
+      intraOpThreads: 1,
+      stepsPerRun: 4,
+      onStep: ({ epoch, step }) => {
+        seen.push(epoch * 6 + step);
+        if (seen.length === 2) controller.abort("SIGINT");
+      },
+      control: { signal: controller.signal, save: (s, snapshot) => saving(saved).save!(s, snapshot) },
+    }).catch((e: unknown) => e);
+    // six steps an epoch, run as 4 + 2: the abort at step 2 lets steps 3 and 4 (the same run) finish
+    expect(err).to.be.instanceOf(Interrupted);
+    expect((err as Interrupted).message).to.equal("stopped before step 5 of epoch 1");
+    expect(seen).to.deep.equal([1, 2, 3, 4]);
+    expect(saved.map((s) => [s.stepCount, s.snapshot.position.step])).to.deep.equal([[4, 4]]);
   });
 
   describe("non-finite numbers", () => {

@@ -2,7 +2,8 @@
  * K train steps in one session.run: the train step becomes the body of an ONNX Loop whose carried values
  * are the state tensors, so between steps the state stays inside onnxruntime (on CUDA: on the device) instead
  * of crossing to JavaScript and back every step. The loop reads step k's batch, targets and learning rate
- * from [K, ...] inputs and collects the K losses. K is the batches' first dimension, so one model serves any K.
+ * from [K, ...] inputs and collects the K losses (and, when the step has one, the K sums of its new state: the
+ * same finite-state check as a single step's). K is the batches' first dimension, so one model serves any K.
  */
 import { UserError } from "../../errors.js";
 import { GraphBuilder } from "../../onnx/builder.js";
@@ -29,6 +30,8 @@ export interface MultiStepNames {
   lrs: string;
   /** float32 [K]: the loss of each step. */
   losses: string;
+  /** float32 [K]: the sum of each step's new state (finite when every value is), or null without the check. */
+  stateSums: string | null;
 }
 
 const BODY = "step/";
@@ -48,6 +51,7 @@ export function buildMultiStep(
     targets: manifest.inputs.targets ? "multi_step/targets" : null,
     lrs: "multi_step/lrs",
     losses: "multi_step/losses",
+    stateSums: manifest.outputs.stateSum ? "multi_step/state_sums" : null,
   };
   // Other inputs (class weights) are the same every step: outer inputs the body reads by their own name.
   const own = new Set([
@@ -88,7 +92,9 @@ export function buildMultiStep(
   body.output.push(newTensorValueInfo(r("cond_out"), onnxFromDtype("bool"), []));
   for (const s of manifest.state) body.output.push(newTensorValueInfo(r(s.output), onnxFromDtype(s.dtype), s.dims));
   body.output.push(newTensorValueInfo(r(manifest.outputs.loss), onnxFromDtype("float32"), []));
-  // The single step's other outputs (its state_sum check, logits) are not the loop's: their nodes go.
+  if (names.stateSums)
+    body.output.push(newTensorValueInfo(r(manifest.outputs.stateSum!), onnxFromDtype("float32"), []));
+  // The single step's other outputs (logits) are not the loop's: their nodes go.
   const needed = new Set(body.output.map((o) => o.name));
   const kept: NodeProto[] = [];
   for (const n of [...body.node].reverse()) {
@@ -117,11 +123,12 @@ export function buildMultiStep(
   );
   b.node("Loop", [k, "", ...manifest.state.map((s) => s.name)], {
     name: "multi_step/loop",
-    outputs: [...manifest.state.map((s) => s.output), names.losses],
+    outputs: [...manifest.state.map((s) => s.output), names.losses, ...(names.stateSums ? [names.stateSums] : [])],
     attrs: { body },
   });
   for (const s of manifest.state) outer.output.push(newTensorValueInfo(s.output, onnxFromDtype(s.dtype), s.dims));
   outer.output.push(newTensorValueInfo(names.losses, onnxFromDtype("float32"), ["K"]));
+  if (names.stateSums) outer.output.push(newTensorValueInfo(names.stateSums, onnxFromDtype("float32"), ["K"]));
   return {
     model: newModel({ irVersion: trainStep.irVersion, opsetImport: trainStep.opsetImport, graph: outer }),
     names,

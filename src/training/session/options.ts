@@ -24,6 +24,9 @@ export function disableOrtTelemetry(): void {
 disableOrtTelemetry();
 
 export type ExecutionProvider = "cpu" | "cuda";
+
+/** The training loop's steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
+export const DEFAULT_STEPS_PER_RUN = 8;
 export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
 
 export interface TrainingSessionOptions {
@@ -46,6 +49,13 @@ export interface TrainingSessionOptions {
   inputNoise?: InputNoise;
   /** float32 [K], fed to every step of a train step built with class weights (required there). */
   classWeights?: Tensor;
+  /**
+   * Steps the training loop (trainEpoch) runs per onnxruntime run, as one stepMany: onnxruntime-node copies every
+   * output of a run into a new buffer, so a run per step copies the whole state out after every step (ResNet-18:
+   * 85 MiB, ~25% of a 2-thread CPU step; docs/PERFORMANCE.md). Default DEFAULT_STEPS_PER_RUN (8); 1 runs every
+   * step on its own.
+   */
+  stepsPerRun?: number;
 }
 
 export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">> &
@@ -60,6 +70,7 @@ export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
     graphOptimizationLevel: "all" as GraphOptimizationLevel,
     checkLoss: true,
     allowSpinning: false,
+    stepsPerRun: DEFAULT_STEPS_PER_RUN,
     ...given,
   };
   const problems: string[] = [];
@@ -69,6 +80,8 @@ export function resolveOptions(o: TrainingSessionOptions): ResolvedOptions {
     problems.push(`deviceId must be a non-negative integer, got ${r.deviceId}`);
   if (r.intraOpThreads !== undefined && (!Number.isInteger(r.intraOpThreads) || r.intraOpThreads < 1))
     problems.push(`intraOpThreads must be a positive integer, got ${r.intraOpThreads}`);
+  if (!Number.isInteger(r.stepsPerRun) || r.stepsPerRun < 1)
+    problems.push(`stepsPerRun must be a positive integer, got ${r.stepsPerRun}`);
   if (!["disabled", "basic", "extended", "all"].includes(r.graphOptimizationLevel))
     problems.push(`graphOptimizationLevel must be disabled, basic, extended or all, got "${r.graphOptimizationLevel}"`);
   if (problems.length) throw new UserError(problems.join("; "), "training session options");

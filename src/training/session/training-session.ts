@@ -111,6 +111,11 @@ export class TrainingSession {
     return this.artifacts.manifest;
   }
 
+  /** Steps the training loop runs per onnxruntime run (the stepsPerRun option). */
+  get stepsPerRun(): number {
+    return this.options.stepsPerRun;
+  }
+
   /** Steps completed so far (restored by loadState). */
   get stepCount(): number {
     return this.completed;
@@ -166,14 +171,17 @@ export class TrainingSession {
   /**
    * K steps in one onnxruntime run (an ONNX Loop over the train step; the state stays inside the runtime
    * between them): `batches` is [K, ...batch dims], `targets` [K, ...targets dims], `lr` one rate or K rates.
-   * Same numbers as K calls of step(). A non-finite loss throws naming its step and leaves the state as it
-   * was before the K steps.
+   * Same numbers as K calls of step(), without the copy of every state tensor out of onnxruntime after each
+   * step (onnxruntime-node copies every output into a new buffer). A NaN or infinite loss, or an update that
+   * makes the state NaN or infinite, at any of the K steps throws naming the step (or with nonFinite "skip" is
+   * reported in `skipped`), and leaves the state as it was before the K steps.
    */
   async stepMany(
     batches: Tensor,
     targets: Tensor | undefined,
     lr: number | readonly number[],
-  ): Promise<{ losses: Float32Array }> {
+    opts: Pick<StepOptions, "nonFinite"> = {},
+  ): Promise<{ losses: Float32Array; skipped?: string }> {
     const where = `steps ${this.completed + 1}..${this.completed + (batches.dims[0] ?? 0)}`;
     const multi = this.multi ?? (this.multi = await this.openMultiStep());
     const feeds = this.batchFeeds(multi, batches, targets, where);
@@ -187,13 +195,18 @@ export class TrainingSession {
     this.enter();
     try {
       feeds[multi.names.lrs] = new OrtTensor("float32", lrs, [k]);
-      const fetches: Record<string, OrtTensor | null> = { ...this.state.fetches(), [multi.names.losses]: null };
+      const { losses: lossName, stateSums: sumName } = multi.names;
+      const fetches: Record<string, OrtTensor | null> = { ...this.state.fetches(), [lossName]: null };
+      if (sumName) fetches[sumName] = null;
       const out = await multi.session.run(feeds, fetches);
-      const losses = out[multi.names.losses]!.data as Float32Array;
-      const bad = this.options.checkLoss ? losses.findIndex((v) => !Number.isFinite(v)) : -1;
-      if (bad >= 0) {
+      const losses = out[lossName]!.data as Float32Array;
+      const problem = this.options.checkLoss
+        ? this.multiStepProblem(losses, sumName ? (out[sumName]!.data as Float32Array) : undefined)
+        : undefined;
+      if (problem) {
+        if (opts.nonFinite === "skip") return { losses, skipped: problem };
         throw new UserError(
-          `the loss is ${losses[bad]} at step ${this.completed + bad + 1}; stopped, the state is as it was before step ${this.completed + 1} (lower the learning rate?)`,
+          `${problem}; stopped, the state is as it was before step ${this.completed + 1} (lower the learning rate?)`,
         );
       }
       this.state.commit();
@@ -202,6 +215,20 @@ export class TrainingSession {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * The first of K steps whose loss, or new state's sum, is not finite ("the loss is NaN at step 7"); a train
+   * step without the in-graph sum has its fetched state scanned after the K steps instead.
+   */
+  private multiStepProblem(losses: Float32Array, sums: Float32Array | undefined): string | undefined {
+    const step = (i: number) => this.completed + i + 1;
+    for (let i = 0; i < losses.length; i++) {
+      if (!Number.isFinite(losses[i]!)) return `the loss is ${losses[i]} at step ${step(i)}`;
+      if (sums && !Number.isFinite(sums[i]!)) return `the update makes the state non-finite at step ${step(i)}`;
+    }
+    const bad = sums ? undefined : this.state.nonFiniteFetched();
+    return bad && `the update makes ${bad} in steps ${step(0)}..${step(losses.length - 1)}`;
   }
 
   private async openMultiStep() {

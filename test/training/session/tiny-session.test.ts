@@ -202,6 +202,33 @@ describe("training/session: K steps per run (ONNX Loop)", () => {
   });
 });
 
+describe("training/session: K steps per run check every step", () => {
+  const x = float32([2, 1, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]);
+  const t = float32([2, 3], [0, 1, 0, 1, 0, 0]);
+  const stacked = (k: number) => ({
+    x: float32([k, 2, 1, 2, 2], Array.from({ length: k }, () => Array.from(x.data as Float32Array)).flat()),
+    t: float32([k, 2, 3], Array.from({ length: k }, () => Array.from(t.data as Float32Array)).flat()),
+  });
+
+  it("a non-finite loss or update at any step undoes all K steps: named, or with skip reported", async () => {
+    const session = await TrainingSession.create(tinyArtifacts(seededRandom(5)));
+    const before = session.getState();
+    const { x: xs, t: ts } = stacked(3);
+    // the last step's learning rate overflows float32 in its update (every loss is finite)
+    const r = await session.stepMany(xs, ts, [0.01, 0.01, 3e38], { nonFinite: "skip" });
+    // this hand-built step has no in-graph state sum: the state after the K steps is scanned
+    expect(r.skipped).to.match(
+      /^the update makes '(W|b)(\.momentum)?' -?(Infinity|NaN) \(element \d+ of \d+\) in steps 1..3$/,
+    );
+    expect(session.stepCount).to.equal(0);
+    for (const [k, v] of session.getState()) expect(v.data, k).to.deep.equal(before.get(k)!.data);
+    const err = await session.stepMany(xs, ts, [0.01, 0.01, 3e38]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(UserError);
+    expect((err as Error).message).to.match(/in steps 1..3; stopped, the state is as it was before step 1 /);
+    await session.release();
+  });
+});
+
 describe("training/session: input noise inside the train step", () => {
   it("adds N(0, std^2) noise to the batch, fresh at every step", async () => {
     const std = 0.5;
