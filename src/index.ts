@@ -50,6 +50,7 @@ export {
 } from "./runs/index.js";
 export type { JobEvent, EventSink } from "./jobs/events.js";
 export { train, type TrainOptions } from "./jobs/train.js";
+export { DEFAULT_STEPS_PER_RUN } from "./training/session/options.js";
 export { TRAIN_DEFAULTS, type TrainConfig } from "./jobs/train-config.js";
 export type { RunControlOptions, RunGroupResult } from "./jobs/run-group.js";
 export { unlearn, type UnlearnJobOptions } from "./jobs/unlearn.js";

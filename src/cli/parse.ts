@@ -2,6 +2,7 @@
 import { UserError } from "../errors.js";
 import type { NormalisationRequest } from "../data/index.js";
 import { parseMemorySize } from "../training/memory/index.js";
+import { DEFAULT_STEPS_PER_RUN } from "../index.js";
 
 export function parseNumber(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -44,14 +45,34 @@ export function addRuntimeOptions<C extends { option(flags: string, description:
     );
 }
 
-export function parseRuntimeOptions(o: { ep: string; threads?: string; memoryBudget?: string }): {
+/** The runtime options and --steps-per-run, for the commands that train. */
+export function addTrainingRuntimeOptions<C extends { option(flags: string, description: string, dflt?: string): C }>(
+  cmd: C,
+): C {
+  return addRuntimeOptions(cmd).option(
+    "--steps-per-run <k>",
+    `training steps per onnxruntime run: the state stays inside onnxruntime between them, a stop (Ctrl-C) waits for the run in flight; 1 runs each step on its own (default: ${DEFAULT_STEPS_PER_RUN})`,
+  );
+}
+
+/** The runtime flags as commander gives them. */
+export interface RuntimeCliOptions {
+  ep: string;
+  threads?: string;
+  memoryBudget?: string;
+  stepsPerRun?: string;
+}
+
+export function parseRuntimeOptions(o: RuntimeCliOptions): {
   executionProvider: "cpu" | "cuda";
   intraOpThreads?: number;
+  stepsPerRun?: number;
   memoryBudget?: number;
 } {
   return {
     executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
     intraOpThreads: parseInteger("--threads", o.threads, 1),
+    stepsPerRun: parseInteger("--steps-per-run", o.stepsPerRun, 1),
     memoryBudget: o.memoryBudget === undefined ? undefined : parseMemorySize(o.memoryBudget),
   };
 }

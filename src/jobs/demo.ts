@@ -47,6 +47,8 @@ export interface DemoOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
+  stepsPerRun?: number;
   /** Score on at most this many examples per split. */
   evalLimit?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
@@ -79,6 +81,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     seed,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
     memoryBudget: budget.bytes,
     onEvent: o.onEvent,
   };

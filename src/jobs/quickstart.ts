@@ -38,6 +38,8 @@ export interface QuickstartOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
+  stepsPerRun?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
   onEvent?: EventSink;
@@ -81,6 +83,7 @@ export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult
     out: runDir,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
     memoryBudget: o.memoryBudget,
     onEvent: o.onEvent,
   });

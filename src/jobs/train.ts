@@ -40,6 +40,8 @@ export interface TrainOptions extends Partial<TrainConfig>, RunControlOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
+  stepsPerRun?: number;
   /** Stop each epoch after this many steps (quick runs, tests). */
   maxStepsPerEpoch?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
@@ -118,6 +120,7 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
         seed: runSeed,
         executionProvider: ep,
         intraOpThreads: o.intraOpThreads,
+        stepsPerRun: o.stepsPerRun,
         maxStepsPerEpoch: o.maxStepsPerEpoch,
         onStep: (e) => o.onEvent?.({ event: "step", run: index, phase: "train", ...e }),
         onEpoch: (e) => epochs.push({ phase: "train", ...e }),

@@ -41,6 +41,8 @@ export interface UnlearnJobOptions extends RunControlOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
+  stepsPerRun?: number;
   maxStepsPerEpoch?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
@@ -152,6 +154,7 @@ async function runCycles({ o, config, data, model, seed, run, epochs, control }:
     seed,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
     maxStepsPerEpoch: o.maxStepsPerEpoch,
     control,
     onProgress: (e) => {
@@ -198,6 +201,7 @@ async function runNegGrad({ o, config, data, model, seed, run, epochs, control }
     seed,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
     maxStepsPerEpoch: o.maxStepsPerEpoch,
     control,
     onStep: (e) => o.onEvent?.({ event: "step", run, phase: "neggrad", ...e }),

@@ -141,6 +141,7 @@ describe("cli/train", function () {
       "--runs",
       "--shard",
       "--json-lines",
+      "--steps-per-run",
     ])
       expect(r.stdout, flag).to.include(flag);
   });
@@ -169,6 +170,10 @@ describe("cli/train", function () {
         /--epochs expects an integer >= 1/,
       ],
       [["train", "--model", "zoo:resnet18w8", "--data", "nosuch:x", "--out", out], /nosuch:x/],
+      [
+        ["train", "--model", "zoo:resnet18w8", "--data", data, "--steps-per-run", "0", "--out", out],
+        /--steps-per-run expects an integer >= 1, got '0'/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await runCli(argv);

@@ -9,7 +9,7 @@ import { resultsMarkdown } from "../../jobs/benchmark/markdown.js";
 import { SUITES } from "../../jobs/benchmark/suites.js";
 import { parseShard } from "../../runs/index.js";
 import { jobOutput } from "../job-output.js";
-import { addRuntimeOptions, parseInteger, parseRuntimeOptions } from "../parse.js";
+import { addTrainingRuntimeOptions, parseInteger, parseRuntimeOptions } from "../parse.js";
 
 interface BenchmarkCliOptions {
   suite: string;
@@ -22,10 +22,11 @@ interface BenchmarkCliOptions {
   jsonLines?: boolean;
   ep: string;
   threads?: string;
+  stepsPerRun?: string;
 }
 
 export function register(program: Command): void {
-  addRuntimeOptions(program.command("benchmark"))
+  addTrainingRuntimeOptions(program.command("benchmark"))
     .description(
       "the quality benchmark: an original, 2N retrained models and N runs of each method as cached run folders, then the challenge score of each method against the retrained runs (results.json, results.md, report.html)",
     )

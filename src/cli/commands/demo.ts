@@ -7,7 +7,7 @@ import { accuracyTable } from "../../evaluation/table.js";
 import { DEMO_DEFAULTS, runDemo } from "../../jobs/demo.js";
 import { METHOD_DEFAULTS } from "../../unlearning/config.js";
 import { jobOutput } from "../job-output.js";
-import { addRuntimeOptions, parseInteger, parseNumber, parseRuntimeOptions } from "../parse.js";
+import { addTrainingRuntimeOptions, parseInteger, parseNumber, parseRuntimeOptions } from "../parse.js";
 
 interface DemoCliOptions {
   out: string;
@@ -21,13 +21,14 @@ interface DemoCliOptions {
   seed: string;
   ep: string;
   threads?: string;
+  stepsPerRun?: string;
   evalLimit?: string;
   json?: boolean;
   jsonLines?: boolean;
 }
 
 export function register(program: Command): void {
-  addRuntimeOptions(program.command("demo"))
+  addTrainingRuntimeOptions(program.command("demo"))
     .description(
       "the whole story on built-in data: train a ResNet-18 (width 8) on Fashion-MNIST, retrain it without a random 10% forget set (the reference), unlearn that set with the method, and compare the three (run folders in --out)",
     )

@@ -2,17 +2,17 @@
 import type { Command } from "commander";
 import { quickstart } from "../../jobs/quickstart.js";
 import { jobOutput } from "../job-output.js";
-import { addRuntimeOptions, parseInteger, parseRuntimeOptions } from "../parse.js";
+import { addTrainingRuntimeOptions, parseInteger, parseRuntimeOptions, type RuntimeCliOptions } from "../parse.js";
 
 export function register(program: Command): void {
-  addRuntimeOptions(program.command("quickstart"))
+  addTrainingRuntimeOptions(program.command("quickstart"))
     .description(
       "unlearn the shipped Fashion-MNIST model (models/fmnist-5k) with the default settings and compare it with the original: accuracies, membership inference, report.html (what `npm start` runs)",
     )
     .option("--out <dir>", "folder for the unlearned run folder and report.html", "out")
     .option("--seed <n>", "run seed", "0")
     .option("--json-lines", "print progress as JSON lines")
-    .action(async (o: { out: string; seed: string; ep: string; threads?: string; jsonLines?: boolean }) => {
+    .action(async (o: RuntimeCliOptions & { out: string; seed: string; jsonLines?: boolean }) => {
       const out = jobOutput(o.jsonLines ?? (process.stdout.isTTY ? undefined : false));
       let result;
       try {

@@ -6,7 +6,13 @@ import type { Command } from "commander";
 import { parseShard, train, TRAIN_DEFAULTS } from "../../index.js";
 import { UserError } from "../../errors.js";
 import { jobOutput } from "../job-output.js";
-import { addRuntimeOptions, parseInteger, parseNormaliseRequest, parseNumber, parseRuntimeOptions } from "../parse.js";
+import {
+  addTrainingRuntimeOptions,
+  parseInteger,
+  parseNormaliseRequest,
+  parseNumber,
+  parseRuntimeOptions,
+} from "../parse.js";
 import { addSourceOptions, sourceOptionsFromCli, type SourceCliOptions } from "./data.js";
 import { stopOnSignals } from "../interrupt.js";
 import { addRunControlOptions, parseRunControl, type RunControlCliOptions } from "../run-control.js";
@@ -30,6 +36,7 @@ interface TrainCliOptions extends SourceCliOptions, RunControlCliOptions {
   jsonLines?: boolean;
   ep: string;
   threads?: string;
+  stepsPerRun?: string;
 }
 
 export function register(program: Command): void {
@@ -64,7 +71,7 @@ export function register(program: Command): void {
     )
     .option("--max-steps <n>", "stop every epoch after n steps (quick runs)")
     .option("--json-lines", "print one JSON event per line (the default when stdout is not a terminal)");
-  addSourceOptions(addRuntimeOptions(addRunControlOptions(cmd))).action(run);
+  addSourceOptions(addTrainingRuntimeOptions(addRunControlOptions(cmd))).action(run);
 }
 
 async function run(o: TrainCliOptions): Promise<void> {

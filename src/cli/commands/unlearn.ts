@@ -17,7 +17,7 @@ import {
 import { readUnlearnConfigFile } from "../../unlearning/config-file.js";
 import { INIT_SCHEMES } from "../../unlearning/reinit.js";
 import { jobOutput } from "../job-output.js";
-import { addRuntimeOptions, parseInteger, parseNormaliseRequest, parseRuntimeOptions } from "../parse.js";
+import { addTrainingRuntimeOptions, parseInteger, parseNormaliseRequest, parseRuntimeOptions } from "../parse.js";
 import { addSourceOptions, sourceOptionsFromCli, type SourceCliOptions } from "./data.js";
 import { stopOnSignals } from "../interrupt.js";
 import { addRunControlOptions, parseRunControl, type RunControlCliOptions } from "../run-control.js";
@@ -54,6 +54,7 @@ interface UnlearnCliOptions extends SourceCliOptions, RunControlCliOptions, Reco
   jsonLines?: boolean;
   ep: string;
   threads?: string;
+  stepsPerRun?: string;
 }
 
 const d = METHOD_DEFAULTS.stochastic;
@@ -124,7 +125,7 @@ export function register(program: Command): void {
     )
     .option("--max-steps <n>", "stop every epoch after n steps (quick runs)")
     .option("--json-lines", "print one JSON event per line (the default when stdout is not a terminal)");
-  addSourceOptions(addRuntimeOptions(addRunControlOptions(cmd))).action(run);
+  addSourceOptions(addTrainingRuntimeOptions(addRunControlOptions(cmd))).action(run);
 }
 
 async function run(modelPath: string, o: UnlearnCliOptions): Promise<void> {

@@ -35,6 +35,8 @@ export interface BenchmarkOptions {
   shard?: Shard;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
+  stepsPerRun?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
   onEvent?: EventSink;
@@ -62,6 +64,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
   const runtime = {
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
+    stepsPerRun: o.stepsPerRun,
     memoryBudget: budget.bytes,
     onEvent: o.onEvent,
   };
