@@ -5,8 +5,7 @@
  * weights are stopped naming step and tensor, or skipped with the state unchanged.
  */
 import { expect } from "chai";
-import { MemoryExamples, retainOnlyOf } from "../../src/data/index.js";
-import { rngFor } from "../../src/data/random.js";
+import { retainOnlyOf } from "../../src/data/index.js";
 import { Interrupted, UserError } from "../../src/errors.js";
 import { withWeights } from "../../src/interop/with-weights.js";
 import { seededRandom } from "../../src/models/init.js";
@@ -18,23 +17,16 @@ import { TrainingSession } from "../../src/training/session/index.js";
 import { resolveUnlearnConfig } from "../../src/unlearning/config.js";
 import { negGrad } from "../../src/unlearning/neggrad.js";
 import { stochasticUnlearning } from "../../src/unlearning/stochastic-unlearning.js";
+import { randomExamples } from "../helpers/random-examples.js";
 import { tinyArtifacts } from "../helpers/tiny-train-step.js";
 
 const FIXTURE = "test/fixtures/pytorch/resnet18w8_fmnist.ts-preserve.onnx";
 
 /** `count` random 1x28x28 images, labels id % 10; the image of `nanId` (if any) holds one NaN. */
-function examples(count: number, nanId?: number): MemoryExamples {
-  const rng = rngFor("control-fixture");
-  const pixels = Float32Array.from({ length: count * 784 }, () => rng());
-  if (nanId !== undefined) pixels[nanId * 784 + 100] = NaN;
-  return new MemoryExamples({
-    shape: { channels: 1, height: 28, width: 28 },
-    numClasses: 10,
-    pixels,
-    ids: Int32Array.from({ length: count }, (_, i) => i),
-    labels: Int32Array.from({ length: count }, (_, i) => i % 10),
+const examples = (count: number, nanId?: number) =>
+  randomExamples(count, "control-fixture", (p) => {
+    if (nanId !== undefined) p[nanId * 784 + 100] = NaN;
   });
-}
 
 /** A checkpoint kept in memory: the session's state, its step count and the snapshot. */
 interface Saved {

@@ -4,30 +4,22 @@
  * batch at a time, so the step is named and skipped as a single step would be.
  */
 import { expect } from "chai";
-import { MemoryExamples, trainingBatches } from "../../src/data/index.js";
-import { rngFor } from "../../src/data/random.js";
+import { trainingBatches, type MemoryExamples } from "../../src/data/index.js";
 import { UserError } from "../../src/errors.js";
 import { loadModel } from "../../src/onnx/model-io.js";
 import type { Tensor } from "../../src/onnx/tensor.js";
 import type { TrainingControl } from "../../src/training/control.js";
 import { openTrainingSession, trainEpoch } from "../../src/training/epoch.js";
 import type { TrainingSession } from "../../src/training/session/index.js";
+import { randomExamples } from "../helpers/random-examples.js";
 
 const FIXTURE = "test/fixtures/pytorch/resnet18w8_fmnist.ts-preserve.onnx";
 
 /** `count` random 1x28x28 images, labels id % 10; every pixel of the image of `hugeId` (if any) is 3e38. */
-function examples(count: number, hugeId?: number): MemoryExamples {
-  const rng = rngFor("epoch-fixture");
-  const pixels = Float32Array.from({ length: count * 784 }, () => rng());
-  if (hugeId !== undefined) pixels.fill(3e38, hugeId * 784, (hugeId + 1) * 784);
-  return new MemoryExamples({
-    shape: { channels: 1, height: 28, width: 28 },
-    numClasses: 10,
-    pixels,
-    ids: Int32Array.from({ length: count }, (_, i) => i),
-    labels: Int32Array.from({ length: count }, (_, i) => i % 10),
+const examples = (count: number, hugeId?: number) =>
+  randomExamples(count, "epoch-fixture", (p) => {
+    if (hugeId !== undefined) p.fill(3e38, hugeId * 784, (hugeId + 1) * 784);
   });
-}
 
 interface Outcome {
   /** Each onnxruntime run: "step" or "many K". */
