@@ -54,7 +54,28 @@ export {
 
 export const decodeModel = (bytes: Uint8Array): ModelProto => fromBinary(ModelProtoSchema, bytes);
 export const encodeModel = (model: ModelProto): Uint8Array => toBinary(ModelProtoSchema, model);
-export const cloneModel = (model: ModelProto): ModelProto => decodeModel(encodeModel(model));
+/** Initializer data at least this large is copied beside cloneModel's round trip instead of through it. */
+const CLONE_BYTES_APART = 1 << 16;
+
+/**
+ * A deep copy: an encode-decode round trip (every field and unknown field kept, byte for byte), with the main
+ * graph's large initializer data set aside during it and copied directly (encoding 45 MB of ResNet-18 weights
+ * only to decode them again took ~0.4 s a copy).
+ */
+export function cloneModel(model: ModelProto): ModelProto {
+  const inits = model.graph?.initializer ?? [];
+  const apart = new Map(inits.flatMap((t, i) => (t.rawData.byteLength >= CLONE_BYTES_APART ? [[i, t.rawData]] : [])));
+  for (const i of apart.keys()) inits[i]!.rawData = EMPTY_BYTES;
+  let copy: ModelProto;
+  try {
+    copy = decodeModel(encodeModel(model));
+  } finally {
+    for (const [i, data] of apart) inits[i]!.rawData = data;
+  }
+  for (const [i, data] of apart) copy.graph!.initializer[i]!.rawData = new Uint8Array(data);
+  return copy;
+}
+const EMPTY_BYTES = new Uint8Array(0);
 
 export const newModel = (init: Partial<ModelProto> = {}): ModelProto => create(ModelProtoSchema, init as never);
 export const newGraph = (init: Partial<GraphProto> = {}): GraphProto => create(GraphProtoSchema, init as never);

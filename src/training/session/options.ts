@@ -24,10 +24,10 @@ export function disableOrtTelemetry(): void {
 disableOrtTelemetry();
 
 export type ExecutionProvider = "cpu" | "cuda";
+export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
 
 /** The training loop's steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
 export const DEFAULT_STEPS_PER_RUN = 8;
-export type GraphOptimizationLevel = "disabled" | "basic" | "extended" | "all";
 
 export interface TrainingSessionOptions {
   /** Where the graphs run. Default "cpu". */
