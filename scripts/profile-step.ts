@@ -3,10 +3,12 @@
  * over the method's step (scripts/bench.ts's step: teacher + student + MSE + SGD, noise inside) at each
  * thread count, aggregated per op type: milliseconds per step, share of the step, and the speed-up from the
  * fewest threads. The rows that barely speed up are where the extra cores idle.
+ * With --k K (> 1) the step runs as the training loop runs it, K steps per onnxruntime run (the ONNX Loop of
+ * stepMany): the body's nodes are counted per step, the Loop node itself (which contains them) is not.
  * With --nodes N it also lists the N slowest nodes (at the most threads) with their speed-up; with --groups the
  * time per part of the step (node-name prefixes: teacher, conv gradients, BatchNorm backward, SGD, ...).
  *   npm run profile:step -- [--model resnet18|resnet18w8] [--batch 64] [--threads 1,2] [--steps 4] [--top 15]
- *     [--nodes 0] [--groups] [--json out.json]
+ *     [--nodes 0] [--groups] [--k 1] [--json out.json]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -17,6 +19,7 @@ import { writeFileAtomic } from "../src/io/atomic-write.js";
 import { encodeModel } from "../src/onnx/proto.js";
 import { benchArtifacts, randomBatch } from "../src/training/benchmark.js";
 import { withInputNoise } from "../src/training/session/input-noise.js";
+import { buildMultiStep } from "../src/training/session/multi-step.js";
 import { resolveOptions, sessionOptions } from "../src/training/session/options.js";
 import { toOrt } from "../src/training/ort-tensor.js";
 import { optionError } from "./option-error.js";
@@ -25,7 +28,8 @@ const o = new Command("profile:step")
   .option("--model <name>", "resnet18 (32x32x3) | resnet18w8 (28x28x1)", "resnet18")
   .option("--batch <n>", "batch size", "64")
   .option("--threads <list>", "intra-op thread counts", "1,2")
-  .option("--steps <n>", "profiled steps (after 2 warm-up steps)", "4")
+  .option("--steps <n>", "profiled steps (after 2 warm-up runs; rounded up to whole runs of K)", "4")
+  .option("--k <n>", "steps per onnxruntime run (the training loop's Loop when > 1)", "1")
   .option("--top <n>", "op types listed", "15")
   .option("--nodes <n>", "also list the n slowest nodes (at the most threads) with their speed-up", "0")
   .option("--groups", "also list the time per part of the step (teacher, conv gradients, BatchNorm backward, SGD, ...)")
@@ -45,14 +49,19 @@ const threads = String(o.threads)
   .map((t) => int("threads", t.trim()))
   .sort((a, b) => a - b);
 const batch = int("batch", o.batch);
-const steps = int("steps", o.steps);
+const k = int("k", o.k);
+const runs = Math.ceil(int("steps", o.steps) / k);
+const steps = runs * k;
 const small = o.model === "resnet18w8";
 const sample = small ? [1, 28, 28] : [3, 32, 32];
 
 const artifacts = await benchArtifacts({ model: o.model, channels: sample[0]!, imageSize: sample[1]!, classes: 10 });
 const m = artifacts.manifest;
 const trainStep = withInputNoise(artifacts.trainStep, m.inputs.batch, { std: 0.01, seed: 0 });
-const bytes = encodeModel(trainStep);
+const multi = k > 1 ? buildMultiStep(trainStep, m) : undefined;
+const bytes = encodeModel(multi?.model ?? trainStep);
+/** A body node's name inside the Loop carries the body's prefix: the groups below match the step's own names. */
+const stepName = (node: string) => (multi ? node.replace(/^step\//, "") : node);
 
 interface OpRow {
   op: string;
@@ -90,11 +99,16 @@ try {
     });
     const feeds: Record<string, OrtTensor> = {};
     for (const s of m.state) feeds[s.name] = toOrt(artifacts.initialState.get(s.name)!);
-    feeds[m.inputs.batch] = toOrt(randomBatch([batch, ...sample], 1));
-    feeds[m.inputs.lr] = new OrtTensor("float32", new Float32Array([0.001]), []);
+    if (multi) {
+      feeds[multi.names.batches] = toOrt(randomBatch([k, batch, ...sample], 1));
+      feeds[multi.names.lrs] = new OrtTensor("float32", new Float32Array(k).fill(0.001), [k]);
+    } else {
+      feeds[m.inputs.batch] = toOrt(randomBatch([batch, ...sample], 1));
+      feeds[m.inputs.lr] = new OrtTensor("float32", new Float32Array([0.001]), []);
+    }
     for (let i = 0; i < 2; i++) await session.run(feeds);
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await session.run(feeds);
+    for (let i = 0; i < runs; i++) await session.run(feeds);
     wall[t] = (performance.now() - t0) / steps;
     session.endProfiling();
     await session.release();
@@ -105,10 +119,12 @@ try {
       dur: number;
       args?: { op_name?: string };
     }[];
-    const kernels = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time"));
-    // the last `steps` runs: every run executes every node once
-    const perRun = kernels.length / (steps + 2);
-    const timed = kernels.slice(kernels.length - perRun * steps);
+    const kernels = events.filter(
+      (e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && !(multi && e.args?.op_name === "Loop"),
+    );
+    // the last `runs` runs: every run executes the same nodes
+    const perRun = kernels.length / (runs + 2);
+    const timed = kernels.slice(kernels.length - perRun * runs);
     nodeSum[t] = timed.reduce((a, e) => a + e.dur, 0) / 1000 / steps;
     for (const e of timed) {
       const op = e.args?.op_name ?? "?";
@@ -116,11 +132,11 @@ try {
       row.ms[t] = (row.ms[t] ?? 0) + e.dur / 1000 / steps;
       if (t === threads[0]) row.nodes += 1 / steps;
       perOp.set(op, row);
-      const key = `${op} ${e.name.slice(0, -"_kernel_time".length)}`;
+      const key = `${op} ${stepName(e.name.slice(0, -"_kernel_time".length))}`;
       const n = perNode.get(key) ?? { op: key, nodes: 1, ms: {} };
       n.ms[t] = (n.ms[t] ?? 0) + e.dur / 1000 / steps;
       perNode.set(key, n);
-      const group = groupOf(e.name);
+      const group = groupOf(stepName(e.name));
       const gr = perGroup.get(group) ?? { op: group, nodes: 0, ms: {} };
       gr.ms[t] = (gr.ms[t] ?? 0) + e.dur / 1000 / steps;
       if (t === threads[0]) gr.nodes += 1 / steps;
@@ -136,7 +152,7 @@ const rows = [...perOp.values()].sort((a, b) => (b.ms[tN] ?? 0) - (a.ms[tN] ?? 0
 const f1 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "-");
 const lines = [
-  `${new Date().toISOString()} ${o.model}, batch ${batch}, ${steps} profiled steps; ${cpus().length} x ${cpus()[0]?.model ?? "?"}; load average ${f2(load0)} -> ${f2(loadavg()[0]!)}`,
+  `${new Date().toISOString()} ${o.model}, batch ${batch}, ${steps} profiled steps, ${k} per run; ${cpus().length} x ${cpus()[0]?.model ?? "?"}; load average ${f2(load0)} -> ${f2(loadavg()[0]!)}`,
   "",
   `| op | nodes | ${threads.map((t) => `ms/step at ${t}`).join(" | ")} | share at ${tN} | speed-up ${t1} -> ${tN} |`,
   `|---|---|${threads.map(() => "---|").join("")}---|---|`,
@@ -147,7 +163,7 @@ const lines = [
         `| ${r.op} | ${Math.round(r.nodes)} | ${threads.map((t) => f1(r.ms[t])).join(" | ")} | ${f2((100 * (r.ms[tN] ?? 0)) / nodeSum[tN]!)}% | ${f2((r.ms[t1] ?? NaN) / (r.ms[tN] ?? NaN))}x |`,
     ),
   `| all nodes | ${Math.round(rows.reduce((a, r) => a + r.nodes, 0))} | ${threads.map((t) => f1(nodeSum[t])).join(" | ")} | 100% | ${f2(nodeSum[t1]! / nodeSum[tN]!)}x |`,
-  `| wall per run (profiling on) | | ${threads.map((t) => f1(wall[t])).join(" | ")} | | ${f2(wall[t1]! / wall[tN]!)}x |`,
+  `| wall per step (profiling on) | | ${threads.map((t) => f1(wall[t])).join(" | ")} | | ${f2(wall[t1]! / wall[tN]!)}x |`,
   "",
 ];
 const nodeCount = Number(o.nodes);
