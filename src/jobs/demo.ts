@@ -49,6 +49,8 @@ export interface DemoOptions {
   intraOpThreads?: number;
   /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
   stepsPerRun?: number;
+  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
+  allowSpinning?: boolean;
   /** Score on at most this many examples per split. */
   evalLimit?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
@@ -82,6 +84,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
     memoryBudget: budget.bytes,
     onEvent: o.onEvent,
   };

@@ -40,6 +40,8 @@ export interface QuickstartOptions {
   intraOpThreads?: number;
   /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
   stepsPerRun?: number;
+  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
+  allowSpinning?: boolean;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
   onEvent?: EventSink;
@@ -84,6 +86,7 @@ export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
     memoryBudget: o.memoryBudget,
     onEvent: o.onEvent,
   });

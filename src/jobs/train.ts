@@ -42,6 +42,8 @@ export interface TrainOptions extends Partial<TrainConfig>, RunControlOptions {
   intraOpThreads?: number;
   /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
   stepsPerRun?: number;
+  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
+  allowSpinning?: boolean;
   /** Stop each epoch after this many steps (quick runs, tests). */
   maxStepsPerEpoch?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
@@ -121,6 +123,7 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
         executionProvider: ep,
         intraOpThreads: o.intraOpThreads,
         stepsPerRun: o.stepsPerRun,
+        allowSpinning: o.allowSpinning,
         maxStepsPerEpoch: o.maxStepsPerEpoch,
         onStep: (e) => o.onEvent?.({ event: "step", run: index, phase: "train", ...e }),
         onEpoch: (e) => epochs.push({ phase: "train", ...e }),

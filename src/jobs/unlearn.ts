@@ -43,6 +43,8 @@ export interface UnlearnJobOptions extends RunControlOptions {
   intraOpThreads?: number;
   /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
   stepsPerRun?: number;
+  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
+  allowSpinning?: boolean;
   maxStepsPerEpoch?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
@@ -155,6 +157,7 @@ async function runCycles({ o, config, data, model, seed, run, epochs, control }:
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
     maxStepsPerEpoch: o.maxStepsPerEpoch,
     control,
     onProgress: (e) => {
@@ -202,6 +205,7 @@ async function runNegGrad({ o, config, data, model, seed, run, epochs, control }
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
     maxStepsPerEpoch: o.maxStepsPerEpoch,
     control,
     onStep: (e) => o.onEvent?.({ event: "step", run, phase: "neggrad", ...e }),

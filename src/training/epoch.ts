@@ -21,6 +21,8 @@ export interface OpenTrainingOptions {
   intraOpThreads?: number;
   /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; its default there). */
   stepsPerRun?: number;
+  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning; its default there). */
+  allowSpinning?: boolean;
 }
 
 /** An SGD training session for `model`. */
@@ -38,6 +40,7 @@ export async function openTrainingSession(model: ModelFile, o: OpenTrainingOptio
     executionProvider: ep,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
   });
 }
 

@@ -25,6 +25,8 @@ export interface FitOptions {
   intraOpThreads?: number;
   /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
   stepsPerRun?: number;
+  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning). */
+  allowSpinning?: boolean;
   /** Stop each epoch after this many steps. Default: the whole set. */
   maxStepsPerEpoch?: number;
   onEpoch?: (e: { epoch: number; meanLoss: number; seconds: number; images: number }) => void;
@@ -44,6 +46,7 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
   });
   const epochs = o.epochs ?? 2;
   const batchSize = o.batchSize ?? 64;

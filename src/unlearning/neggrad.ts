@@ -25,6 +25,8 @@ export interface NegGradOptions {
   intraOpThreads?: number;
   /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
   stepsPerRun?: number;
+  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning). */
+  allowSpinning?: boolean;
   maxStepsPerEpoch?: number;
   onEpoch?: (e: EpochStats & { epoch: number }) => void;
   onStep?: (e: { epoch: number; step: number; steps: number; loss: number; lr: number }) => void;
@@ -45,6 +47,7 @@ export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSes
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
   });
   const start = startOf(o.control);
   const resumed = (o.control?.resume?.snapshot.method as { epochs?: EpochStats[] } | undefined)?.epochs;

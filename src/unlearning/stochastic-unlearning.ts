@@ -39,6 +39,8 @@ export interface UnlearnOptions {
   intraOpThreads?: number;
   /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
   stepsPerRun?: number;
+  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning). */
+  allowSpinning?: boolean;
   /** Stop each epoch after this many steps (quick runs and tests). Default: the whole retain set. */
   maxStepsPerEpoch?: number;
   onProgress?: (e: ProgressEvent) => void;
@@ -95,6 +97,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
   });
   o.onProgress?.({
     kind: "start",

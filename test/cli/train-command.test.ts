@@ -142,6 +142,7 @@ describe("cli/train", function () {
       "--shard",
       "--json-lines",
       "--steps-per-run",
+      "--spin",
     ])
       expect(r.stdout, flag).to.include(flag);
   });

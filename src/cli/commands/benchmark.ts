@@ -23,6 +23,7 @@ interface BenchmarkCliOptions {
   ep: string;
   threads?: string;
   stepsPerRun?: string;
+  spin?: boolean;
 }
 
 export function register(program: Command): void {

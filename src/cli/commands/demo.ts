@@ -22,6 +22,7 @@ interface DemoCliOptions {
   ep: string;
   threads?: string;
   stepsPerRun?: string;
+  spin?: boolean;
   evalLimit?: string;
   json?: boolean;
   jsonLines?: boolean;

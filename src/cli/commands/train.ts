@@ -37,6 +37,7 @@ interface TrainCliOptions extends SourceCliOptions, RunControlCliOptions {
   ep: string;
   threads?: string;
   stepsPerRun?: string;
+  spin?: boolean;
 }
 
 export function register(program: Command): void {

@@ -55,6 +55,7 @@ interface UnlearnCliOptions extends SourceCliOptions, RunControlCliOptions, Reco
   ep: string;
   threads?: string;
   stepsPerRun?: string;
+  spin?: boolean;
 }
 
 const d = METHOD_DEFAULTS.stochastic;

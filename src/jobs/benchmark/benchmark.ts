@@ -37,6 +37,8 @@ export interface BenchmarkOptions {
   intraOpThreads?: number;
   /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
   stepsPerRun?: number;
+  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
+  allowSpinning?: boolean;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
   onEvent?: EventSink;
@@ -65,6 +67,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
     stepsPerRun: o.stepsPerRun,
+    allowSpinning: o.allowSpinning,
     memoryBudget: budget.bytes,
     onEvent: o.onEvent,
   };
