@@ -80,6 +80,12 @@ export interface EpochStats {
 const MAX_STACKED_BYTES = 64 * 2 ** 20;
 
 /**
+ * Sessions whose K-step run failed in onnxruntime (not a UserError: the Loop session could not be made or run,
+ * e.g. on a provider it was never tried on): they run one step per run from then on, with a warning once.
+ */
+const singleStepsOnly = new WeakSet<TrainingSession>();
+
+/**
  * One epoch of steps, run `session.stepsPerRun` at a time (one onnxruntime run for K steps, see
  * TrainingSessionOptions.stepsPerRun; the numbers are those of single steps). Before each run the stop signal is
  * checked (once aborted: a checkpoint, then Interrupted); after every `checkpointEvery` steps of the run a
@@ -154,7 +160,8 @@ export async function trainEpoch(
       continue;
     }
     group.push(b);
-    const k = Math.max(1, Math.min(session.stepsPerRun, Math.floor(MAX_STACKED_BYTES / b.x.byteLength)));
+    const most = singleStepsOnly.has(session) ? 1 : session.stepsPerRun;
+    const k = Math.max(1, Math.min(most, Math.floor(MAX_STACKED_BYTES / b.x.byteLength)));
     if (group.length >= k || checkpointAfter(at.step + group.length) || index >= o.steps) await runGroup();
   }
   await runGroup();
@@ -206,7 +213,7 @@ async function trainStep(
 
 /**
  * Equal-shaped batches as one K-step run: each step's result as trainStep gives it, or undefined when one of them
- * was not finite (nothing applied; the caller steps them one at a time).
+ * was not finite or the run failed in onnxruntime (nothing applied; the caller steps them one at a time).
  */
 async function stepsInOneRun(
   session: TrainingSession,
@@ -226,9 +233,20 @@ async function stepsInOneRun(
       )
     : undefined;
   const targets = y && { dtype: "int64" as const, dims: [run.length, first.dims[0]], data: y };
-  const r = await session.stepMany({ dtype: "float32", dims: [run.length, ...first.dims], data: x }, targets, lrs, {
-    nonFinite: "skip",
-  });
+  let r;
+  try {
+    r = await session.stepMany({ dtype: "float32", dims: [run.length, ...first.dims], data: x }, targets, lrs, {
+      nonFinite: "skip",
+    });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    singleStepsOnly.add(session);
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    process.stderr.write(
+      `onnx-unlearn: warning: ${run.length} steps in one onnxruntime run failed (${why}); running one step per run\n`,
+    );
+    return undefined;
+  }
   if (r.skipped) return undefined;
   return Array.from(r.losses, (loss) => (Number.isFinite(loss) ? { loss } : `the loss is ${loss}`));
 }

@@ -32,8 +32,14 @@ interface Outcome {
 }
 
 /** One epoch of 6 steps (48 examples, batch 8) on a fresh session with `stepsPerRun`. */
-async function epoch(stepsPerRun: number, data: MemoryExamples, control: TrainingControl = {}): Promise<Outcome> {
+async function epoch(
+  stepsPerRun: number,
+  data: MemoryExamples,
+  control: TrainingControl = {},
+  prepare?: (session: TrainingSession) => void,
+): Promise<Outcome> {
   const session = await openTrainingSession(loadModel(FIXTURE), { loss: "ce", intraOpThreads: 1, stepsPerRun });
+  prepare?.(session);
   const runs = countRuns(session);
   const out: Omit<Outcome, "stats" | "state"> = { runs, steps: [], checkpoints: [] };
   try {
@@ -114,5 +120,27 @@ describe("training/epoch: K steps per onnxruntime run", () => {
       new RegExp(`^the loss is (NaN|-?Infinity) at step ${bad} of epoch 1 \\(lr `),
     );
     expect(stopped.steps.map(([step]) => step)).to.deep.equal(Array.from({ length: bad - 1 }, (_, i) => i + 1));
+  });
+
+  it("a K-step run that fails in onnxruntime is stepped one batch at a time, and the session runs single steps after, with one warning", async () => {
+    const data = examples(48);
+    const single = await epoch(1, data);
+    const warnings: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (warnings.push(String(chunk)), true)) as typeof process.stderr.write;
+    let failed: Outcome;
+    try {
+      failed = await epoch(4, data, {}, (session) => {
+        session.stepMany = () => Promise.reject(new Error("Loop: no kernel for this provider\nmore detail"));
+      });
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(failed.runs).to.deep.equal(["many 4", ...Array(6).fill("step")]);
+    expect(warnings).to.deep.equal([
+      "onnx-unlearn: warning: 4 steps in one onnxruntime run failed (Loop: no kernel for this provider); running one step per run\n",
+    ]);
+    expect(failed.steps).to.deep.equal(single.steps);
+    expect(bytes(failed.state)).to.deep.equal(bytes(single.state));
   });
 });
