@@ -80,7 +80,7 @@ export function parseRuntimeOptions(o: RuntimeCliOptions): {
     executionProvider: parseChoice("--ep", o.ep, ["cpu", "cuda"] as const)!,
     intraOpThreads: parseInteger("--threads", o.threads, 1),
     stepsPerRun: parseInteger("--steps-per-run", o.stepsPerRun, 1),
-    allowSpinning: o.spin === true ? true : undefined,
+    allowSpinning: o.spin || undefined,
     memoryBudget: o.memoryBudget === undefined ? undefined : parseMemorySize(o.memoryBudget),
   };
 }

@@ -11,7 +11,15 @@
 import { UserError } from "../errors.js";
 import { layerInventory } from "../onnx/layers.js";
 import type { ModelFile } from "../onnx/model-io.js";
-import { asFloat32, float32ToHalf, readTensor, writeTensorData, type DType, type Tensor } from "../onnx/tensor.js";
+import {
+  asFloat32,
+  float32ToHalf,
+  readTensor,
+  sameDims,
+  writeTensorData,
+  type DType,
+  type Tensor,
+} from "../onnx/tensor.js";
 
 /** Buffers that PyTorch modules carry but ONNX exports never hold. */
 const NEVER_IN_ONNX = [/(^|\.)num_batches_tracked$/];
@@ -96,8 +104,7 @@ export function importWeights(model: ModelFile, weights: Map<string, Tensor>, op
       continue;
     }
     const current = readTensor(init, { baseDir: model.dir, file: model.file });
-    const shapeOk = current.dims.length === w.dims.length && current.dims.every((d, i) => d === w.dims[i]);
-    const converted = shapeOk ? convert(w, current.dtype) : undefined;
+    const converted = sameDims(current.dims, w.dims) ? convert(w, current.dtype) : undefined;
     if (!converted) {
       report.mismatched.push({ name, model: describe(current), weights: describe(w) });
       continue;

@@ -11,7 +11,7 @@ import type { ScoreSheet } from "../evaluation/table.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { loadModel } from "../onnx/model-io.js";
 import { MODEL_FILE, readManifest } from "../runs/index.js";
-import type { ExecutionProvider } from "../training/session/index.js";
+import { type ExecutionProvider, trainingLoopOptions, type TrainingLoopOptions } from "../training/session/index.js";
 import { checkMemory, resolveMemoryBudget, type MemoryBudget } from "../training/memory/index.js";
 import { resolveUnlearnConfig, type UnlearnConfigInput } from "../unlearning/config.js";
 import type { EventSink } from "./events.js";
@@ -33,7 +33,7 @@ export const DEMO_DEFAULTS = {
 
 const DEMO_MODEL = "zoo:resnet18w8";
 
-export interface DemoOptions {
+export interface DemoOptions extends TrainingLoopOptions {
   /** Where the three run folders and report.json go. */
   outDir: string;
   trainSize?: number;
@@ -47,10 +47,6 @@ export interface DemoOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
-  stepsPerRun?: number;
-  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
-  allowSpinning?: boolean;
   /** Score on at most this many examples per split. */
   evalLimit?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
@@ -83,8 +79,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     seed,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
     memoryBudget: budget.bytes,
     onEvent: o.onEvent,
   };

@@ -15,7 +15,7 @@ import { trueClassLogits } from "../evaluation/report/from-runs.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { MODEL_FILE, readManifest, runEnvironment, type RunEnvironment } from "../runs/index.js";
-import type { ExecutionProvider } from "../training/session/index.js";
+import { type ExecutionProvider, trainingLoopOptions, type TrainingLoopOptions } from "../training/session/index.js";
 import type { UnlearnConfigInput } from "../unlearning/config.js";
 import type { EventSink } from "./events.js";
 import { unlearn } from "./unlearn.js";
@@ -31,17 +31,13 @@ export const SHIPPED = {
   normalise: { mean: [0.286], std: [0.353] },
 };
 
-export interface QuickstartOptions {
+export interface QuickstartOptions extends TrainingLoopOptions {
   outDir: string;
   /** Unlearning options (default: the `unlearn` defaults). */
   config?: UnlearnConfigInput;
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
-  stepsPerRun?: number;
-  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
-  allowSpinning?: boolean;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
   onEvent?: EventSink;
@@ -85,8 +81,7 @@ export async function quickstart(o: QuickstartOptions): Promise<QuickstartResult
     out: runDir,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
     memoryBudget: o.memoryBudget,
     onEvent: o.onEvent,
   });

@@ -10,7 +10,7 @@ import { layerInventory } from "../onnx/layers.js";
 import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { fitClassifier } from "../training/fit.js";
 import { checkRetainFitsModel } from "../unlearning/stochastic-unlearning.js";
-import type { ExecutionProvider } from "../training/session/index.js";
+import { type ExecutionProvider, trainingLoopOptions, type TrainingLoopOptions } from "../training/session/index.js";
 import type { Shard } from "../runs/index.js";
 import type { EventSink } from "./events.js";
 import { openJobData } from "./job-data.js";
@@ -21,7 +21,7 @@ import { exportedModel } from "./exported-model.js";
 import { trainStage } from "./memory.js";
 import { checkMemory, resolveMemoryBudget } from "../training/memory/index.js";
 
-export interface TrainOptions extends Partial<TrainConfig>, RunControlOptions {
+export interface TrainOptions extends Partial<TrainConfig>, RunControlOptions, TrainingLoopOptions {
   /** A .onnx file (every layer re-initialised from the run seed) or zoo:<name>[:key=value,...]. */
   model: string;
   /** Data source spec and its options. */
@@ -40,10 +40,6 @@ export interface TrainOptions extends Partial<TrainConfig>, RunControlOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
-  stepsPerRun?: number;
-  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
-  allowSpinning?: boolean;
   /** Stop each epoch after this many steps (quick runs, tests). */
   maxStepsPerEpoch?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
@@ -122,8 +118,7 @@ export async function train(o: TrainOptions): Promise<RunGroupResult> {
         seed: runSeed,
         executionProvider: ep,
         intraOpThreads: o.intraOpThreads,
-        stepsPerRun: o.stepsPerRun,
-        allowSpinning: o.allowSpinning,
+        ...trainingLoopOptions(o),
         maxStepsPerEpoch: o.maxStepsPerEpoch,
         onStep: (e) => o.onEvent?.({ event: "step", run: index, phase: "train", ...e }),
         onEpoch: (e) => epochs.push({ phase: "train", ...e }),

@@ -11,7 +11,7 @@ import { checkFiniteWeights, checkTrainable } from "../training/artifacts/check-
 import { loadModel, type ModelFile } from "../onnx/model-io.js";
 import { sha256File, type EpochRecord, type Shard } from "../runs/index.js";
 import type { TrainingControl } from "../training/control.js";
-import type { ExecutionProvider } from "../training/session/index.js";
+import { type ExecutionProvider, trainingLoopOptions, type TrainingLoopOptions } from "../training/session/index.js";
 import { resolveUnlearnConfig, type UnlearnConfig, type UnlearnConfigInput } from "../unlearning/config.js";
 import { negGrad } from "../unlearning/neggrad.js";
 import { checkReinitPool, stochasticUnlearning } from "../unlearning/stochastic-unlearning.js";
@@ -22,7 +22,7 @@ import { unlearnStage } from "./memory.js";
 import { checkMemory, resolveMemoryBudget } from "../training/memory/index.js";
 import { checkRunControl, runGroup, type RunControlOptions, type RunGroupResult } from "./run-group.js";
 
-export interface UnlearnJobOptions extends RunControlOptions {
+export interface UnlearnJobOptions extends RunControlOptions, TrainingLoopOptions {
   /** The trained original (.onnx). */
   model: string;
   data: string;
@@ -41,10 +41,6 @@ export interface UnlearnJobOptions extends RunControlOptions {
   seed?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
-  stepsPerRun?: number;
-  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
-  allowSpinning?: boolean;
   maxStepsPerEpoch?: number;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
@@ -156,8 +152,7 @@ async function runCycles({ o, config, data, model, seed, run, epochs, control }:
     seed,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
     maxStepsPerEpoch: o.maxStepsPerEpoch,
     control,
     onProgress: (e) => {
@@ -204,8 +199,7 @@ async function runNegGrad({ o, config, data, model, seed, run, epochs, control }
     seed,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
     maxStepsPerEpoch: o.maxStepsPerEpoch,
     control,
     onStep: (e) => o.onEvent?.({ event: "step", run, phase: "neggrad", ...e }),

@@ -65,7 +65,7 @@ const CLONE_BYTES_APART = 1 << 16;
 export function cloneModel(model: ModelProto): ModelProto {
   const inits = model.graph?.initializer ?? [];
   const apart = new Map(inits.flatMap((t, i) => (t.rawData.byteLength >= CLONE_BYTES_APART ? [[i, t.rawData]] : [])));
-  for (const i of apart.keys()) inits[i]!.rawData = EMPTY_BYTES;
+  for (const i of apart.keys()) inits[i]!.rawData = new Uint8Array(0);
   let copy: ModelProto;
   try {
     copy = decodeModel(encodeModel(model));
@@ -75,7 +75,6 @@ export function cloneModel(model: ModelProto): ModelProto {
   for (const [i, data] of apart) copy.graph!.initializer[i]!.rawData = new Uint8Array(data);
   return copy;
 }
-const EMPTY_BYTES = new Uint8Array(0);
 
 export const newModel = (init: Partial<ModelProto> = {}): ModelProto => create(ModelProtoSchema, init as never);
 export const newGraph = (init: Partial<GraphProto> = {}): GraphProto => create(GraphProtoSchema, init as never);

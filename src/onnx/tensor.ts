@@ -207,6 +207,10 @@ export const int64 = (dims: number[], values: ArrayLike<number | bigint>): Tenso
   data: BigInt64Array.from(Array.from(values, (v) => BigInt(v))),
 });
 
+/** Whether two dims lists are equal, entry for entry. */
+export const sameDims = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
 /** Index of the first NaN or infinity in `values` (v - v is 0 for every finite number, NaN otherwise), or -1. */
 export function firstNonFinite(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) if (values[i]! - values[i]! !== 0) return i;

@@ -5,12 +5,17 @@
 import type { Batch } from "../data/index.js";
 import { abortReason, Interrupted, UserError } from "../errors.js";
 import type { ModelFile } from "../onnx/model-io.js";
-import { firstNonFinite } from "../onnx/tensor.js";
+import { firstNonFinite, sameDims } from "../onnx/tensor.js";
 import { buildArtifacts, type LossKind } from "./artifacts/index.js";
 import type { Position, Snapshot, TrainingControl } from "./control.js";
-import { TrainingSession, type ExecutionProvider } from "./session/index.js";
+import {
+  TrainingSession,
+  type ExecutionProvider,
+  trainingLoopOptions,
+  type TrainingLoopOptions,
+} from "./session/index.js";
 
-export interface OpenTrainingOptions {
+export interface OpenTrainingOptions extends TrainingLoopOptions {
   loss: LossKind;
   /** Embed the frozen original model as the MSE target (the method's knowledge-preserving loss). */
   teacher?: boolean;
@@ -19,10 +24,6 @@ export interface OpenTrainingOptions {
   weightDecay?: number;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; its default there). */
-  stepsPerRun?: number;
-  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning; its default there). */
-  allowSpinning?: boolean;
 }
 
 /** An SGD training session for `model`. */
@@ -39,8 +40,7 @@ export async function openTrainingSession(model: ModelFile, o: OpenTrainingOptio
   return TrainingSession.create(artifacts, {
     executionProvider: ep,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
   });
 }
 
@@ -174,8 +174,6 @@ export async function trainEpoch(
   };
 }
 
-const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-
 /** What is not finite in the batch's images ("the batch holds NaN (image of example id 7)"), or undefined. */
 function nonFiniteInput(b: Batch): string | undefined {
   const bad = firstNonFinite(b.x);
@@ -186,15 +184,9 @@ function nonFiniteInput(b: Batch): string | undefined {
 
 const labelsOf = (b: Batch) => ({ dtype: "int64" as const, dims: [b.dims[0]], data: b.y });
 
-function concat<T extends Float32Array | BigInt64Array>(parts: T[], make: (length: number) => T): T {
-  const out = make(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    (out as Float32Array).set(p as Float32Array, at);
-    at += p.length;
-  }
-  return out;
-}
+/** A step's loss as the loop takes it: refused when not finite (a session made with checkLoss false applies every
+ *  step: the loss is still refused, the state is what it is). */
+const outcome = (loss: number): { loss: number } | string => (Number.isFinite(loss) ? { loss } : `the loss is ${loss}`);
 
 /** One step on a batch: its loss, or what was not finite (nothing applied). */
 async function trainStep(
@@ -206,9 +198,7 @@ async function trainStep(
   const r = await session.step({ dtype: "float32", dims: b.dims, data: b.x }, labels ? labelsOf(b) : undefined, lr, {
     nonFinite: "skip",
   });
-  if (r.skipped) return r.skipped;
-  // a session made with checkLoss false applies every step: the loss is still refused, the state is what it is
-  return Number.isFinite(r.loss) ? { loss: r.loss } : `the loss is ${r.loss}`;
+  return r.skipped ?? outcome(r.loss);
 }
 
 /**
@@ -222,16 +212,10 @@ async function stepsInOneRun(
   labels: boolean,
 ): Promise<({ loss: number } | string)[] | undefined> {
   const first = run[0]!;
-  const x = concat(
-    run.map((b) => b.x),
-    (n) => new Float32Array(n),
-  );
-  const y = labels
-    ? concat(
-        run.map((b) => b.y as BigInt64Array),
-        (n) => new BigInt64Array(n),
-      )
-    : undefined;
+  const x = new Float32Array(run.length * first.x.length);
+  run.forEach((b, i) => x.set(b.x, i * first.x.length));
+  const y = labels ? new BigInt64Array(run.length * first.y.length) : undefined;
+  run.forEach((b, i) => y?.set(b.y as BigInt64Array, i * first.y.length));
   const targets = y && { dtype: "int64" as const, dims: [run.length, first.dims[0]], data: y };
   let r;
   try {
@@ -248,5 +232,5 @@ async function stepsInOneRun(
     return undefined;
   }
   if (r.skipped) return undefined;
-  return Array.from(r.losses, (loss) => (Number.isFinite(loss) ? { loss } : `the loss is ${loss}`));
+  return Array.from(r.losses, outcome);
 }

@@ -6,9 +6,14 @@ import { trainingBatches, type Examples, type Normalisation, type Seed } from ".
 import type { ModelFile } from "../onnx/model-io.js";
 import { startOf, type TrainingControl } from "./control.js";
 import { openTrainingSession, stepsPerEpoch, trainEpoch } from "./epoch.js";
-import type { ExecutionProvider, TrainingSession } from "./session/index.js";
+import {
+  type ExecutionProvider,
+  type TrainingSession,
+  trainingLoopOptions,
+  type TrainingLoopOptions,
+} from "./session/index.js";
 
-export interface FitOptions {
+export interface FitOptions extends TrainingLoopOptions {
   model: ModelFile;
   data: Examples;
   normalisation?: Normalisation;
@@ -23,10 +28,6 @@ export interface FitOptions {
   seed?: Seed;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
-  stepsPerRun?: number;
-  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning). */
-  allowSpinning?: boolean;
   /** Stop each epoch after this many steps. Default: the whole set. */
   maxStepsPerEpoch?: number;
   onEpoch?: (e: { epoch: number; meanLoss: number; seconds: number; images: number }) => void;
@@ -45,8 +46,7 @@ export async function fitClassifier(o: FitOptions): Promise<TrainingSession> {
     weightDecay: o.weightDecay,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
   });
   const epochs = o.epochs ?? 2;
   const batchSize = o.batchSize ?? 64;

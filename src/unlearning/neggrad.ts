@@ -9,12 +9,17 @@ import { layerInventory } from "../onnx/layers.js";
 import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { startOf, type TrainingControl } from "../training/control.js";
 import { openTrainingSession, stepsPerEpoch, trainEpoch, type EpochStats } from "../training/epoch.js";
-import type { ExecutionProvider, TrainingSession } from "../training/session/index.js";
+import {
+  type ExecutionProvider,
+  type TrainingSession,
+  trainingLoopOptions,
+  type TrainingLoopOptions,
+} from "../training/session/index.js";
 import type { UnlearnConfig } from "./config.js";
 import { learningRate } from "./schedule.js";
 import { checkRetainFitsModel } from "./stochastic-unlearning.js";
 
-export interface NegGradOptions {
+export interface NegGradOptions extends TrainingLoopOptions {
   model: ModelFile;
   /** The forget set: the examples whose loss is ascended. */
   forget: Examples;
@@ -23,10 +28,6 @@ export interface NegGradOptions {
   seed?: Seed;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
-  stepsPerRun?: number;
-  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning). */
-  allowSpinning?: boolean;
   maxStepsPerEpoch?: number;
   onEpoch?: (e: EpochStats & { epoch: number }) => void;
   onStep?: (e: { epoch: number; step: number; steps: number; loss: number; lr: number }) => void;
@@ -46,8 +47,7 @@ export async function negGrad(o: NegGradOptions): Promise<{ session: TrainingSes
     weightDecay: config.weightDecay,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
   });
   const start = startOf(o.control);
   const resumed = (o.control?.resume?.snapshot.method as { epochs?: EpochStats[] } | undefined)?.epochs;

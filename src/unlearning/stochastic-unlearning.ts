@@ -19,12 +19,17 @@ import { displayName, type ModelFile } from "../onnx/model-io.js";
 import { zeros } from "../onnx/tensor.js";
 import { startOf, type Position, type TrainingControl } from "../training/control.js";
 import { openTrainingSession, stepsPerEpoch, trainEpoch, type EpochStats } from "../training/epoch.js";
-import type { ExecutionProvider, TrainingSession } from "../training/session/index.js";
+import {
+  type ExecutionProvider,
+  type TrainingSession,
+  trainingLoopOptions,
+  type TrainingLoopOptions,
+} from "../training/session/index.js";
 import { resolveUnlearnConfig, type UnlearnConfig, type UnlearnConfigInput } from "./config.js";
 import { drawLayers, freshLayerTensors } from "./reinit.js";
 import { learningRate, type Schedule } from "./schedule.js";
 
-export interface UnlearnOptions {
+export interface UnlearnOptions extends TrainingLoopOptions {
   /** The trained original model (also the frozen teacher). */
   model: ModelFile;
   /** The retain set: the only data the method sees. */
@@ -37,10 +42,6 @@ export interface UnlearnOptions {
   seed?: Seed;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Steps per onnxruntime run (TrainingSessionOptions.stepsPerRun). */
-  stepsPerRun?: number;
-  /** onnxruntime thread spinning (TrainingSessionOptions.allowSpinning). */
-  allowSpinning?: boolean;
   /** Stop each epoch after this many steps (quick runs and tests). Default: the whole retain set. */
   maxStepsPerEpoch?: number;
   onProgress?: (e: ProgressEvent) => void;
@@ -96,8 +97,7 @@ export async function stochasticUnlearning(o: UnlearnOptions): Promise<UnlearnRe
     weightDecay: config.weightDecay,
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
   });
   o.onProgress?.({
     kind: "start",

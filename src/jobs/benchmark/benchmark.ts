@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { ALL_RUNS, MODEL_FILE, type Shard } from "../../runs/index.js";
 import { checkMemory, resolveMemoryBudget, type MemoryBudget, type MemoryStage } from "../../training/memory/index.js";
-import type { ExecutionProvider } from "../../training/session/index.js";
+import { type ExecutionProvider, trainingLoopOptions, type TrainingLoopOptions } from "../../training/session/index.js";
 import { resolveUnlearnConfig } from "../../unlearning/config.js";
 import type { EventSink } from "../events.js";
 import { openJobData } from "../job-data.js";
@@ -21,7 +21,7 @@ import { runsOf, SUITES, type Suite } from "./suites.js";
 export const STAGES = ["original", "retrained", "methods", "score"] as const;
 export type Stage = (typeof STAGES)[number];
 
-export interface BenchmarkOptions {
+export interface BenchmarkOptions extends TrainingLoopOptions {
   suite: Suite;
   /** Folder of the suites' run folders. */
   root: string;
@@ -35,10 +35,6 @@ export interface BenchmarkOptions {
   shard?: Shard;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
-  /** Training steps per onnxruntime run (TrainingSessionOptions.stepsPerRun; default 8). */
-  stepsPerRun?: number;
-  /** Let onnxruntime's threads spin while waiting (TrainingSessionOptions.allowSpinning; default false). */
-  allowSpinning?: boolean;
   /** Refuse to start when the peak-memory estimate is above this (bytes or "8GiB"); default: the machine's memory. */
   memoryBudget?: number | string;
   onEvent?: EventSink;
@@ -66,8 +62,7 @@ export async function runBenchmark(o: BenchmarkOptions): Promise<BenchmarkResult
   const runtime = {
     executionProvider: o.executionProvider,
     intraOpThreads: o.intraOpThreads,
-    stepsPerRun: o.stepsPerRun,
-    allowSpinning: o.allowSpinning,
+    ...trainingLoopOptions(o),
     memoryBudget: budget.bytes,
     onEvent: o.onEvent,
   };

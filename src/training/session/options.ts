@@ -58,6 +58,15 @@ export interface TrainingSessionOptions {
   stepsPerRun?: number;
 }
 
+/** The session options a training job or method passes on to its sessions as given (defaults: resolveOptions). */
+export type TrainingLoopOptions = Pick<TrainingSessionOptions, "stepsPerRun" | "allowSpinning">;
+
+/** Just the TrainingLoopOptions of `o`, to pass on. */
+export const trainingLoopOptions = (o: TrainingLoopOptions): TrainingLoopOptions => ({
+  stepsPerRun: o.stepsPerRun,
+  allowSpinning: o.allowSpinning,
+});
+
 export type ResolvedOptions = Required<Omit<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">> &
   Pick<TrainingSessionOptions, "intraOpThreads" | "inputNoise" | "classWeights">;
 

@@ -5,11 +5,9 @@
  */
 import type { Tensor as OrtTensor } from "onnxruntime-node";
 import { UserError } from "../../errors.js";
-import { firstNonFinite, numel, zeros, type Tensor } from "../../onnx/tensor.js";
+import { firstNonFinite, numel, sameDims, zeros, type Tensor } from "../../onnx/tensor.js";
 import { toOrt } from "../ort-tensor.js";
 import type { StateSpec } from "./contract.js";
-
-const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** One set of state tensors, keyed both ways: by state (= train-step input) name and by train-step output name. */
 interface Side {
