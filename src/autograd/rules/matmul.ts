@@ -16,6 +16,21 @@ const swapLast = (ctx: GradContext, x: string, rank: number): string =>
 const toShapeOf = (ctx: GradContext, grad: string, like: string): string =>
   reduceToShape(ctx, { grad, like, nodeLabel: nodeLabel(ctx) });
 
+/**
+ * The gradient of a 2-D operand the other one's batch broadcasts over, as one Gemm that contracts the batch
+ * with the inner axis instead of a batched MatMul summed down by ReduceSum (which writes one partial gradient
+ * per batch element): dB = sum_i A_i^T dY_i = A'^T dY' with A, dY flattened to [batch*M, K] and [batch*M, N];
+ * dA = sum_i dY_i B_i^T = dY'' B'' with dY as [M, batch*N] and B as [batch*N, K]. The batch's terms are summed
+ * in one accumulation in batch order.
+ */
+function summedOverBatch(ctx: GradContext, which: "A" | "B", dY: string, other: string, rank: number): string {
+  const flat = (x: string, axis: number) => ctx.op("Flatten", [x], { axis });
+  if (which === "B") return ctx.op("Gemm", [flat(other, rank - 1), flat(dY, rank - 1)], { transA: 1 });
+  const batch = range(0, rank - 2);
+  const dYRows = flat(transpose(ctx, dY, [rank - 2, ...batch, rank - 1]), 1);
+  return ctx.op("Gemm", [dYRows, flat(transpose(ctx, other, [...batch, rank - 1, rank - 2]), rank - 1)]);
+}
+
 // dA = dY @ B^T, dB = A^T @ dY (1-D operands promoted to matrices as in the forward, then squeezed)
 export const matMul: GradRule = {
   grad(ctx) {
@@ -31,13 +46,25 @@ export const matMul: GradRule = {
     const dY2 = ra === 1 ? unsqueeze(ctx, dY, [-2]) : rb === 1 ? unsqueeze(ctx, dY, [-1]) : dY;
     let dA: string | undefined;
     let dB: string | undefined;
+    const [ra2, rb2] = [Math.max(ra, 2), Math.max(rb, 2)];
+    // a 2-D operand that the other's batch broadcasts over gets its gradient in its own shape, summed in the Gemm
     if (ctx.needs(0)) {
-      dA = ctx.op("MatMul", [dY2, swapLast(ctx, b2, Math.max(rb, 2))]);
-      dA = toShapeOf(ctx, ra === 1 ? squeeze(ctx, dA, [-2]) : dA, a);
+      if (ra2 === 2 && rb2 > 2) {
+        dA = summedOverBatch(ctx, "A", dY2, b2, rb2);
+        if (ra === 1) dA = squeeze(ctx, dA, [0]);
+      } else {
+        dA = ctx.op("MatMul", [dY2, swapLast(ctx, b2, rb2)]);
+        dA = toShapeOf(ctx, ra === 1 ? squeeze(ctx, dA, [-2]) : dA, a);
+      }
     }
     if (ctx.needs(1)) {
-      dB = ctx.op("MatMul", [swapLast(ctx, a2, Math.max(ra, 2)), dY2]);
-      dB = toShapeOf(ctx, rb === 1 ? squeeze(ctx, dB, [-1]) : dB, b);
+      if (rb2 === 2 && ra2 > 2) {
+        dB = summedOverBatch(ctx, "B", dY2, a2, ra2);
+        if (rb === 1) dB = squeeze(ctx, dB, [1]);
+      } else {
+        dB = ctx.op("MatMul", [swapLast(ctx, a2, ra2), dY2]);
+        dB = toShapeOf(ctx, rb === 1 ? squeeze(ctx, dB, [-1]) : dB, b);
+      }
     }
     return [dA, dB];
   },

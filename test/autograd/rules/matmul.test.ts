@@ -1,4 +1,6 @@
+import { expect } from "chai";
 import { float } from "../../../src/onnx/attributes.js";
+import { backwardOf } from "../../helpers/backward-nodes.js";
 import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
 
 type Case = GradCheckCase & { title: string };
@@ -62,7 +64,35 @@ const gemms: Case[] = [
   },
 ];
 
+/** The op types of the gradient of `wrt` in ReduceSum(MatMul(a, b)). */
+const matMulGradOps = (a: number[], b: number[], wrt: "a" | "b") =>
+  backwardOf(
+    (g) => {
+      g.addInput("a", "float32", a);
+      g.addInput("b", "float32", b);
+      return g.op("ReduceSum", [g.op("MatMul", ["a", "b"])], { keepdims: 0 });
+    },
+    [wrt],
+  ).backward.map((n) => n.opType);
+
 describe("matrix product gradient rules", () => {
   describe("MatMul", () => matMuls.forEach((c) => it(c.title, () => checkGradient(c))));
+  it("a 2-D operand's gradient over the other's batch is one Gemm over batch and inner axis, not a summed batch", () => {
+    for (const [a, b, wrt] of [
+      [[3, 4], [2, 4, 5], "a"],
+      [[2, 3, 4], [4, 5], "b"],
+      [[4], [2, 4, 5], "a"],
+      [[2, 3, 4], [4], "b"],
+    ] as const) {
+      const ops = matMulGradOps([...a], [...b], wrt);
+      expect(ops, JSON.stringify([a, b, wrt]))
+        .to.include("Gemm")
+        .and.not.include("ReduceSum");
+    }
+    // batched on both sides: a batched MatMul per operand, nothing to sum
+    expect(matMulGradOps([2, 3, 4], [2, 4, 5], "a"))
+      .to.include("MatMul")
+      .and.not.include("Gemm");
+  });
   describe("Gemm", () => gemms.forEach((c) => it(c.title, () => checkGradient(c))));
 });
