@@ -15,11 +15,30 @@ export class Emitter {
     readonly opset: number,
     /** Name prefix of the nodes and constants, e.g. "loss" or "sgd". */
     readonly prefix: string,
+    /** Rank of the scalar constants (shape [1, ..., 1]); 0 by default. */
+    readonly scalarRank = 0,
   ) {}
 
   /** A child emitter whose names start with `<prefix>/<sub>`. */
   child(name: string): Emitter {
-    return new Emitter(this.b, this.opset, `${this.prefix}/${name}`);
+    return new Emitter(this.b, this.opset, `${this.prefix}/${name}`, this.scalarRank);
+  }
+
+  /**
+   * This emitter with scalars of shape [1, ..., 1] (`rank` ones), for elementwise ops over tensors of that rank:
+   * onnxruntime 1.29's CPU broadcast of a rank-0 scalar over a tensor with trailing unit dims (a 1x1 conv's
+   * [512, 256, 1, 1] weight) runs one tiny span per element, ~10-20x slower than against a rank-matched scalar
+   * (docs/PERFORMANCE.md, fifth session). The same values, so the same results.
+   */
+  withScalarRank(rank: number): Emitter {
+    return new Emitter(this.b, this.opset, this.prefix, rank);
+  }
+
+  /** A rank-0 value (e.g. the learning-rate input) as a scalar of this emitter's rank. */
+  ranked(scalar: string): string {
+    return this.scalarRank === 0
+      ? scalar
+      : this.op("Reshape", [scalar, this.ints(Array(this.scalarRank).fill(1), "ones")]);
   }
 
   op(opType: string, inputs: string[], attrs?: Attrs, name?: string): string {
@@ -35,9 +54,9 @@ export class Emitter {
     return this.b.node(opType, inputs, { name: `${this.prefix}/${opType}`, outputs, attrs });
   }
 
-  /** A float32 scalar (rank 0) constant. */
+  /** A float32 scalar constant (rank 0, or the emitter's scalarRank). */
   scalar(value: number, name = "const"): string {
-    return this.b.constant(`${this.prefix}/${name}`, float32([], [value]));
+    return this.b.constant(`${this.prefix}/${name}`, float32(Array(this.scalarRank).fill(1), [value]));
   }
 
   ints(values: number[], name = "axes"): string {

@@ -141,7 +141,8 @@ function appendUpdates(
   const oneD = opts.params.flatMap((p, i) => (p.dims.length === 1 ? [i] : []));
   const grouped = oneD.length >= 2 ? oneD : [];
   slots.forEach(({ slot, to }, i) => {
-    if (!grouped.includes(i)) update(e.child(opts.params[i]!.name), slot, to);
+    const p = opts.params[i]!;
+    if (!grouped.includes(i)) update(e.child(p.name).withScalarRank(p.dims.length), slot, to);
   });
   if (grouped.length === 0) return { paramUpdates, state };
 
@@ -177,7 +178,7 @@ function sgdUpdate(e: Emitter, slot: Slot, to: Updated, h: SgdHyper, lr: string)
     out.momentum = e.opInto(to.momentum, "Add", [e.scale(buf, h.momentum, "momentum"), d], "buf");
     d = h.nesterov ? e.add(d, e.scale(out.momentum, h.momentum, "momentum")) : out.momentum;
   }
-  out.param = e.opInto(to.param, "Sub", [p, e.mul(lr, d)]);
+  out.param = e.opInto(to.param, "Sub", [p, e.mul(e.ranked(lr), d)]);
   return out;
 }
 
@@ -192,13 +193,13 @@ interface AdamWShared {
 
 function adamwUpdate(e: Emitter, slot: Slot, to: Updated, h: AdamWHyper, s: AdamWShared): Updated {
   const [p, g, m, v] = [slot.param, slot.grad, slot.state.adam_m!, slot.state.adam_v!];
-  const decayed = e.mul(p, s.decay);
+  const decayed = e.mul(p, e.ranked(s.decay));
   const newM = e.opInto(to.adam_m, "Add", [m, e.scale(e.sub(g, m), 1 - h.beta1, "one_minus_beta1")]);
   const newV = e.opInto(to.adam_v, "Add", [
     e.scale(v, h.beta2, "beta2"),
     e.scale(e.mul(g, g), 1 - h.beta2, "one_minus_beta2"),
   ]);
-  const denom = e.add(e.div(e.op("Sqrt", [newV]), s.bc2Sqrt), e.scalar(h.eps, "eps"));
-  const newP = e.opInto(to.param, "Sub", [decayed, e.mul(s.stepSize, e.div(newM, denom))]);
+  const denom = e.add(e.div(e.op("Sqrt", [newV]), e.ranked(s.bc2Sqrt)), e.scalar(h.eps, "eps"));
+  const newP = e.opInto(to.param, "Sub", [decayed, e.mul(e.ranked(s.stepSize), e.div(newM, denom))]);
   return { param: newP, adam_m: newM, adam_v: newV };
 }

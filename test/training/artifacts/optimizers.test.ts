@@ -148,6 +148,27 @@ describe("training/artifacts optimizers against hand-computed torch.optim update
     await runner.release();
   });
 
+  it("SGD: a multi-dimensional parameter's scalars (hyperparameters, learning rate) are shaped [1, ..., 1] at its rank", async () => {
+    const a = await buildArtifacts(mobileNetBlock(), { loss: "mse" });
+    const g = a.trainStep.graph!;
+    const producer = new Map(g.node.flatMap((n) => n.output.map((o) => [o, n] as const)));
+    const initializer = (v: string) => g.initializer.find((t) => t.name === v);
+    const multi = a.manifest.state.filter((s) => s.role === "param" && s.dims.length > 1);
+    expect(multi.length).to.be.above(1);
+    for (const s of multi) {
+      const muls = g.node.filter((n) => n.opType === "Mul" && n.name.startsWith(`sgd/${s.name}/`));
+      expect(muls, s.name).to.have.length(3); // weight decay, momentum, learning rate
+      for (const mul of muls) {
+        const [scalar] = mul.input.filter((v) => initializer(v) || producer.get(v)?.opType === "Reshape");
+        const reshape = producer.get(scalar!);
+        if (reshape) expect(reshape.input[0]).to.equal(a.manifest.inputs.lr);
+        const dims = reshape
+          ? [Number(initializer(reshape.input[1]!)!.dims[0])]
+          : initializer(scalar!)!.dims.map(Number);
+        expect(dims, `${mul.name}: ${scalar}`).to.deep.equal(reshape ? [s.dims.length] : s.dims.map(() => 1));
+      }
+    }
+  });
   it("the grouped update before opset 13 (Split sizes as an attribute) steps as at opset 17", async () => {
     const { x, t, w, b } = setup("opset11");
     const states = [];
