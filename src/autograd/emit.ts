@@ -41,6 +41,41 @@ export function staticDims(ctx: Pick<GradContext, "shape">, value: string, from 
   return d && d.every((x): x is number => typeof x === "number") ? d : undefined;
 }
 
+/**
+ * onnxruntime 1.29's CPU broadcast runs one inner loop per contiguous span of the larger operand that meets one
+ * value of the smaller: a per-channel [1, C, 1, 1] operand against [N, C, H, W] gives spans of H*W values, and a
+ * rank-0 scalar against a tensor with trailing unit dims ([512, 256, 1, 1]) spans of one value. Below ~64 values
+ * per span the loop's overhead dominates (docs/PERFORMANCE.md, fifth session: 4-12x slower at 2x2 and 4x4 maps).
+ */
+export const SHORT_SPAN = 64;
+
+/**
+ * A per-channel operand ([1, C, 1, ...] against values of `dims` [N, C, ...spatial]) expanded to [1, C, ...spatial]
+ * when the maps are small (fewer than SHORT_SPAN pixels, static dims), so that the broadcast runs over the batch
+ * only, in spans of C*H*W values; `v` itself otherwise. The same values either way.
+ */
+export function spreadPerChannel(
+  sink: Pick<GradContext, "op" | "constant">,
+  v: string,
+  dims: readonly (number | string | null)[] | undefined,
+): string {
+  const [, channels, ...spatial] = dims ?? [];
+  if (typeof channels !== "number" || spatial.length === 0) return v;
+  if (!spatial.every((d): d is number => typeof d === "number")) return v;
+  if (spatial.reduce((a, b) => a * b, 1) >= SHORT_SPAN) return v;
+  return sink.op("Expand", [v, sink.constant(int64([spatial.length + 2], [1, channels, ...spatial]))]);
+}
+
+/** A scalar constant of `like`'s element type and rank (shape [1, ..., 1]; rank 0 when unknown), see SHORT_SPAN. */
+export function rankedScalar(
+  ctx: Pick<GradContext, "constant" | "shape" | "dtype">,
+  value: number,
+  like: string,
+): string {
+  const rank = ctx.shape(like)?.length ?? 0;
+  return ctx.constant(tensorOf(ctx.dtype(like), Array<number>(rank).fill(1), [value]));
+}
+
 /** A 1-D int64 value holding the shape of `value`: a constant when known, else a Shape node. */
 export function shapeOf(ctx: Ctx, value: string): string {
   const d = staticDims(ctx, value);

@@ -2,6 +2,6 @@
 export { appendBackward, checkDifferentiable, type BackwardOptions } from "./engine.js";
 export { axesAsInput, NON_DIFFERENTIABLE, OPS, RULES, type OpSpec } from "./ops.js";
 export type { GradContext, GradRule, NonDifferentiable } from "./rule.js";
-export { staticDims } from "./emit.js";
+export { spreadPerChannel, staticDims } from "./emit.js";
 export { kernelShape, padsEndRead, resolveWindow, type Window } from "./rules/window.js";
 export { batchFolded, foldConv, type FoldAttrs } from "./rules/batch-fold.js";

@@ -5,6 +5,7 @@
 import { attrFloat, attrString, hasAttr } from "../../onnx/attributes.js";
 import { onnxFromDtype } from "../../onnx/tensor.js";
 import type { GradContext, GradRule } from "../rule.js";
+import { rankedScalar } from "../emit.js";
 
 /** The gradient flowing into output 0 (always present when the engine differentiates a one-output node). */
 export function dY(c: GradContext): string {
@@ -25,7 +26,8 @@ const castLike = (c: GradContext, v: string, like: string) =>
 const where = (c: GradContext, mask: string, g: string) => c.op("Mul", [g, castLike(c, mask, g)]);
 
 // dX = dY * (Y > 0)
-export const relu: GradRule = { grad: (c) => [where(c, c.op("Greater", [c.O(0), c.scalar(0, c.O(0))]), dY(c))] };
+// (the zero at Y's rank: a rank-0 one is slow against [N, C, 1, 1], see SHORT_SPAN in emit.ts)
+export const relu: GradRule = { grad: (c) => [where(c, c.op("Greater", [c.O(0), rankedScalar(c, 0, c.O(0))]), dY(c))] };
 
 // dX = dY * (X > 0 ? 1 : alpha)
 export const leakyRelu: GradRule = {

@@ -13,7 +13,7 @@
 import { attrFloat, attrInt } from "../../onnx/attributes.js";
 import type { GradContext, GradRule } from "../rule.js";
 import { UserError } from "../../errors.js";
-import { normAxis, reduce } from "../emit.js";
+import { normAxis, reduce, spreadPerChannel } from "../emit.js";
 import { nodeLabel, range, rankOf, reshape } from "./nn-emit.js";
 import { onnxFromDtype } from "../../onnx/tensor.js";
 
@@ -21,16 +21,17 @@ const isTraining = (ctx: GradContext): boolean =>
   ctx.opset >= 14 ? attrInt(ctx.node, "training_mode", 0) === 1 : ctx.node.output.filter((o) => o !== "").length > 1;
 
 /**
- * mean, 1/sqrt(var + eps) (biased var) and the normalised x over `axes`, kept for broadcasting. The mean, the
- * centred x and the variance are the same nodes as the train mode's batch statistics (train-mode.ts), which
- * common-subexpression elimination merges into one copy in the train step.
+ * mean, 1/sqrt(var + eps) (biased var) and the normalised x over `axes`, kept for broadcasting; `spread` takes a
+ * kept statistic to the operand that meets x (spreadPerChannel). The mean, the centred x and the variance are the
+ * same nodes as the train mode's batch statistics (train-mode.ts), which common-subexpression elimination merges
+ * into one copy in the train step.
  */
-function standardise(ctx: GradContext, x: string, axes: number[], epsilon: number) {
+function standardise(ctx: GradContext, x: string, axes: number[], epsilon: number, spread = (v: string) => v) {
   const mean = reduce(ctx, "ReduceMean", x, axes, 1);
-  const centred = ctx.op("Sub", [x, mean]);
+  const centred = ctx.op("Sub", [x, spread(mean)]);
   const variance = reduce(ctx, "ReduceMean", ctx.op("Mul", [centred, centred]), axes, 1);
   const invStd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [variance, ctx.scalar(epsilon, x)])])]);
-  return { invStd, xHat: ctx.op("Mul", [centred, invStd]) };
+  return { invStd, xHat: ctx.op("Mul", [centred, spread(invStd)]) };
 }
 
 /** dX of a normalisation over `axes` given g = dY * scale: invstd * (g - mean(g) - xhat * mean(g * xhat)). */
@@ -52,10 +53,12 @@ export const batchNormalization: GradRule = {
     if (!dY) return [];
     const rank = rankOf(ctx, x);
     const axes = [0, ...range(2, rank)];
-    const perChannel = (v: string) => reshape(ctx, v, [-1, ...Array<number>(rank - 2).fill(1)]);
+    // per-channel operands meet activation-sized values spread over small maps (spreadPerChannel)
+    const spread = (v: string) => spreadPerChannel(ctx, v, ctx.shape(x));
+    const perChannel = (v: string) => spread(reshape(ctx, v, [-1, ...Array<number>(rank - 2).fill(1)]));
     const epsilon = Math.fround(attrFloat(ctx.node, "epsilon", 1e-5));
     if (isTraining(ctx)) {
-      const { invStd, xHat } = standardise(ctx, x, axes, epsilon);
+      const { invStd, xHat } = standardise(ctx, x, axes, epsilon, spread);
       const dYXHat = ctx.needs(0) || ctx.needs(1) ? ctx.op("Mul", [dY, xHat]) : undefined;
       // sum(dY) and sum(dY*xhat) per channel are dB and dScale, and divided by the count the two means of dX
       const sumDY = ctx.needs(0) || ctx.needs(2) ? reduce(ctx, "ReduceSum", dY, axes, 1) : undefined;
@@ -66,9 +69,9 @@ export const batchNormalization: GradRule = {
         const channels = ctx.shape(x)?.[1];
         const channelCount = typeof channels === "number" ? ctx.scalar(channels, x) : asFloat(ctx.op("Size", [scale]));
         const count = ctx.op("Div", [asFloat(ctx.op("Size", [dY])), channelCount]);
-        const [meanG, meanGX] = [sumDY!, sumGX!].map((v) => ctx.op("Div", [v, count]));
+        const [meanG, meanGX] = [sumDY!, sumGX!].map((v) => spread(ctx.op("Div", [v, count])));
         const inner = ctx.op("Sub", [ctx.op("Sub", [dY, meanG!]), ctx.op("Mul", [xHat, meanGX!])]);
-        dX = ctx.op("Mul", [perChannel(scale), ctx.op("Mul", [invStd, inner])]);
+        dX = ctx.op("Mul", [perChannel(scale), ctx.op("Mul", [spread(invStd), inner])]);
       }
       const flat = (v: string | undefined) => (v ? reshape(ctx, v, [-1]) : undefined);
       return [dX, ctx.needs(1) ? flat(sumGX) : undefined, ctx.needs(2) ? flat(sumDY) : undefined];

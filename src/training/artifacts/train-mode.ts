@@ -20,6 +20,7 @@ import type { Dims } from "../../onnx/graph-view.js";
 import { newAttribute, AttrType, type NodeProto } from "../../onnx/proto.js";
 import type { Tensor } from "../../onnx/tensor.js";
 import { Emitter } from "./emit.js";
+import { spreadPerChannel } from "../../autograd/index.js";
 import type { BatchNormStats } from "./parameters.js";
 
 export type BatchNormForm = "node" | "decomposed";
@@ -101,10 +102,15 @@ function checkSpatial(node: NodeProto): void {
  * Batch mean and biased variance over every axis but 1, kept for broadcasting ([1,C,1,..]). The node form
  * computes them too (its own running-stat outputs are not used: see batchNormNode).
  */
-function batchStatistics(e: Emitter, x: string, rank: number): { meanK: string; centred: string; varK: string } {
+function batchStatistics(
+  e: Emitter,
+  x: string,
+  rank: number,
+  spread: (v: string) => string = (v) => v,
+): { meanK: string; centred: string; varK: string } {
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
   const meanK = e.reduce("ReduceMean", x, axes, true);
-  const centred = e.sub(x, meanK);
+  const centred = e.sub(x, spread(meanK));
   return { meanK, centred, varK: e.reduce("ReduceMean", e.mul(centred, centred), axes, true) };
 }
 
@@ -132,7 +138,14 @@ function batchNormNode(b: GraphBuilder, node: NodeProto, shapes: ReadonlyMap<str
   setAttr(node, "training_mode", { i: 1 });
   setAttr(node, "momentum", { f: 0 });
   const e = new Emitter(b, opset, `${base}/batch`);
-  const { meanK, varK } = batchStatistics(e, node.input[0]!, rank);
+  // the gradient rule's own statistics, spread the same way, so that the two merge (common-subexpressions.ts);
+  // these are not differentiated (inputs 3 and 4 carry no gradient), so the spread changes no gradient's sums
+  const sink = {
+    op: (t: string, i: string[]) => e.op(t, i),
+    constant: (t: Tensor) => b.constant(`${base}/batch/dims`, t),
+  };
+  const spread = (v: string) => spreadPerChannel(sink, v, shapes.get(node.input[0]!));
+  const { meanK, varK } = batchStatistics(e, node.input[0]!, rank, spread);
   const flat = e.ints([-1], "flat");
   const stats = { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
   node.input[3] = stats.mean;

@@ -1,4 +1,6 @@
+import { expect } from "chai";
 import { float } from "../../../src/onnx/attributes.js";
+import { backwardOf, initializerDims } from "../../helpers/backward-nodes.js";
 import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
 
 type Case = GradCheckCase & { title: string };
@@ -129,4 +131,15 @@ const symbolic: Case[] = [binary[1]!, binary[3]!, binary[6]!, more[8]!].map((c) 
 describe("elementwise gradient rules", () => {
   for (const c of [...unary, ...clip, ...binary, ...more, ...runtimeShapes, ...symbolic])
     it(c.title, () => checkGradient(c));
+  it("Relu: the mask compares Y with a zero of Y's rank ([1, 1, 1, 1]: fast against [N, C, 1, 1])", () => {
+    const { graph, backward } = backwardOf(
+      (g) => {
+        g.addInput("x", "float32", [4, 8, 1, 1]);
+        return g.op("ReduceSum", [g.op("Relu", ["x"])], { keepdims: 0 });
+      },
+      ["x"],
+    );
+    const greater = backward.find((n) => n.opType === "Greater")!;
+    expect(initializerDims(graph, greater.input[1]!)).to.deep.equal([1, 1, 1, 1]);
+  });
 });

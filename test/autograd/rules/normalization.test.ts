@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { float } from "../../../src/onnx/attributes.js";
+import { float32 } from "../../../src/onnx/tensor.js";
+import { backwardOf } from "../../helpers/backward-nodes.js";
 import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
 
 type Case = GradCheckCase & { title: string };
@@ -90,8 +92,42 @@ const layerNorms: Case[] = [
   ln("float32, epsilon", [2, 3, 6], -1, true, { dtype: "float32", attrs: { epsilon: float(1e-3) } }),
 ];
 
+/** The backward nodes of a training-mode BN over x of `dims` (static), loss ReduceSum(Y). */
+function bnBackward(dims: number[]) {
+  const c = dims[1]!;
+  return backwardOf(
+    (g) => {
+      g.addInput("x", "float32", dims);
+      const stat = (name: string, v: number) => g.initializer(name, float32([c], Array<number>(c).fill(v)));
+      const [y] = g.node(
+        "BatchNormalization",
+        ["x", stat("scale", 1), stat("bias", 0), stat("mean", 0), stat("var", 1)],
+        {
+          outputs: ["y", "running_mean", "running_var"],
+          attrs: { training_mode: 1 },
+        },
+      );
+      return g.op("ReduceSum", [y!], { keepdims: 0 });
+    },
+    ["x", "scale"],
+  );
+}
+
 describe("normalization gradient rules", () => {
   describe("BatchNormalization", () => batchNorms.forEach((c) => it(c.title, () => checkGradient(c))));
+  it("BatchNormalization: per-channel operands meet small maps expanded to [1, C, H, W], large maps as [1, C, 1, 1]", () => {
+    // the spreads: the BN rule's Expands (not the loss seed's, from ReduceSum's rule)
+    const perChannelReads = ({ backward }: ReturnType<typeof bnBackward>) => {
+      const spread = backward.filter((n) => n.opType === "Expand" && !n.name.startsWith("ReduceSum/"));
+      const outputs = new Set(spread.map((n) => n.output[0]!));
+      const binary = backward.filter((n) => ["Sub", "Mul"].includes(n.opType) && n.input.some((v) => outputs.has(v)));
+      return { expands: spread.length, binary: binary.length };
+    };
+    const small = perChannelReads(bnBackward([4, 3, 2, 2]));
+    expect(small.expands).to.be.at.least(4); // mean, 1/std, the two gradient means, scale
+    expect(small.binary).to.be.at.least(5);
+    expect(perChannelReads(bnBackward([2, 3, 8, 8])).expands).to.equal(0);
+  });
   describe("LayerNormalization", () => layerNorms.forEach((c) => it(c.title, () => checkGradient(c))));
 
   describe("bad call", () => {
