@@ -44,8 +44,10 @@ export function staticDims(ctx: Pick<GradContext, "shape">, value: string, from 
 /**
  * onnxruntime 1.29's CPU broadcast runs one inner loop per contiguous span of the larger operand that meets one
  * value of the smaller: a per-channel [1, C, 1, 1] operand against [N, C, H, W] gives spans of H*W values, and a
- * rank-0 scalar against a tensor with trailing unit dims ([512, 256, 1, 1]) spans of one value. Below ~64 values
- * per span the loop's overhead dominates (docs/PERFORMANCE.md, fifth session: 4-12x slower at 2x2 and 4x4 maps).
+ * rank-0 scalar against a tensor with trailing unit dims ([512, 256, 1, 1]) spans of one value. Below 64 values a
+ * span the loop's overhead is most of the time (scripts/perf/broadcast-spans.ts: a Mul 9x slower at 2x2 maps,
+ * 1.7-3.4x at 4x4); at 8x8 the gain of spreading was within the noise of a whole step, at 16x16 none
+ * (docs/PERFORMANCE.md, fifth session).
  */
 export const SHORT_SPAN = 64;
 
