@@ -20,15 +20,14 @@ const toShapeOf = (ctx: GradContext, grad: string, like: string): string =>
  * The gradient of a 2-D operand the other one's batch broadcasts over, as one Gemm that contracts the batch
  * with the inner axis instead of a batched MatMul summed down by ReduceSum (which writes one partial gradient
  * per batch element): dB = sum_i A_i^T dY_i = A'^T dY' with A, dY flattened to [batch*M, K] and [batch*M, N];
- * dA = sum_i dY_i B_i^T = dY'' B'' with dY as [M, batch*N] and B as [batch*N, K]. The batch's terms are summed
- * in one accumulation in batch order.
+ * dA = sum_i dY_i B_i^T = dY''^T B'' with dY as [batch*N, M] (its last two axes swapped: a plain 2-D transpose
+ * per batch element, which onnxruntime runs much faster than moving the batch axis inwards) and B as [batch*N, K].
+ * The batch's terms are summed in one accumulation in batch order.
  */
 function summedOverBatch(ctx: GradContext, which: "A" | "B", dY: string, other: string, rank: number): string {
-  const flat = (x: string, axis: number) => ctx.op("Flatten", [x], { axis });
-  if (which === "B") return ctx.op("Gemm", [flat(other, rank - 1), flat(dY, rank - 1)], { transA: 1 });
-  const batch = range(0, rank - 2);
-  const dYRows = flat(transpose(ctx, dY, [rank - 2, ...batch, rank - 1]), 1);
-  return ctx.op("Gemm", [dYRows, flat(transpose(ctx, other, [...batch, rank - 1, rank - 2]), rank - 1)]);
+  const flat = (x: string) => ctx.op("Flatten", [x], { axis: rank - 1 });
+  if (which === "B") return ctx.op("Gemm", [flat(other), flat(dY)], { transA: 1 });
+  return ctx.op("Gemm", [flat(swapLast(ctx, dY, rank)), flat(swapLast(ctx, other, rank))], { transA: 1 });
 }
 
 // dA = dY @ B^T, dB = A^T @ dY (1-D operands promoted to matrices as in the forward, then squeezed)
