@@ -9,9 +9,9 @@ import { resultsMarkdown } from "../../jobs/benchmark/markdown.js";
 import { SUITES } from "../../jobs/benchmark/suites.js";
 import { parseShard } from "../../runs/index.js";
 import { jobOutput } from "../job-output.js";
-import { addTrainingRuntimeOptions, parseInteger, parseRuntimeOptions } from "../parse.js";
+import { addTrainingRuntimeOptions, parseInteger, parseRuntimeOptions, type RuntimeCliOptions } from "../parse.js";
 
-interface BenchmarkCliOptions {
+interface BenchmarkCliOptions extends RuntimeCliOptions {
   suite: string;
   root: string;
   methods?: string;
@@ -20,10 +20,6 @@ interface BenchmarkCliOptions {
   stages?: string;
   shard?: string;
   jsonLines?: boolean;
-  ep: string;
-  threads?: string;
-  stepsPerRun?: string;
-  spin?: boolean;
 }
 
 export function register(program: Command): void {

@@ -7,9 +7,15 @@ import { accuracyTable } from "../../evaluation/table.js";
 import { DEMO_DEFAULTS, runDemo } from "../../jobs/demo.js";
 import { METHOD_DEFAULTS } from "../../unlearning/config.js";
 import { jobOutput } from "../job-output.js";
-import { addTrainingRuntimeOptions, parseInteger, parseNumber, parseRuntimeOptions } from "../parse.js";
+import {
+  addTrainingRuntimeOptions,
+  parseInteger,
+  parseNumber,
+  parseRuntimeOptions,
+  type RuntimeCliOptions,
+} from "../parse.js";
 
-interface DemoCliOptions {
+interface DemoCliOptions extends RuntimeCliOptions {
   out: string;
   trainSize: string;
   forget: string;
@@ -19,10 +25,6 @@ interface DemoCliOptions {
   schedule?: string;
   retrain: boolean;
   seed: string;
-  ep: string;
-  threads?: string;
-  stepsPerRun?: string;
-  spin?: boolean;
   evalLimit?: string;
   json?: boolean;
   jsonLines?: boolean;

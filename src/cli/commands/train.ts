@@ -12,12 +12,13 @@ import {
   parseNormaliseRequest,
   parseNumber,
   parseRuntimeOptions,
+  type RuntimeCliOptions,
 } from "../parse.js";
 import { addSourceOptions, sourceOptionsFromCli, type SourceCliOptions } from "./data.js";
 import { stopOnSignals } from "../interrupt.js";
 import { addRunControlOptions, parseRunControl, type RunControlCliOptions } from "../run-control.js";
 
-interface TrainCliOptions extends SourceCliOptions, RunControlCliOptions {
+interface TrainCliOptions extends SourceCliOptions, RunControlCliOptions, RuntimeCliOptions {
   model: string;
   data: string;
   out: string;
@@ -34,10 +35,6 @@ interface TrainCliOptions extends SourceCliOptions, RunControlCliOptions {
   shard?: string;
   maxSteps?: string;
   jsonLines?: boolean;
-  ep: string;
-  threads?: string;
-  stepsPerRun?: string;
-  spin?: boolean;
 }
 
 export function register(program: Command): void {

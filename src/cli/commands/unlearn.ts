@@ -17,7 +17,13 @@ import {
 import { readUnlearnConfigFile } from "../../unlearning/config-file.js";
 import { INIT_SCHEMES } from "../../unlearning/reinit.js";
 import { jobOutput } from "../job-output.js";
-import { addTrainingRuntimeOptions, parseInteger, parseNormaliseRequest, parseRuntimeOptions } from "../parse.js";
+import {
+  addTrainingRuntimeOptions,
+  parseInteger,
+  parseNormaliseRequest,
+  parseRuntimeOptions,
+  type RuntimeCliOptions,
+} from "../parse.js";
 import { addSourceOptions, sourceOptionsFromCli, type SourceCliOptions } from "./data.js";
 import { stopOnSignals } from "../interrupt.js";
 import { addRunControlOptions, parseRunControl, type RunControlCliOptions } from "../run-control.js";
@@ -39,7 +45,7 @@ const CONFIG_FLAGS: Record<string, keyof UnlearnConfigInput> = {
   init: "init",
 };
 
-interface UnlearnCliOptions extends SourceCliOptions, RunControlCliOptions, Record<string, unknown> {
+interface UnlearnCliOptions extends SourceCliOptions, RunControlCliOptions, RuntimeCliOptions, Record<string, unknown> {
   data: string;
   out: string;
   forget?: string;
@@ -52,10 +58,6 @@ interface UnlearnCliOptions extends SourceCliOptions, RunControlCliOptions, Reco
   shard?: string;
   maxSteps?: string;
   jsonLines?: boolean;
-  ep: string;
-  threads?: string;
-  stepsPerRun?: string;
-  spin?: boolean;
 }
 
 const d = METHOD_DEFAULTS.stochastic;

@@ -6,7 +6,7 @@
 import { axesAsInput } from "../../autograd/index.js";
 import type { Attrs } from "../../onnx/attributes.js";
 import type { GraphBuilder } from "../../onnx/builder.js";
-import { float32, int64 } from "../../onnx/tensor.js";
+import { float32, int64, type Tensor } from "../../onnx/tensor.js";
 
 export class Emitter {
   constructor(
@@ -26,9 +26,8 @@ export class Emitter {
 
   /**
    * This emitter with scalars of shape [1, ..., 1] (`rank` ones), for elementwise ops over tensors of that rank:
-   * onnxruntime 1.29's CPU broadcast of a rank-0 scalar over a tensor with trailing unit dims (a 1x1 conv's
-   * [512, 256, 1, 1] weight) runs one tiny span per element, ~10-20x slower than against a rank-matched scalar
-   * (docs/PERFORMANCE.md, fifth session). The same values, so the same results.
+   * onnxruntime broadcasts a rank-0 scalar over trailing unit dims slowly (SHORT_SPAN in autograd/emit.ts). The
+   * same values, so the same results.
    */
   withScalarRank(rank: number): Emitter {
     return new Emitter(this.b, this.opset, this.prefix, rank);
@@ -54,13 +53,18 @@ export class Emitter {
     return this.b.node(opType, inputs, { name: `${this.prefix}/${opType}`, outputs, attrs });
   }
 
+  /** A constant initializer named `<prefix>/<name>`. */
+  constant(t: Tensor, name = "const"): string {
+    return this.b.constant(`${this.prefix}/${name}`, t);
+  }
+
   /** A float32 scalar constant (rank 0, or the emitter's scalarRank). */
   scalar(value: number, name = "const"): string {
-    return this.b.constant(`${this.prefix}/${name}`, float32(Array(this.scalarRank).fill(1), [value]));
+    return this.constant(float32(Array(this.scalarRank).fill(1), [value]), name);
   }
 
   ints(values: number[], name = "axes"): string {
-    return this.b.constant(`${this.prefix}/${name}`, int64([values.length], values));
+    return this.constant(int64([values.length], values), name);
   }
 
   /** ReduceMean/ReduceSum over `axes` (all axes when undefined). */

@@ -140,11 +140,7 @@ function batchNormNode(b: GraphBuilder, node: NodeProto, shapes: ReadonlyMap<str
   const e = new Emitter(b, opset, `${base}/batch`);
   // the gradient rule's own statistics, spread the same way, so that the two merge (common-subexpressions.ts);
   // these are not differentiated (inputs 3 and 4 carry no gradient), so the spread changes no gradient's sums
-  const sink = {
-    op: (t: string, i: string[]) => e.op(t, i),
-    constant: (t: Tensor) => b.constant(`${base}/batch/dims`, t),
-  };
-  const spread = (v: string) => spreadPerChannel(sink, v, shapes.get(node.input[0]!));
+  const spread = (v: string) => spreadPerChannel(e, v, shapes.get(node.input[0]!));
   const { meanK, varK } = batchStatistics(e, node.input[0]!, rank, spread);
   const flat = e.ints([-1], "flat");
   const stats = { mean: e.op("Reshape", [meanK, flat]), variance: e.op("Reshape", [varK, flat]) };
