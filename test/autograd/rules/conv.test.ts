@@ -1,5 +1,7 @@
 import { expect } from "chai";
+import { backwardOf, initializerDims } from "../../helpers/backward-nodes.js";
 import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
+import { asFloat32, float32, readTensor } from "../../../src/onnx/tensor.js";
 
 type Case = GradCheckCase & { title: string };
 
@@ -78,6 +80,26 @@ const cases: Case[] = [
 
 describe("Conv gradient rule", () => {
   for (const c of cases) it(c.title, () => checkGradient(c));
+
+  it("stride 1: dX flips the kernel by a MatMul with the tap-reversal matrix, not a Slice with step -1", () => {
+    const { graph, backward } = backwardOf(
+      (g) => {
+        g.addInput("x", "float32", [2, 3, 5, 5]);
+        g.initializer("w", float32([4, 3, 3, 3], Array<number>(108).fill(0.5)));
+        return g.op("ReduceSum", [g.op("Conv", ["x", "w"], { pads: [1, 1, 1, 1] })], { keepdims: 0 });
+      },
+      ["x"],
+    );
+    expect(backward.map((n) => n.opType)).to.not.include("Slice");
+    const reversal = backward
+      .filter((n) => n.opType === "MatMul")
+      .map((n) => graph.initializer.find((t) => t.name === n.input[1]))
+      .find((t) => t !== undefined);
+    expect(reversal && initializerDims(graph, reversal.name)).to.deep.equal([9, 9]);
+    const values = Array.from(asFloat32(readTensor(reversal!)));
+    for (let t = 0; t < 9; t++) expect(values.slice(t * 9, t * 9 + 9).indexOf(1), `row ${t}`).to.equal(8 - t);
+    expect(values.filter((v) => v !== 0)).to.have.length(9);
+  });
 
   describe("bad call", () => {
     it("names the node when the spatial shape is unknown", async () => {
