@@ -1,9 +1,10 @@
-// What the second core gives on this machine, outside our graphs: one large GEMM (compute-bound) and elementwise
+// What the second core gives on this machine, outside our graphs: one large GEMM (compute-bound), elementwise
 // ops on the activation shapes of ResNet-18's train step on 32x32 inputs (the stem's output, layer1, layer2 and
-// layer3 at batch 64, the stem's and layer1's at 256), in onnxruntime and in PyTorch, at 1 and 2 threads, the
-// thread counts alternated round by round (us per op; onnxruntime runs a chain of ops per run, PyTorch writes
-// into a preallocated output, so neither side times allocation). A step cannot scale better than its kernels
-// do on the same machine.
+// layer3 at batch 64, the stem's and layer1's at 256), and the transpose the dense convs of layer3 need ([N, 4,
+// 256] -> [N, 256, 4]), in onnxruntime and in PyTorch, at 1 and 2 threads, the thread counts alternated round by
+// round (us per op; onnxruntime runs a chain of ops per run, with graph optimisations off so that it keeps
+// them all, PyTorch writes into a preallocated output, so neither side times allocation). A step cannot scale
+// better than its kernels do on the same machine.
 //   npx tsx scripts/perf/machine-scaling.ts [rounds] [python]
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
@@ -17,8 +18,8 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 interface Kernel {
   label: string;
-  /** The ONNX op (binary: both inputs the same shape) and PyTorch's out= function. */
-  op: "MatMul" | "Mul" | "Add";
+  /** The ONNX op (binary: both inputs the same shape; Transpose: the last two axes swapped) and PyTorch's. */
+  op: "MatMul" | "Mul" | "Add" | "Transpose";
   torch: string;
   dims: number[];
   /** Ops per chain (one onnxruntime run) and chains per timed round. */
@@ -44,6 +45,14 @@ const kernels: Kernel[] = [
   elementwise("Add", [64, 64, 8, 8], "layer1, batch 64"),
   elementwise("Mul", [256, 64, 16, 16], "stem, batch 256"),
   elementwise("Mul", [256, 64, 8, 8], "layer1, batch 256"),
+  ...[64, 256].map((n) => ({
+    label: `Transpose dense conv, batch ${n} [${n}, 4, 256] -> [${n}, 256, 4]`,
+    op: "Transpose" as const,
+    torch: "transpose",
+    dims: [n, 4, 256],
+    chain: 32,
+    runs: 10,
+  })),
 ];
 
 /** `chain` ops in a row (each reads the previous result), so one run times the kernels, not the run's overhead. */
@@ -51,9 +60,12 @@ function model(k: Kernel): Uint8Array {
   const g = new GraphBuilder(newGraph({ name: "chain" }));
   g.addInput("a", "float32", k.dims);
   g.addInput("b", "float32", k.dims);
+  // a Transpose chain swaps back and forth (an even chain ends in the input's shape)
+  const inputs = (x: string) => (k.op === "Transpose" ? [x] : [x, "b"]);
+  const attrs = k.op === "Transpose" ? { perm: [0, 2, 1] } : undefined;
   let x = "a";
-  for (let i = 1; i < k.chain; i++) x = g.op(k.op, [x, "b"]);
-  g.node(k.op, [x, "b"], { outputs: ["c"] });
+  for (let i = 1; i < k.chain; i++) x = g.op(k.op, inputs(x), attrs);
+  g.node(k.op, inputs(x), { outputs: ["c"], attrs });
   g.addOutput("c", "float32", k.dims);
   return encodeModel(newModel({ irVersion: 8n, opsetImport: [newOpset("", 17)], graph: g.graph }));
 }
@@ -71,6 +83,7 @@ async function onnxruntime(k: Kernel): Promise<[number, number]> {
       ort.InferenceSession.create(model(k), {
         intraOpNumThreads: t,
         interOpNumThreads: 1,
+        graphOptimizationLevel: "disabled",
         extra: { session: { intra_op: { allow_spinning: "0" } } },
       } as ort.InferenceSession.SessionOptions),
     ),
@@ -94,8 +107,12 @@ import json, sys, time, torch
 rounds, kernels = ${rounds}, json.loads(sys.argv[1])
 out = []
 for k in kernels:
-    f = {"torch.mm": torch.mm, "torch.mul": torch.mul, "torch.add": torch.add}[k["torch"]]
     a, b, c = torch.full(k["dims"], 0.5), torch.full(k["dims"], 1.0), torch.empty(k["dims"])
+    if k["torch"] == "transpose":
+        c = torch.empty(k["dims"][0], k["dims"][2], k["dims"][1])
+        f = lambda a, b, out: out.copy_(a.transpose(1, 2))
+    else:
+        f = {"torch.mm": torch.mm, "torch.mul": torch.mul, "torch.add": torch.add}[k["torch"]]
     n = k["chain"] * k["runs"]
     for t in (1, 2):
         torch.set_num_threads(t); [f(a, b, out=c) for _ in range(3)]
@@ -120,7 +137,5 @@ console.log(
 console.log("| kernel | onnxruntime us at 1 / 2 threads | scaling | PyTorch us at 1 / 2 threads | scaling |");
 console.log("|---|---|---|---|---|");
 const cells = ([a, b]: [number, number]) => `${a.toFixed(1)} / ${b.toFixed(1)} | ${(a / b).toFixed(2)}x`;
-kernels.forEach((k, i) =>
-  console.log(`| ${k.label} | ${cells(ours[i]!)} | ${torch ? cells(torch[i]!) : "- | -"} |`),
-);
+kernels.forEach((k, i) => console.log(`| ${k.label} | ${cells(ours[i]!)} | ${torch ? cells(torch[i]!) : "- | -"} |`));
 if (!torch) console.log(`(PyTorch not timed: ${python} failed: ${py.stderr.trim().split("\n").at(-1)})`);
