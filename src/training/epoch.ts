@@ -215,7 +215,7 @@ async function stepsInOneRun(
   const x = new Float32Array(run.length * first.x.length);
   run.forEach((b, i) => x.set(b.x, i * first.x.length));
   const y = labels ? new BigInt64Array(run.length * first.y.length) : undefined;
-  run.forEach((b, i) => y?.set(b.y as BigInt64Array, i * first.y.length));
+  if (y) run.forEach((b, i) => y.set(b.y as BigInt64Array, i * first.y.length));
   const targets = y && { dtype: "int64" as const, dims: [run.length, first.dims[0]], data: y };
   let r;
   try {

@@ -62,7 +62,7 @@ export const conv: GradRule = {
           cIn,
           ...win.input,
         ]);
-      else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win, cIn);
+      else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win, [wDims[0]!, cIn]);
       else dX = inputGrad(ctx, dY, wLive, win, group, fast);
     }
     return [
@@ -101,8 +101,11 @@ function liveTaps(w: Window): { win: Window; first: number[] } | undefined {
   return { win: { ...w, kernel, padsBegin, padsEnd }, first };
 }
 
+/** A constant 0/1 matrix over kernel taps, [taps in, taps out] (row-major multi-indices). */
+type TapMatrix = { dims: number[]; values: Float64Array };
+
 /** 0/1 matrix [live taps, all taps] that puts tap t of the cut kernel (row-major) at its place in the full one. */
-function placement(kernel: number[], first: number[], live: number[]): { dims: number[]; values: Float64Array } {
+function placement(kernel: number[], first: number[], live: number[]): TapMatrix {
   const values = new Float64Array(numel(live) * numel(kernel));
   for (let t = 0; t < numel(live); t++) {
     let target = 0;
@@ -116,24 +119,35 @@ function placement(kernel: number[], first: number[], live: number[]): { dims: n
   return { dims: [numel(live), numel(kernel)], values };
 }
 
-// Cutting and placing taps are MatMuls by the placement matrix: onnxruntime's Slice and Pad are ~5-10x slower
-// on kernels like [512, 512, 3, 3] -> [512, 512, 1, 1] (tiny innermost dims).
+/**
+ * W [A, B, ...] (`dims`) with its kernel taps (the trailing axes, flattened row-major) mapped by the constant 0/1 matrix
+ * `m` [taps in, taps out]: a MatMul of W as [A*B, taps in], reshaped to [A, B, ...kernel]. Cutting dead taps,
+ * placing them back and flipping a kernel are all this: exact for finite weights (one product by 1 per value, the
+ * rest by 0), where onnxruntime's Slice and Pad copy a value at a time on such tiny innermost axes (~5-10x slower
+ * on kernels like [512, 512, 3, 3] -> [512, 512, 1, 1]; a step -1 Slice 0.3-0.6 ms per [128, 128, 3, 3] kernel).
+ */
+function mapTaps(ctx: GradContext, w: string, dims: number[], m: TapMatrix, kernel: number[]): string {
+  const [a, b] = [dims[0]!, dims[1]!];
+  const flat = reshape(ctx, w, [a * b, m.dims[0]!]);
+  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, ctx.I(1), m.dims, m.values)]), [a, b, ...kernel]);
+}
+
 function cutTaps(ctx: GradContext, w: string, wDims: number[], first: number[], live: number[]): string {
   const p = placement(wDims.slice(2), first, live);
   const pT = new Float64Array(p.values.length);
   p.values.forEach((v, i) => (pT[(i % p.dims[1]!) * p.dims[0]! + Math.floor(i / p.dims[1]!)] = v));
-  const flat = reshape(ctx, w, [wDims[0]! * wDims[1]!, p.dims[1]!]);
-  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, w, [p.dims[1]!, p.dims[0]!], pT)]), [
-    wDims[0]!,
-    wDims[1]!,
-    ...live,
-  ]);
+  return mapTaps(ctx, w, wDims, { dims: [p.dims[1]!, p.dims[0]!], values: pT }, live);
 }
 
-function placeTaps(ctx: GradContext, dW: string, wDims: number[], first: number[], live: number[]): string {
-  const p = placement(wDims.slice(2), first, live);
-  const flat = reshape(ctx, dW, [wDims[0]! * wDims[1]!, p.dims[0]!]);
-  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, ctx.I(1), p.dims, p.values)]), wDims);
+const placeTaps = (ctx: GradContext, dW: string, wDims: number[], first: number[], live: number[]): string =>
+  mapTaps(ctx, dW, wDims, placement(wDims.slice(2), first, live), wDims.slice(2));
+
+/** W [A, B, ...kernel] flipped in every spatial axis: reversing a row-major tap index reverses every axis at once. */
+function flipTaps(ctx: GradContext, w: string, dims: number[]): string {
+  const taps = numel(dims.slice(2));
+  const reversal = new Float64Array(taps * taps);
+  for (let t = 0; t < taps; t++) reversal[t * taps + (taps - 1 - t)] = 1;
+  return mapTaps(ctx, w, dims, { dims: [taps, taps], values: reversal }, dims.slice(2));
 }
 
 const slice = (ctx: GradContext, x: string, starts: number[], ends: number[], steps?: number[]): string => {
@@ -159,25 +173,10 @@ function flippedPads(win: Window): number[] | undefined {
   return [...begin, ...end].every((p) => p >= 0) ? [...begin, ...end] : undefined;
 }
 
-/**
- * W [A, B, ...kernel] flipped in every spatial axis: a MatMul of W as [A*B, taps] by the tap-reversal matrix
- * (reversing a row-major tap index reverses every axis at once). Exact for finite weights (one product by 1,
- * the rest by 0). onnxruntime's Slice with step -1 copies such kernels a value at a time: 0.3-0.6 ms per
- * ResNet-18 layer2 kernel [128, 128, 3, 3], where the MatMul takes a few tens of us.
- */
-function flipTaps(ctx: GradContext, w: string, dims: number[]): string {
-  const taps = numel(dims.slice(2));
-  const reversal = new Float64Array(taps * taps);
-  for (let t = 0; t < taps; t++) reversal[t * taps + (taps - 1 - t)] = 1;
-  const flat = reshape(ctx, w, [dims[0]! * dims[1]!, taps]);
-  return reshape(ctx, ctx.op("MatMul", [flat, constantLike(ctx, ctx.I(1), [taps, taps], reversal)]), dims);
-}
-
 // dX[n,c,x] = sum_{o,k} dY[n,o,x+pb-d*k] W[o,c,k] = Conv(dY, W^T flipped) for stride 1.
-function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window, cIn: number): string {
+function inputGradFlipped(ctx: GradContext, dY: string, w: string, win: Window, [cOut, cIn]: number[]): string {
   const r = win.kernel.length;
   const wT = transpose(ctx, w, [1, 0, ...range(2, r + 2)]);
-  const cOut = requireDims(ctx, ctx.I(1))[0]!;
   const wF = win.kernel.every((k) => k === 1) ? wT : flipTaps(ctx, wT, [cIn, cOut, ...win.kernel]);
   const attrs = { kernel_shape: win.kernel, dilations: win.dilations, pads: flippedPads(win)! };
   const pointwise = win.kernel.every((k) => k === 1) && attrs.pads.every((p) => p === 0);

@@ -21,17 +21,17 @@ const isTraining = (ctx: GradContext): boolean =>
   ctx.opset >= 14 ? attrInt(ctx.node, "training_mode", 0) === 1 : ctx.node.output.filter((o) => o !== "").length > 1;
 
 /**
- * mean, 1/sqrt(var + eps) (biased var) and the normalised x over `axes`, kept for broadcasting; `spread` takes a
- * kept statistic to the operand that meets x (spreadPerChannel). The mean, the centred x and the variance are the
- * same nodes as the train mode's batch statistics (train-mode.ts), which common-subexpression elimination merges
- * into one copy in the train step.
+ * 1/sqrt(var + eps) (biased var) over `axes`, kept for broadcasting and taken by `spread` to the operand that meets
+ * x (spreadPerChannel), and the normalised x. The mean, the centred x and the variance are the same nodes as the
+ * train mode's batch statistics (train-mode.ts), which common-subexpression elimination merges into one copy in
+ * the train step.
  */
 function standardise(ctx: GradContext, x: string, axes: number[], epsilon: number, spread = (v: string) => v) {
   const mean = reduce(ctx, "ReduceMean", x, axes, 1);
   const centred = ctx.op("Sub", [x, spread(mean)]);
   const variance = reduce(ctx, "ReduceMean", ctx.op("Mul", [centred, centred]), axes, 1);
-  const invStd = ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [variance, ctx.scalar(epsilon, x)])])]);
-  return { invStd, xHat: ctx.op("Mul", [centred, spread(invStd)]) };
+  const invStd = spread(ctx.op("Reciprocal", [ctx.op("Sqrt", [ctx.op("Add", [variance, ctx.scalar(epsilon, x)])])]));
+  return { invStd, xHat: ctx.op("Mul", [centred, invStd]) };
 }
 
 /** dX of a normalisation over `axes` given g = dY * scale: invstd * (g - mean(g) - xhat * mean(g * xhat)). */
@@ -71,7 +71,7 @@ export const batchNormalization: GradRule = {
         const count = ctx.op("Div", [asFloat(ctx.op("Size", [dY])), channelCount]);
         const [meanG, meanGX] = [sumDY!, sumGX!].map((v) => spread(ctx.op("Div", [v, count])));
         const inner = ctx.op("Sub", [ctx.op("Sub", [dY, meanG!]), ctx.op("Mul", [xHat, meanGX!])]);
-        dX = ctx.op("Mul", [perChannel(scale), ctx.op("Mul", [spread(invStd), inner])]);
+        dX = ctx.op("Mul", [perChannel(scale), ctx.op("Mul", [invStd, inner])]);
       }
       const flat = (v: string | undefined) => (v ? reshape(ctx, v, [-1]) : undefined);
       return [dX, ctx.needs(1) ? flat(sumGX) : undefined, ctx.needs(2) ? flat(sumDY) : undefined];
