@@ -33,7 +33,10 @@ export function register(program: Command): void {
     .option("--runs <n>", "N: runs per method (2N retrained models: N to score against, N for the ideal)", "16")
     .option("--ablation-runs <n>", "runs per ablation step and per sweep setting (default N)")
     .option("--stages <list>", `what to do: ${STAGES.join(",")} (default all; score evaluates finished runs only)`)
-    .option("--shard <i/n|auto>", "make only this process's share of the runs (the original: shard 1 only)")
+    .option(
+      "--shard <i/n|auto>",
+      "make only this process's share of the runs (the original: shard 1 only); the score stage evaluates this share first, so shards scoring side by side split the evaluations",
+    )
     .option("--json-lines", "print one JSON event per line")
     .action(async (o: BenchmarkCliOptions) => {
       const suite = SUITES[o.suite];

@@ -3,6 +3,7 @@
  * the challenge metric against the first N retrained runs, the ideal (retrained runs N..2N-1 scored the same way),
  * and the results as JSON, a markdown table and the HTML report.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { openSource, parseForgetSpec, selectForget, type Dataset, type ForgetSet } from "../../data/index.js";
 import { scoreConfs } from "../../evaluation/challenge-score/index.js";
@@ -11,7 +12,7 @@ import { confsInputOf } from "../../evaluation/run-scores.js";
 import { renderReport, writeReport, type ReportInput, type ReportModel } from "../../evaluation/report/index.js";
 import { trueClassLogits } from "../../evaluation/report/from-runs.js";
 import { writeFileAtomic } from "../../io/atomic-write.js";
-import { listRuns, readManifest, runEnvironment, type RunManifest } from "../../runs/index.js";
+import { ALL_RUNS, listRuns, readManifest, runEnvironment, type RunManifest } from "../../runs/index.js";
 import type { BenchmarkOptions } from "./benchmark.js";
 import { suiteFolders } from "./benchmark.js";
 import { runsOf } from "./suites.js";
@@ -74,20 +75,24 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const forget = selectForget(dataset, parseForgetSpec(suite.forget), { seed: suite.forgetSeed });
   const evalRuns = async (folder: string, limit: number): Promise<Evaluated[]> => {
     const out: Evaluated[] = [];
-    let runs: string[] = [];
-    try {
-      runs = listRuns(folder);
-    } catch {
-      return out;
-    }
-    for (const dir of runs) {
-      if (out.length >= limit) break;
-      const manifest = readManifest(dir); // the first `limit` finished runs, in run order
-      if (!manifest) continue;
+    for (const { dir, manifest } of finishedRuns(folder, limit))
       out.push({ dir, manifest, record: await evaluate(dir, dataset, forget, o) });
-    }
     return out;
   };
+  // A shard evaluates its own share first (runs i-1, i-1+n, ... of each folder), so n shards scoring side by side
+  // split the evaluations instead of each making all of them; the rest come from the caches the others write
+  // (or are evaluated here when they have not been).
+  const shard = o.shard ?? ALL_RUNS;
+  if (shard.count > 1) {
+    const folders: [string, number][] = [
+      [dirs.retrained, 2 * o.runs],
+      [dirs.original, 1],
+      ...o.methods.map((name): [string, number] => [dirs.method(name), runsOf(suite.methods[name]!, o)]),
+    ];
+    for (const [folder, limit] of folders)
+      for (const { dir, manifest } of finishedRuns(folder, limit))
+        if (manifest.run.index % shard.count === shard.index) await evaluate(dir, dataset, forget, o);
+  }
   const retrained = await evalRuns(dirs.retrained, 2 * o.runs);
   const original = (await evalRuns(dirs.original, 1))[0];
   // score against the first N retrained runs; the ideal needs N more (runs N..2N-1)
@@ -138,6 +143,18 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const report = reportInput(results_, { original, reference, methods: perMethod, epsilons }, suite.headline);
   await writeReport(await renderReport(report), { out: join(dirs.base, "report.html") });
   return results_;
+}
+
+/** The first `limit` finished runs of a folder, in run order (none when the folder does not exist). */
+function finishedRuns(folder: string, limit: number): { dir: string; manifest: RunManifest }[] {
+  if (!existsSync(folder)) return [];
+  const out: { dir: string; manifest: RunManifest }[] = [];
+  for (const dir of listRuns(folder)) {
+    if (out.length >= limit) break;
+    const manifest = readManifest(dir);
+    if (manifest) out.push({ dir, manifest });
+  }
+  return out;
 }
 
 function evalSettings(o: BenchmarkOptions) {
