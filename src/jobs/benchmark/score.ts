@@ -73,9 +73,13 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const dirs = suiteFolders(o.root, suite);
   const dataset = await openSource(suite.data, suite.sourceOptions);
   const forget = selectForget(dataset, parseForgetSpec(suite.forget), { seed: suite.forgetSeed });
-  const evalRuns = async (folder: string, limit: number): Promise<Evaluated[]> => {
+  // what is scored: the first `limit` finished runs of each folder
+  const retrainedRuns: Scored = { folder: dirs.retrained, limit: 2 * o.runs };
+  const originalRun: Scored = { folder: dirs.original, limit: 1 };
+  const methodRuns = (name: string): Scored => ({ folder: dirs.method(name), limit: runsOf(suite.methods[name]!, o) });
+  const evalRuns = async (at: Scored): Promise<Evaluated[]> => {
     const out: Evaluated[] = [];
-    for (const { dir, manifest } of finishedRuns(folder, limit))
+    for (const { dir, manifest } of finishedRuns(at))
       out.push({ dir, manifest, record: await evaluate(dir, dataset, forget, o) });
     return out;
   };
@@ -83,18 +87,12 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   // split the evaluations instead of each making all of them; the rest come from the caches the others write
   // (or are evaluated here when they have not been).
   const shard = o.shard ?? ALL_RUNS;
-  if (shard.count > 1) {
-    const folders: [string, number][] = [
-      [dirs.retrained, 2 * o.runs],
-      [dirs.original, 1],
-      ...o.methods.map((name): [string, number] => [dirs.method(name), runsOf(suite.methods[name]!, o)]),
-    ];
-    for (const [folder, limit] of folders)
-      for (const { dir, manifest } of finishedRuns(folder, limit))
+  if (shard.count > 1)
+    for (const at of [retrainedRuns, originalRun, ...o.methods.map(methodRuns)])
+      for (const { dir, manifest } of finishedRuns(at))
         if (manifest.run.index % shard.count === shard.index) await evaluate(dir, dataset, forget, o);
-  }
-  const retrained = await evalRuns(dirs.retrained, 2 * o.runs);
-  const original = (await evalRuns(dirs.original, 1))[0];
+  const retrained = await evalRuns(retrainedRuns);
+  const original = (await evalRuns(originalRun))[0];
   // score against the first N retrained runs; the ideal needs N more (runs N..2N-1)
   const half = Math.min(o.runs, retrained.length);
   const reference = retrained.slice(0, half);
@@ -104,8 +102,9 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const epsilons: Record<string, number[]> = {};
   for (const name of o.methods) {
     const m = suite.methods[name]!;
-    const asked = runsOf(m, o);
-    const runs = await evalRuns(dirs.method(name), asked);
+    const at = methodRuns(name);
+    const asked = at.limit;
+    const runs = await evalRuns(at);
     perMethod[name] = runs;
     const scored = scoreAgainst(name, m.label, m.group, runs, reference, retrainSeconds, asked);
     if (scored) {
@@ -145,8 +144,14 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   return results_;
 }
 
+/** A folder of runs and how many of its finished runs are scored. */
+interface Scored {
+  folder: string;
+  limit: number;
+}
+
 /** The first `limit` finished runs of a folder, in run order (none when the folder does not exist). */
-function finishedRuns(folder: string, limit: number): { dir: string; manifest: RunManifest }[] {
+function finishedRuns({ folder, limit }: Scored): { dir: string; manifest: RunManifest }[] {
   if (!existsSync(folder)) return [];
   const out: { dir: string; manifest: RunManifest }[] = [];
   for (const dir of listRuns(folder)) {

@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { cpSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { scoreBenchmark } from "../../../src/jobs/benchmark/score.js";
 import type { Suite } from "../../../src/jobs/benchmark/suites.js";
 import { TRAIN_DEFAULTS } from "../../../src/jobs/train-config.js";
-import { copyRuns, tinyRuns, type TinyRuns } from "../../helpers/tiny-runs.js";
+import { tempDir } from "../../data/make-data.js";
+import { tinyRuns, type TinyRuns } from "../../helpers/tiny-runs.js";
 
 /** The tiny runs laid out as a suite's folders (without their cached evaluations, which other tests may have made). */
 function suiteOf(runs: TinyRuns, root: string): Suite {
@@ -30,11 +30,8 @@ function suiteOf(runs: TinyRuns, root: string): Suite {
     headline: "stochastic",
   };
   const base = join(root, suite.name);
-  const copy = (from: string, to: string) => {
-    copyRuns(from, to);
-    rmSync(join(to, "eval"), { recursive: true, force: true });
-    for (let i = 0; i < 3; i++) rmSync(join(to, `run-00${i}`, "eval"), { recursive: true, force: true });
-  };
+  const copy = (from: string, to: string) =>
+    cpSync(from, to, { recursive: true, filter: (f) => basename(f) !== "eval" });
   copy(runs.original, join(base, "original"));
   copy(runs.retrained, join(base, "retrained"));
   copy(runs.unlearned, join(base, "methods", "stochastic"));
@@ -45,12 +42,12 @@ function suiteOf(runs: TinyRuns, root: string): Suite {
 describe("jobs/benchmark/score", function () {
   this.timeout(180000);
   let runs: TinyRuns;
-  let tmp: string;
+  let tmp: ReturnType<typeof tempDir>;
   before(async () => {
+    tmp = tempDir("benchmark-score");
     runs = await tinyRuns();
-    tmp = mkdtempSync(join(tmpdir(), "benchmark-score-"));
   });
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  after(() => tmp.remove());
 
   async function score(root: string, shard?: { index: number; count: number }) {
     const suite = suiteOf(runs, root);
@@ -65,8 +62,8 @@ describe("jobs/benchmark/score", function () {
   }
 
   it("with --shard i/n evaluates its own share of every folder first, each run once, and scores the same", async () => {
-    const whole = await score(join(tmp, "whole"));
-    const sharded = await score(join(tmp, "sharded"), { index: 1, count: 2 });
+    const whole = await score(join(tmp.dir, "whole"));
+    const sharded = await score(join(tmp.dir, "sharded"), { index: 1, count: 2 });
     // unsharded: folder by folder in run order (the first 2N = 4 retrained runs: 3 finished)
     expect(whole.evaluated).to.deep.equal([
       "tiny/retrained/run-000",
