@@ -2,7 +2,8 @@
 // Conv rule's dX (ConvTranspose) and dW (Conv of X^T by dY^T) against alternatives made of standard ops:
 //   dX "flip": Conv(dY, W transposed and flipped), stride 1 only; dW "gemm": the k*k shifted (strided) slices
 //   of the padded X^T concatenated to [C*k*k, N*Ho*Wo], then one Gemm with dY^T as [O, N*Ho*Wo] (1x1: no slices);
-//   dW "gather", "bmm", "bmmrt": other im2col forms (below); forward Y: Conv with W as an input vs im2col GEMMs.
+//   dW "gather", "bmm", "bmmrt": other im2col forms (below); forward Y: Conv with W as an input vs im2col GEMMs;
+//   dX "scatter" (strided): columns by a MatMul, col2im by a MatMul with a 0/1 matrix.
 // Alternating runs in one process, 2 threads, spinning off; wall ms median; max |difference| to the first form.
 // usage: [ONLY=Y|dX|dW] npx tsx scripts/perf/conv-backward.ts [resnet18w8|resnet18] [batch] [rounds]
 import * as ort from "onnxruntime-node";
@@ -107,6 +108,30 @@ function variants(sh: Shape) {
       ),
     [N, sh.c, sh.h, sh.h],
   );
+  if (sh.s > 1) {
+    // columns [N, C*k*k, Ho*Wo] by one MatMul with W^T broadcast over N, then col2im as a MatMul of the columns as
+    // [N*C, k*k*Ho*Wo] by the constant 0/1 matrix that sends each (tap, dY pixel) to the X pixel it read
+    dx.scatter = model1(
+      sh,
+      ho,
+      (b) => {
+        const [taps, l, hw] = [sh.k * sh.k, ho * ho, sh.h * sh.h];
+        const wT = b.op("Transpose", [b.op("Reshape", ["w", c(b, [sh.o, -1])])], { perm: [1, 0] });
+        const cols = b.op("MatMul", [wT, b.op("Reshape", ["dy", c(b, [N, sh.o, -1])])]);
+        const m = new Float32Array(taps * l * hw);
+        for (let t = 0; t < taps; t++)
+          for (let p = 0; p < l; p++) {
+            const y = Math.floor(p / ho) * sh.s - sh.p + Math.floor(t / sh.k);
+            const x = (p % ho) * sh.s - sh.p + (t % sh.k);
+            if (y >= 0 && y < sh.h && x >= 0 && x < sh.h) m[(t * l + p) * hw + y * sh.h + x] = 1;
+          }
+        const scatter = b.constant("scatter", { dtype: "float32", dims: [taps * l, hw], data: m });
+        const r = b.op("MatMul", [b.op("Reshape", [cols, c(b, [N * sh.c, taps * l])]), scatter]);
+        b.node("Reshape", [r, c(b, [N, sh.c, sh.h, sh.h])], { outputs: ["r"] });
+      },
+      [N, sh.c, sh.h, sh.h],
+    );
+  }
   if (sh.s === 1) {
     dx.flipdepth = model1(
       sh,

@@ -3,5 +3,5 @@ export { appendBackward, checkDifferentiable, type BackwardOptions } from "./eng
 export { axesAsInput, NON_DIFFERENTIABLE, OPS, RULES, type OpSpec } from "./ops.js";
 export type { GradContext, GradRule, NonDifferentiable } from "./rule.js";
 export { spreadPerChannel, staticDims } from "./emit.js";
-export { kernelShape, padsEndRead, resolveWindow, type Window } from "./rules/window.js";
+export { kernelShape, padsEndRead, resolveWindow, tapMatrix, type Window } from "./rules/window.js";
 export { batchFolded, foldConv, type FoldAttrs } from "./rules/batch-fold.js";

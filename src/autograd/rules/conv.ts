@@ -5,8 +5,10 @@
  * Forms (chosen per node by what onnxruntime's CPU kernels do fastest; scripts/perf/conv-backward.ts,
  * docs/PERFORMANCE.md "Conv backward, CPU"):
  * - taps that only ever read padding are cut off first (a 3x3 pad-1 conv on a 1x1 map is a 1x1 conv);
- * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; else ConvTranspose; either with the
- *   batch folded into a depth axis where onnxruntime would run it as many tiny per-sample GEMMs (batch-fold.ts);
+ * - dX: stride 1, group 1: Conv of dY with the transposed, flipped kernel; strided onto a small map from a
+ *   dY of at least one MLAS panel: columns by one MatMul, col2im by a MatMul with a 0/1 matrix; else
+ *   ConvTranspose; the Conv and ConvTranspose with the batch folded into a depth axis where onnxruntime would
+ *   run them as many tiny per-sample GEMMs (batch-fold.ts);
  * - dW, group 1: when the per-sample partial gradients [C*taps, O] are no bigger than the im2col matrix
  *   [C*taps, P] (O <= P output pixels: the many-pixel, few-channel convs), the im2col made by a grouped
  *   one-hot Conv over X and one batched MatMul with dY^T per sample, summed over N; else 2-D: a 1x1 kernel
@@ -20,7 +22,15 @@ import type { GradContext, GradRule } from "../rule.js";
 import { constantLike, nodeLabel, range, requireDims, reshape, transpose } from "./nn-emit.js";
 import { UserError } from "../../errors.js";
 import { int64, numel } from "../../onnx/tensor.js";
-import { extent, kernelShape, padsEndRead, resolveWindow, transposeSettings, type Window } from "./window.js";
+import {
+  extent,
+  kernelShape,
+  padsEndRead,
+  resolveWindow,
+  tapMatrix,
+  transposeSettings,
+  type Window,
+} from "./window.js";
 import { batchFolded, depthAttrs, foldConv, foldConvTranspose } from "./batch-fold.js";
 
 // dB = ReduceSum(dY, [0, 2, ...])
@@ -63,6 +73,7 @@ export const conv: GradRule = {
           ...win.input,
         ]);
       else if (fast && flippedPads(win)) dX = inputGradFlipped(ctx, dY, wLive, win, [wDims[0]!, cIn]);
+      else if (fast && scatterFits(win)) dX = inputGradScattered(ctx, dY, wLive, win, [wDims[0]!, cIn]);
       else dX = inputGrad(ctx, dY, wLive, win, group, fast);
     }
     return [
@@ -163,6 +174,43 @@ function inputGrad(ctx: GradContext, dY: string, w: string, win: Window, group: 
   if (fast && win.kernel.length === 2 && foldConvTranspose(numel(win.output)))
     return batchFolded(ctx, "ConvTranspose", [dY, w], { ...attrs, output_padding: outputPadding });
   return ctx.op("ConvTranspose", [dY, w], { group, ...attrs, output_padding: outputPadding });
+}
+
+/** Largest input map (pixels per sample) the scattered input gradient is taken for: its 0/1 matrix is [taps*P, H*W]. */
+const SCATTER_MAX_PIXELS = 64;
+
+/** Strided 2-D convs onto at most SCATTER_MAX_PIXELS pixels whose ConvTranspose would not be batch-folded. */
+const scatterFits = (win: Window): boolean =>
+  win.kernel.length === 2 &&
+  win.strides.some((s) => s !== 1) &&
+  !foldConvTranspose(numel(win.output)) &&
+  numel(win.input) <= SCATTER_MAX_PIXELS;
+
+/**
+ * dX of a strided conv in two MatMuls: the columns cols[n, (c, tap), p] = sum_o W[o, c, tap] dY[n, o, p], one MatMul
+ * broadcast over the batch (the samples' GEMMs side by side on the threads, where onnxruntime's ConvTranspose
+ * spreads each sample's small GEMM over them in turn and then runs its col2im on one thread), and col2im as
+ * a MatMul of cols [N*C, taps*P] by the constant 0/1 matrix [taps*P, H*W] that sends column (tap, p) to the
+ * input pixel it read, if any. Each pixel sums its terms in tap order from zero, as col2im does: the same numbers
+ * as ConvTranspose on ResNet-18's maps (scripts/perf/conv-backward.ts, form "scatter"; docs/PERFORMANCE.md).
+ */
+function inputGradScattered(ctx: GradContext, dY: string, w: string, win: Window, [cOut, cIn]: number[]): string {
+  const taps = numel(win.kernel);
+  const [pixelsOut, pixelsIn] = [numel(win.output), numel(win.input)];
+  const wT = transpose(ctx, reshape(ctx, w, [cOut, cIn * taps]), [1, 0]);
+  const cols = ctx.op("MatMul", [wT, reshape(ctx, dY, [-1, cOut, pixelsOut])]);
+  // tapMatrix is [P, taps, H*W] (output-pixel-major); the rows go tap-major here, so that each pixel's terms
+  // come in tap order
+  const m = tapMatrix(win);
+  const scatter = new Float32Array(m.length);
+  for (let p = 0; p < pixelsOut; p++)
+    for (let t = 0; t < taps; t++) {
+      const row = (p * taps + t) * pixelsIn;
+      scatter.set(m.subarray(row, row + pixelsIn), (t * pixelsOut + p) * pixelsIn);
+    }
+  const rows = reshape(ctx, cols, [-1, taps * pixelsOut]);
+  const dX = ctx.op("MatMul", [rows, constantLike(ctx, dY, [taps * pixelsOut, pixelsIn], scatter)]);
+  return reshape(ctx, dX, [-1, cIn, ...win.input]);
 }
 
 /** Pads of the stride-1 Conv that maps dY back onto X's extent with the flipped kernel; undefined if none fits. */

@@ -1,11 +1,13 @@
 /**
  * Sliding-window geometry shared by shape inference and the Conv, MaxPool and AveragePool gradients: resolves
  * auto_pad, ceil_mode and the output size per spatial dim, and the ConvTranspose settings that map an
- * output-sized gradient back onto exactly the input's extent (rows a stride drops get zero gradient).
+ * output-sized gradient back onto exactly the input's extent (rows a stride drops get zero gradient), and
+ * the 0/1 matrix of which input pixel each kernel tap reads (dense convs on tiny maps, the scattered dX).
  */
 import { UserError } from "../../errors.js";
 import { attrInt, attrInts, attrString } from "../../onnx/attributes.js";
 import type { NodeProto } from "../../onnx/proto.js";
+import { numel } from "../../onnx/tensor.js";
 
 export interface Window {
   kernel: number[];
@@ -124,6 +126,39 @@ export const padsEndRead = (w: Window): number[] =>
 export function transposeSettings(w: Window): { pads: number[]; outputPadding: number[] } {
   const outputPadding = w.kernel.map((_, i) => Math.max(0, w.padsBegin[i]! + w.input[i]! - reach(w, i)));
   return { pads: [...w.padsBegin, ...padsEndRead(w)], outputPadding };
+}
+
+/**
+ * M [P, taps, Q], output-pixel-major: 1 where kernel tap t of output pixel p reads input pixel q (row-major
+ * multi-indices over the spatial dims).
+ */
+export function tapMatrix(win: Window): Float32Array {
+  const [taps, q, p] = [numel(win.kernel), numel(win.input), numel(win.output)];
+  const m = new Float32Array(p * taps * q);
+  const r = win.kernel.length;
+  const unflat = (i: number, dims: number[]) => {
+    const idx = Array<number>(dims.length);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      idx[d] = i % dims[d]!;
+      i = Math.floor(i / dims[d]!);
+    }
+    return idx;
+  };
+  for (let o = 0; o < p; o++) {
+    const out = unflat(o, win.output);
+    for (let t = 0; t < taps; t++) {
+      const tap = unflat(t, win.kernel);
+      let flat = 0;
+      let inside = true;
+      for (let d = 0; d < r && inside; d++) {
+        const x = out[d]! * win.strides[d]! - win.padsBegin[d]! + tap[d]! * win.dilations[d]!;
+        inside = x >= 0 && x < win.input[d]!;
+        flat = flat * win.input[d]! + x;
+      }
+      if (inside) m[(o * taps + t) * q + flat] = 1;
+    }
+  }
+  return m;
 }
 
 /** Kernel shape from the attribute, else from the weight's dims (Conv). */

@@ -18,7 +18,7 @@ import { attrInt } from "../../onnx/attributes.js";
 import type { GraphBuilder } from "../../onnx/builder.js";
 import type { Dims } from "../../onnx/graph-view.js";
 import { float32, int64, numel } from "../../onnx/tensor.js";
-import { kernelShape, resolveWindow, staticDims, type Window } from "../../autograd/index.js";
+import { kernelShape, resolveWindow, staticDims, tapMatrix, type Window } from "../../autograd/index.js";
 import type { NodeProto } from "../../onnx/proto.js";
 
 /** Largest dense weight matrix (floats) the rewrite builds: 4M floats = 16 MiB per conv per step. */
@@ -68,39 +68,6 @@ function densePlan(node: NodeProto, opts: DenseConvOptions): Plan | undefined {
   const q = numel(input);
   if (q > numel(win.kernel) || cIn * q * cOut * numel(output) > DENSE_MAX) return undefined;
   return { win, cOut, cIn };
-}
-
-/**
- * M [P, taps, Q], output-pixel-major: 1 where kernel tap t of output pixel p reads input pixel q (row-major
- * multi-indices over the spatial dims).
- */
-export function tapMatrix(win: Window): Float32Array {
-  const [taps, q, p] = [numel(win.kernel), numel(win.input), numel(win.output)];
-  const m = new Float32Array(p * taps * q);
-  const r = win.kernel.length;
-  const unflat = (i: number, dims: number[]) => {
-    const idx = Array<number>(dims.length);
-    for (let d = dims.length - 1; d >= 0; d--) {
-      idx[d] = i % dims[d]!;
-      i = Math.floor(i / dims[d]!);
-    }
-    return idx;
-  };
-  for (let o = 0; o < p; o++) {
-    const out = unflat(o, win.output);
-    for (let t = 0; t < taps; t++) {
-      const tap = unflat(t, win.kernel);
-      let flat = 0;
-      let inside = true;
-      for (let d = 0; d < r && inside; d++) {
-        const x = out[d]! * win.strides[d]! - win.padsBegin[d]! + tap[d]! * win.dilations[d]!;
-        inside = x >= 0 && x < win.input[d]!;
-        flat = flat * win.input[d]! + x;
-      }
-      if (inside) m[(o * taps + t) * q + flat] = 1;
-    }
-  }
-  return m;
 }
 
 function emitDense(b: GraphBuilder, node: NodeProto, { win, cOut, cIn }: Plan): void {

@@ -67,6 +67,13 @@ const cases: Case[] = [
     strides: [2, 2],
     pads: [1, 1, 1, 1],
   }),
+  // strided onto a small map from at least 16 pixels of dY: dX as columns by a MatMul, then a 0/1 scatter MatMul
+  conv("stride 2 onto 8x8: dX scattered", [2, 3, 8, 8], [4, 3, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, true),
+  conv("dilation, stride 1/2 and asymmetric pads onto 9x7: dX scattered", [1, 2, 9, 7], [3, 2, 2, 3], {
+    dilations: [2, 1],
+    strides: [1, 2],
+    pads: [1, 0, 0, 1],
+  }),
   conv("3-D, stride 1", [1, 2, 4, 3, 4], [2, 2, 2, 3, 2], { pads: [1, 1, 0, 0, 1, 1] }),
   conv("3-D", [1, 2, 4, 5, 4], [2, 2, 2, 3, 2], { strides: [2, 1, 2], pads: [0, 1, 1, 0, 1, 0] }),
   {
@@ -99,6 +106,36 @@ describe("Conv gradient rule", () => {
     const values = Array.from(asFloat32(readTensor(reversal!)));
     for (let t = 0; t < 9; t++) expect(values.slice(t * 9, t * 9 + 9).indexOf(1), `row ${t}`).to.equal(8 - t);
     expect(values.filter((v) => v !== 0)).to.have.length(9);
+  });
+
+  it("strided onto a small map: dX is a MatMul to columns and a MatMul by the 0/1 scatter matrix, no ConvTranspose", () => {
+    const { graph, backward } = backwardOf(
+      (g) => {
+        g.addInput("x", "float32", [2, 3, 8, 8]);
+        g.initializer("w", float32([4, 3, 3, 3], Array<number>(108).fill(0.5)));
+        const y = g.op("Conv", ["x", "w"], { strides: [2, 2], pads: [1, 1, 1, 1] });
+        return g.op("ReduceSum", [y], { keepdims: 0 });
+      },
+      ["x"],
+    );
+    expect(backward.map((n) => n.opType)).to.not.include("ConvTranspose");
+    const scatter = backward
+      .filter((n) => n.opType === "MatMul")
+      .map((n) => graph.initializer.find((t) => t.name === n.input[1]))
+      .find((t) => t !== undefined);
+    // rows: (tap, dY pixel) = 9 x 16; columns: the 64 pixels of x
+    expect(scatter && initializerDims(graph, scatter.name)).to.deep.equal([144, 64]);
+    const values = Array.from(asFloat32(readTensor(scatter!)));
+    const target = (t: number, p: number) => values.slice((t * 16 + p) * 64, (t * 16 + p + 1) * 64).indexOf(1);
+    // the centre tap of dY pixel (1, 2) reads x pixel (2, 4); tap (0, 0) of dY pixel (0, 0) reads padding
+    expect(target(4, 6)).to.equal(2 * 8 + 4);
+    expect(target(0, 0)).to.equal(-1);
+    expect(target(8, 15)).to.equal(7 * 8 + 7);
+    // one 1 per (tap, dY pixel) that reads x, none for those reading the top or left padding
+    const reading = (k: number) => [0, 1, 2, 3].filter((p) => 2 * p - 1 + k >= 0).length;
+    let expected = 0;
+    for (let t = 0; t < 9; t++) expected += reading(Math.floor(t / 3)) * reading(t % 3);
+    expect(values.filter((v) => v !== 0)).to.have.length(expected);
   });
 
   describe("bad call", () => {
