@@ -116,7 +116,8 @@ function variants(sh: Shape) {
       ho,
       (b) => {
         const [taps, l, hw] = [sh.k * sh.k, ho * ho, sh.h * sh.h];
-        const wT = b.op("Transpose", [b.op("Reshape", ["w", c(b, [sh.o, -1])])], { perm: [1, 0] });
+        // Transpose then Reshape, as the Conv rule does: a Transpose straight into the MatMul would be fused (transA)
+        const wT = b.op("Reshape", [b.op("Transpose", ["w"], { perm: [1, 2, 3, 0] }), c(b, [-1, sh.o])]);
         const cols = b.op("MatMul", [wT, b.op("Reshape", ["dy", c(b, [N, sh.o, -1])])]);
         const m = new Float32Array(taps * l * hw);
         for (let t = 0; t < taps; t++)
