@@ -7,8 +7,11 @@
  * stepMany): the body's nodes are counted per step, the Loop node itself (which contains them) is not.
  * With --nodes N it also lists the N slowest nodes (at the most threads) with their speed-up; with --groups the
  * time per part of the step (node-name prefixes: teacher, conv gradients, BatchNorm backward, SGD, ...).
+ * --json writes the per-op, per-node and per-part tables; --tree profiles the step as another checkout's code
+ * builds it (its artifacts, noise and K-step Loop; the session options and the timing are this checkout's),
+ * which scripts/perf/profile-ab.ts uses to compare two trees node by node.
  *   npm run profile:step -- [--model resnet18|resnet18w8] [--batch 64] [--threads 1,2] [--steps 4] [--top 15]
- *     [--nodes 0] [--groups] [--k 1] [--json out.json]
+ *     [--nodes 0] [--groups] [--k 1] [--tree <checkout>] [--json out.json]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -16,13 +19,14 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
-import { encodeModel } from "../src/onnx/proto.js";
-import { benchArtifacts, randomBatch } from "../src/training/benchmark.js";
-import { withInputNoise } from "../src/training/session/input-noise.js";
-import { buildMultiStep } from "../src/training/session/multi-step.js";
+import type { encodeModel as EncodeModel } from "../src/onnx/proto.js";
+import { randomBatch, type benchArtifacts as BenchArtifacts } from "../src/training/benchmark.js";
+import type { withInputNoise as WithInputNoise } from "../src/training/session/input-noise.js";
+import type { buildMultiStep as BuildMultiStep } from "../src/training/session/multi-step.js";
 import { resolveOptions, sessionOptions } from "../src/training/session/options.js";
 import { toOrt } from "../src/training/ort-tensor.js";
 import { optionError } from "./option-error.js";
+import { importFrom } from "./perf/checkout.js";
 
 const o = new Command("profile:step")
   .option("--model <name>", "resnet18 (32x32x3) | resnet18w8 (28x28x1)", "resnet18")
@@ -33,7 +37,8 @@ const o = new Command("profile:step")
   .option("--top <n>", "op types listed", "15")
   .option("--nodes <n>", "also list the n slowest nodes (at the most threads) with their speed-up", "0")
   .option("--groups", "also list the time per part of the step (teacher, conv gradients, BatchNorm backward, SGD, ...)")
-  .option("--json <file>", "write the per-op table as JSON")
+  .option("--tree <dir>", "the checkout whose code builds the step (default: this one)")
+  .option("--json <file>", "write the per-op, per-node and per-part tables as JSON")
   .parse(
     process.argv.slice(2).filter((a) => a !== "--"),
     { from: "user" },
@@ -55,6 +60,14 @@ const steps = runs * k;
 const small = o.model === "resnet18w8";
 const sample = small ? [1, 28, 28] : [3, 32, 32];
 
+// The step's graphs come from the --tree checkout's code (typed as this checkout's); everything else is this one's.
+const tree = o.tree ?? join(import.meta.dirname, "..");
+const from = async <T>(path: string, name: string): Promise<T> =>
+  ((await importFrom(tree, path)) as Record<string, T>)[name]!;
+const benchArtifacts = await from<typeof BenchArtifacts>("src/training/benchmark.ts", "benchArtifacts");
+const withInputNoise = await from<typeof WithInputNoise>("src/training/session/input-noise.ts", "withInputNoise");
+const buildMultiStep = await from<typeof BuildMultiStep>("src/training/session/multi-step.ts", "buildMultiStep");
+const encodeModel = await from<typeof EncodeModel>("src/onnx/proto.ts", "encodeModel");
 const artifacts = await benchArtifacts({ model: o.model, channels: sample[0]!, imageSize: sample[1]!, classes: 10 });
 const m = artifacts.manifest;
 const trainStep = withInputNoise(artifacts.trainStep, m.inputs.batch, { std: 0.01, seed: 0 });
@@ -195,4 +208,9 @@ if (o.groups)
   );
 process.stdout.write(lines.join("\n"));
 if (o.json)
-  writeFileAtomic(o.json, new TextEncoder().encode(`${JSON.stringify({ threads, wall, nodeSum, rows }, null, 2)}\n`));
+  writeFileAtomic(
+    o.json,
+    new TextEncoder().encode(
+      `${JSON.stringify({ tree, model: o.model, batch, steps, k, load: [load0, loadavg()[0]], threads, wall, nodeSum, rows, nodes: [...perNode.values()], groups: [...perGroup.values()] }, null, 2)}\n`,
+    ),
+  );
