@@ -23,6 +23,7 @@ import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
 import { WARMUP_STEPS } from "../src/training/benchmark.js";
 import { DEFAULT_STEPS_PER_RUN } from "../src/training/session/options.js";
+import { median } from "./median.js";
 import { optionError } from "./option-error.js";
 
 const o = new Command("bench:torch")
@@ -159,10 +160,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const results = cases.map((c) => {
   const rs = rounds.get(c)!;
   return {

@@ -7,6 +7,7 @@
 // Alternating runs in one process, 2 threads, spinning off; wall ms median; max |difference| to the first form.
 // usage: [ONLY=Y|dX|dW] npx tsx scripts/perf/conv-backward.ts [resnet18w8|resnet18] [batch] [rounds]
 import * as ort from "onnxruntime-node";
+import { tapMatrix } from "../../src/autograd/index.js";
 import { GraphBuilder } from "../../src/onnx/builder.js";
 import { newGraph, newModel, newOpset, encodeModel } from "../../src/onnx/proto.js";
 import { int64 } from "../../src/onnx/tensor.js";
@@ -119,13 +120,19 @@ function variants(sh: Shape) {
         // Transpose then Reshape, as the Conv rule does: a Transpose straight into the MatMul would be fused (transA)
         const wT = b.op("Reshape", [b.op("Transpose", ["w"], { perm: [1, 2, 3, 0] }), c(b, [-1, sh.o])]);
         const cols = b.op("MatMul", [wT, b.op("Reshape", ["dy", c(b, [N, sh.o, -1])])]);
-        const m = new Float32Array(taps * l * hw);
-        for (let t = 0; t < taps; t++)
-          for (let p = 0; p < l; p++) {
-            const y = Math.floor(p / ho) * sh.s - sh.p + Math.floor(t / sh.k);
-            const x = (p % ho) * sh.s - sh.p + (t % sh.k);
-            if (y >= 0 && y < sh.h && x >= 0 && x < sh.h) m[(t * l + p) * hw + y * sh.h + x] = 1;
-          }
+        const two = (v: number) => [v, v];
+        const m = tapMatrix(
+          {
+            kernel: two(sh.k),
+            strides: two(sh.s),
+            dilations: two(1),
+            padsBegin: two(sh.p),
+            padsEnd: two(sh.p),
+            input: two(sh.h),
+            output: two(ho),
+          },
+          "tap",
+        );
         const scatter = b.constant("scatter", { dtype: "float32", dims: [taps * l, hw], data: m });
         const r = b.op("MatMul", [b.op("Reshape", [cols, c(b, [N * sh.c, taps * l])]), scatter]);
         b.node("Reshape", [r, c(b, [N, sh.c, sh.h, sh.h])], { outputs: ["r"] });

@@ -3,34 +3,34 @@
  * the base checkout and for this one, alternated (base first in odd rounds, this one first in even rounds),
  * each in a fresh process, and per tree and thread count the median and range over the rounds of all nodes'
  * kernel time and of the nodes whose name matches --match. On this noisy machine the whole step moves by more
- * than most changes do (docs/PERFORMANCE.md); the matched nodes' kernel times are steadier.
+ * than most changes do (docs/PERFORMANCE.md); the matched nodes' kernel times are steadier. Every other option
+ * goes to profile:step as it is (its defaults apply).
  *   git worktree add --detach /tmp/base <commit> && ln -s "$PWD/node_modules" /tmp/base/node_modules
- *   npx tsx scripts/perf/profile-ab.ts /tmp/base [--model resnet18] [--batch 64] [--threads 1,2] [--steps 8]
- *     [--k 8] [--rounds 2] [--match <regex>]
+ *   npx tsx scripts/perf/profile-ab.ts /tmp/base [--rounds 2] [--match <regex>] [profile:step options: --model
+ *     resnet18 --batch 64 --threads 1,2 --steps 8 --k 8 ...]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
+import { median } from "../median.js";
 import { optionError } from "../option-error.js";
 
 const cmd = new Command("profile-ab")
   .argument("<base>", "the base checkout (a git worktree with node_modules linked)")
-  .option("--model <name>", "resnet18 | resnet18w8", "resnet18")
-  .option("--batch <n>", "batch size", "64")
-  .option("--threads <list>", "intra-op thread counts", "1,2")
-  .option("--steps <n>", "profiled steps per profile", "8")
-  .option("--k <n>", "steps per onnxruntime run", "8")
+  .argument("[profile-step-options...]", "passed to profile:step")
   .option("--rounds <n>", "profiles per tree", "2")
   .option("--match <regex>", "also sum the nodes whose '<op> <name>' matches (e.g. 'layer2.0/conv1/Conv/grad/')")
+  .allowUnknownOption()
   .parse(
     process.argv.slice(2).filter((a) => a !== "--"),
     { from: "user" },
   );
 const o = cmd.opts();
 const fail = optionError("profile-ab");
-const base = resolve(cmd.args[0]!);
+const [baseArg, ...forwarded] = cmd.args;
+const base = resolve(baseArg!);
 const rounds = Number(o.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds expects a positive integer, got '${o.rounds}'`);
 let match: RegExp | undefined;
@@ -44,7 +44,12 @@ interface Row {
   op: string;
   ms: Record<string, number>;
 }
+/** What profile:step --json writes (the fields used here). */
 interface Profile {
+  model: string;
+  batch: number;
+  steps: number;
+  k: number;
   threads: number[];
   nodeSum: Record<string, number>;
   nodes: Row[];
@@ -54,15 +59,19 @@ const trees = { base, new: here };
 const dir = mkdtempSync(join(tmpdir(), "profile-ab-"));
 const samples: Record<string, Record<number, { all: number[]; matched: number[] }>> = { base: {}, new: {} };
 const load0 = loadavg()[0]!;
+let last: Profile | undefined;
 try {
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? (["base", "new"] as const) : (["new", "base"] as const);
     for (const name of order) {
       const json = join(dir, `${name}-${r}.json`);
-      const args = ["tsx", join(here, "scripts/profile-step.ts"), "--tree", trees[name], "--json", json];
-      for (const flag of ["model", "batch", "threads", "steps", "k"]) args.push(`--${flag}`, String(o[flag]));
-      execFileSync("npx", args, { cwd: here, stdio: ["ignore", "ignore", "inherit"] });
-      const p = JSON.parse(readFileSync(json, "utf8")) as Profile;
+      const args = ["tsx", join(here, "scripts/profile-step.ts"), ...forwarded, "--tree", trees[name], "--json", json];
+      try {
+        execFileSync("npx", args, { cwd: here, stdio: ["ignore", "ignore", "inherit"] });
+      } catch (e) {
+        process.exit((e as { status?: number }).status ?? 1); // profile:step said why on stderr
+      }
+      const p = (last = JSON.parse(readFileSync(json, "utf8")) as Profile);
       for (const t of p.threads) {
         const s = (samples[name]![t] ??= { all: [], matched: [] });
         s.all.push(p.nodeSum[t]!);
@@ -77,17 +86,13 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const cell = (a: number[], digits: number) =>
   `${median(a).toFixed(digits)} (${Math.min(...a).toFixed(digits)}-${Math.max(...a).toFixed(digits)})`;
-const threads = Object.keys(samples.base!).map(Number);
+const { model, batch, steps, k, threads } = last!;
 console.log(
   [
     "",
-    `${new Date().toISOString()} ${o.model}, batch ${o.batch}, ${o.steps} steps per profile, ${rounds} round(s); base ${base}; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`,
+    `${new Date().toISOString()} ${model}, batch ${batch}, ${steps} steps per profile (${k} per run), ${rounds} round(s); base ${base}; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`,
     "",
     `| tree | ${threads.map((t) => `all nodes at ${t}`).join(" | ")}${match ? ` | ${threads.map((t) => `matched at ${t}`).join(" | ")}` : ""} |`,
     `|---|${threads.map(() => "---|").join("")}${match ? threads.map(() => "---|").join("") : ""}`,

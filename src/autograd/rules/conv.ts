@@ -201,15 +201,8 @@ function inputGradScattered(ctx: GradContext, dY: string, w: string, win: Window
   // (FusedMatMul, transA), which transposes the shared W again for every sample: 2x the time at batch 64
   const wT = reshape(ctx, transpose(ctx, w, [1, 2, 3, 0]), [cIn * taps, cOut]);
   const cols = ctx.op("MatMul", [wT, reshape(ctx, dY, [-1, cOut, pixelsOut])]);
-  // tapMatrix is [P, taps, H*W] (output-pixel-major); the rows go tap-major here, so that each pixel's terms
-  // come in tap order
-  const m = tapMatrix(win);
-  const scatter = new Float32Array(m.length);
-  for (let p = 0; p < pixelsOut; p++)
-    for (let t = 0; t < taps; t++) {
-      const row = (p * taps + t) * pixelsIn;
-      scatter.set(m.subarray(row, row + pixelsIn), (t * pixelsOut + p) * pixelsIn);
-    }
+  // rows tap-major, so that each pixel's terms come in tap order
+  const scatter = tapMatrix(win, "tap");
   const rows = reshape(ctx, cols, [-1, taps * pixelsOut]);
   const dX = ctx.op("MatMul", [rows, constantLike(ctx, dY, [taps * pixelsOut, pixelsIn], scatter)]);
   return reshape(ctx, dX, [-1, cIn, ...win.input]);

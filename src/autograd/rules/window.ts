@@ -129,10 +129,10 @@ export function transposeSettings(w: Window): { pads: number[]; outputPadding: n
 }
 
 /**
- * M [P, taps, Q], output-pixel-major: 1 where kernel tap t of output pixel p reads input pixel q (row-major
- * multi-indices over the spatial dims).
+ * M [P, taps, Q], output-pixel-major (or [taps, P, Q], `order` "tap"): 1 where kernel tap t of output pixel p
+ * reads input pixel q (row-major multi-indices over the spatial dims).
  */
-export function tapMatrix(win: Window): Float32Array {
+export function tapMatrix(win: Window, order: "pixel" | "tap" = "pixel"): Float32Array {
   const [taps, q, p] = [numel(win.kernel), numel(win.input), numel(win.output)];
   const m = new Float32Array(p * taps * q);
   const r = win.kernel.length;
@@ -155,7 +155,7 @@ export function tapMatrix(win: Window): Float32Array {
         inside = x >= 0 && x < win.input[d]!;
         flat = flat * win.input[d]! + x;
       }
-      if (inside) m[(o * taps + t) * q + flat] = 1;
+      if (inside) m[(order === "pixel" ? o * taps + t : t * p + o) * q + flat] = 1;
     }
   }
   return m;

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { backwardOf, initializerDims } from "../../helpers/backward-nodes.js";
 import { checkGradient, type GradCheckCase } from "../../helpers/gradcheck.js";
 import { asFloat32, float32, readTensor } from "../../../src/onnx/tensor.js";
+import type { GraphProto, NodeProto } from "../../../src/onnx/proto.js";
 
 type Case = GradCheckCase & { title: string };
 
@@ -85,6 +86,13 @@ const cases: Case[] = [
   },
 ];
 
+/** The constant second operand of the first backward MatMul that has one (the tap-reversal or scatter matrix). */
+const matMulConstant = (graph: GraphProto, backward: NodeProto[]) =>
+  backward
+    .filter((n) => n.opType === "MatMul")
+    .map((n) => graph.initializer.find((t) => t.name === n.input[1]))
+    .find((t) => t !== undefined);
+
 describe("Conv gradient rule", () => {
   for (const c of cases) it(c.title, () => checkGradient(c));
 
@@ -98,10 +106,7 @@ describe("Conv gradient rule", () => {
       ["x"],
     );
     expect(backward.map((n) => n.opType)).to.not.include("Slice");
-    const reversal = backward
-      .filter((n) => n.opType === "MatMul")
-      .map((n) => graph.initializer.find((t) => t.name === n.input[1]))
-      .find((t) => t !== undefined);
+    const reversal = matMulConstant(graph, backward);
     expect(reversal && initializerDims(graph, reversal.name)).to.deep.equal([9, 9]);
     const values = Array.from(asFloat32(readTensor(reversal!)));
     for (let t = 0; t < 9; t++) expect(values.slice(t * 9, t * 9 + 9).indexOf(1), `row ${t}`).to.equal(8 - t);
@@ -123,10 +128,7 @@ describe("Conv gradient rule", () => {
     // and transpose W again for every sample
     const columns = backward.find((n) => n.opType === "MatMul")!;
     expect(backward.find((n) => n.output.includes(columns.input[0]!))?.opType).to.equal("Reshape");
-    const scatter = backward
-      .filter((n) => n.opType === "MatMul")
-      .map((n) => graph.initializer.find((t) => t.name === n.input[1]))
-      .find((t) => t !== undefined);
+    const scatter = matMulConstant(graph, backward);
     // rows: (tap, dY pixel) = 9 x 16; columns: the 64 pixels of x
     expect(scatter && initializerDims(graph, scatter.name)).to.deep.equal([144, 64]);
     const values = Array.from(asFloat32(readTensor(scatter!)));
