@@ -84,6 +84,16 @@ export const conv: GradRule = {
   },
 };
 
+/**
+ * The one-hot kernel [cIn * taps, 1, ...kernel] of the grouped im2col Conv (group cIn): filter (c, t) copies tap t
+ * of channel c. training/artifacts/shared-im2col.ts recognises the columns by it.
+ */
+export function im2colKernel(cIn: number, taps: number): Float64Array {
+  const oneHot = new Float64Array(cIn * taps * taps);
+  for (let c = 0; c < cIn; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + t] = 1;
+  return oneHot;
+}
+
 // The im2col matrix is materialised whole (C*k*k*Ho*Wo floats per sample): 1 MiB per sample at most, else
 // the Conv form, whose im2col onnxruntime makes one input channel at a time.
 const IM2COL_MAX_PER_SAMPLE = 1 << 18;
@@ -261,8 +271,7 @@ function weightGradGemm(ctx: GradContext, x: string, dY: string, win: Window, [c
 /** [cOut, cIn * taps] */
 function weightGradBatched(ctx: GradContext, x: string, dY: string, win: Window, [cOut, cIn]: number[]): string {
   const taps = numel(win.kernel);
-  const oneHot = new Float64Array(cIn * taps * taps);
-  for (let c = 0; c < cIn; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + t] = 1;
+  const oneHot = im2colKernel(cIn, taps);
   const cols = ctx.op("Conv", [x, constantLike(ctx, x, [cIn * taps, 1, ...win.kernel], oneHot)], {
     group: cIn,
     kernel_shape: win.kernel,

@@ -39,6 +39,7 @@ import { BATCH, probeShapes } from "./probe.js";
 import { embedTeacher } from "./teacher.js";
 import { lowerSmallConvs } from "./dense-convs.js";
 import { foldConvs, planFoldedConvs } from "./fold-convs.js";
+import { planSharedIm2col, shareIm2col } from "./shared-im2col.js";
 import { eliminateCommonSubexpressions } from "../../onnx/common-subexpressions.js";
 import { toTrainingMode, type BatchNormForm } from "./train-mode.js";
 
@@ -57,6 +58,9 @@ export interface BuildOptions {
   /** Run the student's forward convs that onnxruntime would split into tiny per-sample GEMMs with the batch
    *  folded into depth (see fold-convs.ts). Default true. */
   foldConvs?: boolean;
+  /** Compute the student's forward convs from the im2col columns their weight gradient builds (see
+   *  shared-im2col.ts). Default true. */
+  sharedIm2col?: boolean;
   /** Training-mode BatchNormalization form (see train-mode.ts). Default "node". */
   batchNorm?: BatchNormForm;
   /** Parameters to train; default: every parameter findParameters finds. */
@@ -123,6 +127,8 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
     opts.foldConvs === false
       ? []
       : planFoldedConvs(tg.node, { shapes, weightDims: (v) => initial.get(v)?.dims, opset });
+  const im2colPlans =
+    opts.sharedIm2col === false ? [] : planSharedIm2col(tg.node, { shapes, weightDims: (v) => initial.get(v)?.dims });
   let teacherLogits: string | null = null;
   if (opts.teacher) {
     const teacher = embedTeacher(b, { source: inlined(model).graph!, input, output, file });
@@ -141,6 +147,7 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
   const grads = appendBackward(tg, { loss, wrt: params, opset, shapes });
   b = new GraphBuilder(tg); // sees the names the engine added
   const foldedConvs = foldConvs(b, foldPlans);
+  const sharedIm2col = shareIm2col(b, im2colPlans);
   const opt = appendOptimizer(new Emitter(b, opset, optimizer), {
     kind: optimizer,
     hyper,
@@ -203,6 +210,7 @@ export async function buildArtifacts(source: ModelFile, opts: BuildOptions): Pro
     nodes: { source: src.nodes, trainStep: tg.node.length, eval: evalModel.graph!.node.length },
     denseConvs,
     foldedConvs,
+    sharedIm2col,
     state,
   };
   return { trainStep, eval: evalModel, initialState, manifest };

@@ -65,6 +65,8 @@ export interface Manifest {
   denseConvs?: string[];
   /** Student convs whose forward runs with the batch folded into depth (fold-convs.ts). */
   foldedConvs?: string[];
+  /** Student convs whose forward is a MatMul over their weight gradient's im2col columns (shared-im2col.ts). */
+  sharedIm2col?: string[];
   state: StateEntry[];
 }
 
