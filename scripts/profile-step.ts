@@ -37,6 +37,7 @@ const o = new Command("profile:step")
   .option("--top <n>", "op types listed", "15")
   .option("--nodes <n>", "also list the n slowest nodes (at the most threads) with their speed-up", "0")
   .option("--groups", "also list the time per part of the step (teacher, conv gradients, BatchNorm backward, SGD, ...)")
+  .option("--spin", "let onnxruntime's threads spin while they wait (default: off, as in the training loop)")
   .option("--tree <dir>", "the checkout whose code builds the step (default: this one)")
   .option("--json <file>", "write the per-op, per-node and per-part tables as JSON")
   .parse(
@@ -104,7 +105,7 @@ const dir = mkdtempSync(join(tmpdir(), "profile-step-"));
 const load0 = loadavg()[0]!;
 try {
   for (const t of threads) {
-    const opts = sessionOptions(resolveOptions({ intraOpThreads: t }), "cpu");
+    const opts = sessionOptions(resolveOptions({ intraOpThreads: t, allowSpinning: !!o.spin }), "cpu");
     const session = await InferenceSession.create(bytes, {
       ...opts,
       enableProfiling: true,

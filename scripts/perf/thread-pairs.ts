@@ -7,7 +7,7 @@
  * bench:torch, moves with it; both halves of a pair see the same drift. Rounds alternate the two stacks'
  * processes; the speed-up reported is the median over all pairs of (ms at the fewer threads / ms at the more).
  *   npx tsx scripts/perf/thread-pairs.ts [--model resnet18] [--batch 64,256] [--threads 1,2] [--rounds 2]
- *     [--pairs 4] [--k 8] [--python /usr/bin/python3] [--json out.json]
+ *     [--pairs 4] [--k 8] [--spin] [--python /usr/bin/python3] [--json out.json]
  */
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
@@ -25,6 +25,7 @@ const o = new Command("thread-pairs")
   .option("--pairs <n>", "pairs per process", "4")
   .option("--k <n>", "steps per half-pair (ours: one onnxruntime run of K steps; PyTorch: K steps)", "8")
   .option("--python <exe>", "python with torch", "/usr/bin/python3")
+  .option("--spin", "let onnxruntime's threads spin while they wait (ours; PyTorch's OpenMP threads spin by default)")
   .option("--json <file>", "write the pairs and the summary as JSON")
   .option("--side <ours>", "(internal) run our side in this process and print its pairs")
   .parse(
@@ -59,7 +60,8 @@ if (o.side === "ours") {
   const artifacts = await benchArtifacts({ model: o.model, ...sample, classes: 10 });
   const batch = batches[0]!;
   const sessions = new Map<number, Awaited<ReturnType<typeof openBenchSession>>>();
-  for (const t of [lo!, hi!]) sessions.set(t, await openBenchSession({ artifacts, intraOpThreads: t }));
+  for (const t of [lo!, hi!])
+    sessions.set(t, await openBenchSession({ artifacts, intraOpThreads: t, allowSpinning: !!o.spin }));
   const x = randomBatch([k, batch, sample.channels, sample.imageSize, sample.imageSize], 1);
   const run = (t: number) => sessions.get(t)!.stepMany(x, undefined, 0.001);
   for (const t of [lo!, hi!]) for (let i = 0; i < Math.ceil(WARMUP_STEPS / k); i++) await run(t);
@@ -82,7 +84,17 @@ function side(name: "ours" | "torch", batch: number): Pair[] {
     name === "ours"
       ? spawnSync(
           process.execPath,
-          ["--import", "tsx", "scripts/perf/thread-pairs.ts", ...common, "--k", String(k), "--side", "ours"],
+          [
+            "--import",
+            "tsx",
+            "scripts/perf/thread-pairs.ts",
+            ...common,
+            "--k",
+            String(k),
+            ...(o.spin ? ["--spin"] : []),
+            "--side",
+            "ours",
+          ],
           {
             encoding: "utf8",
           },
@@ -121,7 +133,7 @@ for (const batch of batches)
 const fmt = (xs: number[], d = 1) =>
   `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
 console.log(
-  `\n${started} ${o.model}, threads ${lo} -> ${hi}, ${rounds} process(es) x ${pairs} pairs per stack and batch, ${k} steps per half; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}\n`,
+  `\n${started} ${o.model}, threads ${lo} -> ${hi}${o.spin ? " (ours spinning)" : ""}, ${rounds} process(es) x ${pairs} pairs per stack and batch, ${k} steps per half; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}\n`,
 );
 console.log(
   `| batch | stack | ms/step at ${lo} | ms/step at ${hi} | speed-up ${lo} -> ${hi}, median (range) of pairs |`,
