@@ -58,7 +58,7 @@ export interface BuildOptions {
   /** Run the student's forward convs that onnxruntime would split into tiny per-sample GEMMs with the batch
    *  folded into depth (see fold-convs.ts). Default true. */
   foldConvs?: boolean;
-  /** Compute the student's forward convs from the im2col columns their weight gradient builds (see
+  /** Compute the student's strided forward convs from the im2col columns their weight gradient builds (see
    *  shared-im2col.ts). Default true. */
   sharedIm2col?: boolean;
   /** Training-mode BatchNormalization form (see train-mode.ts). Default "node". */

@@ -6,7 +6,8 @@
  * and onnxruntime's Conv need not build the same columns again. The GEMM is the same (M = O, N = P,
  * K = C*taps, columns in the same order), so are the numbers. Taken for strided convs only (ResNet's 7x7
  * stride-2 stem: the Conv gained ~1.2x from the second thread at batch 256, the MatMul ~1.8x); on stride-1
- * convs the MatMul was slower at 1 thread and the columns would live from the forward to the backward.
+ * convs (ResNet-18's layer1) the MatMul was slower at 1 thread, and more columns would be held from the forward
+ * to the backward (the stem's: 147 floats per output pixel, 38 MB at batch 256).
  * Applied after the backward is built, like fold-convs.ts: only how the forward value is computed changes,
  * under the same output name; a conv whose columns the backward does not build is left as it is. Measured:
  * docs/PERFORMANCE.md.
