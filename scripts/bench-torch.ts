@@ -4,8 +4,8 @@
  * (ours-torch, torch-ours, ...), equal threads, batch, model and step counts. Each side reports the median
  * ms/step of its repeats (warm-up excluded); the speedup of a round is torch ms / our ms, and the figure to
  * quote is the median over rounds. With several thread counts, every round times each of them (so a drift
- * of the machine's speed hits all alike) and the table adds each side's scaling (ms at the fewest threads
- * / ms at each count).
+ * of the machine's speed hits all alike) and the table adds each side's scaling: per round, ms at the fewest
+ * threads / ms at each count, the median (and range) over rounds.
  *   npm run bench:torch -- [--model resnet18,resnet18w8] [--batch 64,256] [--threads 1,2] [--rounds 3]
  *     [--steps 3] [--repeats 3] [--warmup 8] [--k 8] [--python python3] [--json out.json]
  * Our side runs the training loop's K steps per onnxruntime run (`--k`, default 8, as `train` and `unlearn` do;
@@ -170,19 +170,30 @@ const results = cases.map((c) => {
     rounds: rs,
   };
 });
-/** ms at the fewest threads / ms at this count, per side, for the same model and batch. */
+/**
+ * Per side, for the same model and batch, each round's ms at the fewest threads / ms at this count (both runs of
+ * one round, a minute or two apart), and the median and range over the rounds: a ratio of the two medians would
+ * pair runs taken many minutes apart, and this machine's speed drifts by up to ~30% over that (docs/PERFORMANCE.md,
+ * ninth session; scripts/perf/thread-pairs.ts pairs them seconds apart in one process).
+ */
 const scaled = results.map((x) => {
   const base = results.find((y) => y.model === x.model && y.batch === x.batch && y.threads === threads[0])!;
+  const perRound = (side: "oursMs" | "torchMs") => x.rounds.map((r, i) => base.rounds[i]![side] / r[side]);
+  const [ours, torch] = [perRound("oursMs"), perRound("torchMs")];
   return {
     ...x,
-    oursScaling: base.oursMsPerStep / x.oursMsPerStep,
-    torchScaling: base.torchMsPerStep / x.torchMsPerStep,
+    oursScaling: median(ours),
+    torchScaling: median(torch),
+    oursScalingRounds: ours,
+    torchScalingRounds: torch,
   };
 });
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 const load1 = loadavg()[0]!;
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
+const spread = (xs: number[]) =>
+  xs.length > 1 ? `${f2(median(xs))}x (${f2(Math.min(...xs))}-${f2(Math.max(...xs))})` : `${f2(median(xs))}x`;
 process.stdout.write(
   [
     `${started}, CPU; torch ${torchVersion}; machine: ${machine}; load average ${f2(load0)} -> ${f2(load1)}; median of ${o.rounds} paired rounds; ${o.warmup} warm-up steps, then ${o.repeats} x ${o.steps} timed; ours ${o.k} step(s) per onnxruntime run`,
@@ -191,7 +202,7 @@ process.stdout.write(
     `|---|---|---|---|---|---|---|---|`,
     ...scaled.map(
       (x) =>
-        `| ${x.model} | ${x.batch} | ${x.threads} | ${f1(x.oursMsPerStep)} | ${f1(x.torchMsPerStep)} | ${f2(x.speedup)}x | ${f2(x.oursScaling)}x | ${f2(x.torchScaling)}x |`,
+        `| ${x.model} | ${x.batch} | ${x.threads} | ${f1(x.oursMsPerStep)} | ${f1(x.torchMsPerStep)} | ${f2(x.speedup)}x | ${spread(x.oursScalingRounds)} | ${spread(x.torchScalingRounds)} |`,
     ),
     "",
   ].join("\n"),
