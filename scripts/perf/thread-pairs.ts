@@ -40,10 +40,12 @@ const positive = (flag: string, v: string): number => {
   return Number.isInteger(n) && n > 0 ? n : fail(`--${flag} must be a positive integer, got '${v}'`);
 };
 if (!["resnet18", "resnet18w8"].includes(o.model)) fail(`--model: resnet18 or resnet18w8, got '${o.model}'`);
-const [lo, hi] = String(o.threads)
+const counts = String(o.threads)
   .split(",")
   .map((t) => positive("threads", t));
-if (lo === undefined || hi === undefined || lo >= hi) fail(`--threads: two counts, fewer first, got '${o.threads}'`);
+const [lo, hi] = counts;
+if (counts.length !== 2 || lo! >= hi!) fail(`--threads: two counts, fewer first, got '${o.threads}'`);
+if (o.side !== undefined && o.side !== "ours") fail(`--side: only 'ours' (internal), got '${o.side}'`);
 const batches = String(o.batch)
   .split(",")
   .map((b) => positive("batch", b));
