@@ -92,7 +92,8 @@ def make_model(name):
         return ResNet18(10), "local"
 
 
-def bench(name, device, batch, steps, repeats, warmup=8):
+def make_step(name, device, batch):
+    """The method's step on a seeded model: (step(x) -> loss, two input batches, the model's source)."""
     torch.manual_seed(0)
     channels, image = MODELS[name]
     student, source = make_model(name)
@@ -113,6 +114,12 @@ def bench(name, device, batch, steps, repeats, warmup=8):
         opt.step()
         return loss
 
+    return step, xs, source
+
+
+def bench(name, device, batch, steps, repeats, warmup=8):
+    channels, image = MODELS[name]
+    step, xs, source = make_step(name, device, batch)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for i in range(warmup):
         step(xs[i % 2])

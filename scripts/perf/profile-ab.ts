@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { median } from "../median.js";
+import { medianRange } from "../median.js";
 import { optionError } from "../option-error.js";
 
 const cmd = new Command("profile-ab")
@@ -86,8 +86,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const cell = (a: number[], digits: number) =>
-  `${median(a).toFixed(digits)} (${Math.min(...a).toFixed(digits)}-${Math.max(...a).toFixed(digits)})`;
 const { model, batch, steps, k, threads } = last!;
 console.log(
   [
@@ -98,7 +96,7 @@ console.log(
     `|---|${threads.map(() => "---|").join("")}${match ? threads.map(() => "---|").join("") : ""}`,
     ...(["base", "new"] as const).map(
       (name) =>
-        `| ${name} | ${threads.map((t) => cell(samples[name]![t]!.all, 1)).join(" | ")}${match ? ` | ${threads.map((t) => cell(samples[name]![t]!.matched, 2)).join(" | ")}` : ""} |`,
+        `| ${name} | ${threads.map((t) => medianRange(samples[name]![t]!.all, 1)).join(" | ")}${match ? ` | ${threads.map((t) => medianRange(samples[name]![t]!.matched, 2)).join(" | ")}` : ""} |`,
     ),
     "",
     `ms of kernel time per step, median (range) over the rounds${match ? `; matched: ${match.source}` : ""}`,

@@ -14,7 +14,7 @@ import { loadavg } from "node:os";
 import { Command } from "commander";
 import { writeFileAtomic } from "../../src/io/atomic-write.js";
 import { benchArtifacts, openBenchSession, randomBatch, WARMUP_STEPS } from "../../src/training/benchmark.js";
-import { median } from "../median.js";
+import { median, medianRange } from "../median.js";
 import { optionError } from "../option-error.js";
 
 const o = new Command("thread-pairs")
@@ -82,32 +82,13 @@ if (o.side === "ours") {
 
 function side(name: "ours" | "torch", batch: number): Pair[] {
   const common = ["--model", o.model, "--batch", String(batch), "--threads", `${lo},${hi}`, "--pairs", String(pairs)];
-  const r =
+  const [cmd, args] =
     name === "ours"
-      ? spawnSync(
-          process.execPath,
-          [
-            "--import",
-            "tsx",
-            "scripts/perf/thread-pairs.ts",
-            ...common,
-            "--k",
-            String(k),
-            ...(o.spin ? ["--spin"] : []),
-            "--side",
-            "ours",
-          ],
-          {
-            encoding: "utf8",
-          },
-        )
-      : spawnSync(
-          o.python,
-          ["scripts/perf/torch_thread_pairs.py", ...common, "--steps", String(k), "--warmup", String(WARMUP_STEPS)],
-          {
-            encoding: "utf8",
-          },
-        );
+      ? [process.execPath, ["--import", "tsx", "scripts/perf/thread-pairs.ts", "--k", String(k), "--side", "ours"]]
+      : [o.python, ["scripts/perf/torch_thread_pairs.py", "--steps", String(k), "--warmup", String(WARMUP_STEPS)]];
+  const r = spawnSync(cmd, [...args, ...common, ...(name === "ours" && o.spin ? ["--spin"] : [])], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) {
     console.error(
       `thread-pairs: the ${name} side failed (exit ${r.status}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`,
@@ -132,8 +113,6 @@ for (const batch of batches)
       console.log(`batch ${batch} round ${r + 1} ${name}: ${lo} -> ${hi} threads per pair ${ratios.join(", ")}`);
     }
 
-const fmt = (xs: number[], d = 1) =>
-  `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
 console.log(
   `\n${started} ${o.model}, threads ${lo} -> ${hi}${o.spin ? " (ours spinning)" : ""}, ${rounds} process(es) x ${pairs} pairs per stack and batch, ${k} steps per half; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}\n`,
 );
@@ -147,7 +126,9 @@ for (const batch of batches)
     const ps = results.filter((x) => x.batch === batch && x.side === name).flatMap((x) => x.pairs);
     const [a, b] = [ps.map((p) => p.ms[lo!]!), ps.map((p) => p.ms[hi!]!)];
     const ratio = ps.map((p) => p.ms[lo!]! / p.ms[hi!]!);
-    console.log(`| ${batch} | ${name === "ours" ? "ours" : "PyTorch"} | ${fmt(a)} | ${fmt(b)} | ${fmt(ratio, 2)}x |`);
+    console.log(
+      `| ${batch} | ${name === "ours" ? "ours" : "PyTorch"} | ${medianRange(a, 1)} | ${medianRange(b, 1)} | ${medianRange(ratio, 2)}x |`,
+    );
     summary.push({ batch, side: name, pairs: ps.length, msLo: median(a), msHi: median(b), speedup: median(ratio) });
   }
 if (o.json)

@@ -5,17 +5,15 @@ every pair), so both halves of a pair run under the same load; prints one JSON l
 usage: python3 scripts/perf/torch_thread_pairs.py --model resnet18 --batch 256 --threads 1,2 --pairs 4 --steps 4
 """
 import argparse
-import copy
 import json
 import os
 import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gpu"))
-from torch_step import MODELS, make_model  # noqa: E402
+from torch_step import MODELS, make_step  # noqa: E402
 
 
 def main():
@@ -28,24 +26,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=8)
     a = ap.parse_args()
     lo, hi = [int(t) for t in a.threads.split(",")]
-    torch.manual_seed(0)
-    channels, image = MODELS[a.model]
-    student, _ = make_model(a.model)
-    student.train()
-    teacher = copy.deepcopy(student).eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    opt = torch.optim.SGD(student.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
-    xs = [torch.randn(a.batch, channels, image, image) for _ in range(2)]
-
-    def step(x):
-        xn = x + 0.01 * torch.randn_like(x)
-        with torch.no_grad():
-            target = teacher(xn)
-        loss = F.mse_loss(student(xn), target)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    step, xs, _ = make_step(a.model, "cpu", a.batch)
 
     def timed(threads, n):
         torch.set_num_threads(threads)

@@ -50,6 +50,19 @@ export class GraphBuilder {
     return this.node(opType, inputs, { attrs, name })[0]!;
   }
 
+  /**
+   * Puts the nodes `emit` adds (at the end of the graph) where `node` stands, replacing it; false, and nothing
+   * emitted, when `node` is not in the graph.
+   */
+  replaceNode(node: NodeProto, emit: () => void): boolean {
+    const at = this.graph.node.indexOf(node);
+    if (at < 0) return false;
+    const before = this.graph.node.length;
+    emit();
+    this.graph.node.splice(at, 1, ...this.graph.node.splice(before));
+    return true;
+  }
+
   /** Adds an initializer under a unique name derived from `base`; returns that name. */
   initializer(base: string, tensor: Tensor): string {
     const name = this.unique(base);

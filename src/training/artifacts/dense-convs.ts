@@ -38,11 +38,7 @@ export function lowerSmallConvs(b: GraphBuilder, opts: DenseConvOptions): string
     if (node.opType !== "Conv") continue;
     const plan = densePlan(node, opts);
     if (!plan) continue;
-    const at = b.graph.node.indexOf(node);
-    const before = b.graph.node.length;
-    emitDense(b, node, plan);
-    const added = b.graph.node.splice(before);
-    b.graph.node.splice(at, 1, ...added);
+    b.replaceNode(node, () => emitDense(b, node, plan));
     lowered.push(node.name || node.output[0]!);
   }
   return lowered;

@@ -16,7 +16,8 @@ import { attrInt, attrInts } from "../../onnx/attributes.js";
 import type { GraphBuilder } from "../../onnx/builder.js";
 import type { NodeProto } from "../../onnx/proto.js";
 import { int64, numel, readTensor } from "../../onnx/tensor.js";
-import { im2colKernel, kernelShape, resolveWindow, staticDims, type Window } from "../../autograd/index.js";
+import { im2colKernel, type Window } from "../../autograd/index.js";
+import { convWindow2d } from "./conv-window.js";
 import type { DenseConvOptions } from "./dense-convs.js";
 
 export interface Im2colPlan {
@@ -29,16 +30,10 @@ export interface Im2colPlan {
 /** The student's strided, group-1, bias-free 2-D Conv nodes with static shapes (before the teacher is added). */
 export function planSharedIm2col(nodes: readonly NodeProto[], opts: DenseConvOptions): Im2colPlan[] {
   const plans: Im2colPlan[] = [];
-  const known = { shape: (v: string) => opts.shapes.get(v) };
   for (const node of nodes) {
-    if (node.opType !== "Conv" || attrInt(node, "group", 1) !== 1 || node.input[2]) continue;
-    const wDims = opts.weightDims(node.input[1]!);
-    const input = staticDims(known, node.input[0]!, 2);
-    const output = staticDims(known, node.output[0]!, 2);
-    if (!wDims || wDims.length !== 4 || input?.length !== 2 || output?.length !== 2) continue;
-    const win = resolveWindow({ node, input, kernel: kernelShape(node, wDims.slice(2)), output });
-    if (win.strides.every((s) => s === 1)) continue;
-    plans.push({ node, win, cOut: wDims[0]!, cIn: wDims[1]! });
+    const conv = node.input[2] ? undefined : convWindow2d(node, opts);
+    if (!conv || conv.win.strides.every((s) => s === 1)) continue;
+    plans.push({ node, win: conv.win, cOut: conv.wDims[0]!, cIn: conv.wDims[1]! });
   }
   return plans;
 }
@@ -48,21 +43,20 @@ export function shareIm2col(b: GraphBuilder, plans: readonly Im2colPlan[]): stri
   const shared: string[] = [];
   for (const plan of plans) {
     const { node, win, cOut, cIn } = plan;
-    const at = b.graph.node.indexOf(node);
-    const cols = at < 0 ? undefined : findColumns(b, plan);
+    const cols = b.graph.node.includes(node) ? findColumns(b, plan) : undefined;
     if (!cols) continue;
     const base = node.name || node.output[0]!;
     const k = cIn * numel(win.kernel);
     const ints = (v: number[]) => b.constant(`${base}/im2col/shape`, int64([v.length], v));
     const op = (type: string, inputs: string[]) => b.op(type, inputs, undefined, `${base}/im2col/${type}`);
-    const before = b.graph.node.length;
-    const y = op("MatMul", [op("Reshape", [node.input[1]!, ints([cOut, k])]), op("Reshape", [cols, ints([0, k, -1])])]);
-    b.node("Reshape", [y, ints([0, cOut, ...win.output])], {
-      name: `${base}/im2col/Reshape`,
-      outputs: [node.output[0]!],
+    b.replaceNode(node, () => {
+      const w = op("Reshape", [node.input[1]!, ints([cOut, k])]);
+      const y = op("MatMul", [w, op("Reshape", [cols, ints([0, k, -1])])]);
+      b.node("Reshape", [y, ints([0, cOut, ...win.output])], {
+        name: `${base}/im2col/Reshape`,
+        outputs: [node.output[0]!],
+      });
     });
-    const added = b.graph.node.splice(before);
-    b.graph.node.splice(at, 1, ...added);
     shared.push(base);
   }
   return shared;
@@ -71,6 +65,7 @@ export function shareIm2col(b: GraphBuilder, plans: readonly Im2colPlan[]): stri
 /** The output of the backward's im2col Conv over this conv's input and window, if there is one. */
 function findColumns(b: GraphBuilder, { node, win, cIn }: Im2colPlan): string | undefined {
   const taps = numel(win.kernel);
+  const oneHot = im2colKernel(cIn, taps);
   const same = (a: readonly number[] | undefined, want: readonly number[]) =>
     a !== undefined && a.length === want.length && a.every((v, i) => v === want[i]);
   for (const n of b.graph.node) {
@@ -81,7 +76,6 @@ function findColumns(b: GraphBuilder, { node, win, cIn }: Im2colPlan): string | 
     const w = b.graph.initializer.find((t) => t.name === n.input[1]);
     if (!w || !same(w.dims.map(Number), [cIn * taps, 1, ...win.kernel])) continue;
     const values = readTensor(w).data;
-    const oneHot = im2colKernel(cIn, taps);
     if (values.length === oneHot.length && oneHot.every((v, i) => Number(values[i]) === v)) return n.output[0];
   }
   return undefined;

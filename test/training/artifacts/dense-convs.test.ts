@@ -1,14 +1,12 @@
 import { expect } from "chai";
-import seedrandom from "seedrandom";
 import { buildArtifacts } from "../../../src/training/artifacts/index.js";
 import { float32, int64 } from "../../../src/onnx/tensor.js";
-import { expectSameSteps, modelOf } from "./helpers.js";
+import { expectSameSteps, modelOf, uniformValues } from "./helpers.js";
 
 describe("dense convs on tiny maps (training/artifacts/dense-convs)", () => {
   // x [N,3,2,2] -> conv 3x3 pad 1 + bias (2x2, dense) -> Relu -> conv 3x3 s2 pad 1 (-> 1x1, dense)
   // -> conv 1x1 group 2 (kept) -> conv 3x3 dilation 2 pad 2 on 1x1 (dense) -> logits [N,4]
-  const rand = seedrandom("dense-convs");
-  const r = (n: number, s = 0.5) => Array.from({ length: n }, () => (rand() - 0.5) * 2 * s);
+  const r = uniformValues("dense-convs");
   const model = () =>
     modelOf((g) => {
       g.addInput("x", "float32", ["N", 3, 2, 2]);

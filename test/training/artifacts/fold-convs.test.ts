@@ -1,8 +1,7 @@
 import { expect } from "chai";
-import seedrandom from "seedrandom";
 import { buildArtifacts } from "../../../src/training/artifacts/index.js";
 import { float32, int64 } from "../../../src/onnx/tensor.js";
-import { expectSameSteps, modelOf } from "./helpers.js";
+import { expectSameSteps, modelOf, uniformValues } from "./helpers.js";
 
 describe("batch-folded convs (training/artifacts/fold-convs)", () => {
   // x [N,2,4,4] -> conv 3x3 pad 1, 20 filters > 16 pixels (folded) + bias -> Relu -> conv 3x3 s2 pad 1 to 2x2,
@@ -10,8 +9,7 @@ describe("batch-folded convs (training/artifacts/fold-convs)", () => {
   // conv 3x3 pad 1 on x, 6 filters <= 16 pixels (kept); both flattened, concatenated, Gemm -> logits [N, 3].
   // The Conv rule folds c3's input gradient (a stride-1 Conv, 12 channels > 4 pixels), c2's (a ConvTranspose
   // from 2x2 pixels) and the weight gradients of c1 and c2 (more filters than output pixels, 3x3 kernels).
-  const rand = seedrandom("fold-convs");
-  const r = (n: number, s = 0.5) => Array.from({ length: n }, () => (rand() - 0.5) * 2 * s);
+  const r = uniformValues("fold-convs");
   const model = () =>
     modelOf((g) => {
       g.addInput("x", "float32", ["N", 2, 4, 4]);

@@ -4,6 +4,7 @@
  */
 import { expect } from "chai";
 import * as ort from "onnxruntime-node";
+import seedrandom from "seedrandom";
 import { GraphBuilder } from "../../../src/onnx/builder.js";
 import { loadModel, type ModelFile } from "../../../src/onnx/model-io.js";
 import { encodeModel, newGraph, newModel, newOpset, type ModelProto } from "../../../src/onnx/proto.js";
@@ -28,6 +29,12 @@ export function modelOf(build: (g: GraphBuilder) => void, opset = 17): ModelFile
   build(g);
   const proto = newModel({ irVersion: 8n, opsetImport: [newOpset("", opset)], graph: g.graph });
   return loadModel(encodeModel(proto), { name: "tiny.onnx" });
+}
+
+/** Seeded uniform values in [-s, s): `r(n, s = 0.5)` returns the next n (weights and inputs of a test model). */
+export function uniformValues(seed: string): (n: number, s?: number) => number[] {
+  const rand = seedrandom(seed);
+  return (n, s = 0.5) => Array.from({ length: n }, () => (rand() - 0.5) * 2 * s);
 }
 
 export { fromOrt, toOrt };

@@ -1,15 +1,13 @@
 import { expect } from "chai";
-import seedrandom from "seedrandom";
 import { buildArtifacts } from "../../../src/training/artifacts/index.js";
 import { float32, int64 } from "../../../src/onnx/tensor.js";
-import { expectSameSteps, modelOf } from "./helpers.js";
+import { expectSameSteps, modelOf, uniformValues } from "./helpers.js";
 
 describe("forward convs from the weight gradient's columns (training/artifacts/shared-im2col)", () => {
   // x [N,3,8,8] -> s: conv 3x3 stride 2 pad 1 to 4x4, 6 filters <= 16 pixels (dW from im2col columns: shared)
   // -> Relu -> t: conv 3x3 pad 1, 5 filters (stride 1: kept); beside them b: the same window as s with a bias
   // (kept) and u: conv 5x5 stride 2 pad 2, 20 filters > 16 pixels (dW not from columns: kept).
-  const rand = seedrandom("shared-im2col");
-  const r = (n: number, s = 0.5) => Array.from({ length: n }, () => (rand() - 0.5) * 2 * s);
+  const r = uniformValues("shared-im2col");
   const model = () =>
     modelOf((g) => {
       g.addInput("x", "float32", ["N", 3, 8, 8]);
