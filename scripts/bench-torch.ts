@@ -17,10 +17,11 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
+import { machineSummary } from "../src/runs/index.js";
 import { WARMUP_STEPS } from "../src/training/benchmark.js";
 import { DEFAULT_STEPS_PER_RUN } from "../src/training/session/options.js";
 import { median } from "./median.js";
@@ -188,7 +189,7 @@ const scaled = results.map((x) => {
     torchScalingRounds: torch,
   };
 });
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+const machine = machineSummary();
 const load1 = loadavg()[0]!;
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);

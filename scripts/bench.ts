@@ -6,9 +6,10 @@
  * Defaults: resnet18w8 on 28x28x1 (the demo), resnet18 on 32x32x3; batch 64; cpu; onnxruntime's threads; K the
  * training loop's steps per run (8).
  */
-import { loadavg, cpus, totalmem } from "node:os";
+import { loadavg } from "node:os";
 import { Command } from "commander";
 import { writeFileAtomic } from "../src/io/atomic-write.js";
+import { machineSummary } from "../src/runs/index.js";
 import type { BatchNormForm } from "../src/training/artifacts/index.js";
 import {
   benchArtifacts,
@@ -125,7 +126,7 @@ const rows = results.map(
   (r) =>
     `| ${r.executionProvider} | ${r.batch} | ${r.stepsPerRun} | ${r.msPerStep.toFixed(1)} | ${r.imagesPerSecond.toFixed(0)} | ${r.cpuMsPerStep.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} |`,
 );
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+const machine = machineSummary();
 const load1 = loadavg()[0]!;
 process.stdout.write(
   [

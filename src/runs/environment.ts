@@ -17,8 +17,66 @@ export interface RunEnvironment {
    * (how the README's demo numbers once became unreproducible: docs/RELIABILITY.md, "Determinism").
    */
   dirty?: boolean;
-  host: { name: string; platform: string; cpus: number; cpuModel: string; memoryGiB: number };
+  host: {
+    name: string;
+    platform: string;
+    cpus: number;
+    cpuModel: string;
+    /**
+     * Linux: "family F model M stepping S" from /proc/cpuinfo, and the widest vector instruction set the CPU reports
+     * (avx512, avx2, avx, neon, or none). A hypervisor may show different CPUs by one model name ("AMD EPYC"), and
+     * what onnxruntime's and PyTorch's kernels run differs with them: timings of two such hosts do not compare.
+     */
+    cpuId?: string;
+    vectorIsa?: string;
+    memoryGiB: number;
+  };
 }
+
+/** The CPU's family/model/stepping and widest vector ISA as /proc/cpuinfo gives them (text of that file); {} if absent. */
+export function cpuDetails(cpuinfo: string | undefined): { cpuId?: string; vectorIsa?: string } {
+  if (!cpuinfo) return {};
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(cpuinfo)?.[1]?.trim();
+  const [family, model, stepping] = [field("cpu family"), field("model"), field("stepping")];
+  const flags = new Set((field("flags") ?? field("Features") ?? "").split(/\s+/));
+  const vectorIsa = flags.has("avx512f")
+    ? "avx512"
+    : flags.has("avx2")
+      ? "avx2"
+      : flags.has("avx")
+        ? "avx"
+        : flags.has("asimd") || flags.has("neon")
+          ? "neon"
+          : "none";
+  return {
+    ...(family && model ? { cpuId: `family ${family} model ${model}${stepping ? ` stepping ${stepping}` : ""}` } : {}),
+    vectorIsa,
+  };
+}
+
+function readCpuinfo(): string | undefined {
+  try {
+    return readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+type Cpus = Pick<RunEnvironment["host"], "cpus" | "cpuModel" | "cpuId" | "vectorIsa">;
+
+/** The host's CPUs as timings need them: "2 x AMD EPYC (family 25 model 17 stepping 1, avx512)". */
+export function cpuSummary(h: Cpus): string {
+  const detail = [h.cpuId, h.vectorIsa].filter((d) => d !== undefined);
+  return `${h.cpus} x ${h.cpuModel}${detail.length ? ` (${detail.join(", ")})` : ""}`;
+}
+
+/** A manifest's host in reports: "name (2 cpus, AMD EPYC, family 25 model 17 stepping 1, avx512)". */
+export const hostLabel = (h: Cpus & { name: string }): string =>
+  `${h.name} (${[`${h.cpus} cpus`, h.cpuModel, h.cpuId, h.vectorIsa].filter((d) => d !== undefined).join(", ")})`;
+
+/** This machine for a benchmark's header: its CPUs (cpuSummary), memory and Node.js. */
+export const machineSummary = (): string =>
+  `${cpuSummary(runEnvironment().host)}, ${runEnvironment().host.memoryGiB.toFixed(0)} GiB, node ${process.version}`;
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -65,6 +123,7 @@ export function runEnvironment(): RunEnvironment {
       platform: `${platform()}-${process.arch}`,
       cpus: cpu.length,
       cpuModel: cpu[0]?.model ?? "unknown",
+      ...cpuDetails(readCpuinfo()),
       memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     },
   };

@@ -137,7 +137,9 @@ const MANIFEST = fields({
   environment: fields({
     commit: optional(string),
     dirty: optional(boolean),
-    host: optional(fields({ name: string, cpus: number, cpuModel: string })),
+    host: optional(
+      fields({ name: string, cpus: number, cpuModel: string, cpuId: optional(string), vectorIsa: optional(string) }),
+    ),
   }),
   finished: string,
   resumed: optional(list(fields({ epoch: count, step: count, stepCount: count }))),

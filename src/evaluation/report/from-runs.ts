@@ -7,7 +7,7 @@
 import { basename, dirname } from "node:path";
 import type { DatasetIdentity } from "../../data/index.js";
 import { UserError } from "../../errors.js";
-import { readManifest, type RunManifest } from "../../runs/index.js";
+import { hostLabel, readManifest, type RunManifest } from "../../runs/index.js";
 import type { EvalRecord } from "../eval-cache.js";
 import {
   checkSameData,
@@ -189,7 +189,7 @@ function runFacts(runs: Run[], identity: DatasetIdentity): ReportFacts {
   return facts;
 }
 
-const hostOf = (h: RunManifest["environment"]["host"] | undefined) => h && `${h.name} (${h.cpus} cpus, ${h.cpuModel})`;
+const hostOf = (h: RunManifest["environment"]["host"] | undefined) => h && hostLabel(h);
 
 /**
  * An eval record as a one-run report: role, name and time from the run folder beside its model file when that

@@ -12,7 +12,7 @@ import { confsInputOf } from "../../evaluation/run-scores.js";
 import { renderReport, writeReport, type ReportInput, type ReportModel } from "../../evaluation/report/index.js";
 import { trueClassLogits } from "../../evaluation/report/from-runs.js";
 import { writeFileAtomic } from "../../io/atomic-write.js";
-import { ALL_RUNS, listRuns, readManifest, runEnvironment, type RunManifest } from "../../runs/index.js";
+import { ALL_RUNS, hostLabel, listRuns, readManifest, runEnvironment, type RunManifest } from "../../runs/index.js";
 import type { BenchmarkOptions } from "./benchmark.js";
 import { suiteFolders } from "./benchmark.js";
 import { runsOf } from "./suites.js";
@@ -280,7 +280,7 @@ function reportInput(
     facts: {
       dataSource: res.suite,
       commit: res.environment.commit,
-      host: `${res.environment.host.name} (${res.environment.host.cpus} cpus, ${res.environment.host.cpuModel})`,
+      host: hostLabel(res.environment.host),
       date: res.date,
     },
   };
