@@ -11,7 +11,9 @@
  *   run them as many tiny per-sample GEMMs (batch-fold.ts);
  * - dW, group 1: when the per-sample partial gradients [C*taps, O] are no bigger than the im2col matrix
  *   [C*taps, P] (O <= P output pixels: the many-pixel, few-channel convs), the im2col made by a grouped
- *   one-hot Conv over X and one batched MatMul with dY^T per sample, summed over N; else 2-D: a 1x1 kernel
+ *   one-hot Conv over X and one batched MatMul with dY^T per sample, summed over N, or, for stride-1 2-D convs
+ *   whose partials are more than a quarter of the columns, the im2col of all samples at once and one Gemm
+ *   (weightGradColumns); else 2-D: a 1x1 kernel
  *   as one Gemm of dY^T by X^T's (strided) pixels, other kernels as a batch-folded Conv of X by dY^T; other
  *   ranks with stride 1 or a 1x1 kernel: one Gemm of dY^T by the kernel taps' (strided) slices of X^T
  *   (im2col, when it is at most 1 MiB per sample); else a grouped Conv of X^T by dY^T.
@@ -58,7 +60,10 @@ export const conv: GradRule = {
     let dW: string | undefined;
     if (ctx.needs(1)) {
       if (dense) dW = ctx.op("Gemm", [reshape(ctx, dY, [-1, wDims[0]!]), reshape(ctx, x, [-1, cIn])], { transA: 1 });
-      else if (fast && wDims[0]! <= numel(win.output)) dW = weightGradBatched(ctx, x, dY, win, [wDims[0]!, cIn]);
+      else if (fast && wDims[0]! <= numel(win.output))
+        dW = oneGemm(win, wDims[0]!)
+          ? weightGradColumns(ctx, x, dY, win, [wDims[0]!, cIn])
+          : weightGradBatched(ctx, x, dY, win, [wDims[0]!, cIn]);
       else if (fast && im2colFits(win, cIn) && (rank !== 4 || win.kernel.every((k) => k === 1)))
         dW = weightGradGemm(ctx, x, dY, win, [wDims[0]!, cIn]);
       else dW = weightGradConv(ctx, x, dY, win, group, cIn);
@@ -282,6 +287,40 @@ function weightGradBatched(ctx: GradContext, x: string, dY: string, win: Window,
   const dYT = transpose(ctx, reshape(ctx, dY, [0, cOut, -1]), [0, 2, 1]);
   const perSample = ctx.op("MatMul", [reshape(ctx, cols, [0, cIn * taps, -1]), dYT]);
   return transpose(ctx, reduce(ctx, "ReduceSum", perSample, [0], 0), [1, 0]);
+}
+
+/**
+ * Whether a stride-1 2-D conv with O <= P takes its weight gradient as one Gemm over all samples
+ * (weightGradColumns) rather than per sample (weightGradBatched): when the per-sample partial gradients
+ * [N, C*taps, O] would be more than a quarter of the columns [N, C*taps, P] (4 * O > P). Per shape at batch 256
+ * (docs/PERFORMANCE.md, tenth session): 64 filters on 8x8 maps 30.6 -> 24.5 ms at 1 thread, 32 on 7x7 9.3 -> 7.4;
+ * 8 on 28x28 (O << P) 15.0 -> 17.6, kept per sample. Strided convs keep the grouped one-hot columns, whose forward
+ * shares them (training/artifacts/shared-im2col.ts).
+ */
+const oneGemm = (win: Window, cOut: number): boolean =>
+  win.kernel.length === 2 && win.strides.every((s) => s === 1) && 4 * cOut > numel(win.output);
+
+// dW[o,(c,k)] = sum_{n,p} dY^T[o,(n,p)] cols[(c,k),(n,p)]: X^T as [C, 1, N, H, W] (channels as the batch, samples
+// as depth) through a one-hot 3-D Conv (one depth-1 filter per tap) is the im2col of all samples at once,
+// [C, taps, N, P] = [C*taps, N*P], and one Gemm sums all N*P products (the same order as the batch-folded Conv of
+// weightGradConv: the same numbers). 3-D, the constant kernel is not pre-packed into NCHWc.
+/** [cOut, cIn * taps] */
+function weightGradColumns(ctx: GradContext, x: string, dY: string, win: Window, [cOut, cIn]: number[]): string {
+  const taps = numel(win.kernel);
+  const samplesAsDepth = reshape(ctx, transpose(ctx, x, [1, 0, 2, 3]), [cIn, 1, -1, ...win.input]);
+  const oneHot = constantLike(ctx, x, [taps, 1, 1, ...win.kernel], im2colKernel(1, taps));
+  const cols = ctx.op(
+    "Conv",
+    [samplesAsDepth, oneHot],
+    depthAttrs({
+      kernel_shape: win.kernel,
+      strides: win.strides,
+      dilations: win.dilations,
+      pads: [...win.padsBegin, ...padsEndRead(win)],
+    }),
+  );
+  const dYT = reshape(ctx, transpose(ctx, dY, [1, 0, 2, 3]), [cOut, -1]);
+  return ctx.op("Gemm", [dYT, reshape(ctx, cols, [cIn * taps, -1])], { transB: 1 });
 }
 
 // dW[o,c,k] = sum_{n,p} dY[n,o,p] Xpad[n,c,s*p+d*k] (a grouped Conv of X^T by dY^T with strides and

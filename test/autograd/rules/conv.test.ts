@@ -75,6 +75,13 @@ const cases: Case[] = [
     strides: [1, 2],
     pads: [1, 0, 0, 1],
   }),
+  // stride 1 with the filters more than a quarter of the output pixels (and no more than them): dW as one Gemm over
+  // the columns of all samples (a one-hot 3-D Conv over X^T)
+  conv("stride 1, 4 * filters > pixels: dW as one Gemm", [3, 3, 4, 4], [6, 3, 3, 3], { pads: [1, 1, 1, 1] }, true),
+  conv("stride 1, dilation 2/1 and asymmetric pads: dW as one Gemm", [2, 2, 5, 4], [5, 2, 2, 3], {
+    dilations: [2, 1],
+    pads: [1, 0, 0, 1],
+  }),
   conv("3-D, stride 1", [1, 2, 4, 3, 4], [2, 2, 2, 3, 2], { pads: [1, 1, 0, 0, 1, 1] }),
   conv("3-D", [1, 2, 4, 5, 4], [2, 2, 2, 3, 2], { strides: [2, 1, 2], pads: [0, 1, 1, 0, 1, 0] }),
   {
@@ -142,6 +149,40 @@ describe("Conv gradient rule", () => {
     let expected = 0;
     for (let t = 0; t < 9; t++) expected += reading(Math.floor(t / 3)) * reading(t % 3);
     expect(values.filter((v) => v !== 0)).to.have.length(expected);
+  });
+
+  /** The backward of a 3x3 pad-1 conv of x [2, cIn, size, size] by `filters` filters, for dW. */
+  const weightGradOf = (cIn: number, filters: number, size: number) =>
+    backwardOf(
+      (g) => {
+        g.addInput("x", "float32", [2, cIn, size, size]);
+        g.addInput("w", "float32", [filters, cIn, 3, 3]);
+        return g.op("ReduceSum", [g.op("Conv", ["x", "w"], { pads: [1, 1, 1, 1] })], { keepdims: 0 });
+      },
+      ["w"],
+    );
+
+  it("stride 1, 4 * filters > pixels: dW is one Gemm over all samples' columns from a one-hot 3-D Conv", () => {
+    const { graph, backward } = weightGradOf(3, 6, 4);
+    const columns = backward.filter((n) => n.opType === "Conv");
+    expect(columns).to.have.length(1);
+    expect(initializerDims(graph, columns[0]!.input[1]!)).to.deep.equal([9, 1, 1, 3, 3]);
+    const kernel = Array.from(asFloat32(readTensor(graph.initializer.find((t) => t.name === columns[0]!.input[1])!)));
+    for (let t = 0; t < 9; t++) expect(kernel.slice(t * 9, t * 9 + 9).indexOf(1), `filter ${t}`).to.equal(t);
+    expect(kernel.filter((v) => v !== 0)).to.have.length(9);
+    expect(backward.map((n) => n.opType))
+      .to.include("Gemm")
+      .and.not.include("ReduceSum");
+  });
+
+  it("stride 1, filters at most a quarter of the pixels: dW stays per sample (grouped one-hot Conv, summed over N)", () => {
+    const { graph, backward } = weightGradOf(3, 4, 4);
+    const columns = backward.filter((n) => n.opType === "Conv");
+    expect(columns).to.have.length(1);
+    expect(initializerDims(graph, columns[0]!.input[1]!)).to.deep.equal([27, 1, 3, 3]);
+    expect(backward.map((n) => n.opType))
+      .to.include("ReduceSum")
+      .and.not.include("Gemm");
   });
 
   describe("bad call", () => {
