@@ -8,7 +8,9 @@ describe("batch-folded convs (training/artifacts/fold-convs)", () => {
   // 12 filters > 4 pixels (folded) -> Relu -> conv 3x3 pad 1 on 2x2, 4 filters <= 4 pixels (kept); beside it
   // conv 3x3 pad 1 on x, 6 filters <= 16 pixels (kept); both flattened, concatenated, Gemm -> logits [N, 3].
   // The Conv rule folds c3's input gradient (a stride-1 Conv, 12 channels > 4 pixels), c2's (a ConvTranspose
-  // from 2x2 pixels) and the weight gradients of c1 and c2 (more filters than output pixels, 3x3 kernels).
+  // from 2x2 pixels) and the weight gradients of c1 and c2 (more filters than output pixels, 3x3 kernels); c3's and
+  // c4's weight gradients (filters at most the pixels, more than a quarter of them) are one Gemm over columns made
+  // by a one-hot 3-D Conv, not folded.
   const r = uniformValues("fold-convs");
   const model = () =>
     modelOf((g) => {
@@ -48,6 +50,8 @@ describe("batch-folded convs (training/artifacts/fold-convs)", () => {
       "c2 Conv",
       "c2 ConvTranspose",
       "c3 Conv",
+      "c3 Conv",
+      "c4 Conv",
     ]);
 
     const feeds = { batch: float32([5, 2, 4, 4], r(160, 1)), targets: int64([5], [0, 1, 2, 1, 0]), lr: 0.1 };
