@@ -15,7 +15,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { cpuSummary, runEnvironment } from "../src/runs/index.js";
+import { cpuSummary, runHost } from "../src/runs/index.js";
 import { join } from "node:path";
 import { Command } from "commander";
 import { InferenceSession, Tensor as OrtTensor } from "onnxruntime-node";
@@ -167,7 +167,7 @@ const rows = [...perOp.values()].sort((a, b) => (b.ms[tN] ?? 0) - (a.ms[tN] ?? 0
 const f1 = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(1));
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "-");
 const lines = [
-  `${new Date().toISOString()} ${o.model}, batch ${batch}, ${steps} profiled steps, ${k} per run; ${cpuSummary(runEnvironment().host)}; load average ${f2(load0)} -> ${f2(loadavg()[0]!)}`,
+  `${new Date().toISOString()} ${o.model}, batch ${batch}, ${steps} profiled steps, ${k} per run; ${cpuSummary(runHost())}; load average ${f2(load0)} -> ${f2(loadavg()[0]!)}`,
   "",
   `| op | nodes | ${threads.map((t) => `ms/step at ${t}`).join(" | ")} | share at ${tN} | speed-up ${t1} -> ${tN} |`,
   `|---|---|${threads.map(() => "---|").join("")}---|---|`,

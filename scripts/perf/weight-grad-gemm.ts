@@ -10,6 +10,7 @@
  *   npx tsx scripts/perf/weight-grad-gemm.ts <N> <C> <O> <H> <threads>
  */
 import * as ort from "onnxruntime-node";
+import { im2colKernel } from "../../src/autograd/index.js";
 import { GraphBuilder } from "../../src/onnx/builder.js";
 import { encodeModel, newGraph, newModel, newOpset } from "../../src/onnx/proto.js";
 import { float32, int64 } from "../../src/onnx/tensor.js";
@@ -31,12 +32,8 @@ function model(body: (b: GraphBuilder) => void, out: number[]): Uint8Array {
   return encodeModel(newModel({ irVersion: 8n, opsetImport: [newOpset("", 17)], graph: g }));
 }
 const shape = (b: GraphBuilder, v: number[]) => b.constant("shape", int64([v.length], v));
-/** [filters, 1, ...kernel] one-hot: filter (c, t) copies tap t of channel c. */
-const oneHot = (channels: number, dims: number[]) =>
-  float32(
-    dims,
-    Float32Array.from({ length: channels * 81 }, (_, i) => (Math.floor(i / 9) % 9 === i % 9 ? 1 : 0)),
-  );
+/** The Conv rule's one-hot im2col kernel for `channels` channels of 3x3 taps, shaped `dims`. */
+const oneHot = (channels: number, dims: number[]) => float32(dims, im2colKernel(channels, 9));
 
 const forms: Record<string, Uint8Array> = {
   batched: model(

@@ -33,21 +33,22 @@ export interface RunEnvironment {
   };
 }
 
+/** /proc/cpuinfo flags, widest first, and the vector ISA each names. */
+const VECTOR_ISAS = [
+  ["avx512f", "avx512"],
+  ["avx2", "avx2"],
+  ["avx", "avx"],
+  ["asimd", "neon"],
+  ["neon", "neon"],
+] as const;
+
 /** The CPU's family/model/stepping and widest vector ISA as /proc/cpuinfo gives them (text of that file); {} if absent. */
 export function cpuDetails(cpuinfo: string | undefined): { cpuId?: string; vectorIsa?: string } {
   if (!cpuinfo) return {};
   const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(cpuinfo)?.[1]?.trim();
   const [family, model, stepping] = [field("cpu family"), field("model"), field("stepping")];
   const flags = new Set((field("flags") ?? field("Features") ?? "").split(/\s+/));
-  const vectorIsa = flags.has("avx512f")
-    ? "avx512"
-    : flags.has("avx2")
-      ? "avx2"
-      : flags.has("avx")
-        ? "avx"
-        : flags.has("asimd") || flags.has("neon")
-          ? "neon"
-          : "none";
+  const vectorIsa = VECTOR_ISAS.find(([flag]) => flags.has(flag))?.[1] ?? "none";
   return {
     ...(family && model ? { cpuId: `family ${family} model ${model}${stepping ? ` stepping ${stepping}` : ""}` } : {}),
     vectorIsa,
@@ -76,7 +77,24 @@ export const hostLabel = (h: Cpus & { name: string }): string =>
 
 /** This machine for a benchmark's header: its CPUs (cpuSummary), memory and Node.js. */
 export const machineSummary = (): string =>
-  `${cpuSummary(runEnvironment().host)}, ${runEnvironment().host.memoryGiB.toFixed(0)} GiB, node ${process.version}`;
+  `${cpuSummary(runHost())}, ${runHost().memoryGiB.toFixed(0)} GiB, node ${process.version}`;
+
+let cachedHost: RunEnvironment["host"] | undefined;
+
+/** The host part of runEnvironment (no git, no package lookups). */
+export function runHost(): RunEnvironment["host"] {
+  if (cachedHost) return cachedHost;
+  const cpu = cpus();
+  cachedHost = {
+    name: hostname(),
+    platform: `${platform()}-${process.arch}`,
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model ?? "unknown",
+    ...cpuDetails(readCpuinfo()),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  };
+  return cachedHost;
+}
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -112,20 +130,12 @@ export function runEnvironment(): RunEnvironment {
   } catch {
     /* not resolvable: leave unknown */
   }
-  const cpu = cpus();
   cached = {
     package: packageVersion(join(packageRoot, "package.json")),
     onnxruntime: ort,
     node: process.versions.node,
     ...gitCheckout(),
-    host: {
-      name: hostname(),
-      platform: `${platform()}-${process.arch}`,
-      cpus: cpu.length,
-      cpuModel: cpu[0]?.model ?? "unknown",
-      ...cpuDetails(readCpuinfo()),
-      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    },
+    host: runHost(),
   };
   return cached;
 }

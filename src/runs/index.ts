@@ -1,6 +1,6 @@
 /** Run folders and their manifests: the record of how every model was made (format in run-folder.ts). */
 export { canonicalJson, sha256Bytes, sha256File, sha256Ids, sha256Json } from "./hash.js";
-export { cpuSummary, hostLabel, machineSummary, runEnvironment, type RunEnvironment } from "./environment.js";
+export { cpuSummary, hostLabel, machineSummary, runEnvironment, runHost, type RunEnvironment } from "./environment.js";
 export { isManifest, requestOf, RUN_FORMAT, type EpochRecord, type RunManifest } from "./manifest.js";
 export {
   beginRun,
