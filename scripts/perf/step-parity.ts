@@ -1,7 +1,8 @@
 // One train step (lr 1, student weights perturbed so the MSE to the teacher is not zero) from the same start
 // in two checkouts (see step-ab.ts): loss and the largest relative difference of each state value's update
 // (parameters, BatchNorm running statistics, momenta).
-// usage: npx tsx scripts/perf/step-parity.ts <base checkout> [resnet18w8|resnet18] [batch]
+// usage: [PARITY_SHOW=1e-4] npx tsx scripts/perf/step-parity.ts <base checkout> [resnet18w8|resnet18] [batch]
+// (PARITY_SHOW: also list each state tensor whose relative update difference is above it; default 1e-4)
 import { importFrom, sampleShape, zooArtifacts } from "./checkout.js";
 const [baseDir, model = "resnet18", batch = "8"] = process.argv.slice(2);
 const [channels, image] = sampleShape(model);
@@ -42,6 +43,6 @@ for (const [k, ua] of a.upd) {
   }
   const rel = num / (den || 1);
   if (rel > worst) worst = rel;
-  if (rel > 1e-4) console.log(k, rel.toExponential(2));
+  if (rel > Number(process.env.PARITY_SHOW ?? 1e-4)) console.log(k, rel.toExponential(2));
 }
 console.log(`worst relative update difference over ${a.upd.size} state tensors`, worst.toExponential(2));
