@@ -6,6 +6,8 @@
 import { importFrom, sampleShape, zooArtifacts } from "./checkout.js";
 const [baseDir, model = "resnet18", batch = "8"] = process.argv.slice(2);
 const [channels, image] = sampleShape(model);
+const show = Number(process.env.PARITY_SHOW ?? 1e-4);
+if (!(show >= 0)) throw new Error(`PARITY_SHOW must be a number >= 0, got '${process.env.PARITY_SHOW}'`);
 async function one(root: string) {
   const { TrainingSession } = await importFrom(root, "src/training/session/index.ts");
   const bench = await importFrom(root, "src/training/benchmark.ts");
@@ -43,6 +45,6 @@ for (const [k, ua] of a.upd) {
   }
   const rel = num / (den || 1);
   if (rel > worst) worst = rel;
-  if (rel > Number(process.env.PARITY_SHOW ?? 1e-4)) console.log(k, rel.toExponential(2));
+  if (rel > show) console.log(k, rel.toExponential(2));
 }
 console.log(`worst relative update difference over ${a.upd.size} state tensors`, worst.toExponential(2));
