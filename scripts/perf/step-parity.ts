@@ -1,18 +1,24 @@
 // One train step (lr 1, student weights perturbed so the MSE to the teacher is not zero) from the same start
 // in two checkouts (see step-ab.ts): loss and the largest relative difference of each state value's update
 // (parameters, BatchNorm running statistics, momenta).
-// usage: [PARITY_SHOW=1e-4] npx tsx scripts/perf/step-parity.ts <base checkout> [resnet18w8|resnet18] [batch]
-// (PARITY_SHOW: also list each state tensor whose relative update difference is above it; default 1e-4)
+// usage: [PARITY_SHOW=1e-4] npx tsx scripts/perf/step-parity.ts <base checkout> [resnet18w8|resnet18] [batch] [threads]
+// (PARITY_SHOW: also list each state tensor whose relative update difference is above it; default 1e-4.
+// threads: onnxruntime's intra-op threads, one count for both sides or "base,this" (default 2); with the base
+// checkout "." and "1,2" it compares this checkout with itself at two thread counts: the runtime's own noise)
 import { importFrom, sampleShape, zooArtifacts } from "./checkout.js";
-const [baseDir, model = "resnet18", batch = "8"] = process.argv.slice(2);
+const [baseDir, model = "resnet18", batch = "8", threadsArg = "2"] = process.argv.slice(2);
 const [channels, image] = sampleShape(model);
 const show = Number(process.env.PARITY_SHOW ?? 1e-4);
 if (!(show >= 0)) throw new Error(`PARITY_SHOW must be a number >= 0, got '${process.env.PARITY_SHOW}'`);
-async function one(root: string) {
+const threads = threadsArg.split(",").map(Number);
+if (threads.length > 2 || !threads.every((t) => Number.isInteger(t) && t >= 1))
+  throw new Error(`threads must be one count or two ("base,this"), each an integer >= 1, got '${threadsArg}'`);
+const [baseThreads, ourThreads = baseThreads] = threads as [number, number?];
+async function one(root: string, intraOpThreads: number) {
   const { TrainingSession } = await importFrom(root, "src/training/session/index.ts");
   const bench = await importFrom(root, "src/training/benchmark.ts");
   const artifacts = await zooArtifacts(root, model);
-  const s = await TrainingSession.create(artifacts, { intraOpThreads: 2 });
+  const s = await TrainingSession.create(artifacts, { intraOpThreads });
   const x = bench.randomBatch([Number(batch), channels, image, image], 1);
   const p = s.getParameters();
   for (const [k, v] of p) {
@@ -31,8 +37,8 @@ async function one(root: string) {
     ),
   };
 }
-const a = await one(baseDir!),
-  b = await one(".");
+const a = await one(baseDir!, baseThreads),
+  b = await one(".", ourThreads!);
 console.log("loss", a.loss, b.loss);
 let worst = 0;
 for (const [k, ua] of a.upd) {
