@@ -38,7 +38,7 @@ async function one(root: string, intraOpThreads: number) {
   };
 }
 const a = await one(baseDir!, baseThreads),
-  b = await one(".", ourThreads!);
+  b = await one(".", ourThreads);
 console.log("loss", a.loss, b.loss);
 let worst = 0;
 for (const [k, ua] of a.upd) {
