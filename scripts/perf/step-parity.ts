@@ -5,14 +5,16 @@
 // (PARITY_SHOW: also list each state tensor whose relative update difference is above it; default 1e-4.
 // threads: onnxruntime's intra-op threads, one count for both sides or "base,this" (default 2); with the base
 // checkout "." and "1,2" it compares this checkout with itself at two thread counts: the runtime's own noise)
+import { optionError } from "../option-error.js";
 import { importFrom, sampleShape, zooArtifacts } from "./checkout.js";
+const fail = optionError("step-parity");
 const [baseDir, model = "resnet18", batch = "8", threadsArg = "2"] = process.argv.slice(2);
 const [channels, image] = sampleShape(model);
 const show = Number(process.env.PARITY_SHOW ?? 1e-4);
-if (!(show >= 0)) throw new Error(`PARITY_SHOW must be a number >= 0, got '${process.env.PARITY_SHOW}'`);
+if (!(show >= 0)) fail(`PARITY_SHOW must be a number >= 0, got '${process.env.PARITY_SHOW}'`);
 const threads = threadsArg.split(",").map(Number);
 if (threads.length > 2 || !threads.every((t) => Number.isInteger(t) && t >= 1))
-  throw new Error(`threads must be one count or two ("base,this"), each an integer >= 1, got '${threadsArg}'`);
+  fail(`threads must be one count or two ("base,this"), each an integer >= 1, got '${threadsArg}'`);
 const [baseThreads, ourThreads = baseThreads] = threads as [number, number?];
 async function one(root: string, intraOpThreads: number) {
   const { TrainingSession } = await importFrom(root, "src/training/session/index.ts");
