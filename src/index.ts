@@ -72,7 +72,13 @@ export { negGrad } from "./unlearning/neggrad.js";
 export { evaluateTarget, type EvalRecord } from "./evaluation/eval-cache.js";
 export { evaluateModel, type ModelEvaluation } from "./evaluation/eval-model.js";
 export { membershipInference, type MiaResult } from "./evaluation/mia.js";
-export { scoreConfs, forgetScore, type ChallengeScore } from "./evaluation/challenge-score/index.js";
+export {
+  scoreConfs,
+  forgetScore,
+  pairedDifference,
+  type ChallengeScore,
+  type PairedDifference,
+} from "./evaluation/challenge-score/index.js";
 export { scoreRuns } from "./evaluation/run-scores.js";
 export { renderReport, writeReport, type ReportInput } from "./evaluation/report/index.js";
 export { runBenchmark, type BenchmarkOptions } from "./jobs/benchmark/benchmark.js";

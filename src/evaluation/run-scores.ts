@@ -1,13 +1,21 @@
 /**
- * The challenge score from run folders: `onnx-unlearn score --unlearned <dir> --retrained <dir>`. The runs'
- * manifests must agree (one original, one data set, one forget set; retrained runs trained on the retain set),
- * every run is evaluated through its cache, and the forget-set confidences and accuracies become the same input
- * `score --confs` takes (scoreConfs).
+ * The challenge score from run folders: `onnx-unlearn score --unlearned <dir> --retrained <dir> [--baseline <dir>]`.
+ * The runs' manifests must agree (one original, one data set, one forget set; retrained runs trained on the retain
+ * set), every run is evaluated through its cache, and the forget-set confidences and accuracies become the same
+ * input `score --confs` takes (scoreConfs). With a baseline (another group of unlearned runs of the same original),
+ * both groups are scored against the same retrained runs and compared: F(unlearned) - F(baseline) with its paired
+ * bootstrap interval (pairedDifference).
  */
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
 import { shortJson } from "../short-json.js";
-import { scoreConfs, type ChallengeScore, type ConfsInput } from "./challenge-score/index.js";
+import {
+  pairedDifference,
+  scoreConfs,
+  type ChallengeScore,
+  type ConfsInput,
+  type PairedDifference,
+} from "./challenge-score/index.js";
 import type { ForgetScoreOptions } from "./challenge-score/index.js";
 import type { EvalRecord } from "./eval-cache.js";
 import {
@@ -26,6 +34,8 @@ export interface ScoreRunsOptions extends RunDataOptions, RunEvalOptions, Omit<F
   unlearned: string;
   /** A folder of retrained runs (`train --runs N --exclude-forget <spec>`), or one run folder. */
   retrained: string;
+  /** Another folder of unlearned runs of the same original, scored against the same retrained runs and compared. */
+  baseline?: string;
 }
 
 export interface RunScores {
@@ -37,25 +47,44 @@ export interface RunScores {
   notes: string[];
   forget: EvalRecord["forget"];
   data: string;
+  /** With `baseline`: its runs (the first N), its score, and F(unlearned) - F(baseline). */
+  baseline?: { runs: EvaluatedRun[]; score: ChallengeScore; difference: PairedDifference };
 }
 
 /** Reads, checks, evaluates and scores the runs (see the module comment). Every refusal is one UserError line. */
 export async function scoreRuns(o: ScoreRunsOptions): Promise<RunScores> {
   const u = readRunGroup(o.unlearned);
   const r = readRunGroup(o.retrained);
-  checkScorePair(u, r);
-  const { n, notes } = equalN(u.length, r.length, o.unlearned, o.retrained);
-  const data = await openRunsData([...u, ...r], o);
+  const b = o.baseline === undefined ? [] : readRunGroup(o.baseline);
+  checkScorePair(o.baseline === undefined ? u : [...u, ...b], r);
+  const groups: Group[] = [
+    { count: u.length, path: o.unlearned, side: "unlearned" },
+    { count: r.length, path: o.retrained, side: "retrained" },
+  ];
+  if (o.baseline !== undefined) groups.push({ count: b.length, path: o.baseline, side: "baseline" });
+  const { n, notes } = equalN(groups);
+  const data = await openRunsData([...u, ...r, ...b], o);
   const unlearned = await evaluateRuns(u.slice(0, n), data, o);
   const retrained = await evaluateRuns(r.slice(0, n), data, o);
-  return {
-    score: scoreEvaluated(unlearned, retrained, o),
+  const score = scoreEvaluated(unlearned, retrained, o);
+  const out: RunScores = {
+    score,
     unlearned,
     retrained,
     notes,
     forget: unlearned[0]!.record.forget,
     data: data.identity.spec,
   };
+  if (o.baseline !== undefined) {
+    const runs = await evaluateRuns(b.slice(0, n), data, o);
+    const baseScore = scoreEvaluated(runs, retrained, o);
+    const difference = pairedDifference(score.forget, baseScore.forget, {
+      ...boot(o),
+      names: ["unlearned", "baseline"],
+    });
+    out.baseline = { runs, score: baseScore, difference };
+  }
+  return out;
 }
 
 /**
@@ -109,20 +138,28 @@ export function checkScorePair(unlearned: Run[], retrained: Run[]): void {
   }
 }
 
-/** N: both sides need two runs or more; with unequal counts the first min of each are scored, and a note says so. */
-function equalN(nu: number, nr: number, uPath: string, rPath: string): { n: number; notes: string[] } {
-  for (const [count, path] of [
-    [nu, uPath],
-    [nr, rPath],
-  ] as const)
+interface Group {
+  count: number;
+  path: string;
+  side: string;
+}
+
+/**
+ * N: every group needs two runs or more; with unequal counts the first min of each are scored, and a note says
+ * which runs of which folders are left out.
+ */
+function equalN(groups: Group[]): { n: number; notes: string[] } {
+  for (const { count, path } of groups)
     if (count < 2) throw new UserError(`holds ${count} run; the score needs N >= 2 runs on each side (--runs N)`, path);
-  const n = Math.min(nu, nr);
+  const n = Math.min(...groups.map((g) => g.count));
   const notes: string[] = [];
-  if (nu !== nr) {
-    const [more, path] = nu > nr ? [nu, uPath] : [nr, rPath];
+  if (groups.some((g) => g.count !== n)) {
+    const counts = groups.map((g) => `${g.count} ${g.side}`);
+    const counted = `${counts.slice(0, -1).join(", ")} and ${counts.at(-1)} runs`;
+    const left = groups.filter((g) => g.count > n).map((g) => `the other ${g.count - n} of ${basename(g.path)}`);
     notes.push(
-      `${nu} unlearned and ${nr} retrained runs: scoring the first ${n} of each (run-000 to ` +
-        `run-${String(n - 1).padStart(3, "0")}); the other ${more - n} of ${basename(path)} are left out`,
+      `${counted}: scoring the first ${n} of each (run-000 to run-${String(n - 1).padStart(3, "0")}); ` +
+        `${left.join(" and ")} are left out`,
     );
   }
   return { n, notes };
@@ -159,11 +196,15 @@ export function scoreEvaluated(
   retrained: EvaluatedRun[],
   o: Omit<ForgetScoreOptions, "names"> = {},
 ): ChallengeScore {
-  const { resamples, level, seed, singleThresholdGrid } = o as ForgetScoreOptions;
-  const options = Object.fromEntries(
-    Object.entries({ resamples, level, seed, singleThresholdGrid }).filter(([, v]) => v !== undefined),
-  );
+  const { singleThresholdGrid } = o as ForgetScoreOptions;
+  const options = { ...boot(o), ...(singleThresholdGrid === undefined ? {} : { singleThresholdGrid }) };
   return scoreConfs(confsInputOf(unlearned, retrained), options);
+}
+
+/** The bootstrap's options given in `o` (resamples, level, seed), without the undefined ones. */
+function boot(o: Omit<ForgetScoreOptions, "names">): Pick<ForgetScoreOptions, "resamples" | "level" | "seed"> {
+  const { resamples, level, seed } = o;
+  return Object.fromEntries(Object.entries({ resamples, level, seed }).filter(([, v]) => v !== undefined));
 }
 
 const short = (hash: unknown) => (typeof hash === "string" ? `${hash.slice(0, 12)}...` : String(hash));

@@ -8,6 +8,7 @@ describe("cli/score --unlearned --retrained", function () {
   this.timeout(120000);
   let runs: TinyRuns;
   before(async () => (runs = await tinyRuns()));
+  const opts = () => ({ unlearned: runs.unlearned, retrained: runs.retrained, intraOpThreads: 1 });
 
   it("--json: the --confs keys (from the library's score) plus the runs, the forget set and the notes", async () => {
     const r = await runCli([
@@ -62,6 +63,45 @@ describe("cli/score --unlearned --retrained", function () {
       expect(line).to.match(/\/run-00\d: (evaluated|evaluation from its cache)$/);
   });
 
+  it("--baseline: the baseline's score and the paired difference, in text and in --json", async () => {
+    const args = ["score", "--unlearned", runs.unlearned, "--retrained", runs.retrained, "--baseline", runs.finetune];
+    const r = await runCli([...args, "--threads", "1"]);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines[0]).to.equal(`${runs.unlearned} vs ${runs.retrained}: N = 2 models per side, S = 12 forget examples`);
+    expect(lines.slice(-4)).to.deep.equal([
+      `baseline ${runs.finetune} (same retrained runs, N = 2):`,
+      lines.at(-3)!,
+      lines.at(-2)!,
+      // N = 2: no example earns points on either side
+      "difference    F(unlearned) - F(baseline) = +0.0000  (95% paired bootstrap interval over forget examples " +
+        "+0.0000 to +0.0000): 0 is inside the interval: the score does not separate them at this N",
+    ]);
+    expect(lines.at(-3)).to.match(/^forget_score {2}0\.0000 {2}\(95% bootstrap interval 0\.0000 to 0\.0000\)$/);
+    expect(lines.at(-2)).to.match(/^final_score {3}0\.0000$/);
+
+    const j = await runCli([...args, "--threads", "1", "--json"]);
+    expect(j.code, j.stderr).to.equal(0);
+    const got = JSON.parse(j.stdout) as Record<string, unknown>;
+    const want = await scoreRuns({ ...opts(), baseline: runs.finetune });
+    const b = want.baseline!;
+    expect(got.baseline).to.deep.equal({
+      runs: b.runs.map((x) => x.dir),
+      forget_score: b.score.forget.F,
+      final_score: b.score.finalScore,
+      F_low: b.score.forget.interval.low,
+      F_high: b.score.forget.interval.high,
+    });
+    expect(got.difference).to.deep.equal({
+      F: b.difference.delta,
+      low: b.difference.interval.low,
+      high: b.difference.interval.high,
+      level: 0.95,
+      verdict: "not separated",
+    });
+    expect(got.notes).to.deep.equal(want.notes);
+  });
+
   it("bad calls: one line, exit code 2", async () => {
     const bad = async (args: string[], line: string) => {
       const r = await runCli(["score", ...args, "--threads", "1"]);
@@ -77,6 +117,10 @@ describe("cli/score --unlearned --retrained", function () {
     await bad(
       ["--confs", join(runs.dir, "c.json"), "--unlearned", runs.unlearned],
       "give either --confs or --unlearned and --retrained, not both",
+    );
+    await bad(
+      ["--confs", join(runs.dir, "c.json"), "--baseline", runs.finetune],
+      "--baseline compares run folders: give it with --unlearned <dir> and --retrained <dir>",
     );
   });
 });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { scoreConfs } from "../../src/evaluation/challenge-score/index.js";
+import { pairedDifference, scoreConfs } from "../../src/evaluation/challenge-score/index.js";
 import type { EvalRecord } from "../../src/evaluation/eval-cache.js";
 import { scoreRuns, type ScoreRunsOptions } from "../../src/evaluation/run-scores.js";
 import { loadModel, readInitializers, saveModel } from "../../src/onnx/model-io.js";
@@ -75,6 +75,57 @@ describe("evaluation/run-scores", function () {
     expect(got.notes).to.deep.equal([
       "2 unlearned and 3 retrained runs: scoring the first 2 of each (run-000 to run-001); the other 1 of retrained are left out",
     ]);
+  });
+
+  it("with a baseline: both scored against the same retrained runs, and F(unlearned) - F(baseline) paired", async () => {
+    // the baseline: the unlearned runs with their classifier's bias moved (other models of the same original)
+    const b = copyRuns(runs.unlearned, join(tmp, "baseline"));
+    for (let i = 0; i < 3; i++) {
+      const dir = join(b, `run-00${i}`);
+      const model = loadModel(join(dir, "model.onnx"));
+      const [name, bias] = [...readInitializers(model)].find(([k, t]) => /fc.*bias/.test(k) && t.dims.length === 1)!;
+      const moved = { ...bias, data: Float32Array.from(bias.data as Float32Array, (x, c) => x + (c === 0 ? 2 : -1)) };
+      saveModel(withWeights(model, new Map([[name, moved]])), join(dir, "model.onnx"));
+      rmSync(join(dir, "eval"), { recursive: true, force: true });
+      editManifest(dir, (m) => (m.output.sha256 = sha256File(join(dir, "model.onnx"))));
+    }
+    const got = await scoreRuns(opts({ baseline: b }));
+    const alone = await scoreRuns(opts({}));
+    const base = await scoreRuns(opts({ unlearned: b }));
+    expect(got.notes).to.deep.equal([]);
+    expect(got.baseline!.runs.map((r) => r.dir)).to.deep.equal([0, 1, 2].map((i) => join(b, `run-00${i}`)));
+    expect(got.score.forget.F).to.equal(alone.score.forget.F);
+    expect(Array.from(got.baseline!.score.forget.epsilons)).to.deep.equal(Array.from(base.score.forget.epsilons));
+    expect(got.baseline!.score.finalScore).to.equal(base.score.finalScore);
+    expect(got.baseline!.difference).to.deep.equal(pairedDifference(alone.score.forget, base.score.forget));
+    // the moved bias changes the forget-set confidences: a real second group, not the first one again
+    expect(Array.from(base.score.forget.epsilons)).not.to.deep.equal(Array.from(alone.score.forget.epsilons));
+
+    // unequal N: the first min(N) of all three, and the note names the folders cut
+    const fewer = await scoreRuns(opts({ baseline: runs.finetune }));
+    expect(fewer.score.forget.N).to.equal(2);
+    expect(fewer.notes).to.deep.equal([
+      "3 unlearned, 3 retrained and 2 baseline runs: scoring the first 2 of each (run-000 to run-001); " +
+        "the other 1 of unlearned and the other 1 of retrained are left out",
+    ]);
+  });
+
+  it("refuses a baseline of another original or the same models again", async () => {
+    const run = (group: string, i: number) => join(group, `run-00${i}`);
+    const other = copyRuns(runs.unlearned, join(tmp, "baseline-other-original"));
+    editManifest(run(other, 1), (m) => (m.input.sha256 = "ab".repeat(32)));
+    await expectRefusal(
+      scoreRuns(opts({ baseline: other })),
+      new RegExp(
+        `^${run(other, 1)}: input\\.sha256 is abababababab\\.\\.\\., .*: unlearned from different original models$`,
+      ),
+    );
+    await expectRefusal(
+      scoreRuns(opts({ baseline: runs.unlearned })),
+      new RegExp(
+        `^${run(runs.unlearned, 0)}: output\\.sha256 [0-9a-f]{12}\\.\\.\\. is also ${run(runs.unlearned, 0)}'s: the same model twice`,
+      ),
+    );
   });
 
   it("reopens moved data and an id list it cannot reopen from the overrides, checked by hash", async () => {

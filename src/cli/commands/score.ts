@@ -8,6 +8,7 @@ interface ScoreCliOptions extends RunEvalCliOptions {
   confs?: string;
   unlearned?: string;
   retrained?: string;
+  baseline?: string;
   json?: boolean;
 }
 
@@ -25,7 +26,15 @@ export function register(program: Command): void {
     )
     .option("--unlearned <dir>", "the unlearned runs: the folder 'unlearn --runs N' wrote (run-000, ...)")
     .option("--retrained <dir>", "the retrained runs: the folder 'train --runs N --exclude-forget <spec>' wrote")
-    .option("--json", "print forget_score, final_score, N, S, F_low, F_high and epsilons as JSON");
+    .option(
+      "--baseline <dir>",
+      "other unlearned runs of the same original (another method or setting): scored against the same retrained " +
+        "runs, then F(unlearned) - F(baseline) with its paired bootstrap interval: does the score separate them?",
+    )
+    .option(
+      "--json",
+      "print forget_score, final_score, N, S, F_low, F_high and epsilons as JSON (with --baseline also baseline and difference)",
+    );
   addRunEvalOptions(
     cmd,
     "run folders: the forget set, when the recorded one cannot be reopened (checked by hash)",
@@ -33,6 +42,8 @@ export function register(program: Command): void {
     const fromRuns = o.unlearned !== undefined || o.retrained !== undefined;
     if (o.confs !== undefined && fromRuns)
       throw new UserError("give either --confs or --unlearned and --retrained, not both");
+    if (o.baseline !== undefined && !fromRuns)
+      throw new UserError("--baseline compares run folders: give it with --unlearned <dir> and --retrained <dir>");
     if (o.confs !== undefined) {
       const result = scoreConfsFile(o.confs);
       process.stdout.write(o.json ? `${JSON.stringify(toJson(result))}\n` : formatText(`${o.confs}:`, result));
@@ -47,12 +58,17 @@ export function register(program: Command): void {
     const runs = await scoreRuns({
       unlearned: o.unlearned,
       retrained: o.retrained,
+      ...(o.baseline === undefined ? {} : { baseline: o.baseline }),
       ...parseRunEvalOptions(o),
       onRun: (r) => {
         if (!o.json) process.stderr.write(`${r.dir}: ${r.cached ? "evaluation from its cache" : "evaluated"}\n`);
       },
     });
-    process.stdout.write(o.json ? `${JSON.stringify(runsJson(runs))}\n` : runsText(o.unlearned, o.retrained, runs));
+    process.stdout.write(
+      o.json
+        ? `${JSON.stringify(runsJson(runs))}\n`
+        : runsText(o.unlearned, o.retrained, runs) + baselineText(o.baseline, runs),
+    );
   });
 }
 
@@ -79,7 +95,47 @@ function runsJson(r: RunScores) {
     forget: r.forget,
     data: r.data,
     notes: r.notes,
+    ...(r.baseline && {
+      baseline: {
+        runs: r.baseline.runs.map((x) => x.dir),
+        forget_score: r.baseline.score.forget.F,
+        final_score: r.baseline.score.finalScore,
+        F_low: r.baseline.score.forget.interval.low,
+        F_high: r.baseline.score.forget.interval.high,
+      },
+      difference: {
+        F: r.baseline.difference.delta,
+        low: r.baseline.difference.interval.low,
+        high: r.baseline.difference.interval.high,
+        level: r.baseline.difference.interval.level,
+        verdict: r.baseline.difference.verdict,
+      },
+    }),
   };
+}
+
+const VERDICT = {
+  above: "the unlearned runs score above the baseline",
+  below: "the baseline scores above the unlearned runs",
+  "not separated": "0 is inside the interval: the score does not separate them at this N",
+};
+
+/** With --baseline: the baseline's F and final score, and the paired difference. */
+function baselineText(baseline: string | undefined, r: RunScores): string {
+  if (baseline === undefined || !r.baseline) return "";
+  const b = r.baseline;
+  const f = b.score.forget;
+  const d = b.difference;
+  const signed = (x: number) => (x >= 0 ? "+" : "") + fmt(x);
+  return [
+    `baseline ${baseline} (same retrained runs, N = ${f.N}):`,
+    `forget_score  ${fmt(f.F)}  (${Math.round(f.interval.level * 100)}% bootstrap interval ${fmt(f.interval.low)} to ` +
+      `${fmt(f.interval.high)})`,
+    `final_score   ${fmt(b.score.finalScore)}`,
+    `difference    F(unlearned) - F(baseline) = ${signed(d.delta)}  (${Math.round(d.interval.level * 100)}% paired ` +
+      `bootstrap interval over forget examples ${signed(d.interval.low)} to ${signed(d.interval.high)}): ${VERDICT[d.verdict]}`,
+    "",
+  ].join("\n");
 }
 
 function runsText(unlearned: string, retrained: string, r: RunScores): string {

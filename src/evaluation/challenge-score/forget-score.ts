@@ -104,7 +104,7 @@ export function scoreEpsilons(epsilons: Float64Array, N: number, o: ForgetScoreO
   const resamples = o.resamples ?? 1000;
   const level = o.level ?? 0.95;
   const seed = o.seed ?? 0;
-  const [low, high] = resamples > 0 ? bootstrap(points, resamples, level, seed) : [F, F];
+  const [low, high] = resamples > 0 ? bootstrapMean(points, resamples, level, seed) : [F, F];
   return {
     F,
     epsilons,
@@ -117,14 +117,17 @@ export function scoreEpsilons(epsilons: Float64Array, N: number, o: ForgetScoreO
   };
 }
 
-/** Percentile interval of the mean of `points` over resamples of the forget examples (numpy's linear percentile). */
-function bootstrap(points: Float64Array, resamples: number, level: number, seed: Seed): [number, number] {
-  const S = points.length;
+/**
+ * Percentile interval of the mean of `values` (one per forget example) over resamples of the forget examples with
+ * replacement (numpy's linear percentile). The same seed draws the same resamples for any values of that length.
+ */
+export function bootstrapMean(values: Float64Array, resamples: number, level: number, seed: Seed): [number, number] {
+  const S = values.length;
   const rng = rngFor(seed, "challenge-score", "bootstrap");
   const means = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
     let sum = 0;
-    for (let i = 0; i < S; i++) sum += points[Math.floor(rng() * S)]!;
+    for (let i = 0; i < S; i++) sum += values[Math.floor(rng() * S)]!;
     means[b] = sum / S;
   }
   means.sort();

@@ -11,6 +11,7 @@ export {
   type EpsilonOptions,
 } from "./epsilon.js";
 export {
+  bootstrapMean,
   bucketsFor,
   finalScore,
   forgetScore,
@@ -19,5 +20,6 @@ export {
   type ForgetScore,
   type ForgetScoreOptions,
 } from "./forget-score.js";
+export { pairedDifference, type PairedDifference, type PairedOptions } from "./paired.js";
 export { numpyLinspace, torchLinspaceF32, type TorchGrid } from "./linspace.js";
 export { readConfsFile, scoreConfs, scoreConfsFile, type ChallengeScore, type ConfsInput } from "./score-confs.js";

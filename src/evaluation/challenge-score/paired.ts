@@ -1,0 +1,57 @@
+/**
+ * Does one group of unlearned runs score above another? The difference of their forget scores F, with a paired
+ * bootstrap interval over the forget examples. Both groups must be scored against the same retrained runs (same N,
+ * same forget set, in the same order), so an example's points under A and under B are resampled together: the
+ * interval of the difference is much narrower than the two F intervals side by side, which can overlap long after
+ * the difference is clear. Like F's own interval, it holds the N models of each side fixed: it says how sure the
+ * ranking is over forget examples, not over other seeds for the runs.
+ */
+import type { Seed } from "../../data/random.js";
+import { UserError } from "../../errors.js";
+import { bootstrapMean, type ForgetScore } from "./forget-score.js";
+
+export interface PairedDifference {
+  /** F(a) - F(b). */
+  delta: number;
+  /** Percentile bootstrap interval of the difference (examples resampled with replacement, one draw for both). */
+  interval: { low: number; high: number; level: number; resamples: number; seed: Seed };
+  /** "above": the whole interval is above 0 (a scores higher); "below": the whole interval is below 0; else "not separated". */
+  verdict: "above" | "below" | "not separated";
+}
+
+export interface PairedOptions {
+  /** Bootstrap resamples; default 1000 (0: the interval is [delta, delta]). */
+  resamples?: number;
+  /** Default 0.95. */
+  level?: number;
+  /** Seed of the bootstrap; default 0. */
+  seed?: Seed;
+  /** Names of the two scores in error messages; default a and b. */
+  names?: [string, string];
+}
+
+/** F(a) - F(b) with its paired interval; a UserError when the scores do not share N and S. */
+export function pairedDifference(a: ForgetScore, b: ForgetScore, o: PairedOptions = {}): PairedDifference {
+  const [aName, bName] = o.names ?? ["a", "b"];
+  if (a.N !== b.N)
+    throw new UserError(
+      `${aName} is scored with N = ${a.N} models per side, ${bName} with N = ${b.N}; compare equal N`,
+    );
+  if (a.S !== b.S)
+    throw new UserError(
+      `${aName} has ${a.S} forget examples, ${bName} has ${b.S}; the comparison needs the same forget set`,
+    );
+  const diff = new Float64Array(a.S);
+  let total = 0;
+  for (let s = 0; s < a.S; s++) {
+    diff[s] = a.points[s]! - b.points[s]!;
+    total += diff[s]!;
+  }
+  const delta = total / a.S;
+  const resamples = o.resamples ?? 1000;
+  const level = o.level ?? 0.95;
+  const seed = o.seed ?? 0;
+  const [low, high] = resamples > 0 ? bootstrapMean(diff, resamples, level, seed) : [delta, delta];
+  const verdict = low > 0 ? "above" : high < 0 ? "below" : "not separated";
+  return { delta, interval: { low, high, level, resamples, seed }, verdict };
+}
