@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { openSource, parseForgetSpec, selectForget, type Dataset, type ForgetSet } from "../../data/index.js";
-import { scoreConfs } from "../../evaluation/challenge-score/index.js";
+import { pairedDifference, scoreConfs, type ChallengeScore } from "../../evaluation/challenge-score/index.js";
 import { evaluateTarget, type EvalRecord } from "../../evaluation/eval-cache.js";
 import { confsInputOf } from "../../evaluation/run-scores.js";
 import { renderReport, writeReport, type ReportInput, type ReportModel } from "../../evaluation/report/index.js";
@@ -40,6 +40,19 @@ export interface MethodResult {
   /** Runs finished out of those asked for. */
   finished: number;
   asked: number;
+  /**
+   * Against the suite's headline method (the default), at this method's N: the headline's first N runs scored
+   * against the same retrained runs, and F(this) - F(headline) with its paired bootstrap interval over the forget
+   * examples. Absent for the headline itself, the ideal, and where the headline has fewer runs.
+   */
+  vsHeadline?: {
+    method: string;
+    F: number;
+    delta: number;
+    low: number;
+    high: number;
+    verdict: "above" | "below" | "not separated";
+  };
 }
 
 export interface BenchmarkResults {
@@ -100,6 +113,7 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const results: MethodResult[] = [];
   const perMethod: Record<string, Evaluated[]> = {};
   const epsilons: Record<string, number[]> = {};
+  const headlineRuns = await evalRuns({ folder: dirs.method(suite.headline), limit: o.runs });
   for (const name of o.methods) {
     const m = suite.methods[name]!;
     const at = methodRuns(name);
@@ -108,6 +122,10 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
     perMethod[name] = runs;
     const scored = scoreAgainst(name, m.label, m.group, runs, reference, retrainSeconds, asked);
     if (scored) {
+      if (name !== suite.headline) {
+        const vs = versusHeadline(scored.score, suite.headline, headlineRuns, reference);
+        if (vs) scored.result.vsHeadline = vs;
+      }
       results.push(scored.result);
       epsilons[name] = scored.epsilons;
     }
@@ -187,7 +205,7 @@ function scoreAgainst(
   reference: Evaluated[],
   retrainSeconds: number,
   asked: number,
-): { result: MethodResult; epsilons: number[] } | null {
+): { result: MethodResult; epsilons: number[]; score: ChallengeScore } | null {
   const n = Math.min(runs.length, reference.length);
   if (n < 2) return null;
   const u = runs.slice(0, n);
@@ -213,7 +231,22 @@ function scoreAgainst(
     finished: runs.length,
     asked,
   };
-  return { result, epsilons: Array.from(s.forget.epsilons) };
+  return { result, epsilons: Array.from(s.forget.epsilons), score: s };
+}
+
+/** MethodResult.vsHeadline: the headline's first N runs against the same N retrained runs, paired with `score`. */
+function versusHeadline(
+  score: ChallengeScore,
+  headline: string,
+  headlineRuns: Evaluated[],
+  reference: Evaluated[],
+): MethodResult["vsHeadline"] | undefined {
+  const n = score.forget.N;
+  if (headlineRuns.length < n) return undefined;
+  const base = scoreConfs(confsInputOf(headlineRuns.slice(0, n), reference.slice(0, n)));
+  const d = pairedDifference(score.forget, base.forget);
+  const { low, high } = d.interval;
+  return { method: headline, F: base.forget.F, delta: d.delta, low, high, verdict: d.verdict };
 }
 
 const pct = (r: EvalRecord, split: "retain" | "test" | "forget") => 100 * (r.evaluation.splits[split]?.accuracy ?? NaN);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { cpSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { scoreBenchmark } from "../../../src/jobs/benchmark/score.js";
+import { scoreBenchmark, type MethodResult } from "../../../src/jobs/benchmark/score.js";
 import type { Suite } from "../../../src/jobs/benchmark/suites.js";
 import { TRAIN_DEFAULTS } from "../../../src/jobs/train-config.js";
 import { tempDir } from "../../data/make-data.js";
@@ -86,6 +86,16 @@ describe("jobs/benchmark/score", function () {
       "tiny/methods/stochastic/run-000",
       "tiny/methods/finetune/run-000",
     ]);
+    // every method but the headline is compared with it at its own N (here 2: no example earns points)
+    const methods = whole.results.methods as MethodResult[];
+    expect(methods.map((m) => [m.method, m.vsHeadline])).to.deep.equal([
+      ["stochastic", undefined],
+      ["finetune", { method: "stochastic", F: 0, delta: 0, low: 0, high: 0, verdict: "not separated" }],
+    ]);
+    const md = readFileSync(join(tmp.dir, "whole", "tiny", "results.md"), "utf8");
+    expect(md).to.include("| method | N | F [95% bootstrap] | F - F(stochastic) [95% paired] | final score |");
+    expect(md).to.match(/\| fine-tune \| 2 \| 0\.0000 \[0\.0000, 0\.0000\] \| \+0\.0000 \[\+0\.0000, \+0\.0000\] \|/);
+    expect(md).to.match(/\| stochastic \| 2 \| 0\.0000 \[0\.0000, 0\.0000\] \| - \|/);
     const stable = ({ date: _d, environment: _e, ...r }: Record<string, unknown>) => r;
     expect(stable(sharded.results)).to.deep.equal(stable(whole.results));
   });
