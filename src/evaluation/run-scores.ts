@@ -11,6 +11,7 @@ import { UserError } from "../errors.js";
 import { shortJson } from "../short-json.js";
 import {
   pairedDifference,
+  pairedFinalDifference,
   scoreConfs,
   type ChallengeScore,
   type ConfsInput,
@@ -47,8 +48,12 @@ export interface RunScores {
   notes: string[];
   forget: EvalRecord["forget"];
   data: string;
-  /** With `baseline`: its runs (the first N), its score, and F(unlearned) - F(baseline). */
-  baseline?: { runs: EvaluatedRun[]; score: ChallengeScore; difference: PairedDifference };
+  /** With `baseline`: its runs (the first N), its score, and unlearned minus baseline in F and in the final score. */
+  baseline?: {
+    runs: EvaluatedRun[];
+    score: ChallengeScore;
+    difference: { forget: PairedDifference; final: PairedDifference };
+  };
 }
 
 /** Reads, checks, evaluates and scores the runs (see the module comment). Every refusal is one UserError line. */
@@ -78,10 +83,11 @@ export async function scoreRuns(o: ScoreRunsOptions): Promise<RunScores> {
   if (o.baseline !== undefined) {
     const runs = await evaluateRuns(b.slice(0, n), data, o);
     const baseScore = scoreEvaluated(runs, retrained, o);
-    const difference = pairedDifference(score.forget, baseScore.forget, {
-      ...boot(o),
-      names: ["unlearned", "baseline"],
-    });
+    const paired = { ...boot(o), names: ["unlearned", "baseline"] as [string, string] };
+    const difference = {
+      forget: pairedDifference(score.forget, baseScore.forget, paired),
+      final: pairedFinalDifference(score, baseScore, paired),
+    };
     out.baseline = { runs, score: baseScore, difference };
   }
   return out;

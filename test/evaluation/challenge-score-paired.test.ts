@@ -4,7 +4,9 @@ import { rngFor } from "../../src/data/random.js";
 import {
   bootstrapMean,
   pairedDifference,
+  pairedFinalDifference,
   scoreEpsilons,
+  type ChallengeScore,
   type ForgetScore,
 } from "../../src/evaluation/challenge-score/index.js";
 
@@ -55,6 +57,28 @@ describe("evaluation/challenge-score/paired", () => {
     expect(a.interval.low).to.be.lessThan(b.interval.high);
     expect(width(d.interval)).to.be.lessThan(width(a.interval) / 2);
     expect(d.verdict).to.equal("above");
+  });
+
+  it("the final score's difference: each example's points times its side's accuracy ratios", () => {
+    const e = epsilons("g", 400);
+    const challenge = (F: ForgetScore, retain: number, test: number): ChallengeScore => ({
+      forget: F,
+      finalScore: F.F * (retain / 100) * (test / 88),
+      accuracy: { unlearnedRetain: retain, unlearnedTest: test, retrainedRetain: 100, retrainedTest: 88 },
+    });
+    // a forgets better (F higher) but keeps less accuracy; the final scores come out close
+    const a = challenge(scoreOf(e.map((x, s) => (s % 4 === 0 ? x - 0.5 : x))), 80, 80);
+    const b = challenge(scoreOf(e), 95, 87);
+    const f = pairedDifference(a.forget, b.forget);
+    const d = pairedFinalDifference(a, b, { seed: 3 });
+    expect(f.verdict).to.equal("above");
+    expect(d.delta).to.be.closeTo(a.finalScore - b.finalScore, 1e-15);
+    const ra = (80 / 100) * (80 / 88);
+    const rb = (95 / 100) * (87 / 88);
+    const diff = Float64Array.from(a.forget.points, (p, s) => p * ra - b.forget.points[s]! * rb);
+    expect([d.interval.low, d.interval.high]).to.deep.equal(bootstrapMean(diff, 1000, 0.95, 3));
+    expect(d.verdict).to.equal(d.interval.low > 0 ? "above" : d.interval.high < 0 ? "below" : "not separated");
+    expect(d.delta).to.be.lessThan(f.delta);
   });
 
   it("0 resamples: the interval is the difference itself", () => {

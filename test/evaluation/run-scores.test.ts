@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pairedDifference, scoreConfs } from "../../src/evaluation/challenge-score/index.js";
+import { pairedDifference, pairedFinalDifference, scoreConfs } from "../../src/evaluation/challenge-score/index.js";
 import type { EvalRecord } from "../../src/evaluation/eval-cache.js";
 import { scoreRuns, type ScoreRunsOptions } from "../../src/evaluation/run-scores.js";
 import { loadModel, readInitializers, saveModel } from "../../src/onnx/model-io.js";
@@ -97,7 +97,10 @@ describe("evaluation/run-scores", function () {
     expect(got.score.forget.F).to.equal(alone.score.forget.F);
     expect(Array.from(got.baseline!.score.forget.epsilons)).to.deep.equal(Array.from(base.score.forget.epsilons));
     expect(got.baseline!.score.finalScore).to.equal(base.score.finalScore);
-    expect(got.baseline!.difference).to.deep.equal(pairedDifference(alone.score.forget, base.score.forget));
+    expect(got.baseline!.difference).to.deep.equal({
+      forget: pairedDifference(alone.score.forget, base.score.forget),
+      final: pairedFinalDifference(alone.score, base.score),
+    });
     // the moved bias changes the forget-set confidences: a real second group, not the first one again
     expect(Array.from(base.score.forget.epsilons)).not.to.deep.equal(Array.from(alone.score.forget.epsilons));
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { scoreConfsFile, type ChallengeScore } from "../../evaluation/challenge-score/index.js";
+import { scoreConfsFile, type ChallengeScore, type PairedDifference } from "../../evaluation/challenge-score/index.js";
 import { scoreRuns, type RunScores } from "../../evaluation/run-scores.js";
 import { UserError } from "../../errors.js";
 import { addRunEvalOptions, parseRunEvalOptions, type RunEvalCliOptions } from "../run-eval-options.js";
@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option(
       "--baseline <dir>",
       "other unlearned runs of the same original (another method or setting): scored against the same retrained " +
-        "runs, then F(unlearned) - F(baseline) with its paired bootstrap interval: does the score separate them?",
+        "runs, then unlearned minus baseline in F and in the final score, with paired bootstrap intervals: does the score separate them?",
     )
     .option(
       "--json",
@@ -104,36 +104,43 @@ function runsJson(r: RunScores) {
         F_high: r.baseline.score.forget.interval.high,
       },
       difference: {
-        F: r.baseline.difference.delta,
-        low: r.baseline.difference.interval.low,
-        high: r.baseline.difference.interval.high,
-        level: r.baseline.difference.interval.level,
-        verdict: r.baseline.difference.verdict,
+        forget_score: differenceJson(r.baseline.difference.forget),
+        final_score: differenceJson(r.baseline.difference.final),
+        level: r.baseline.difference.forget.interval.level,
       },
     }),
   };
 }
 
+const differenceJson = (d: PairedDifference) => ({
+  delta: d.delta,
+  low: d.interval.low,
+  high: d.interval.high,
+  verdict: d.verdict,
+});
+
 const VERDICT = {
   above: "the unlearned runs score above the baseline",
   below: "the baseline scores above the unlearned runs",
-  "not separated": "0 is inside the interval: the score does not separate them at this N",
+  "not separated": "0 is inside the interval, not separated at this N",
 };
 
-/** With --baseline: the baseline's F and final score, and the paired difference. */
+/** With --baseline: the baseline's F and final score, and the paired differences. */
 function baselineText(baseline: string | undefined, r: RunScores): string {
   if (baseline === undefined || !r.baseline) return "";
   const b = r.baseline;
   const f = b.score.forget;
-  const d = b.difference;
   const signed = (x: number) => (x >= 0 ? "+" : "") + fmt(x);
+  const line = (what: string, d: PairedDifference) =>
+    `${what} = ${signed(d.delta)}  [${signed(d.interval.low)}, ${signed(d.interval.high)}]: ${VERDICT[d.verdict]}`;
   return [
     `baseline ${baseline} (same retrained runs, N = ${f.N}):`,
     `forget_score  ${fmt(f.F)}  (${Math.round(f.interval.level * 100)}% bootstrap interval ${fmt(f.interval.low)} to ` +
       `${fmt(f.interval.high)})`,
     `final_score   ${fmt(b.score.finalScore)}`,
-    `difference    F(unlearned) - F(baseline) = ${signed(d.delta)}  (${Math.round(d.interval.level * 100)}% paired ` +
-      `bootstrap interval over forget examples ${signed(d.interval.low)} to ${signed(d.interval.high)}): ${VERDICT[d.verdict]}`,
+    `unlearned - baseline, ${Math.round(f.interval.level * 100)}% paired bootstrap interval over forget examples:`,
+    line("  forget_score", b.difference.forget),
+    line("  final_score ", b.difference.final),
     "",
   ].join("\n");
 }

@@ -20,6 +20,6 @@ export {
   type ForgetScore,
   type ForgetScoreOptions,
 } from "./forget-score.js";
-export { pairedDifference, type PairedDifference, type PairedOptions } from "./paired.js";
+export { pairedDifference, pairedFinalDifference, type PairedDifference, type PairedOptions } from "./paired.js";
 export { numpyLinspace, torchLinspaceF32, type TorchGrid } from "./linspace.js";
 export { readConfsFile, scoreConfs, scoreConfsFile, type ChallengeScore, type ConfsInput } from "./score-confs.js";

@@ -4,11 +4,14 @@
  * same forget set, in the same order), so an example's points under A and under B are resampled together: the
  * interval of the difference is much narrower than the two F intervals side by side, which can overlap long after
  * the difference is clear. Like F's own interval, it holds the N models of each side fixed: it says how sure the
- * ranking is over forget examples, not over other seeds for the runs.
+ * ranking is over forget examples, not over other seeds for the runs. The final score is F times the accuracy
+ * ratios of its runs, so its difference is the same bootstrap over each example's points times its side's ratios
+ * (pairedFinalDifference; the accuracies held fixed too).
  */
 import type { Seed } from "../../data/random.js";
 import { UserError } from "../../errors.js";
 import { bootstrapMean, type ForgetScore } from "./forget-score.js";
+import type { ChallengeScore } from "./score-confs.js";
 
 export interface PairedDifference {
   /** F(a) - F(b). */
@@ -32,6 +35,19 @@ export interface PairedOptions {
 
 /** F(a) - F(b) with its paired interval; a UserError when the scores do not share N and S. */
 export function pairedDifference(a: ForgetScore, b: ForgetScore, o: PairedOptions = {}): PairedDifference {
+  return difference(a, b, 1, 1, o);
+}
+
+/** final(a) - final(b) with its paired interval (each example's points times its side's accuracy ratios). */
+export function pairedFinalDifference(a: ChallengeScore, b: ChallengeScore, o: PairedOptions = {}): PairedDifference {
+  return difference(a.forget, b.forget, ratios(a), ratios(b), o);
+}
+
+/** final score / F: (RA_U / RA_R) x (TA_U / TA_R), in finalScore's order. */
+const ratios = (c: ChallengeScore) =>
+  (c.accuracy.unlearnedRetain / c.accuracy.retrainedRetain) * (c.accuracy.unlearnedTest / c.accuracy.retrainedTest);
+
+function difference(a: ForgetScore, b: ForgetScore, ra: number, rb: number, o: PairedOptions): PairedDifference {
   const [aName, bName] = o.names ?? ["a", "b"];
   if (a.N !== b.N)
     throw new UserError(
@@ -44,7 +60,7 @@ export function pairedDifference(a: ForgetScore, b: ForgetScore, o: PairedOption
   const diff = new Float64Array(a.S);
   let total = 0;
   for (let s = 0; s < a.S; s++) {
-    diff[s] = a.points[s]! - b.points[s]!;
+    diff[s] = a.points[s]! * ra - b.points[s]! * rb;
     total += diff[s]!;
   }
   const delta = total / a.S;

@@ -6,7 +6,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { openSource, parseForgetSpec, selectForget, type Dataset, type ForgetSet } from "../../data/index.js";
-import { pairedDifference, scoreConfs, type ChallengeScore } from "../../evaluation/challenge-score/index.js";
+import {
+  pairedDifference,
+  pairedFinalDifference,
+  scoreConfs,
+  type ChallengeScore,
+  type PairedDifference,
+} from "../../evaluation/challenge-score/index.js";
 import { evaluateTarget, type EvalRecord } from "../../evaluation/eval-cache.js";
 import { confsInputOf } from "../../evaluation/run-scores.js";
 import { renderReport, writeReport, type ReportInput, type ReportModel } from "../../evaluation/report/index.js";
@@ -42,17 +48,20 @@ export interface MethodResult {
   asked: number;
   /**
    * Against the suite's headline method (the default), at this method's N: the headline's first N runs scored
-   * against the same retrained runs, and F(this) - F(headline) with its paired bootstrap interval over the forget
-   * examples. Absent for the headline itself, the ideal, and where the headline has fewer runs.
+   * against the same retrained runs, and this method minus the headline in F and in the final score, each with
+   * its paired bootstrap interval over the forget examples. Absent for the headline itself, the ideal, and where
+   * the headline has fewer runs.
    */
-  vsHeadline?: {
-    method: string;
-    F: number;
-    delta: number;
-    low: number;
-    high: number;
-    verdict: "above" | "below" | "not separated";
-  };
+  vsHeadline?: { method: string; forget: Versus; final: Versus };
+}
+
+/** One score of a method against the headline's: the headline's value, the difference and its paired interval. */
+export interface Versus {
+  headline: number;
+  delta: number;
+  low: number;
+  high: number;
+  verdict: "above" | "below" | "not separated";
 }
 
 export interface BenchmarkResults {
@@ -244,9 +253,18 @@ function versusHeadline(
   const n = score.forget.N;
   if (headlineRuns.length < n) return undefined;
   const base = scoreConfs(confsInputOf(headlineRuns.slice(0, n), reference.slice(0, n)));
-  const d = pairedDifference(score.forget, base.forget);
-  const { low, high } = d.interval;
-  return { method: headline, F: base.forget.F, delta: d.delta, low, high, verdict: d.verdict };
+  const versus = (value: number, d: PairedDifference): Versus => ({
+    headline: value,
+    delta: d.delta,
+    low: d.interval.low,
+    high: d.interval.high,
+    verdict: d.verdict,
+  });
+  return {
+    method: headline,
+    forget: versus(base.forget.F, pairedDifference(score.forget, base.forget)),
+    final: versus(base.finalScore, pairedFinalDifference(score, base)),
+  };
 }
 
 const pct = (r: EvalRecord, split: "retain" | "test" | "forget") => 100 * (r.evaluation.splits[split]?.accuracy ?? NaN);
