@@ -3,8 +3,8 @@
  * The runs' manifests must agree (one original, one data set, one forget set; retrained runs trained on the retain
  * set), every run is evaluated through its cache, and the forget-set confidences and accuracies become the same
  * input `score --confs` takes (scoreConfs). With a baseline (another group of unlearned runs of the same original),
- * both groups are scored against the same retrained runs and compared: F(unlearned) - F(baseline) with its paired
- * bootstrap interval (pairedDifference).
+ * both groups are scored against the same retrained runs and compared: unlearned minus baseline in F and in the
+ * final score, each with its paired bootstrap interval (pairedDifference, pairedFinalDifference).
  */
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
