@@ -43,7 +43,7 @@ export function pairedFinalDifference(a: ChallengeScore, b: ChallengeScore, o: P
   return difference(a.forget, b.forget, ratios(a), ratios(b), o);
 }
 
-/** final score / F: (RA_U / RA_R) x (TA_U / TA_R), in finalScore's order. */
+/** final score / F: (RA_U / RA_R) x (TA_U / TA_R) of the mean accuracies, as finalScore multiplies them. */
 const ratios = (c: ChallengeScore) =>
   (c.accuracy.unlearnedRetain / c.accuracy.retrainedRetain) * (c.accuracy.unlearnedTest / c.accuracy.retrainedTest);
 
