@@ -76,6 +76,7 @@ export {
   scoreConfs,
   forgetScore,
   pairedDifference,
+  pairedFinalDifference,
   type ChallengeScore,
   type PairedDifference,
 } from "./evaluation/challenge-score/index.js";

@@ -61,7 +61,7 @@ export async function scoreRuns(o: ScoreRunsOptions): Promise<RunScores> {
   const u = readRunGroup(o.unlearned);
   const r = readRunGroup(o.retrained);
   const b = o.baseline === undefined ? [] : readRunGroup(o.baseline);
-  checkScorePair(o.baseline === undefined ? u : [...u, ...b], r);
+  checkScorePair([...u, ...b], r);
   const groups: Group[] = [
     { count: u.length, path: o.unlearned, side: "unlearned" },
     { count: r.length, path: o.retrained, side: "retrained" },

@@ -30,7 +30,7 @@ export interface ForgetScore {
   maxEps: number;
   buckets: Bucket[];
   /** Percentile bootstrap interval of F over forget examples (resampled with replacement). */
-  interval: { low: number; high: number; level: number; resamples: number; seed: Seed };
+  interval: BootstrapInterval;
 }
 
 export interface ForgetScoreOptions extends EpsilonOptions {
@@ -101,10 +101,6 @@ export function scoreEpsilons(epsilons: Float64Array, N: number, o: ForgetScoreO
     total += points[s]!;
   });
   const F = total / S;
-  const resamples = o.resamples ?? 1000;
-  const level = o.level ?? 0.95;
-  const seed = o.seed ?? 0;
-  const [low, high] = resamples > 0 ? bootstrapMean(points, resamples, level, seed) : [F, F];
   return {
     F,
     epsilons,
@@ -113,8 +109,33 @@ export function scoreEpsilons(epsilons: Float64Array, N: number, o: ForgetScoreO
     S,
     maxEps: Math.ceil(Math.log(N - 1)),
     buckets,
-    interval: { low, high, level, resamples, seed },
+    interval: meanInterval(points, F, o),
   };
+}
+
+/** A percentile bootstrap interval of a mean over the forget examples, with the settings that made it. */
+export interface BootstrapInterval {
+  low: number;
+  high: number;
+  level: number;
+  resamples: number;
+  seed: Seed;
+}
+
+/**
+ * The interval of `mean` (the mean of `values`, one per forget example) with the score's defaults: 1000 resamples,
+ * level 0.95, seed 0; 0 resamples gives [mean, mean].
+ */
+export function meanInterval(
+  values: Float64Array,
+  mean: number,
+  o: Pick<ForgetScoreOptions, "resamples" | "level" | "seed">,
+): BootstrapInterval {
+  const resamples = o.resamples ?? 1000;
+  const level = o.level ?? 0.95;
+  const seed = o.seed ?? 0;
+  const [low, high] = resamples > 0 ? bootstrapMean(values, resamples, level, seed) : [mean, mean];
+  return { low, high, level, resamples, seed };
 }
 
 /**

@@ -13,9 +13,11 @@ export {
 export {
   bootstrapMean,
   bucketsFor,
+  meanInterval,
   finalScore,
   forgetScore,
   scoreEpsilons,
+  type BootstrapInterval,
   type Bucket,
   type ForgetScore,
   type ForgetScoreOptions,

@@ -8,27 +8,21 @@
  * ratios of its runs, so its difference is the same bootstrap over each example's points times its side's ratios
  * (pairedFinalDifference; the accuracies held fixed too).
  */
-import type { Seed } from "../../data/random.js";
 import { UserError } from "../../errors.js";
-import { bootstrapMean, type ForgetScore } from "./forget-score.js";
+import { meanInterval, type BootstrapInterval, type ForgetScore, type ForgetScoreOptions } from "./forget-score.js";
 import type { ChallengeScore } from "./score-confs.js";
 
 export interface PairedDifference {
   /** F(a) - F(b). */
   delta: number;
   /** Percentile bootstrap interval of the difference (examples resampled with replacement, one draw for both). */
-  interval: { low: number; high: number; level: number; resamples: number; seed: Seed };
+  interval: BootstrapInterval;
   /** "above": the whole interval is above 0 (a scores higher); "below": the whole interval is below 0; else "not separated". */
   verdict: "above" | "below" | "not separated";
 }
 
-export interface PairedOptions {
-  /** Bootstrap resamples; default 1000 (0: the interval is [delta, delta]). */
-  resamples?: number;
-  /** Default 0.95. */
-  level?: number;
-  /** Seed of the bootstrap; default 0. */
-  seed?: Seed;
+/** The bootstrap's settings, as for F's interval (0 resamples: the interval is [delta, delta]), and names. */
+export interface PairedOptions extends Pick<ForgetScoreOptions, "resamples" | "level" | "seed"> {
   /** Names of the two scores in error messages; default a and b. */
   names?: [string, string];
 }
@@ -64,10 +58,7 @@ function difference(a: ForgetScore, b: ForgetScore, ra: number, rb: number, o: P
     total += diff[s]!;
   }
   const delta = total / a.S;
-  const resamples = o.resamples ?? 1000;
-  const level = o.level ?? 0.95;
-  const seed = o.seed ?? 0;
-  const [low, high] = resamples > 0 ? bootstrapMean(diff, resamples, level, seed) : [delta, delta];
-  const verdict = low > 0 ? "above" : high < 0 ? "below" : "not separated";
-  return { delta, interval: { low, high, level, resamples, seed }, verdict };
+  const interval = meanInterval(diff, delta, o);
+  const verdict = interval.low > 0 ? "above" : interval.high < 0 ? "below" : "not separated";
+  return { delta, interval, verdict };
 }

@@ -61,7 +61,7 @@ export interface Versus {
   delta: number;
   low: number;
   high: number;
-  verdict: "above" | "below" | "not separated";
+  verdict: PairedDifference["verdict"];
 }
 
 export interface BenchmarkResults {
@@ -122,17 +122,19 @@ export async function scoreBenchmark(o: BenchmarkOptions & { methods: string[] }
   const results: MethodResult[] = [];
   const perMethod: Record<string, Evaluated[]> = {};
   const epsilons: Record<string, number[]> = {};
-  const headlineRuns = await evalRuns({ folder: dirs.method(suite.headline), limit: o.runs });
+  // the headline's runs, for every method's comparison with it (and its own row when it is asked for)
+  const headlineRuns = await evalRuns(methodRuns(suite.headline));
+  const headlineScores = new Map<number, ChallengeScore>();
   for (const name of o.methods) {
     const m = suite.methods[name]!;
     const at = methodRuns(name);
     const asked = at.limit;
-    const runs = await evalRuns(at);
+    const runs = name === suite.headline ? headlineRuns : await evalRuns(at);
     perMethod[name] = runs;
     const scored = scoreAgainst(name, m.label, m.group, runs, reference, retrainSeconds, asked);
     if (scored) {
       if (name !== suite.headline) {
-        const vs = versusHeadline(scored.score, suite.headline, headlineRuns, reference);
+        const vs = versusHeadline(scored.score, suite.headline, headlineRuns, reference, headlineScores);
         if (vs) scored.result.vsHeadline = vs;
       }
       results.push(scored.result);
@@ -243,16 +245,22 @@ function scoreAgainst(
   return { result, epsilons: Array.from(s.forget.epsilons), score: s };
 }
 
-/** MethodResult.vsHeadline: the headline's first N runs against the same N retrained runs, paired with `score`. */
+/**
+ * MethodResult.vsHeadline: the headline's first N runs against the same N retrained runs (kept in `scores` by N),
+ * paired with `score`.
+ */
 function versusHeadline(
   score: ChallengeScore,
   headline: string,
   headlineRuns: Evaluated[],
   reference: Evaluated[],
+  scores: Map<number, ChallengeScore>,
 ): MethodResult["vsHeadline"] | undefined {
   const n = score.forget.N;
   if (headlineRuns.length < n) return undefined;
-  const base = scoreConfs(confsInputOf(headlineRuns.slice(0, n), reference.slice(0, n)));
+  // one score of the headline per N (most methods share it)
+  const base = scores.get(n) ?? scoreConfs(confsInputOf(headlineRuns.slice(0, n), reference.slice(0, n)));
+  scores.set(n, base);
   const versus = (value: number, d: PairedDifference): Versus => ({
     headline: value,
     delta: d.delta,
